@@ -1,0 +1,2 @@
+// Test doubles and conformance helpers of @lc/positions.
+export {};

@@ -1,0 +1,10 @@
+export {
+  serviceEnv,
+  servicesRequired,
+  serviceUnavailableReason,
+  skipWithout,
+  workspaceRoot,
+} from './services.js';
+export type { ServiceEnv, ServiceName } from './services.js';
+export { createTempDir } from './temp-dir.js';
+export type { TempDir } from './temp-dir.js';
