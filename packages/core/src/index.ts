@@ -62,3 +62,16 @@ export type {
   FileCursor,
   Intake,
 } from './intake.js';
+export type {
+  BatchStore,
+  PendingBatchInfo,
+  PersistedBatch,
+  RecoveredBatch,
+} from './batch-store.js';
+export type {
+  DeadLetterEntry,
+  DeadLetterFilter,
+  DeadLetterReason,
+  DeadLetterReplayOptions,
+  DeadLetterStore,
+} from './dead-letter-store.js';
