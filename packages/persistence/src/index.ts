@@ -1,2 +1,2 @@
 // Public API of @lc/persistence. List exports by name (STYLE.md rule 3).
-export {};
+export { decodeRecords, encodeRecords } from './record-codec.js';
