@@ -1,2 +1,3 @@
 // Public API of @lc/sinks. List exports by name (STYLE.md rule 3).
-export {};
+export { createLokiSink } from './loki-sink.js';
+export type { LokiSinkOptions } from './loki-sink.js';

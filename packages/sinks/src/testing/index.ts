@@ -1,2 +1,15 @@
-// Test doubles and conformance helpers of @lc/sinks.
-export {};
+// Test doubles of @lc/sinks (STYLE.md rule 20).
+export { createLokiTestServer } from './loki-test-server.js';
+export type {
+  LokiTestResponse,
+  LokiTestServer,
+  LokiTestServerOptions,
+  ReceivedLokiPush,
+  StoredLokiEntry,
+} from './loki-test-server.js';
+export { decodeJsonPush, decodePushRequest } from './loki-push-decoder.js';
+export type {
+  DecodedLokiEntry,
+  DecodedLokiStream,
+} from './loki-push-decoder.js';
+export { parseLokiLabels } from './parse-loki-labels.js';

@@ -1,0 +1,123 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { LcError } from '@lc/core';
+
+/** What came back from one HTTP request. */
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  /** Response body, read up to {@link MAX_ERROR_BODY_BYTES}. */
+  readonly body: string;
+}
+
+/** Error bodies longer than this are cut; Loki's texts are far shorter. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** One POST request. */
+export interface HttpRequestOptions {
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+  readonly agent?: http.Agent;
+}
+
+/**
+ * POST `body` and resolve the response, or an `LcError` for transport
+ * failures: `LC_ERR_TIMEOUT`, `LC_ERR_ABORTED` or `LC_ERR_SINK_UNAVAILABLE`
+ * (connection refused/reset, DNS). Never rejects.
+ */
+export function postRequest(
+  options: HttpRequestOptions,
+): Promise<HttpResponse | LcError> {
+  return new Promise((resolve) => {
+    const { url, signal } = options;
+    let settled = false;
+    const finish = (value: HttpResponse | LcError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(value);
+    };
+    if (signal.aborted) {
+      finish(
+        new LcError({
+          code: 'LC_ERR_ABORTED',
+          message: `request to ${url.origin} aborted before it was sent`,
+        }),
+      );
+      return;
+    }
+    const mod = url.protocol === 'https:' ? https : http;
+    const req = mod.request(url, {
+      method: 'POST',
+      headers: {
+        ...options.headers,
+        'content-length': String(options.body.length),
+      },
+      agent: options.agent,
+    });
+    const onAbort = (): void => {
+      req.destroy();
+      finish(
+        new LcError({
+          code: 'LC_ERR_ABORTED',
+          message: `request to ${url.origin} aborted`,
+          cause: signal.reason,
+        }),
+      );
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => {
+      req.destroy();
+      finish(
+        new LcError({
+          code: 'LC_ERR_TIMEOUT',
+          message: `request to ${url.origin}${url.pathname} timed out after ${options.timeoutMs} ms`,
+          details: { timeoutMs: options.timeoutMs, url: url.origin },
+        }),
+      );
+    }, options.timeoutMs);
+    timer.unref();
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      finish(
+        new LcError({
+          code: 'LC_ERR_SINK_UNAVAILABLE',
+          message: `request to ${url.origin} failed: ${error.code ?? error.message}`,
+          cause: error,
+          details: { url: url.origin, errno: error.code },
+        }),
+      );
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        // Keep draining past the cap so the socket can be reused.
+        if (size < MAX_ERROR_BODY_BYTES) chunks.push(chunk);
+        size += chunk.length;
+      });
+      res.on('error', (error) => {
+        finish(
+          new LcError({
+            code: 'LC_ERR_SINK_UNAVAILABLE',
+            message: `response from ${url.origin} broke off: ${error.message}`,
+            cause: error,
+          }),
+        );
+      });
+      res.on('end', () => {
+        finish({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks)
+            .subarray(0, MAX_ERROR_BODY_BYTES)
+            .toString('utf8'),
+        });
+      });
+    });
+    req.end(options.body);
+  });
+}
