@@ -1,2 +1,30 @@
 // Public API of @lc/agent. List exports by name (STYLE.md rule 3).
-export {};
+export {
+  ENV_OVERRIDES,
+  formatConfigIssues,
+  formatPath,
+  loadConfigFile,
+  parseConfig,
+  unwrapConfig,
+  validateConfig,
+} from './config/load-config.js';
+export type {
+  ConfigIssue,
+  ConfigResult,
+  ParseConfigOptions,
+} from './config/load-config.js';
+export { configSchema } from './config/schema.js';
+export type { AgentConfig, AgentConfigInput } from './config/schema.js';
+export type {
+  ConditionConfig,
+  PipelineConfig,
+  StepConfig,
+} from './config/processing-schema.js';
+export { parseDurationMs, parseSizeBytes } from './config/units.js';
+export { createProcessor } from './processing/create-processor.js';
+export type {
+  Processor,
+  ProcessorOptions,
+  ProcessorStats,
+} from './processing/create-processor.js';
+export { createProcessingIntake } from './processing/processing-intake.js';

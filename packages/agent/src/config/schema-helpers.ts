@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { didYouMean } from '../internal/did-you-mean.js';
+import { parseDurationMs, parseSizeBytes } from './units.js';
+
+/**
+ * A strict config section: unknown keys are rejected with a "did you mean"
+ * hint naming the closest known key.
+ */
+export function section<T extends z.ZodRawShape>(shape: T) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code !== 'unrecognized_keys') return undefined;
+      return issue.keys
+        .map((key) => {
+          const hint = didYouMean(key, known);
+          return hint === undefined
+            ? `unknown key "${key}" (known: ${known.join(', ')})`
+            : `unknown key "${key}", did you mean "${hint}"?`;
+        })
+        .join('; ');
+    },
+  });
+}
+
+/** A duration in ms, written as a number (ms) or a human string ("5s"). */
+export function duration(defaultMs: number, description: string) {
+  return durationValue().default(defaultMs).describe(description);
+}
+
+/** Optional duration without default. */
+export function durationValue() {
+  return z
+    .union([z.number(), z.string()], {
+      error: (issue) =>
+        `expected a duration like "5s", got ${describeValue(issue.input)}`,
+    })
+    .transform((value, ctx) => {
+      try {
+        return parseDurationMs(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+}
+
+/** A size in bytes, written as a number or a human string ("64MiB"). */
+export function size(defaultBytes: number, description: string) {
+  return sizeValue().default(defaultBytes).describe(description);
+}
+
+/** Optional size without default. */
+export function sizeValue() {
+  return z
+    .union([z.number(), z.string()], {
+      error: (issue) =>
+        `expected a size like "64MiB", got ${describeValue(issue.input)}`,
+    })
+    .transform((value, ctx) => {
+      try {
+        return parseSizeBytes(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+}
+
+const HTTP_URL = /^https?:\/\/[^/\s:]+(?::\d+)?(?:[/?#]\S*)?$/i;
+
+/** An http(s) URL. */
+export function httpUrl(description: string) {
+  return z
+    .string({
+      error: (issue) => `expected a URL, got ${describeValue(issue.input)}`,
+    })
+    .refine((value) => HTTP_URL.test(value) && URL.canParse(value), {
+      error: (issue) => `expected a URL, got ${describeValue(issue.input)}`,
+    })
+    .describe(description);
+}
+
+/** A positive integer with a default. */
+export function positiveInt(defaultValue: number, description: string) {
+  return z
+    .number()
+    .int()
+    .positive()
+    .default(defaultValue)
+    .describe(description);
+}
+
+/** A boolean with a default. */
+export function flag(defaultValue: boolean, description: string) {
+  return z.boolean().default(defaultValue).describe(description);
+}
+
+/** A string→string map (labels, headers). */
+export function stringMap(description: string) {
+  return z.record(z.string(), z.string()).default({}).describe(description);
+}
+
+/** A JS regular expression source that must compile. */
+export function regex(description: string) {
+  return z
+    .string()
+    .refine(
+      (value) => {
+        try {
+          new RegExp(value);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      {
+        error: (issue) =>
+          `expected a valid regular expression, got ${describeValue(issue.input)}`,
+      },
+    )
+    .describe(description);
+}
+
+/** Short JSON-ish rendering of a config value for error messages. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
+}

@@ -1,0 +1,287 @@
+import { z } from 'zod';
+import { pipelineSchema } from './processing-schema.js';
+import {
+  duration,
+  durationValue,
+  flag,
+  httpUrl,
+  positiveInt,
+  section,
+  size,
+  stringMap,
+} from './schema-helpers.js';
+
+const MiB = 1024 * 1024;
+
+const port = (defaultPort: number, description: string) =>
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(defaultPort)
+    .describe(description);
+
+const sinkCommon = {
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'expected letters, digits, "-" or "_"')
+    .optional()
+    .describe(
+      'Unique sink name (metrics label, routes, DLQ). @default "<type>" or "<type>-<n>"',
+    ),
+  match: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe(
+      'Route: only records whose labels match these globs go to this sink. @default every record',
+    ),
+};
+
+const lokiSink = section({
+  ...sinkCommon,
+  url: httpUrl('Loki base URL (http://loki:3100) or full push URL.'),
+  tenant_id: z.string().optional().describe('X-Scope-OrgID header.'),
+  encoding: z
+    .enum(['protobuf', 'json'])
+    .default('protobuf')
+    .describe('Push encoding.'),
+  labels: stringMap('Static labels added to every stream.'),
+  headers: stringMap('Extra HTTP headers.'),
+  username: z.string().optional().describe('Basic auth user.'),
+  password: z.string().optional().describe('Basic auth password (secret).'),
+  bearer_token: z.string().optional().describe('Bearer token (secret).'),
+  timeout: duration(30_000, 'Request timeout.'),
+});
+
+const kafkaSink = section({
+  ...sinkCommon,
+  brokers: z.array(z.string().min(1)).min(1).describe('host:port list.'),
+  topic: z.string().min(1).describe('Topic to produce to.'),
+  client_id: z.string().default('lc-agent').describe('Kafka client id.'),
+  compression: z
+    .enum(['none', 'gzip', 'snappy'])
+    .default('none')
+    .describe('Batch compression.'),
+  acks: z
+    .union([z.literal(-1), z.literal(0), z.literal(1)])
+    .default(-1)
+    .describe('Required acks.'),
+  key_label: z
+    .string()
+    .optional()
+    .describe('Label used as message key. @default the source id'),
+  timeout: duration(30_000, 'Request timeout.'),
+});
+
+const fileSink = section({
+  ...sinkCommon,
+  directory: z.string().min(1).describe('Output directory.'),
+  format: z
+    .enum(['json', 'text'])
+    .default('json')
+    .describe('JSON Lines or raw lines.'),
+  max_file_bytes: size(128 * MiB, 'Rotate the output file at this size.'),
+  max_files: positiveInt(10, 'Rotated files kept.'),
+  fsync: flag(false, 'fsync after every batch.'),
+});
+
+const stdoutSink = section({
+  ...sinkCommon,
+  format: z.enum(['json', 'text']).default('json').describe('Output format.'),
+});
+
+const httpSink = section({
+  ...sinkCommon,
+  url: httpUrl('Endpoint receiving the batches.'),
+  method: z.enum(['POST', 'PUT']).default('POST').describe('HTTP method.'),
+  format: z
+    .enum(['ndjson', 'json'])
+    .default('ndjson')
+    .describe('Body encoding.'),
+  headers: stringMap('Extra HTTP headers (may hold secrets).'),
+  timeout: duration(30_000, 'Request timeout.'),
+});
+
+const fileSource = section({
+  include: z
+    .array(z.string().min(1))
+    .min(1)
+    .describe('Globs of files to tail.'),
+  exclude: z.array(z.string()).default([]).describe('Globs to skip.'),
+  labels: stringMap('Labels added to every record.'),
+  start_at: z
+    .enum(['beginning', 'end'])
+    .default('beginning')
+    .describe('Where new files (no saved position) start.'),
+  poll_interval: duration(1000, 'Rescan interval for new files.'),
+});
+
+const dockerSource = section({
+  enabled: flag(false, 'Capture container logs.'),
+  socket: z
+    .string()
+    .default('/var/run/docker.sock')
+    .describe('Docker socket path.'),
+  include_names: z
+    .array(z.string())
+    .default([])
+    .describe('Container name globs to capture (empty: all).'),
+  exclude_names: z
+    .array(z.string())
+    .default([])
+    .describe('Container name globs to skip.'),
+  include_labels: stringMap(
+    'Container labels that must be present (value glob).',
+  ),
+  labels: stringMap('Labels added to every record.'),
+  max_concurrent_streams: positiveInt(50, 'Concurrent log streams.'),
+});
+
+/** The agent configuration schema (YAML, snake_case keys). */
+export const configSchema = section({
+  app: section({
+    name: z
+      .string()
+      .min(1)
+      .default('lc-agent')
+      .describe('Instance name (label on metrics).'),
+    log_level: z
+      .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+      .default('info')
+      .describe('Agent log level.'),
+    data_dir: z
+      .string()
+      .default('./data')
+      .describe('Base directory for positions, WAL and DLQ.'),
+    self_capture_guard: flag(
+      true,
+      "Never capture the agent's own outputs (file sink directories, data_dir).",
+    ),
+  }).prefault({}),
+  api: section({
+    enabled: flag(true, 'Serve the HTTP API.'),
+    host: z.string().default('127.0.0.1').describe('Bind address.'),
+    port: port(8401, 'Bind port (0 = any free port).'),
+    token: z
+      .string()
+      .optional()
+      .describe(
+        'Bearer token for mutating endpoints; required when host is not loopback.',
+      ),
+    max_body_bytes: size(MiB, 'Largest accepted ingest body.'),
+    max_records_per_request: positiveInt(
+      10_000,
+      'Most records per ingest request.',
+    ),
+  }).prefault({}),
+  metrics: section({
+    enabled: flag(true, 'Serve /metrics.'),
+    default_metrics: flag(true, 'Include process/runtime metrics.'),
+  }).prefault({}),
+  sources: section({
+    files: z.array(fileSource).default([]).describe('File tailing groups.'),
+    docker: dockerSource.prefault({}),
+    http: section({
+      enabled: flag(true, 'Accept POST /api/v1/logs.'),
+      labels: stringMap('Labels added to every ingested record.'),
+    }).prefault({}),
+  }).prefault({}),
+  dispatcher: section({
+    max_queue_records: positiveInt(100_000, 'Intake queue bound (records).'),
+    max_queue_bytes: size(64 * MiB, 'Intake queue bound (bytes).'),
+    drop_policy: z
+      .enum(['block', 'drop_newest', 'drop_oldest'])
+      .default('block')
+      .describe('When full: pause sources (block) or drop.'),
+    batch_max_records: positiveInt(1000, 'Records per batch.'),
+    batch_max_bytes: size(MiB, 'Bytes per batch.'),
+    batch_timeout: duration(1000, 'Send a partial batch after this long.'),
+    workers: positiveInt(4, 'Concurrent sends.'),
+    send_timeout: duration(30_000, 'Per-send timeout.'),
+    max_retries: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Attempts before dead-lettering. @default retry forever'),
+    shutdown_timeout: duration(10_000, 'Drain bound on shutdown.'),
+  }).prefault({}),
+  positions: section({
+    store: z
+      .enum(['file', 'redis', 'memory'])
+      .default('file')
+      .describe('Position store backend.'),
+    path: z
+      .string()
+      .optional()
+      .describe('JSON store path. @default <data_dir>/positions.json'),
+    redis_url: z.string().optional().describe('Redis URL (store: redis).'),
+    namespace: z.string().default('lc').describe('Redis key namespace.'),
+    flush_interval: duration(1000, 'How often committed positions are saved.'),
+  }).prefault({}),
+  persistence: section({
+    enabled: flag(
+      false,
+      'Write batches to a WAL before sending (survives crashes with in-flight HTTP ingest).',
+    ),
+    directory: z.string().optional().describe('@default <data_dir>/wal'),
+    fsync: z
+      .enum(['always', 'interval', 'never'])
+      .default('interval')
+      .describe('WAL fsync policy.'),
+    max_pending_bytes: size(256 * MiB, 'WAL byte budget.'),
+    batch_ttl: durationValue()
+      .optional()
+      .describe('Dead-letter batches older than this.'),
+  }).prefault({}),
+  buffer: section({
+    max_segment_bytes: size(
+      64 * MiB,
+      'Segment size of on-disk logs (WAL, DLQ).',
+    ),
+  }).prefault({}),
+  dlq: section({
+    enabled: flag(
+      true,
+      'Keep permanently failed records in a replayable dead-letter log.',
+    ),
+    directory: z.string().optional().describe('@default <data_dir>/dlq'),
+  }).prefault({}),
+  processing: section({
+    pipelines: z
+      .array(pipelineSchema)
+      .default([])
+      .describe('Processing pipelines; first matching one per source.'),
+  }).prefault({}),
+  sinks: section({
+    loki: z.array(lokiSink).default([]),
+    kafka: z.array(kafkaSink).default([]),
+    file: z.array(fileSink).default([]),
+    stdout: z.array(stdoutSink).default([]),
+    http: z.array(httpSink).default([]),
+  })
+    .prefault({})
+    .check((ctx) => {
+      const s = ctx.value;
+      const total =
+        s.loki.length +
+        s.kafka.length +
+        s.file.length +
+        s.stdout.length +
+        s.http.length;
+      if (total === 0) {
+        ctx.issues.push({
+          code: 'custom',
+          input: s,
+          message:
+            'at least one sink is required (loki, kafka, file, stdout or http)',
+        });
+      }
+    }),
+});
+
+/** The validated configuration (defaults applied, units resolved). */
+export type AgentConfig = z.output<typeof configSchema>;
+/** What a YAML file may contain. */
+export type AgentConfigInput = z.input<typeof configSchema>;
