@@ -1,0 +1,877 @@
+// The disk log engine: one writer loop (group commit), an ack writer, and
+// readers that stream segments. See docs/buffer-format.md.
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LcError, once, type TimerHandle } from '@lc/core';
+import type {
+  DiskLog,
+  DiskLogAppendInput,
+  DiskLogEntry,
+  DiskLogOptions,
+  DiskLogReadOptions,
+  DiskLogStats,
+} from '../disk-log.js';
+import type { AckJournal } from './ack-journal.js';
+import type { AckSet } from './ack-set.js';
+import { codecId } from './block-codec.js';
+import { FLAG_ENCRYPTED } from './frame.js';
+import { fsyncDirectory, toBufferError } from './fs-utils.js';
+import { readLog } from './log-reader.js';
+import { createDiskLogMetrics, type DiskLogMetrics } from './metrics.js';
+import { resolveOptions, type ResolvedOptions } from './options.js';
+import {
+  encodeBlockFrame,
+  encodeRecordFrames,
+  framedSize,
+  type PendingRecord,
+} from './record-codec.js';
+import { recoverDirectory, type CorruptionReason } from './recover.js';
+import {
+  SEGMENT_HEADER_BYTES,
+  SEGMENT_VERSION,
+  encodeSegmentHeader,
+  indexFileName,
+  keyCheck,
+  segmentFileName,
+} from './segment-file.js';
+import {
+  newSegmentMeta,
+  noteFrame,
+  writeSegmentIndex,
+  type SegmentMeta,
+} from './segment-meta.js';
+
+const MAX_WRITE_BATCH_BYTES = 8 * 1024 * 1024;
+const MAX_BLOCK_PLAIN_BYTES = 1024 * 1024;
+const MAX_BLOCK_RECORDS = 65_535;
+const MAX_SOURCE_BYTES = 65_535;
+const ACK_CHECKPOINT_BYTES = 1024 * 1024;
+
+interface QueuedAppend {
+  records: {
+    payload: Uint8Array;
+    timestampMs: number;
+    source: Buffer | undefined;
+  }[];
+  bytes: number;
+  resolve: (seqs: number[]) => void;
+  reject: (error: unknown) => void;
+}
+
+export async function openDiskLog(options: DiskLogOptions): Promise<DiskLog> {
+  const opts = resolveOptions(options);
+  const log = new DiskLogImpl(opts);
+  await log.open();
+  return log;
+}
+
+export class DiskLogImpl implements DiskLog {
+  readonly opts: ResolvedOptions;
+  readonly metrics: DiskLogMetrics;
+  readonly keyCheck: Buffer;
+  segments: SegmentMeta[] = [];
+  acks!: AckSet;
+  private journal!: AckJournal;
+  private seq = 0;
+  private active: { meta: SegmentMeta; handle: FileHandle } | undefined;
+  private queue: QueuedAppend[] = [];
+  private writing: Promise<void> | undefined;
+  private dataLock: Promise<void> = Promise.resolve();
+  private dataDirty = false;
+  private ackDirty = false;
+  private pendingAcks: number[] = [];
+  private ackWriting: Promise<void> | undefined;
+  private fsyncTimer: TimerHandle | undefined;
+  private ageTimer: TimerHandle | undefined;
+  private spaceWaiters: (() => void)[] = [];
+  private closed = false;
+  readonly counters = {
+    appendedRecords: 0,
+    appendedBytes: 0,
+    readRecords: 0,
+    readBytes: 0,
+    fsyncs: 0,
+    corruptions: 0,
+    quarantinedBytes: 0,
+    droppedRecords: 0,
+    lostRecords: 0,
+  };
+  private readonly label: { buffer: string };
+
+  constructor(opts: ResolvedOptions) {
+    this.opts = opts;
+    this.metrics = createDiskLogMetrics(opts.registry);
+    this.keyCheck = keyCheck(opts.encryptionKey);
+    this.label = { buffer: opts.name };
+  }
+
+  async open(): Promise<void> {
+    const rec = await recoverDirectory({
+      directory: this.opts.directory,
+      keyCheck: this.keyCheck,
+      hasKey: this.opts.encryptionKey !== undefined,
+      report: (reason, details, bytes) =>
+        this.reportCorruption(reason, details, bytes),
+      markLost: (acks, from, to) => this.markLostIn(acks, from, to),
+    });
+    this.segments = rec.segments;
+    this.seq = rec.nextSeq;
+    this.acks = rec.acks;
+    this.journal = rec.journal;
+    await this.deleteAckedSegments();
+    if (this.opts.maxAgeMs !== undefined) {
+      await this.enforceAge();
+      this.scheduleAgeCheck();
+    }
+    this.updateGauges();
+  }
+
+  get nextSeq(): number {
+    return this.seq;
+  }
+
+  // ---------------------------------------------------------------- append
+
+  append(
+    payload: Uint8Array,
+    meta?: { timestampMs?: number; source?: string },
+  ): Promise<number> {
+    return this.appendMany([
+      { payload, timestampMs: meta?.timestampMs, source: meta?.source },
+    ]).then((seqs) => seqs[0] as number);
+  }
+
+  appendMany(entries: ReadonlyArray<DiskLogAppendInput>): Promise<number[]> {
+    if (this.closed) return Promise.reject(shutDownError());
+    if (entries.length === 0) return Promise.resolve([]);
+    const now = this.opts.clock.now();
+    const records: QueuedAppend['records'] = [];
+    let bytes = 0;
+    try {
+      for (const e of entries) {
+        if (!(e.payload instanceof Uint8Array)) {
+          throw new LcError({
+            code: 'LC_ERR_INVALID_INPUT',
+            message: 'disk log payload must be a Uint8Array',
+          });
+        }
+        const ts = e.timestampMs ?? now;
+        if (!Number.isSafeInteger(ts) || ts < 0) {
+          throw new LcError({
+            code: 'LC_ERR_INVALID_INPUT',
+            message: `disk log timestampMs must be a non-negative integer, got ${ts}`,
+          });
+        }
+        const source =
+          e.source === undefined || e.source === ''
+            ? undefined
+            : Buffer.from(e.source, 'utf8');
+        if (source !== undefined && source.length > MAX_SOURCE_BYTES) {
+          throw new LcError({
+            code: 'LC_ERR_INVALID_INPUT',
+            message: 'disk log source tag exceeds 65535 bytes',
+          });
+        }
+        const r = { payload: e.payload, timestampMs: ts, source };
+        const size = framedSize({ ...r, seq: 0 });
+        if (size + SEGMENT_HEADER_BYTES > this.opts.maxSegmentBytes) {
+          throw new LcError({
+            code: 'LC_ERR_RECORD_TOO_LARGE',
+            message: `disk log record of ${e.payload.length} bytes does not fit a segment of maxSegmentBytes=${this.opts.maxSegmentBytes}`,
+            details: {
+              bytes: e.payload.length,
+              maxSegmentBytes: this.opts.maxSegmentBytes,
+            },
+          });
+        }
+        bytes += size;
+        records.push(r);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<number[]>((resolve, reject) => {
+      this.queue.push({ records, bytes, resolve, reject });
+      this.kickWriter();
+    });
+  }
+
+  private kickWriter(): void {
+    if (this.writing !== undefined) return;
+    this.writing = this.drainQueue().finally(() => {
+      this.writing = undefined;
+      if (this.queue.length > 0) this.kickWriter();
+    });
+  }
+
+  private async drainQueue(): Promise<void> {
+    while (this.queue.length > 0) {
+      let bytes = 0;
+      let n = 0;
+      while (
+        n < this.queue.length &&
+        (n === 0 ||
+          bytes + (this.queue[n] as QueuedAppend).bytes <=
+            MAX_WRITE_BATCH_BYTES)
+      ) {
+        bytes += (this.queue[n] as QueuedAppend).bytes;
+        n++;
+      }
+      const batch = this.queue.splice(0, n);
+      try {
+        await this.withDataLock(() => this.writeBatch(batch));
+      } catch (error) {
+        for (const a of batch) a.reject(error);
+      }
+    }
+  }
+
+  private withDataLock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.dataLock.then(fn);
+    this.dataLock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async writeBatch(batch: QueuedAppend[]): Promise<void> {
+    const done: [QueuedAppend, number[]][] = [];
+    let i = 0;
+    while (i < batch.length) {
+      const first = batch[i] as QueuedAppend;
+      let active: { meta: SegmentMeta; handle: FileHandle };
+      try {
+        active = await this.prepareFor(first.bytes);
+      } catch (error) {
+        first.reject(error);
+        i++;
+        continue;
+      }
+      const group = [first];
+      let groupBytes = first.bytes;
+      i++;
+      while (i < batch.length) {
+        const next = batch[i] as QueuedAppend;
+        if (
+          active.meta.bytes + groupBytes + next.bytes >
+          this.opts.maxSegmentBytes
+        )
+          break;
+        if (
+          this.opts.maxTotalBytes !== undefined &&
+          this.diskBytes() + groupBytes + next.bytes > this.opts.maxTotalBytes
+        ) {
+          break;
+        }
+        group.push(next);
+        groupBytes += next.bytes;
+        i++;
+      }
+      const records: PendingRecord[] = [];
+      const seqsPer: number[][] = [];
+      let s = this.seq;
+      for (const a of group) {
+        const seqs: number[] = [];
+        for (const r of a.records) {
+          records.push({
+            seq: s,
+            timestampMs: r.timestampMs,
+            source: r.source,
+            payload: r.payload,
+          });
+          seqs.push(s++);
+        }
+        seqsPer.push(seqs);
+      }
+      try {
+        await this.writeRecords(active, records);
+      } catch (error) {
+        const err = toBufferError(
+          error,
+          'disk log append',
+          join(this.opts.directory, active.meta.name),
+        );
+        for (const a of group) a.reject(err);
+        continue;
+      }
+      this.seq = s;
+      group.forEach((a, k) => done.push([a, seqsPer[k] as number[]]));
+    }
+    if (done.length === 0) return;
+    if (this.opts.fsync === 'always') {
+      try {
+        await this.syncActive();
+      } catch (error) {
+        const err = toBufferError(error, 'disk log fdatasync');
+        for (const [a] of done) a.reject(err);
+        return;
+      }
+    } else {
+      this.dataDirty = true;
+      if (this.opts.fsync === 'interval') this.scheduleFsync();
+    }
+    for (const [a, seqs] of done) a.resolve(seqs);
+  }
+
+  /** Write frames at the end of the active segment; all or nothing. */
+  private async writeRecords(
+    active: { meta: SegmentMeta; handle: FileHandle },
+    records: PendingRecord[],
+  ): Promise<void> {
+    const frames: { buf: Buffer; count: number; records: PendingRecord[] }[] =
+      [];
+    const flags =
+      codecId(this.opts.compression) |
+      (this.opts.encryptionKey === undefined ? 0 : FLAG_ENCRYPTED);
+    if (flags === 0) {
+      frames.push({
+        buf: encodeRecordFrames(records),
+        count: records.length,
+        records,
+      });
+    } else {
+      let start = 0;
+      while (start < records.length) {
+        let end = start;
+        let plain = 0;
+        while (
+          end < records.length &&
+          end - start < MAX_BLOCK_RECORDS &&
+          (end === start || plain <= MAX_BLOCK_PLAIN_BYTES)
+        ) {
+          plain += framedSize(records[end] as PendingRecord);
+          end++;
+        }
+        const part = records.slice(start, end);
+        frames.push({
+          buf: await encodeBlockFrame(
+            part,
+            flags,
+            this.opts.encryptionKey,
+            this.opts.clock.now(),
+          ),
+          count: part.length,
+          records: part,
+        });
+        start = end;
+      }
+    }
+    const buf =
+      frames.length === 1
+        ? (frames[0] as { buf: Buffer }).buf
+        : Buffer.concat(frames.map((f) => f.buf));
+    const pos = active.meta.bytes;
+    try {
+      let written = 0;
+      while (written < buf.length) {
+        const { bytesWritten } = await active.handle.write(
+          buf,
+          written,
+          buf.length - written,
+          pos + written,
+        );
+        written += bytesWritten;
+      }
+    } catch (error) {
+      // Leave nothing partial: a torn frame here would be a hole once more
+      // records follow it.
+      await active.handle
+        .truncate(pos)
+        .catch((e: unknown) => this.opts.onError(e));
+      throw error;
+    }
+    let off = pos;
+    for (const f of frames) {
+      if (flags === 0) {
+        for (const r of f.records) {
+          const size = framedSize(r);
+          noteFrame(
+            active.meta,
+            off,
+            size,
+            {
+              firstSeq: r.seq,
+              lastSeq: r.seq,
+              minTs: r.timestampMs,
+              maxTs: r.timestampMs,
+            },
+            1,
+            [r.source?.toString('utf8')],
+          );
+          off += size;
+        }
+      } else {
+        let minTs = Infinity;
+        let maxTs = -Infinity;
+        for (const r of f.records) {
+          minTs = Math.min(minTs, r.timestampMs);
+          maxTs = Math.max(maxTs, r.timestampMs);
+        }
+        const first = f.records[0] as PendingRecord;
+        const last = f.records[f.records.length - 1] as PendingRecord;
+        noteFrame(
+          active.meta,
+          off,
+          f.buf.length,
+          { firstSeq: first.seq, lastSeq: last.seq, minTs, maxTs },
+          f.count,
+          f.records.map((r) => r.source?.toString('utf8')),
+        );
+        off += f.buf.length;
+      }
+    }
+    this.counters.appendedRecords += records.length;
+    this.counters.appendedBytes += buf.length;
+    this.metrics.recordsWritten.inc(this.label, records.length);
+    this.metrics.bytesWritten.inc(this.label, buf.length);
+    this.updateGauges();
+  }
+
+  /** Rotate/create the active segment and apply retention for `bytes`. */
+  private async prepareFor(
+    bytes: number,
+  ): Promise<{ meta: SegmentMeta; handle: FileHandle }> {
+    if (
+      this.active !== undefined &&
+      this.active.meta.count > 0 &&
+      this.active.meta.bytes + bytes > this.opts.maxSegmentBytes
+    ) {
+      await this.sealActive();
+    }
+    await this.makeRoom(
+      bytes + (this.active === undefined ? SEGMENT_HEADER_BYTES : 0),
+      this.active === undefined ? 1 : 0,
+    );
+    this.active ??= await this.createSegment();
+    return this.active;
+  }
+
+  private diskBytes(): number {
+    let total = 0;
+    for (const s of this.segments) total += s.bytes;
+    return total;
+  }
+
+  private overLimit(extraBytes: number, extraSegments: number): boolean {
+    const o = this.opts;
+    return (
+      (o.maxTotalBytes !== undefined &&
+        this.diskBytes() + extraBytes > o.maxTotalBytes) ||
+      (o.maxSegments !== undefined &&
+        this.segments.length + extraSegments > o.maxSegments)
+    );
+  }
+
+  private async makeRoom(
+    extraBytes: number,
+    extraSegments: number,
+  ): Promise<void> {
+    while (this.overLimit(extraBytes, extraSegments)) {
+      if (await this.deleteAckedSegments()) continue;
+      const a = this.active;
+      if (
+        a !== undefined &&
+        a.meta.count > 0 &&
+        this.acks.coversRange(a.meta.firstSeq, a.meta.lastSeq)
+      ) {
+        await this.sealActive();
+        continue;
+      }
+      const oldestSealed = this.segments.find((s) => s.sealed);
+      if (this.opts.onLimit === 'drop_oldest') {
+        if (oldestSealed !== undefined) {
+          await this.dropSegment(oldestSealed, 'retention-limit');
+          continue;
+        }
+        if (a !== undefined && a.meta.count > 0 && extraSegments === 0) {
+          await this.sealActive();
+          extraSegments = 1;
+          extraBytes += SEGMENT_HEADER_BYTES;
+          continue;
+        }
+        return; // nothing left to drop: a single oversized write is allowed
+      }
+      if (this.opts.onLimit === 'fail') {
+        throw new LcError({
+          code: 'LC_ERR_BUFFER_FULL',
+          message: `disk log ${this.opts.name} is full (maxTotalBytes=${this.opts.maxTotalBytes}, maxSegments=${this.opts.maxSegments})`,
+          details: {
+            diskBytes: this.diskBytes(),
+            segments: this.segments.length,
+          },
+        });
+      }
+      if (this.closed) throw shutDownError();
+      this.opts.logger.debug(
+        { diskBytes: this.diskBytes() },
+        'disk log full, writer waiting for acks',
+      );
+      await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+    }
+  }
+
+  private async createSegment(): Promise<{
+    meta: SegmentMeta;
+    handle: FileHandle;
+  }> {
+    const name = segmentFileName(this.seq);
+    const path = join(this.opts.directory, name);
+    const now = this.opts.clock.now();
+    const encrypted = this.opts.encryptionKey !== undefined;
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(path, 'w+');
+      const header = encodeSegmentHeader({
+        version: SEGMENT_VERSION,
+        encrypted,
+        firstSeq: this.seq,
+        createdAtMs: now,
+        keyCheck: this.keyCheck,
+      });
+      await handle.write(header, 0, header.length, 0);
+      if (this.opts.fsync !== 'never') {
+        await handle.datasync();
+        await fsyncDirectory(this.opts.directory);
+      }
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+      throw toBufferError(error, 'disk log segment create', path);
+    }
+    const meta = newSegmentMeta(
+      name,
+      this.seq,
+      SEGMENT_HEADER_BYTES,
+      now,
+      encrypted,
+    );
+    this.segments.push(meta);
+    this.updateGauges();
+    return { meta, handle };
+  }
+
+  private async sealActive(): Promise<void> {
+    const a = this.active;
+    if (a === undefined) return;
+    this.active = undefined;
+    try {
+      if (this.opts.fsync !== 'never') await this.timedSync(a.handle);
+    } finally {
+      await a.handle.close();
+    }
+    a.meta.sealed = true;
+    if (a.meta.count === 0) {
+      this.segments = this.segments.filter((s) => s !== a.meta);
+      await unlink(join(this.opts.directory, a.meta.name)).catch(
+        () => undefined,
+      );
+      return;
+    }
+    await writeSegmentIndex(this.opts.directory, a.meta);
+  }
+
+  private async timedSync(handle: FileHandle): Promise<void> {
+    const start = this.opts.clock.monotonicNow();
+    await handle.datasync();
+    this.counters.fsyncs++;
+    this.metrics.fsyncs.inc(this.label);
+    this.metrics.fsyncSeconds.observe(
+      this.label,
+      (this.opts.clock.monotonicNow() - start) / 1000,
+    );
+  }
+
+  private async syncActive(): Promise<void> {
+    this.dataDirty = false;
+    if (this.active !== undefined) await this.timedSync(this.active.handle);
+  }
+
+  private scheduleFsync(): void {
+    if (this.fsyncTimer !== undefined) return;
+    this.fsyncTimer = this.opts.clock.setTimeout(() => {
+      this.fsyncTimer = undefined;
+      this.syncAll().catch((error: unknown) => this.opts.onError(error));
+    }, this.opts.fsyncIntervalMs);
+    this.fsyncTimer.unref();
+  }
+
+  private async syncAll(): Promise<void> {
+    if (this.dataDirty) await this.withDataLock(() => this.syncActive());
+    if (this.ackDirty) await this.syncJournal();
+  }
+
+  // ---------------------------------------------------------------- acks
+
+  ack(seqs: number | readonly number[]): void {
+    if (this.closed) throw shutDownError();
+    const list = typeof seqs === 'number' ? [seqs] : seqs;
+    for (const s of list) {
+      if (!Number.isSafeInteger(s) || s < 0 || s >= this.seq) {
+        throw new LcError({
+          code: 'LC_ERR_INVALID_INPUT',
+          message: `disk log ack of seq ${s}, which was never appended (nextSeq=${this.seq})`,
+          details: { seq: s, nextSeq: this.seq },
+        });
+      }
+    }
+    for (const s of list) {
+      if (this.acks.add(s)) this.queueAckRange(s, s);
+    }
+    this.kickAckWriter();
+  }
+
+  private queueAckRange(from: number, to: number): void {
+    const p = this.pendingAcks;
+    if (p.length > 0 && p[p.length - 1] === from - 1) p[p.length - 1] = to;
+    else p.push(from, to);
+  }
+
+  private kickAckWriter(): void {
+    if (this.ackWriting !== undefined || this.pendingAcks.length === 0) return;
+    this.ackWriting = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.writeAcks())
+      .catch((error: unknown) =>
+        this.opts.onError(toBufferError(error, 'disk log ack journal')),
+      )
+      .finally(() => {
+        this.ackWriting = undefined;
+      });
+  }
+
+  private async writeAcks(): Promise<void> {
+    while (this.pendingAcks.length > 0) {
+      const ranges = this.pendingAcks;
+      this.pendingAcks = [];
+      try {
+        await this.journal.append(ranges);
+      } catch (error) {
+        this.pendingAcks = ranges.concat(this.pendingAcks);
+        throw error;
+      }
+      this.ackDirty = true;
+      if (this.opts.fsync === 'always') await this.syncJournal();
+      else if (this.opts.fsync === 'interval') this.scheduleFsync();
+    }
+    await this.deleteAckedSegments();
+    if (this.journal.bytes > ACK_CHECKPOINT_BYTES) await this.checkpointAcks();
+    this.wakeWriters();
+  }
+
+  private async syncJournal(): Promise<void> {
+    this.ackDirty = false;
+    await this.journal.sync();
+    this.counters.fsyncs++;
+    this.metrics.fsyncs.inc(this.label);
+  }
+
+  private async checkpointAcks(): Promise<void> {
+    this.acks.dropBelow(this.segments[0]?.firstSeq ?? this.seq);
+    await this.journal.checkpoint(this.acks, this.seq);
+    this.ackDirty = false;
+  }
+
+  private wakeWriters(): void {
+    const w = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Delete sealed segments whose records are all acknowledged. */
+  private async deleteAckedSegments(): Promise<boolean> {
+    const victims = this.segments.filter(
+      (s) => s.sealed && this.acks.coversRange(s.firstSeq, s.lastSeq),
+    );
+    if (victims.length === 0) return false;
+    // The acks must be durable before their evidence disappears.
+    if (this.pendingAcks.length > 0) {
+      const ranges = this.pendingAcks;
+      this.pendingAcks = [];
+      await this.journal.append(ranges);
+      this.ackDirty = true;
+    }
+    if (this.ackDirty && this.opts.fsync !== 'never') await this.syncJournal();
+    for (const v of victims) await this.removeSegmentFiles(v);
+    return true;
+  }
+
+  private async removeSegmentFiles(meta: SegmentMeta): Promise<void> {
+    this.segments = this.segments.filter((s) => s !== meta);
+    await unlink(join(this.opts.directory, meta.name)).catch(() => undefined);
+    await unlink(join(this.opts.directory, indexFileName(meta.name))).catch(
+      () => undefined,
+    );
+    this.updateGauges();
+  }
+
+  /** Delete a segment that still has unacknowledged records (retention). */
+  private async dropSegment(
+    meta: SegmentMeta,
+    reason: 'retention-limit' | 'max-age',
+  ): Promise<void> {
+    const total = meta.lastSeq - meta.firstSeq + 1;
+    const unacked = total - this.acks.countInRange(meta.firstSeq, meta.lastSeq);
+    if (this.acks.addRange(meta.firstSeq, meta.lastSeq))
+      this.queueAckRange(meta.firstSeq, meta.lastSeq);
+    this.counters.droppedRecords += unacked;
+    this.metrics.dropped.inc({ ...this.label, reason }, unacked);
+    this.opts.logger.warn(
+      {
+        segment: meta.name,
+        unackedRecords: unacked,
+        reason,
+        firstSeq: meta.firstSeq,
+        lastSeq: meta.lastSeq,
+      },
+      'disk log dropped the oldest segment',
+    );
+    if (this.pendingAcks.length > 0) {
+      const ranges = this.pendingAcks;
+      this.pendingAcks = [];
+      await this.journal.append(ranges);
+      if (this.opts.fsync !== 'never') await this.syncJournal();
+    }
+    await this.removeSegmentFiles(meta);
+  }
+
+  private scheduleAgeCheck(): void {
+    const maxAge = this.opts.maxAgeMs;
+    if (maxAge === undefined || this.closed) return;
+    const every = Math.max(100, Math.min(maxAge / 4, 60_000));
+    this.ageTimer = this.opts.clock.setTimeout(() => {
+      this.ageTimer = undefined;
+      this.withDataLock(() => this.enforceAge())
+        .catch((error: unknown) => this.opts.onError(error))
+        .finally(() => this.scheduleAgeCheck());
+    }, every);
+    this.ageTimer.unref();
+  }
+
+  private async enforceAge(): Promise<void> {
+    const maxAge = this.opts.maxAgeMs;
+    if (maxAge === undefined) return;
+    const cutoff = this.opts.clock.now() - maxAge;
+    const a = this.active;
+    if (a !== undefined && a.meta.count > 0 && a.meta.maxTs < cutoff)
+      await this.sealActive();
+    for (const s of [...this.segments]) {
+      if (s.sealed && s.maxTs < cutoff) await this.dropSegment(s, 'max-age');
+    }
+  }
+
+  // ---------------------------------------------------------------- health
+
+  reportCorruption(
+    reason: CorruptionReason,
+    details: Record<string, unknown>,
+    bytes: number,
+  ): void {
+    this.counters.corruptions++;
+    this.counters.quarantinedBytes += bytes;
+    this.metrics.corruptions.inc({ ...this.label, reason });
+    this.opts.logger.warn(
+      { reason, ...details, code: 'LC_ERR_BUFFER_CORRUPT' },
+      'disk log healed damaged data',
+    );
+  }
+
+  markLostIn(acks: AckSet, from: number, to: number): number {
+    if (to < from) return 0;
+    const lost = to - from + 1 - acks.countInRange(from, to);
+    if (lost > 0) {
+      acks.addRange(from, to);
+      if (acks === this.acks && this.journal !== undefined) {
+        this.queueAckRange(from, to);
+        this.kickAckWriter();
+      }
+      this.counters.lostRecords += lost;
+      this.metrics.dropped.inc({ ...this.label, reason: 'corruption' }, lost);
+    }
+    return lost;
+  }
+
+  noteRead(entry: DiskLogEntry): void {
+    this.counters.readRecords++;
+    this.counters.readBytes += entry.payload.length;
+    this.metrics.recordsRead.inc(this.label);
+    this.metrics.bytesRead.inc(this.label, entry.payload.length);
+  }
+
+  assertOpen(): void {
+    if (this.closed) throw shutDownError();
+  }
+
+  private updateGauges(): void {
+    this.metrics.segments.set(this.label, this.segments.length);
+    this.metrics.diskBytes.set(this.label, this.diskBytes());
+  }
+
+  // ---------------------------------------------------------------- read
+
+  read(options: DiskLogReadOptions = {}): AsyncIterable<DiskLogEntry> {
+    return readLog(this, options);
+  }
+
+  stats(): DiskLogStats {
+    let unacked = 0;
+    for (const s of this.segments) {
+      if (s.lastSeq >= s.firstSeq) {
+        unacked +=
+          s.lastSeq -
+          s.firstSeq +
+          1 -
+          this.acks.countInRange(s.firstSeq, s.lastSeq);
+      }
+    }
+    return {
+      nextSeq: this.seq,
+      segments: this.segments.length,
+      diskBytes: this.diskBytes(),
+      unackedRecords: unacked,
+      blockedAppends: this.spaceWaiters.length,
+      ...this.counters,
+    };
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  private async idle(): Promise<void> {
+    while (this.writing !== undefined) await this.writing;
+    while (this.ackWriting !== undefined) await this.ackWriting;
+  }
+
+  async flush(): Promise<void> {
+    await this.idle();
+    await this.withDataLock(() => this.syncActive());
+    if (this.pendingAcks.length > 0) {
+      this.kickAckWriter();
+      await this.idle();
+    }
+    await this.syncJournal();
+  }
+
+  shutdown = once(async (): Promise<void> => {
+    this.closed = true;
+    this.wakeWriters();
+    if (this.fsyncTimer !== undefined)
+      this.opts.clock.clearTimeout(this.fsyncTimer);
+    if (this.ageTimer !== undefined)
+      this.opts.clock.clearTimeout(this.ageTimer);
+    await this.idle();
+    await this.withDataLock(() => this.sealActive());
+    if (this.pendingAcks.length > 0) {
+      const ranges = this.pendingAcks;
+      this.pendingAcks = [];
+      await this.journal.append(ranges);
+    }
+    await this.checkpointAcks();
+    await this.journal.close();
+  });
+}
+
+function shutDownError(): LcError {
+  return new LcError({
+    code: 'LC_ERR_SHUT_DOWN',
+    message: 'disk log is shut down',
+  });
+}
