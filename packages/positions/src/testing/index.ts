@@ -1,2 +1,11 @@
 // Test doubles and conformance helpers of @lc/positions.
-export {};
+export {
+  createInMemoryPositionStore,
+  describePositionStoreContract,
+  makeContainerPosition,
+  makeFilePosition,
+} from '@lc/core/testing';
+export type {
+  InMemoryPositionStore,
+  PositionStoreContractSubject,
+} from '@lc/core/testing';

@@ -1,0 +1,591 @@
+import { open } from 'node:fs/promises';
+import type {
+  ContainerPosition,
+  Cursor,
+  CursorCommitter,
+  FilePosition,
+  Instrumentation,
+  Position,
+  PositionStore,
+  SourceRef,
+} from '@lc/core';
+import {
+  LcError,
+  once,
+  positionKey,
+  silentLogger,
+  systemClock,
+} from '@lc/core';
+import type { TimerHandle } from '@lc/core';
+import { computeOffsetMarker, DEFAULT_MARKER_BYTES } from './file-identity.js';
+import { statRef } from './file-identity.js';
+import { managerMetrics } from './internal/metrics.js';
+import {
+  bareContainerPosition,
+  bareFilePosition,
+  compareContainerMarks,
+  evictionRank,
+  isContainerCursor,
+  isContainerPosition,
+  isFileCursor,
+  isFilePosition,
+  isGone,
+} from './internal/merge.js';
+import { validateOptions } from './internal/validate.js';
+
+/** Why an offset was moved backwards (see {@link PositionManager.reset}). */
+export type ResetReason =
+  'rotated' | 'truncated' | 'copytruncate' | 'inode-reused' | 'new';
+
+/** Options of {@link createPositionManager}. */
+export interface PositionManagerOptions extends Instrumentation {
+  /** Where positions are persisted. Closed by `shutdown()` unless `closeStoreOnShutdown` is false. */
+  store: PositionStore;
+  /** Flush dirty positions this often, ms; 0 disables the timer. @default 1000 */
+  flushIntervalMs?: number;
+  /** Also flush once this many updates accumulated; 0 disables. @default 0 */
+  flushEveryUpdates?: number;
+  /**
+   * Remove positions of sources that are gone (deleted/rotated/completed
+   * files, destroyed containers, custom kinds) after this many ms without
+   * an update. Idle files and stopped containers are kept. @default 86400000 (24 h)
+   */
+  maxPositionAgeMs?: number;
+  /** How often the age cleanup runs, ms; 0 disables. @default 60000 */
+  cleanupIntervalMs?: number;
+  /**
+   * Memory cap on positions. Above it the oldest inactive positions are
+   * evicted (counted); active files and running containers never are.
+   * @default 50000
+   */
+  maxPositions?: number;
+  /**
+   * Compute each file's offset marker at flush time by reading the bytes
+   * before the committed offset (after checking dev/ino). @default true
+   */
+  computeMarkers?: boolean;
+  /** Bytes an offset marker covers. @default 64 */
+  markerBytes?: number;
+  /** Close the store in `shutdown()`. @default true */
+  closeStoreOnShutdown?: boolean;
+}
+
+/** Counters and gauges of a {@link PositionManager}. */
+export interface PositionManagerStats {
+  readonly positions: number;
+  readonly positionsByKind: Readonly<Record<string, number>>;
+  /** Positions changed since the last successful flush. */
+  readonly dirty: number;
+  readonly updates: number;
+  readonly commits: number;
+  /** Commits ignored because they would move a position backwards. */
+  readonly staleCommits: number;
+  readonly resets: number;
+  readonly flushes: number;
+  readonly flushErrors: number;
+  readonly lastFlushDurationMs: number;
+  readonly lastFlushPositions: number;
+  /** Wall-clock ms of the last successful flush; 0 when none. */
+  readonly lastFlushAtMs: number;
+  readonly cleanups: number;
+  readonly lastCleanupDurationMs: number;
+  readonly evictions: number;
+  readonly errors: number;
+}
+
+/**
+ * Holds the settled position of every source in memory, persists it to a
+ * {@link PositionStore} periodically, on demand and on shutdown.
+ * Positions never move backwards except through {@link PositionManager.reset}.
+ * After `shutdown()`, updates are ignored, reads still answer and `flush()`
+ * resolves without writing.
+ */
+export interface PositionManager extends CursorCommitter {
+  /** Load the store and start the flush/cleanup timers. Idempotent. */
+  start(): Promise<void>;
+  /** The current position of a source. */
+  get(kind: string, id: string): Position | undefined;
+  /** All positions, or those of one kind. */
+  list(kind?: string): Position[];
+  /**
+   * Insert or refresh file metadata from a monitor. For a known identity
+   * the committed offset (and its marker and counters) is kept: only
+   * `commit` moves it forward and only `reset` moves it back. For a new
+   * identity, `p.offset` is the starting position.
+   */
+  upsertFile(p: FilePosition): void;
+  /** Same as {@link PositionManager.upsertFile} for containers. */
+  upsertContainer(p: ContainerPosition): void;
+  /** Move a position back to its start; counted per reason and logged. */
+  reset(kind: string, id: string, reason: ResetReason): void;
+  /** Forget a source; the deletion is persisted at the next flush. */
+  remove(kind: string, id: string): void;
+  /**
+   * Record the settled watermark of a source (`FileCursor` for files,
+   * `ContainerCursor` for containers, any JSON for other kinds). A cursor
+   * at or behind the current position is ignored and counted.
+   */
+  commit(source: SourceRef, cursor: Cursor): void;
+  /** Persist every change made so far. Rejects on a store error (kept dirty). */
+  flush(): Promise<void>;
+  /** Stop timers, flush, close the store. Idempotent. */
+  shutdown(): Promise<void>;
+  stats(): PositionManagerStats;
+}
+
+const MAX_TOMBSTONES = 10_000;
+const MARKER_CONCURRENCY = 32;
+
+/** Create a {@link PositionManager}. Throws `LC_ERR_INVALID_OPTION` on bad options. */
+export function createPositionManager(
+  options: PositionManagerOptions,
+): PositionManager {
+  const o = validateOptions(options);
+  const { store } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = (options.logger ?? silentLogger).child({
+    component: 'positions',
+  });
+  const onError =
+    options.onError ??
+    ((error: unknown) =>
+      logger.error({ err: error }, 'position manager error'));
+  const metrics = managerMetrics(options.registry);
+  const markerBytes = options.markerBytes ?? DEFAULT_MARKER_BYTES;
+
+  const positions = new Map<string, Position>();
+  const dirty = new Set<string>();
+  const deleted = new Set<string>();
+  const tombstones = new Set<string>();
+  let closed = false;
+  let flushChain: Promise<void> = Promise.resolve();
+  let flushQueued = false;
+  let updatesSinceFlush = 0;
+  let flushTimer: TimerHandle | undefined;
+  let cleanupTimer: TimerHandle | undefined;
+  const s = {
+    updates: 0,
+    commits: 0,
+    staleCommits: 0,
+    resets: 0,
+    flushes: 0,
+    flushErrors: 0,
+    lastFlushDurationMs: 0,
+    lastFlushPositions: 0,
+    lastFlushAtMs: 0,
+    cleanups: 0,
+    lastCleanupDurationMs: 0,
+    evictions: 0,
+    errors: 0,
+  };
+
+  const countKind = (kind: string, delta: number): void => {
+    metrics.positions.inc({ kind }, delta);
+  };
+
+  const put = (key: string, p: Position): void => {
+    const before = positions.get(key);
+    if (before === undefined) countKind(p.kind, 1);
+    positions.set(key, p);
+    deleted.delete(key);
+    dirty.add(key);
+    s.updates++;
+    if (before === undefined && positions.size > o.maxPositions) evictOverCap();
+    if (o.flushEveryUpdates > 0 && ++updatesSinceFlush >= o.flushEveryUpdates) {
+      updatesSinceFlush = 0;
+      if (!flushQueued) {
+        flushQueued = true;
+        flush().catch(onError);
+      }
+    }
+  };
+
+  const drop = (key: string): void => {
+    const before = positions.get(key);
+    if (before === undefined) return;
+    countKind(before.kind, -1);
+    positions.delete(key);
+    dirty.delete(key);
+    deleted.add(key);
+    tombstones.add(key);
+    if (tombstones.size > MAX_TOMBSTONES) {
+      const oldest = tombstones.values().next().value;
+      if (oldest !== undefined) tombstones.delete(oldest);
+    }
+  };
+
+  function evictOverCap(): void {
+    const target = Math.max(0, Math.floor(o.maxPositions * 0.9));
+    const candidates: Array<[string, Position, number]> = [];
+    for (const [key, p] of positions) {
+      const rank = evictionRank(p);
+      if (rank !== undefined) candidates.push([key, p, rank]);
+    }
+    candidates.sort(
+      (a, b) => a[2] - b[2] || a[1].updatedAtMs - b[1].updatedAtMs,
+    );
+    let evicted = 0;
+    for (const [key] of candidates) {
+      if (positions.size <= target) break;
+      drop(key);
+      evicted++;
+    }
+    if (evicted > 0) {
+      s.evictions += evicted;
+      metrics.evictions.inc({ cause: 'cap' }, evicted);
+      logger.warn(
+        { evicted, maxPositions: o.maxPositions },
+        'position cap reached: evicted the oldest inactive positions',
+      );
+    } else {
+      logger.warn(
+        { positions: positions.size, maxPositions: o.maxPositions },
+        'position cap reached but every position is active; keeping them',
+      );
+    }
+  }
+
+  const ignoreClosed = (): boolean => {
+    if (closed) metrics.updates.inc({ op: 'after_shutdown' });
+    return closed;
+  };
+
+  function commit(source: SourceRef, cursor: Cursor): void {
+    if (ignoreClosed()) return;
+    const key = positionKey(source);
+    if (tombstones.has(key)) {
+      s.staleCommits++;
+      metrics.updates.inc({ op: 'stale' });
+      return;
+    }
+    const now = clock.now();
+    const existing = positions.get(key);
+    let next: Position | undefined;
+    if (source.kind === 'file' && isFileCursor(cursor)) {
+      const base = isFilePosition(existing)
+        ? existing
+        : bareFilePosition(source.id, now);
+      if (existing !== undefined && cursor.offset <= base.offset)
+        next = undefined;
+      else
+        next = {
+          ...base,
+          offset: cursor.offset,
+          offsetMarker: '',
+          logCount: cursor.line,
+          bytesRead: base.bytesRead + (cursor.offset - base.offset),
+          updatedAtMs: now,
+        };
+    } else if (source.kind === 'container' && isContainerCursor(cursor)) {
+      const base = isContainerPosition(existing)
+        ? existing
+        : bareContainerPosition(source.id, now);
+      const newer =
+        existing === undefined ||
+        compareContainerMarks(
+          cursor.timestampNs,
+          cursor.linesAtTimestamp,
+          base.lastTimestampNs,
+          base.linesAtLastTimestamp,
+        ) > 0;
+      next = newer
+        ? {
+            ...base,
+            lastTimestampNs: cursor.timestampNs,
+            lastLineHash: cursor.lineHash,
+            linesAtLastTimestamp: cursor.linesAtTimestamp,
+            updatedAtMs: now,
+          }
+        : undefined;
+    } else if (source.kind === 'file' || source.kind === 'container') {
+      s.errors++;
+      metrics.errors.inc({ type: 'cursor' });
+      logger.warn({ source, cursor }, 'ignored a malformed cursor');
+      return;
+    } else {
+      next = { kind: source.kind, id: source.id, cursor, updatedAtMs: now };
+    }
+    if (next === undefined) {
+      s.staleCommits++;
+      metrics.updates.inc({ op: 'stale' });
+      return;
+    }
+    s.commits++;
+    metrics.updates.inc({ op: 'commit' });
+    put(key, next);
+  }
+
+  function upsertFile(p: FilePosition): void {
+    if (ignoreClosed()) return;
+    const key = positionKey(p);
+    tombstones.delete(key);
+    const existing = positions.get(key);
+    const next: FilePosition = isFilePosition(existing)
+      ? {
+          ...p,
+          offset: existing.offset,
+          offsetMarker: existing.offsetMarker,
+          logCount: existing.logCount,
+          bytesRead: existing.bytesRead,
+          updatedAtMs: clock.now(),
+        }
+      : { ...p, updatedAtMs: clock.now() };
+    metrics.updates.inc({ op: 'upsert' });
+    put(key, next);
+  }
+
+  function upsertContainer(p: ContainerPosition): void {
+    if (ignoreClosed()) return;
+    const key = positionKey(p);
+    tombstones.delete(key);
+    const existing = positions.get(key);
+    const next: ContainerPosition = isContainerPosition(existing)
+      ? {
+          ...p,
+          lastTimestampNs: existing.lastTimestampNs,
+          lastLineHash: existing.lastLineHash,
+          linesAtLastTimestamp: existing.linesAtLastTimestamp,
+          updatedAtMs: clock.now(),
+        }
+      : { ...p, updatedAtMs: clock.now() };
+    metrics.updates.inc({ op: 'upsert' });
+    put(key, next);
+  }
+
+  function reset(kind: string, id: string, reason: ResetReason): void {
+    if (ignoreClosed()) return;
+    const key = positionKey({ kind, id });
+    s.resets++;
+    metrics.resets.inc({ reason });
+    const existing = positions.get(key);
+    logger.info(
+      {
+        kind,
+        id,
+        reason,
+        fromOffset: isFilePosition(existing) ? existing.offset : undefined,
+      },
+      'position reset',
+    );
+    if (existing === undefined) return;
+    const now = clock.now();
+    let next: Position;
+    if (isFilePosition(existing)) {
+      next = {
+        ...existing,
+        offset: 0,
+        offsetMarker: '',
+        logCount: 0,
+        updatedAtMs: now,
+      };
+    } else if (isContainerPosition(existing)) {
+      next = {
+        ...existing,
+        lastTimestampNs: '',
+        lastLineHash: '',
+        linesAtLastTimestamp: 0,
+        updatedAtMs: now,
+      };
+    } else {
+      next = { kind, id, cursor: null, updatedAtMs: now };
+    }
+    metrics.updates.inc({ op: 'reset' });
+    put(key, next);
+  }
+
+  function remove(kind: string, id: string): void {
+    if (ignoreClosed()) return;
+    metrics.updates.inc({ op: 'remove' });
+    drop(positionKey({ kind, id }));
+  }
+
+  async function withMarker(p: FilePosition): Promise<FilePosition> {
+    if (p.path === '' || p.offset === 0) return p;
+    try {
+      const handle = await open(p.path, 'r');
+      try {
+        const st = await statRef(handle);
+        if (st.dev.toString() !== p.dev || st.ino.toString() !== p.ino)
+          return p;
+        const marker = await computeOffsetMarker(handle, p.offset, markerBytes);
+        return marker === '' ? p : { ...p, offsetMarker: marker };
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      metrics.errors.inc({ type: 'marker' });
+      return p; // gone or unreadable: saved without a marker, resume unverified
+    }
+  }
+
+  async function doFlush(): Promise<void> {
+    flushQueued = false;
+    updatesSinceFlush = 0;
+    if (dirty.size === 0 && deleted.size === 0) return;
+    const started = clock.monotonicNow();
+    const keys = [...dirty];
+    const deletes = [...deleted];
+    dirty.clear();
+    deleted.clear();
+    const upserts: Position[] = [];
+    const needMarker: Array<[string, FilePosition]> = [];
+    for (const key of keys) {
+      const p = positions.get(key);
+      if (p === undefined) continue;
+      if (
+        o.computeMarkers &&
+        isFilePosition(p) &&
+        p.offset > 0 &&
+        p.offsetMarker === ''
+      )
+        needMarker.push([key, p]);
+      else upserts.push(p);
+    }
+    for (let i = 0; i < needMarker.length; i += MARKER_CONCURRENCY) {
+      const chunk = needMarker.slice(i, i + MARKER_CONCURRENCY);
+      const marked = await Promise.all(chunk.map(([, p]) => withMarker(p)));
+      chunk.forEach(([key, p], j) => {
+        const m = marked[j] as FilePosition;
+        if (positions.get(key) === p) positions.set(key, m);
+        upserts.push(m);
+      });
+    }
+    try {
+      await store.save({ upserts, deletes });
+    } catch (error) {
+      for (const key of keys) if (positions.has(key)) dirty.add(key);
+      for (const key of deletes) if (!positions.has(key)) deleted.add(key);
+      s.flushErrors++;
+      s.errors++;
+      metrics.flushes.inc({ result: 'error' });
+      metrics.errors.inc({ type: 'flush' });
+      throw error;
+    }
+    const ms = clock.monotonicNow() - started;
+    s.flushes++;
+    s.lastFlushDurationMs = ms;
+    s.lastFlushPositions = upserts.length;
+    s.lastFlushAtMs = clock.now();
+    metrics.flushes.inc({ result: 'ok' });
+    metrics.flushDuration.observe(ms / 1000);
+  }
+
+  function flush(): Promise<void> {
+    if (closed) return flushChain.catch(() => {});
+    const run = flushChain.catch(() => {}).then(doFlush);
+    flushChain = run;
+    return run;
+  }
+
+  function cleanup(): void {
+    const started = clock.monotonicNow();
+    const cutoff = clock.now() - o.maxPositionAgeMs;
+    let evicted = 0;
+    for (const [key, p] of positions) {
+      if (p.updatedAtMs < cutoff && isGone(p)) {
+        drop(key);
+        evicted++;
+      }
+    }
+    if (evicted > 0) {
+      s.evictions += evicted;
+      metrics.evictions.inc({ cause: 'age' }, evicted);
+      logger.info({ evicted }, 'removed stale positions');
+    }
+    s.cleanups++;
+    s.lastCleanupDurationMs = clock.monotonicNow() - started;
+    metrics.cleanupDuration.observe(s.lastCleanupDurationMs / 1000);
+  }
+
+  function scheduleFlush(): void {
+    if (closed || o.flushIntervalMs === 0) return;
+    flushTimer = clock.setTimeout(() => {
+      flushTimer = undefined;
+      flush().catch(onError).finally(scheduleFlush);
+    }, o.flushIntervalMs);
+    flushTimer.unref();
+  }
+
+  function scheduleCleanup(): void {
+    if (closed || o.cleanupIntervalMs === 0) return;
+    cleanupTimer = clock.setTimeout(() => {
+      cleanupTimer = undefined;
+      try {
+        cleanup();
+      } catch (error) {
+        metrics.errors.inc({ type: 'cleanup' });
+        onError(error);
+      }
+      scheduleCleanup();
+    }, o.cleanupIntervalMs);
+    cleanupTimer.unref();
+  }
+
+  const start = once(async () => {
+    if (closed) {
+      throw new LcError({
+        code: 'LC_ERR_SHUT_DOWN',
+        message: 'position manager is shut down',
+      });
+    }
+    let loaded: Position[];
+    try {
+      loaded = await store.load();
+    } catch (error) {
+      s.errors++;
+      metrics.errors.inc({ type: 'load' });
+      throw error;
+    }
+    for (const p of loaded) {
+      const key = positionKey(p);
+      if (positions.has(key) || tombstones.has(key)) continue;
+      positions.set(key, p);
+      countKind(p.kind, 1);
+    }
+    logger.info({ positions: loaded.length }, 'positions loaded');
+    scheduleFlush();
+    scheduleCleanup();
+  });
+
+  const shutdown = once(async () => {
+    if (flushTimer !== undefined) clock.clearTimeout(flushTimer);
+    if (cleanupTimer !== undefined) clock.clearTimeout(cleanupTimer);
+    let failure: unknown;
+    try {
+      await flush();
+    } catch (error) {
+      failure = error;
+    }
+    closed = true;
+    if (flushTimer !== undefined) clock.clearTimeout(flushTimer);
+    if (o.closeStoreOnShutdown) await store.close();
+    if (failure !== undefined) throw failure;
+  });
+
+  return {
+    start,
+    get: (kind, id) => positions.get(positionKey({ kind, id })),
+    list: (kind) =>
+      kind === undefined
+        ? [...positions.values()]
+        : [...positions.values()].filter((p) => p.kind === kind),
+    upsertFile,
+    upsertContainer,
+    reset,
+    remove,
+    commit,
+    flush,
+    shutdown,
+    stats() {
+      const positionsByKind: Record<string, number> = {};
+      for (const p of positions.values())
+        positionsByKind[p.kind] = (positionsByKind[p.kind] ?? 0) + 1;
+      return {
+        ...s,
+        positions: positions.size,
+        positionsByKind,
+        dirty: dirty.size,
+      };
+    },
+  };
+}
