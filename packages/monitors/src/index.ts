@@ -23,3 +23,15 @@ export type {
   AssembledLine,
   LineAssemblerOptions,
 } from './container/line-assembler.js';
+export { createFileMonitor } from './file/file-monitor.js';
+export type { FileMonitor } from './file/file-monitor.js';
+export type {
+  FileEncoding,
+  FileMonitorOptions,
+  FilePositionTracker,
+  FileResetReason,
+  LongLinePolicy,
+  MultilineOptions,
+  StartPosition,
+} from './file/file-monitor-options.js';
+export type { FileState, FileStatus } from './file/file-status.js';

@@ -1,0 +1,413 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import type { FilePosition, Instrumentation, Intake, Position } from '@lc/core';
+import { LcError } from '@lc/core';
+import type { FileEncoding, LongLinePolicy } from './internal/line-splitter.js';
+import type {
+  MultilineConfig,
+  MultilineOptions,
+} from './internal/multiline-joiner.js';
+
+export type { FileEncoding, LongLinePolicy } from './internal/line-splitter.js';
+export type { MultilineOptions } from './internal/multiline-joiner.js';
+
+/** Where to start reading a file that has no saved position. */
+export type StartPosition = 'beginning' | 'end' | 'recent';
+
+/** Why a file's read offset went back to 0 (passed to `positions.reset`). */
+export type FileResetReason =
+  'rotated' | 'truncated' | 'copytruncate' | 'inode-reused' | 'new';
+
+/**
+ * The part of `@lc/positions`' `PositionManager` the file monitor uses. A
+ * `PositionManager` satisfies it; so can a custom tracker.
+ */
+export interface FilePositionTracker {
+  /** The committed position of a source, if any. */
+  get(kind: string, id: string): Position | undefined;
+  /** Every position, optionally of one kind. */
+  list(kind?: string): Position[];
+  /** Record what the monitor observed; never moves `offset` backwards. */
+  upsertFile(position: FilePosition): void;
+  /** Move a source's offset back to 0, for the given reason. */
+  reset(kind: string, id: string, reason: FileResetReason): void;
+}
+
+/** Options of {@link createFileMonitor}. */
+export interface FileMonitorOptions extends Instrumentation {
+  /** Where records go (the dispatcher). Required. */
+  intake: Intake;
+  /** Where committed offsets are read from and file metadata written to. Required. */
+  positions: FilePositionTracker;
+  /** Absolute globs of files to read (`*`, `?`, `[...]`, `**`, `{a,b}`). Required, non-empty. */
+  include: readonly string[];
+  /** Globs of files and directories to skip (a matching directory is not descended). @default [] */
+  exclude?: readonly string[];
+  /** Extra labels on every record. @default {} */
+  labels?: Readonly<Record<string, string>>;
+  /** Value of the `instance` label. @default os.hostname() */
+  instance?: string;
+  /** Directory levels below a pattern's base that `**` descends. @default 16 */
+  maxDepth?: number;
+  /** Match files and directories whose name starts with a dot. @default false */
+  includeHidden?: boolean;
+  /** Follow symlinks (each target directory once, no loops). @default true */
+  followSymlinks?: boolean;
+  /** Stop tracking more files than this (counted, logged). @default 100_000 */
+  maxFiles?: number;
+  /** Full rescan (discovery + stat of every file) interval, ms. @default 10_000 */
+  rescanIntervalMs?: number;
+  /** How often files written recently are checked without waiting for an event, ms. @default 250 */
+  pollIntervalMs?: number;
+  /** Use `fs.watch` on directories for fast discovery and reads. @default true */
+  watch?: boolean;
+  /** Start position of files present at `start()` with no saved position. @default 'beginning' */
+  startPosition?: StartPosition;
+  /** Start position of files discovered after `start()` with no saved position. @default 'beginning' */
+  newFileStartPosition?: StartPosition;
+  /** Bytes before the end that `recent` starts at (then the next line start). @default 65_536 */
+  recentBytes?: number;
+  /** Size of each read (one reused buffer), bytes. @default 262_144 */
+  readBufferBytes?: number;
+  /** Longest line kept, bytes; longer lines follow `longLinePolicy`. @default 262_144 */
+  maxLineBytes?: number;
+  /** `truncate` keeps the first `maxLineBytes`; `skip` drops the line. Reading goes on either way. @default 'truncate' */
+  longLinePolicy?: LongLinePolicy;
+  /** Encoding of the files; invalid bytes become U+FFFD and are counted. @default 'utf8' */
+  encoding?: FileEncoding;
+  /**
+   * How long an unterminated last line of a rotated, deleted or truncated
+   * file waits for more bytes before it is emitted as a line, ms. Live
+   * files never emit a partial line (it is read again after a restart).
+   * @default 1000
+   */
+  partialLineFlushMs?: number;
+  /** How long a renamed-away file stays open to drain late writes, ms. @default 5000 */
+  rotatedFileGraceMs?: number;
+  /** How long a deleted file stays open to drain, ms; never longer. @default 5000 */
+  deletedFileGraceMs?: number;
+  /** Most file descriptors held at once. @default 1024 */
+  maxOpenFiles?: number;
+  /** Close a file after this long without growth; reopened when it changes, ms. @default 60_000 */
+  idleCloseMs?: number;
+  /** Bytes read from one file per tick, so one backlog cannot starve the rest. @default 4_194_304 */
+  maxBytesPerFilePerTick?: number;
+  /** Bytes read from all files per tick, bounding memory per tick. @default 16_777_216 */
+  maxBytesPerTick?: number;
+  /** Join lines into multiline records. @default none */
+  multiline?: MultilineOptions;
+  /** Read `*.gz` files matched by `include` whole, once. @default true */
+  readCompressed?: boolean;
+  /**
+   * Files and directories of the agent itself (its output files, data
+   * and position directories) never to read. The process's own stdout and
+   * stderr are excluded automatically when they are files.
+   * @default []
+   */
+  selfPaths?: readonly string[];
+  /** How many files the read-lag metric shows (largest lag first). @default 20 */
+  lagMetricTopN?: number;
+}
+
+/** Options after defaults, validated. */
+export interface ResolvedFileMonitorOptions {
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly instance: string;
+  readonly maxDepth: number;
+  readonly includeHidden: boolean;
+  readonly followSymlinks: boolean;
+  readonly maxFiles: number;
+  readonly rescanIntervalMs: number;
+  readonly pollIntervalMs: number;
+  readonly watch: boolean;
+  readonly startPosition: StartPosition;
+  readonly newFileStartPosition: StartPosition;
+  readonly recentBytes: number;
+  readonly readBufferBytes: number;
+  readonly maxLineBytes: number;
+  readonly longLinePolicy: LongLinePolicy;
+  readonly encoding: FileEncoding;
+  readonly partialLineFlushMs: number;
+  readonly rotatedFileGraceMs: number;
+  readonly deletedFileGraceMs: number;
+  readonly maxOpenFiles: number;
+  readonly idleCloseMs: number;
+  readonly maxBytesPerFilePerTick: number;
+  readonly maxBytesPerTick: number;
+  readonly multiline: MultilineConfig | undefined;
+  readonly readCompressed: boolean;
+  readonly selfPaths: readonly string[];
+  readonly lagMetricTopN: number;
+}
+
+const DEFAULT_MAX_DEPTH = 16;
+const DEFAULT_MAX_FILES = 100_000;
+const DEFAULT_RESCAN_INTERVAL_MS = 10_000;
+const DEFAULT_POLL_INTERVAL_MS = 250;
+const DEFAULT_RECENT_BYTES = 65_536;
+const DEFAULT_READ_BUFFER_BYTES = 262_144;
+const DEFAULT_MAX_LINE_BYTES = 262_144;
+const DEFAULT_PARTIAL_LINE_FLUSH_MS = 1000;
+const DEFAULT_ROTATED_FILE_GRACE_MS = 5000;
+const DEFAULT_DELETED_FILE_GRACE_MS = 5000;
+const DEFAULT_MAX_OPEN_FILES = 1024;
+const DEFAULT_IDLE_CLOSE_MS = 60_000;
+const DEFAULT_MAX_BYTES_PER_FILE_PER_TICK = 4 * 1024 * 1024;
+const DEFAULT_MAX_BYTES_PER_TICK = 16 * 1024 * 1024;
+const DEFAULT_MULTILINE_MAX_LINES = 500;
+const DEFAULT_MULTILINE_MAX_BYTES = 1024 * 1024;
+const DEFAULT_MULTILINE_FLUSH_TIMEOUT_MS = 1000;
+const DEFAULT_LAG_TOP_N = 20;
+const START_POSITIONS: readonly StartPosition[] = [
+  'beginning',
+  'end',
+  'recent',
+];
+const ENCODINGS: readonly FileEncoding[] = ['utf8', 'utf16le', 'latin1'];
+const LONG_LINE_POLICIES: readonly LongLinePolicy[] = ['truncate', 'skip'];
+
+function invalid(name: string, expected: string, given: unknown): LcError {
+  return new LcError({
+    code: 'LC_ERR_INVALID_OPTION',
+    message: `createFileMonitor: option \`${name}\` must be ${expected}, got ${JSON.stringify(given) ?? String(given)}`,
+    details: { option: name },
+  });
+}
+
+function positiveInt(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min = 1,
+): number {
+  if (value === undefined) return fallback;
+  if (!(Number.isInteger(value) || value === Infinity) || value < min) {
+    throw invalid(name, `an integer >= ${min}`, value);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(
+  name: string,
+  value: T | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value))
+    throw invalid(name, `one of ${allowed.join(', ')}`, value);
+  return value;
+}
+
+function toRegExp(name: string, value: RegExp | string): RegExp {
+  if (value instanceof RegExp)
+    return new RegExp(value.source, value.flags.replace(/[gy]/g, ''));
+  try {
+    return new RegExp(value);
+  } catch (error) {
+    throw invalid(name, 'a valid regular expression', value);
+    void error;
+  }
+}
+
+function resolveMultiline(
+  m: MultilineOptions | undefined,
+): MultilineConfig | undefined {
+  if (m === undefined) return undefined;
+  const given = (
+    ['startPattern', 'continuePattern', 'endPattern'] as const
+  ).filter((k) => m[k] !== undefined);
+  if (given.length !== 1) {
+    throw invalid(
+      'multiline',
+      'an object with exactly one of startPattern, continuePattern, endPattern',
+      given,
+    );
+  }
+  const key = given[0] as 'startPattern' | 'continuePattern' | 'endPattern';
+  const mode =
+    key === 'startPattern'
+      ? 'start'
+      : key === 'continuePattern'
+        ? 'continue'
+        : 'end';
+  return {
+    mode,
+    pattern: toRegExp(`multiline.${key}`, m[key] as RegExp | string),
+    maxLines: positiveInt(
+      'multiline.maxLines',
+      m.maxLines,
+      DEFAULT_MULTILINE_MAX_LINES,
+    ),
+    maxBytes: positiveInt(
+      'multiline.maxBytes',
+      m.maxBytes,
+      DEFAULT_MULTILINE_MAX_BYTES,
+    ),
+    flushTimeoutMs: positiveInt(
+      'multiline.flushTimeoutMs',
+      m.flushTimeoutMs,
+      DEFAULT_MULTILINE_FLUSH_TIMEOUT_MS,
+      0,
+    ),
+    separator: m.separator ?? '\n',
+  };
+}
+
+/** Apply defaults and validate; throws `LC_ERR_INVALID_OPTION` naming the option. */
+export function resolveFileMonitorOptions(
+  options: FileMonitorOptions,
+): ResolvedFileMonitorOptions {
+  if (options === null || typeof options !== 'object')
+    throw invalid('options', 'an object', options);
+  const intake = options.intake as Partial<Intake> | undefined;
+  if (
+    intake === undefined ||
+    typeof intake.dispatchMany !== 'function' ||
+    typeof intake.whenWritable !== 'function'
+  ) {
+    throw invalid(
+      'intake',
+      'an Intake (dispatch, dispatchMany, whenWritable)',
+      typeof intake,
+    );
+  }
+  const positions = options.positions as
+    Partial<FilePositionTracker> | undefined;
+  if (
+    positions === undefined ||
+    typeof positions.get !== 'function' ||
+    typeof positions.upsertFile !== 'function'
+  ) {
+    throw invalid(
+      'positions',
+      'a PositionManager (get, list, upsertFile, reset)',
+      typeof positions,
+    );
+  }
+  if (!Array.isArray(options.include) || options.include.length === 0) {
+    throw invalid(
+      'include',
+      'a non-empty array of absolute globs',
+      options.include,
+    );
+  }
+  for (const g of options.include) {
+    if (typeof g !== 'string' || !g.startsWith('/'))
+      throw invalid('include', 'absolute globs (starting with /)', g);
+  }
+  const exclude = options.exclude ?? [];
+  const maxLineBytes = positiveInt(
+    'maxLineBytes',
+    options.maxLineBytes,
+    DEFAULT_MAX_LINE_BYTES,
+    16,
+  );
+  const readBufferBytes = positiveInt(
+    'readBufferBytes',
+    options.readBufferBytes,
+    DEFAULT_READ_BUFFER_BYTES,
+    4096,
+  );
+  return {
+    include: options.include,
+    exclude,
+    labels: options.labels ?? {},
+    instance: options.instance ?? hostname(),
+    maxDepth: positiveInt('maxDepth', options.maxDepth, DEFAULT_MAX_DEPTH, 0),
+    includeHidden: options.includeHidden ?? false,
+    followSymlinks: options.followSymlinks ?? true,
+    maxFiles: positiveInt('maxFiles', options.maxFiles, DEFAULT_MAX_FILES),
+    rescanIntervalMs: positiveInt(
+      'rescanIntervalMs',
+      options.rescanIntervalMs,
+      DEFAULT_RESCAN_INTERVAL_MS,
+      10,
+    ),
+    pollIntervalMs: positiveInt(
+      'pollIntervalMs',
+      options.pollIntervalMs,
+      DEFAULT_POLL_INTERVAL_MS,
+      1,
+    ),
+    watch: options.watch ?? true,
+    startPosition: oneOf(
+      'startPosition',
+      options.startPosition,
+      START_POSITIONS,
+      'beginning',
+    ),
+    newFileStartPosition: oneOf(
+      'newFileStartPosition',
+      options.newFileStartPosition,
+      START_POSITIONS,
+      'beginning',
+    ),
+    recentBytes: positiveInt(
+      'recentBytes',
+      options.recentBytes,
+      DEFAULT_RECENT_BYTES,
+      0,
+    ),
+    readBufferBytes,
+    maxLineBytes,
+    longLinePolicy: oneOf(
+      'longLinePolicy',
+      options.longLinePolicy,
+      LONG_LINE_POLICIES,
+      'truncate',
+    ),
+    encoding: oneOf('encoding', options.encoding, ENCODINGS, 'utf8'),
+    partialLineFlushMs: positiveInt(
+      'partialLineFlushMs',
+      options.partialLineFlushMs,
+      DEFAULT_PARTIAL_LINE_FLUSH_MS,
+      0,
+    ),
+    rotatedFileGraceMs: positiveInt(
+      'rotatedFileGraceMs',
+      options.rotatedFileGraceMs,
+      DEFAULT_ROTATED_FILE_GRACE_MS,
+      0,
+    ),
+    deletedFileGraceMs: positiveInt(
+      'deletedFileGraceMs',
+      options.deletedFileGraceMs,
+      DEFAULT_DELETED_FILE_GRACE_MS,
+      0,
+    ),
+    maxOpenFiles: positiveInt(
+      'maxOpenFiles',
+      options.maxOpenFiles,
+      DEFAULT_MAX_OPEN_FILES,
+      2,
+    ),
+    idleCloseMs: positiveInt(
+      'idleCloseMs',
+      options.idleCloseMs,
+      DEFAULT_IDLE_CLOSE_MS,
+      0,
+    ),
+    maxBytesPerFilePerTick: positiveInt(
+      'maxBytesPerFilePerTick',
+      options.maxBytesPerFilePerTick,
+      DEFAULT_MAX_BYTES_PER_FILE_PER_TICK,
+    ),
+    maxBytesPerTick: positiveInt(
+      'maxBytesPerTick',
+      options.maxBytesPerTick,
+      DEFAULT_MAX_BYTES_PER_TICK,
+    ),
+    multiline: resolveMultiline(options.multiline),
+    readCompressed: options.readCompressed ?? true,
+    selfPaths: (options.selfPaths ?? []).map((p) => resolve(p)),
+    lagMetricTopN: positiveInt(
+      'lagMetricTopN',
+      options.lagMetricTopN,
+      DEFAULT_LAG_TOP_N,
+      0,
+    ),
+  };
+}

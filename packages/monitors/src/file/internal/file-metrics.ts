@@ -1,0 +1,161 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { MetricsRegistry } from '@lc/core';
+import { getOrCreateMetric } from '@lc/core';
+
+/** Rotation kinds counted by `lc_file_rotations_total`. */
+export type RotationKind =
+  | 'rename'
+  | 'copytruncate'
+  | 'truncate'
+  | 'delete'
+  | 'inode-reused'
+  | 'rotated-while-down';
+
+/** The file monitor's metrics, registered once per registry. */
+export interface FileMetrics {
+  readonly filesActive: Gauge;
+  readonly filesOpen: Gauge;
+  readonly directoriesWatched: Gauge;
+  readonly bytesRead: Counter;
+  readonly linesRead: Counter;
+  readonly rotations: Counter<'kind'>;
+  readonly truncations: Counter;
+  readonly partialLineFlushes: Counter;
+  readonly longLines: Counter<'action'>;
+  readonly invalidChars: Counter;
+  readonly readLagBytes: Gauge<'path'>;
+  readonly errors: Counter<'kind'>;
+}
+
+/** Create (or reuse, when already on `registry`) the file monitor metrics. */
+export function createFileMetrics(
+  registry: MetricsRegistry = new Registry(),
+): FileMetrics {
+  const registers = [registry];
+  return {
+    filesActive: getOrCreateMetric(
+      registry,
+      'lc_file_files_active',
+      () =>
+        new Gauge({
+          name: 'lc_file_files_active',
+          help: 'File identities being tracked (live and draining).',
+          registers,
+        }),
+    ),
+    filesOpen: getOrCreateMetric(
+      registry,
+      'lc_file_files_open',
+      () =>
+        new Gauge({
+          name: 'lc_file_files_open',
+          help: 'File descriptors held by the file monitor.',
+          registers,
+        }),
+    ),
+    directoriesWatched: getOrCreateMetric(
+      registry,
+      'lc_file_directories_watched',
+      () =>
+        new Gauge({
+          name: 'lc_file_directories_watched',
+          help: 'Directories watched with fs.watch.',
+          registers,
+        }),
+    ),
+    bytesRead: getOrCreateMetric(
+      registry,
+      'lc_file_read_bytes_total',
+      () =>
+        new Counter({
+          name: 'lc_file_read_bytes_total',
+          help: 'Bytes read from files.',
+          registers,
+        }),
+    ),
+    linesRead: getOrCreateMetric(
+      registry,
+      'lc_file_read_lines_total',
+      () =>
+        new Counter({
+          name: 'lc_file_read_lines_total',
+          help: 'Records emitted from files.',
+          registers,
+        }),
+    ),
+    rotations: getOrCreateMetric(
+      registry,
+      'lc_file_rotations_total',
+      () =>
+        new Counter({
+          name: 'lc_file_rotations_total',
+          help: 'Rotations detected, by kind.',
+          labelNames: ['kind'] as const,
+          registers,
+        }),
+    ),
+    truncations: getOrCreateMetric(
+      registry,
+      'lc_file_truncations_total',
+      () =>
+        new Counter({
+          name: 'lc_file_truncations_total',
+          help: 'Files found shorter than their read offset or rewritten.',
+          registers,
+        }),
+    ),
+    partialLineFlushes: getOrCreateMetric(
+      registry,
+      'lc_file_partial_line_flushes_total',
+      () =>
+        new Counter({
+          name: 'lc_file_partial_line_flushes_total',
+          help: 'Unterminated last lines emitted after rotation, deletion or truncation.',
+          registers,
+        }),
+    ),
+    longLines: getOrCreateMetric(
+      registry,
+      'lc_file_long_lines_total',
+      () =>
+        new Counter({
+          name: 'lc_file_long_lines_total',
+          help: 'Lines longer than maxLineBytes, by action (truncated, skipped).',
+          labelNames: ['action'] as const,
+          registers,
+        }),
+    ),
+    invalidChars: getOrCreateMetric(
+      registry,
+      'lc_file_invalid_chars_total',
+      () =>
+        new Counter({
+          name: 'lc_file_invalid_chars_total',
+          help: 'Invalid byte sequences replaced with U+FFFD.',
+          registers,
+        }),
+    ),
+    readLagBytes: getOrCreateMetric(
+      registry,
+      'lc_file_read_lag_bytes',
+      () =>
+        new Gauge({
+          name: 'lc_file_read_lag_bytes',
+          help: 'Bytes not yet read, for the files with the largest lag (top-N).',
+          labelNames: ['path'] as const,
+          registers,
+        }),
+    ),
+    errors: getOrCreateMetric(
+      registry,
+      'lc_file_errors_total',
+      () =>
+        new Counter({
+          name: 'lc_file_errors_total',
+          help: 'File monitor errors, by kind.',
+          labelNames: ['kind'] as const,
+          registers,
+        }),
+    ),
+  };
+}

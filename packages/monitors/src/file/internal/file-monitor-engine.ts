@@ -1,0 +1,1176 @@
+import { watch } from 'node:fs';
+import type { BigIntStats, FSWatcher } from 'node:fs';
+import { open, readdir, readlink, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type {
+  Clock,
+  FilePosition,
+  Intake,
+  LogRecord,
+  Logger,
+  TimerHandle,
+} from '@lc/core';
+import { LcError, silentLogger, systemClock } from '@lc/core';
+import {
+  computeFingerprint,
+  computeOffsetMarker,
+  decideFileResume,
+  fileSourceId,
+  findRotatedFile,
+} from '@lc/positions';
+import type {
+  FileMonitorOptions,
+  FilePositionTracker,
+  FileResetReason,
+  ResolvedFileMonitorOptions,
+  StartPosition,
+} from '../file-monitor-options.js';
+import { resolveFileMonitorOptions } from '../file-monitor-options.js';
+import type { FileStatus } from '../file-status.js';
+import { discoverFiles, isUnder } from './discovery.js';
+import type { FileMetrics } from './file-metrics.js';
+import { createFileMetrics } from './file-metrics.js';
+import type { CompiledGlob } from './glob.js';
+import { compileGlob, matchesAny } from './glob.js';
+import type { SplitLine, SplitterCounters } from './line-splitter.js';
+import { readGzipFile } from './gzip-reader.js';
+import type { TrackContext } from './tailed-file.js';
+import { fileLabels, TailedFile } from './tailed-file.js';
+
+/** Files that grew this recently are polled every `pollIntervalMs`. */
+const HOT_WINDOW_MS = 5000;
+/** fs.watch is used on at most this many directories; the rest are polled. */
+const MAX_WATCHED_DIRECTORIES = 4096;
+/** Bound on finished identities remembered to avoid re-reading. */
+const MAX_FINISHED_REMEMBERED = 10_000;
+const FINGERPRINT_BYTES = 1024;
+
+interface WatchedDir {
+  readonly key: string;
+  readonly watcher: FSWatcher;
+}
+
+/** The file monitor's implementation; see `createFileMonitor`. */
+export class FileMonitorEngine {
+  private readonly o: ResolvedFileMonitorOptions;
+  private readonly intake: Intake;
+  private readonly positions: FilePositionTracker;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly onError: (error: unknown) => void;
+  private readonly metrics: FileMetrics;
+  private readonly includes: CompiledGlob[];
+  private readonly excludes: CompiledGlob[];
+  private selfPaths: string[];
+  private readonly counters: SplitterCounters = {
+    truncatedLines: 0,
+    skippedLines: 0,
+    invalidChars: 0,
+  };
+  private readonly byId = new Map<string, TailedFile>();
+  private readonly byPath = new Map<string, string>();
+  private readonly finished = new Map<string, FileStatus>();
+  private readonly watchers = new Map<string, WatchedDir>();
+  private readonly pendingPaths = new Set<string>();
+  private readonly errorsByPath = new Map<string, LcError>();
+  private readonly buf: Buffer;
+  private openCount = 0;
+  private started = false;
+  private stopped = false;
+  private timer: TimerHandle | undefined;
+  private timerDueAt = Infinity;
+  private ticking: Promise<void> | undefined;
+  private tickAgain = false;
+  private rescanRequested = false;
+  private nextRescanAt = 0;
+  private lastLagUpdateAt = 0;
+  private roundRobin = 0;
+  private lastStampMs = 0;
+  private lastStampNanos = 0;
+
+  constructor(options: FileMonitorOptions) {
+    this.o = resolveFileMonitorOptions(options);
+    this.intake = options.intake;
+    this.positions = options.positions;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.onError =
+      options.onError ??
+      ((error) => this.logger.error({ err: error }, 'file monitor error'));
+    this.metrics = createFileMetrics(options.registry);
+    this.includes = this.o.include.flatMap(compileGlob);
+    this.excludes = this.o.exclude.flatMap(compileGlob);
+    this.selfPaths = [...this.o.selfPaths];
+    this.buf = Buffer.allocUnsafe(this.o.readBufferBytes);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.selfPaths.push(...(await ownOutputFiles()));
+    await this.rescan('startup');
+    await this.recoverRotatedWhileDown();
+    await this.runTick();
+  }
+
+  async flush(): Promise<void> {
+    if (!this.started || this.stopped) return;
+    for (let i = 0; i < 1000; i++) {
+      for (const f of this.byId.values()) f.dirty = true;
+      await this.runTick();
+      let more = false;
+      for (const f of this.byId.values()) if (f.backlog) more = true;
+      if (!more) break;
+    }
+    const out: LogRecord[] = [];
+    for (const f of this.byId.values()) {
+      if (f.joiner?.pending !== true) continue;
+      const joined: SplitLine[] = [];
+      f.joiner.flush(joined);
+      this.toRecords(f, joined, out);
+    }
+    if (out.length > 0) this.intake.dispatchMany(out);
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const w of this.watchers.values()) w.watcher.close();
+    this.watchers.clear();
+    await this.ticking;
+    for (const f of this.byId.values()) await this.closeHandle(f);
+    this.metrics.filesOpen.set(0);
+    this.metrics.directoriesWatched.set(0);
+    this.metrics.filesActive.set(0);
+  }
+
+  status(): FileStatus[] {
+    const out: FileStatus[] = [];
+    for (const f of this.byId.values()) {
+      const committed = this.committed(f.id);
+      out.push({
+        id: f.id,
+        path: f.path,
+        state: f.error !== undefined ? 'error' : f.state,
+        open: f.handle !== undefined,
+        readOffset: f.splitter.fedOffset,
+        committedOffset: committed?.offset ?? 0,
+        size: f.size,
+        lagBytes: Math.max(0, f.size - f.splitter.fedOffset),
+        linesRead: f.linesRead,
+        bytesRead: f.bytesRead,
+        lastReadAtMs: f.lastReadAtMs,
+        ...(f.error === undefined
+          ? {}
+          : { error: { code: f.error.code, message: f.error.message } }),
+      });
+    }
+    for (const [path, error] of this.errorsByPath) {
+      if (this.byPath.has(path)) continue;
+      out.push({
+        id: '',
+        path,
+        state: 'error',
+        open: false,
+        readOffset: 0,
+        committedOffset: 0,
+        size: 0,
+        lagBytes: 0,
+        linesRead: 0,
+        bytesRead: 0,
+        lastReadAtMs: 0,
+        error: { code: error.code, message: error.message },
+      });
+    }
+    for (const s of this.finished.values()) out.push(s);
+    return out;
+  }
+
+  // ---- scheduling ------------------------------------------------------
+
+  private requestTick(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.ticking !== undefined) {
+      if (delayMs === 0) this.tickAgain = true;
+      return;
+    }
+    const due = this.clock.monotonicNow() + delayMs;
+    if (this.timer !== undefined && this.timerDueAt <= due) return;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timerDueAt = due;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerDueAt = Infinity;
+      this.runTick().catch(this.onError);
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private runTick(): Promise<void> {
+    if (this.ticking !== undefined) {
+      this.tickAgain = true;
+      return this.ticking;
+    }
+    const run = async (): Promise<void> => {
+      let more = false;
+      try {
+        do {
+          this.tickAgain = false;
+          more = await this.tick();
+        } while (this.tickAgain && !this.stopped);
+      } catch (error) {
+        this.onError(error);
+      } finally {
+        this.ticking = undefined;
+      }
+      if (!this.stopped) {
+        const untilRescan = Math.max(
+          0,
+          this.nextRescanAt - this.clock.monotonicNow(),
+        );
+        this.requestTick(
+          more ? 0 : Math.min(this.o.pollIntervalMs, untilRescan),
+        );
+      }
+    };
+    this.ticking = run();
+    return this.ticking;
+  }
+
+  /** One pass over the files; returns true when work is left (budgets hit). */
+  private async tick(): Promise<boolean> {
+    if (this.stopped) return false;
+    const now = this.clock.monotonicNow();
+    if (this.rescanRequested || now >= this.nextRescanAt)
+      await this.rescan('discovered');
+    if (this.pendingPaths.size > 0) await this.trackPendingPaths();
+    let budget = this.o.maxBytesPerTick;
+    let more = false;
+    const files = [...this.byId.values()];
+    const n = files.length;
+    const startIdx = n === 0 ? 0 : this.roundRobin++ % n;
+    for (let k = 0; k < n && !this.stopped; k++) {
+      const f = files[(startIdx + k) % n] as TailedFile;
+      if (!this.byId.has(f.id)) continue;
+      if (!this.needsService(f, now)) continue;
+      if (budget <= 0) {
+        more = true;
+        break;
+      }
+      try {
+        budget -= await this.service(f, budget);
+      } catch (error) {
+        this.fileError(f, error);
+      }
+      if (f.backlog) more = true;
+      if (this.blocked) {
+        await this.waitWritable();
+        if (this.stopped) return false;
+      }
+    }
+    await this.housekeeping();
+    this.publishCounters();
+    return more;
+  }
+
+  private blocked = false;
+
+  private async waitWritable(): Promise<void> {
+    try {
+      await this.intake.whenWritable();
+      this.blocked = false;
+    } catch (error) {
+      if (LcError.isInstance(error, 'LC_ERR_SHUT_DOWN')) {
+        await this.shutdown();
+        return;
+      }
+      throw error;
+    }
+  }
+
+  private needsService(f: TailedFile, now: number): boolean {
+    if (f.error !== undefined && now < f.retryAt) return false;
+    if (f.dirty || f.backlog || !f.initialized || f.state !== 'active')
+      return true;
+    return f.handle !== undefined && now - f.lastGrowthAt < HOT_WINDOW_MS;
+  }
+
+  // ---- discovery -------------------------------------------------------
+
+  private async rescan(context: TrackContext): Promise<void> {
+    this.rescanRequested = false;
+    this.nextRescanAt = this.clock.monotonicNow() + this.o.rescanIntervalMs;
+    const result = await discoverFiles({
+      includes: this.includes,
+      excludes: this.excludes,
+      selfPaths: this.selfPaths,
+      maxDepth: this.o.maxDepth,
+      includeHidden: this.o.includeHidden,
+      followSymlinks: this.o.followSymlinks,
+      maxFiles: this.o.maxFiles,
+    });
+    if (this.stopped) return;
+    this.syncWatchers(result.directories);
+    for (const { path, error } of result.errors) this.pathError(path, error);
+    if (result.truncated) {
+      this.metrics.errors.inc({ kind: 'max-files' });
+      this.logger.warn(
+        { maxFiles: this.o.maxFiles },
+        'file monitor: maxFiles reached, some files are not read',
+      );
+    }
+    for (const [path, st] of result.files) this.consider(path, st, context);
+    for (const [path, id] of this.byPath) {
+      if (!result.files.has(path)) {
+        const f = this.byId.get(id);
+        if (f !== undefined) f.dirty = true;
+      }
+    }
+  }
+
+  /** A path matched: track its identity, or note that a known one changed. */
+  private consider(path: string, st: BigIntStats, context: TrackContext): void {
+    const id = fileSourceId(st.dev.toString(), st.ino.toString());
+    const atPath = this.byPath.get(path);
+    if (atPath !== undefined) {
+      const f = this.byId.get(atPath);
+      if (f === undefined) {
+        this.byPath.delete(path);
+      } else {
+        if (
+          atPath !== id ||
+          Number(st.size) !== f.splitter.fedOffset ||
+          Number(st.mtimeMs) !== f.mtimeMs
+        )
+          f.dirty = true;
+        if (atPath === id) return;
+        return; // the check of `f` handles the replacement
+      }
+    }
+    const known = this.byId.get(id);
+    if (known !== undefined) {
+      // The identity moved to another matched path (rename to a matched name, or a hard link).
+      if (known.state !== 'active' || !this.byPath.has(known.path)) {
+        this.byPath.set(path, id);
+        known.path = path;
+        known.state = 'active';
+      }
+      known.dirty = true;
+      return;
+    }
+    if (this.byId.size >= this.o.maxFiles) return;
+    this.track(path, st, context);
+  }
+
+  private track(
+    path: string,
+    st: BigIntStats,
+    context: TrackContext,
+  ): TailedFile {
+    const dev = st.dev.toString();
+    const ino = st.ino.toString();
+    const id = fileSourceId(dev, ino);
+    const f = new TailedFile(
+      id,
+      dev,
+      ino,
+      path,
+      fileLabels(path, this.o),
+      context,
+      this.o,
+      this.counters,
+      this.o.multiline,
+      this.clock.monotonicNow(),
+    );
+    f.size = Number(st.size);
+    f.mtimeMs = Number(st.mtimeMs);
+    this.byId.set(id, f);
+    this.finished.delete(id);
+    this.errorsByPath.delete(path);
+    if (context !== 'finish') this.byPath.set(path, id);
+    else {
+      f.state = 'rotated';
+      f.finishOnly = true;
+      f.drainSince = this.clock.monotonicNow();
+    }
+    this.metrics.filesActive.set(this.byId.size);
+    return f;
+  }
+
+  private async trackPendingPaths(): Promise<void> {
+    const paths = [...this.pendingPaths];
+    this.pendingPaths.clear();
+    for (const path of paths) {
+      if (!this.o.includeHidden && basename(path).startsWith('.')) continue;
+      if (isUnder(path, this.selfPaths) || matchesAny(this.excludes, path))
+        continue;
+      let st: BigIntStats;
+      try {
+        st = await stat(path, { bigint: true });
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (this.includes.some((g) => g.mayContain(path)))
+          this.rescanRequested = true;
+        continue;
+      }
+      if (st.isFile() && matchesAny(this.includes, path))
+        this.consider(path, st, 'discovered');
+    }
+  }
+
+  /** Rotated while the monitor was down: finish saved identities found next to their old path. */
+  private async recoverRotatedWhileDown(): Promise<void> {
+    for (const p of this.positions.list('file')) {
+      if (p.kind !== 'file') continue;
+      const saved = p as FilePosition;
+      if (this.byId.has(saved.id) || !matchesAny(this.includes, saved.path))
+        continue;
+      const found = await findRotatedFile(saved, dirname(saved.path));
+      if (found === undefined) continue;
+      let st: BigIntStats;
+      try {
+        st = await stat(found, { bigint: true });
+      } catch {
+        continue;
+      }
+      if (Number(st.size) <= saved.offset || this.byId.has(saved.id)) continue;
+      this.track(found, st, 'finish');
+      this.metrics.rotations.inc({ kind: 'rotated-while-down' });
+      this.logger.info(
+        { path: found, savedPath: saved.path, offset: saved.offset },
+        'file monitor: finishing a file rotated while down',
+      );
+    }
+  }
+
+  private syncWatchers(directories: Map<string, string>): void {
+    if (!this.o.watch) return;
+    for (const [dir, w] of this.watchers) {
+      if (directories.get(dir) !== w.key) {
+        w.watcher.close();
+        this.watchers.delete(dir);
+      }
+    }
+    for (const [dir, key] of directories) {
+      if (
+        this.watchers.has(dir) ||
+        this.watchers.size >= MAX_WATCHED_DIRECTORIES
+      )
+        continue;
+      try {
+        const watcher = watch(dir, { persistent: false }, (_event, filename) =>
+          this.onWatchEvent(dir, filename),
+        );
+        watcher.on('error', () => {
+          watcher.close();
+          if (this.watchers.get(dir)?.watcher === watcher)
+            this.watchers.delete(dir);
+          this.rescanRequested = true;
+          this.requestTick(0);
+        });
+        this.watchers.set(dir, { key, watcher });
+      } catch {
+        // Directory vanished or inotify limit reached: the rescan covers it.
+      }
+    }
+    this.metrics.directoriesWatched.set(this.watchers.size);
+  }
+
+  private onWatchEvent(dir: string, filename: string | Buffer | null): void {
+    if (this.stopped) return;
+    if (filename === null) {
+      this.rescanRequested = true;
+    } else {
+      const path = join(dir, filename.toString());
+      const id = this.byPath.get(path);
+      const f = id === undefined ? undefined : this.byId.get(id);
+      if (f !== undefined) f.dirty = true;
+      else this.pendingPaths.add(path);
+    }
+    this.requestTick(0);
+  }
+
+  // ---- reading ---------------------------------------------------------
+
+  /** Check and read one file; returns the bytes read. */
+  private async service(f: TailedFile, tickBudget: number): Promise<number> {
+    f.dirty = false;
+    if (f.state === 'active' && !f.finishOnly) {
+      const proceed = await this.checkPath(f);
+      if (!proceed) return 0;
+    } else if (f.handle !== undefined && f.state === 'rotated') {
+      const st = await f.handle.stat();
+      if (st.nlink === 0) {
+        f.state = 'deleted';
+        f.drainSince = this.clock.monotonicNow();
+      }
+      f.size = st.size;
+    }
+    if (f.handle === undefined) {
+      if (
+        f.initialized &&
+        f.size <= f.splitter.fedOffset &&
+        f.state === 'active'
+      )
+        return 0;
+      if (!(await this.openFile(f))) return 0;
+    }
+    if (!f.initialized) await this.initialize(f);
+    if (f.gzip) return this.readGzip(f);
+    let budget = Math.min(this.o.maxBytesPerFilePerTick, tickBudget);
+    let total = 0;
+    f.backlog = false;
+    while (budget > 0 && !this.stopped) {
+      const lines: SplitLine[] = [];
+      const r = await f.readChunk(this.buf, budget, lines);
+      if (r.kind === 'changed') {
+        await this.handleRewrite(
+          f,
+          f.size < f.splitter.fedOffset ? 'truncate' : 'copytruncate',
+        );
+        continue;
+      }
+      if (r.kind === 'eof') break;
+      total += r.bytes;
+      budget -= r.bytes;
+      f.lastGrowthAt = this.clock.monotonicNow();
+      f.lastReadAtMs = this.clock.now();
+      this.emit(f, lines);
+      if (f.fingerprintBytes < FINGERPRINT_BYTES && f.handle !== undefined) {
+        const fp = await computeFingerprint(f.handle, FINGERPRINT_BYTES);
+        f.fingerprint = fp.fingerprint;
+        f.fingerprintBytes = fp.fingerprintBytes;
+        this.upsert(f);
+      }
+      if (this.blocked) break;
+    }
+    if (budget <= 0 || (this.blocked && total > 0)) f.backlog = true;
+    this.metrics.bytesRead.inc(total);
+    return total;
+  }
+
+  /** Stat the path of an active file: detect deletion, replacement, truncation. */
+  private async checkPath(f: TailedFile): Promise<boolean> {
+    let st: BigIntStats | undefined;
+    try {
+      st = await stat(f.path, { bigint: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+    }
+    if (
+      st !== undefined &&
+      fileSourceId(st.dev.toString(), st.ino.toString()) === f.id
+    ) {
+      f.size = Number(st.size);
+      f.mtimeMs = Number(st.mtimeMs);
+      if (
+        f.initialized &&
+        !f.gzip &&
+        f.size < f.splitter.fedOffset &&
+        f.handle !== undefined
+      ) {
+        await this.handleRewrite(f, 'truncate');
+      }
+      return true;
+    }
+    // The identity left its path: renamed away or deleted, maybe replaced.
+    if (this.byPath.get(f.path) === f.id) this.byPath.delete(f.path);
+    await this.leavePath(f);
+    if (st !== undefined && st.isFile()) this.consider(f.path, st, 'rotated');
+    return this.byId.has(f.id);
+  }
+
+  /** Start draining an identity that is no longer at its path. */
+  private async leavePath(f: TailedFile): Promise<void> {
+    if (f.handle === undefined && f.initialized) {
+      // Closed while idle: look for it next to its old path (rename rotation).
+      const found = await findRotatedFile(
+        this.positionOf(f, 'rotated'),
+        dirname(f.path),
+      );
+      if (found !== undefined) {
+        f.path = found;
+        if (!(await this.openFile(f))) return;
+      }
+    }
+    if (f.handle === undefined) {
+      this.metrics.rotations.inc({ kind: 'delete' });
+      await this.finish(f, 'deleted');
+      return;
+    }
+    const st = await f.handle.stat();
+    f.state = st.nlink === 0 ? 'deleted' : 'rotated';
+    f.drainSince = this.clock.monotonicNow();
+    f.size = st.size;
+    this.metrics.rotations.inc({
+      kind: f.state === 'deleted' ? 'delete' : 'rename',
+    });
+    this.upsert(f);
+  }
+
+  private async openFile(f: TailedFile): Promise<boolean> {
+    if (this.openCount >= this.o.maxOpenFiles && !this.evictIdle())
+      return false;
+    try {
+      const handle = await open(f.path, 'r');
+      this.openCount++;
+      const st = await handle.stat({ bigint: true });
+      if (fileSourceId(st.dev.toString(), st.ino.toString()) !== f.id) {
+        // The path changed identity between stat and open; the next check sees it.
+        await handle.close();
+        this.openCount--;
+        f.dirty = true;
+        return false;
+      }
+      f.handle = handle;
+      f.size = Number(st.size);
+      f.mtimeMs = Number(st.mtimeMs);
+      f.error = undefined;
+      this.metrics.filesOpen.set(this.openCount);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        f.dirty = true;
+        return false;
+      }
+      this.fileError(f, error);
+      return false;
+    }
+  }
+
+  /** Close the least recently grown open, caught-up, live file. */
+  private evictIdle(): boolean {
+    let victim: TailedFile | undefined;
+    for (const f of this.byId.values()) {
+      if (
+        f.handle === undefined ||
+        f.state !== 'active' ||
+        f.finishOnly ||
+        f.backlog
+      )
+        continue;
+      if (f.size > f.splitter.fedOffset) continue;
+      if (victim === undefined || f.lastGrowthAt < victim.lastGrowthAt)
+        victim = f;
+    }
+    if (victim === undefined) return false;
+    const handle = victim.handle;
+    victim.handle = undefined;
+    this.openCount--;
+    handle?.close().catch(this.onError);
+    return true;
+  }
+
+  private async closeHandle(f: TailedFile): Promise<void> {
+    const handle = f.handle;
+    if (handle === undefined) return;
+    f.handle = undefined;
+    this.openCount--;
+    this.metrics.filesOpen.set(this.openCount);
+    try {
+      await handle.close();
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  /** Decide where a newly opened identity starts. */
+  private async initialize(f: TailedFile): Promise<void> {
+    const handle = f.handle as NonNullable<TailedFile['handle']>;
+    const head = await computeFingerprint(handle, FINGERPRINT_BYTES);
+    f.fingerprint = head.fingerprint;
+    f.fingerprintBytes = head.fingerprintBytes;
+    f.initialized = true;
+    if (f.presetStart !== undefined) {
+      await f.startAt(f.presetStart.offset, f.presetStart.lineNo);
+      this.upsert(
+        f,
+        f.presetStart.offset,
+        await computeOffsetMarker(handle, f.presetStart.offset),
+      );
+      return;
+    }
+    const saved = this.committed(f.id);
+    if (f.gzip) {
+      f.splitter.reset(saved?.offset ?? 0, saved?.logCount ?? 0);
+      this.upsert(f);
+      return;
+    }
+    let fingerprintAtSavedBytes: string | undefined;
+    let markerAtSavedOffset: string | undefined;
+    if (saved !== undefined) {
+      if (
+        saved.fingerprintBytes !== head.fingerprintBytes &&
+        saved.fingerprintBytes <= f.size
+      ) {
+        fingerprintAtSavedBytes = (
+          await computeFingerprint(handle, saved.fingerprintBytes)
+        ).fingerprint;
+      }
+      if (saved.offset > 0 && saved.offset <= f.size) {
+        markerAtSavedOffset = await computeOffsetMarker(handle, saved.offset);
+      }
+    }
+    const decision = decideFileResume(saved, {
+      path: f.path,
+      dev: f.dev,
+      ino: f.ino,
+      size: f.size,
+      mtimeMs: f.mtimeMs,
+      fingerprint: head.fingerprint,
+      fingerprintBytes: head.fingerprintBytes,
+      ...(fingerprintAtSavedBytes === undefined
+        ? {}
+        : { fingerprintAtSavedBytes }),
+      ...(markerAtSavedOffset === undefined ? {} : { markerAtSavedOffset }),
+    });
+    if (decision.action === 'continue' && saved !== undefined) {
+      await f.startAt(saved.offset, saved.logCount);
+      this.upsert(f);
+      return;
+    }
+    if (saved !== undefined) {
+      this.positions.reset('file', f.id, decision.reason as FileResetReason);
+      if (decision.reason === 'inode-reused')
+        this.metrics.rotations.inc({ kind: 'inode-reused' });
+      else this.metrics.truncations.inc();
+      await f.startAt(0, 0);
+      this.upsert(f, 0, '');
+      return;
+    }
+    const policy: StartPosition =
+      f.context === 'startup'
+        ? this.o.startPosition
+        : f.context === 'discovered'
+          ? this.o.newFileStartPosition
+          : 'beginning';
+    const offset = await this.startOffset(f, policy);
+    await f.startAt(offset, 0);
+    this.upsert(
+      f,
+      offset,
+      offset === 0 ? '' : await computeOffsetMarker(handle, offset),
+    );
+  }
+
+  private async startOffset(
+    f: TailedFile,
+    policy: StartPosition,
+  ): Promise<number> {
+    if (policy === 'beginning' || f.gzip) return 0;
+    if (policy === 'end') return f.size;
+    const from = Math.max(0, f.size - this.o.recentBytes);
+    if (from === 0) return 0;
+    // Align to the start of the next line.
+    const handle = f.handle as NonNullable<TailedFile['handle']>;
+    let pos = from - 1;
+    while (pos < f.size) {
+      const { bytesRead } = await handle.read(
+        this.buf,
+        0,
+        Math.min(this.buf.length, f.size - pos),
+        pos,
+      );
+      if (bytesRead === 0) break;
+      const nl = this.buf.subarray(0, bytesRead).indexOf(0x0a);
+      if (nl !== -1) return pos + nl + 1;
+      pos += bytesRead;
+    }
+    return f.size;
+  }
+
+  private async readGzip(f: TailedFile): Promise<number> {
+    await this.closeHandle(f);
+    const before = f.bytesRead;
+    await readGzipFile(f.path, f.splitter.fedOffset, async (chunk) => {
+      const lines: SplitLine[] = [];
+      f.feed(chunk, lines);
+      this.emit(f, lines);
+      if (this.blocked) await this.waitWritable();
+      return !this.stopped;
+    });
+    if (this.stopped) return 0;
+    const tail: SplitLine[] = [];
+    f.splitter.flushPartial(tail);
+    this.emit(f, tail);
+    f.size = f.splitter.fedOffset;
+    await this.finish(f, 'completed');
+    return f.bytesRead - before;
+  }
+
+  // ---- rotation --------------------------------------------------------
+
+  /** The file is shorter than what was read, or its bytes before the offset changed. */
+  private async handleRewrite(
+    f: TailedFile,
+    kind: 'truncate' | 'copytruncate',
+  ): Promise<void> {
+    const lines: SplitLine[] = [];
+    f.joiner?.flush(lines);
+    const recovered = await this.recoverFromCopy(f);
+    if (!recovered && f.splitter.partialBytes > 0) {
+      f.splitter.flushPartial(lines);
+      this.metrics.partialLineFlushes.inc();
+    }
+    if (lines.length > 0) this.emitRaw(f, lines);
+    await f.startAt(0, 0);
+    f.clearTail();
+    this.positions.reset(
+      'file',
+      f.id,
+      kind === 'truncate' ? 'truncated' : 'copytruncate',
+    );
+    if (f.handle !== undefined) {
+      const head = await computeFingerprint(f.handle, FINGERPRINT_BYTES);
+      f.fingerprint = head.fingerprint;
+      f.fingerprintBytes = head.fingerprintBytes;
+    }
+    this.upsert(f, 0, '');
+    this.metrics.truncations.inc();
+    this.metrics.rotations.inc({
+      kind: kind === 'truncate' ? 'truncate' : 'copytruncate',
+    });
+    this.logger.info(
+      { path: f.path, kind, recoveredFromCopy: recovered },
+      'file monitor: file truncated, reading from 0',
+    );
+  }
+
+  /**
+   * copytruncate: the bytes between what was read and the truncation are in
+   * the copy (`app.log.1`). Find a sibling with the same head whose bytes
+   * before our offset match, and finish it from our line start.
+   */
+  private async recoverFromCopy(f: TailedFile): Promise<boolean> {
+    if (f.handle === undefined || f.fingerprintBytes === 0) return false;
+    const dir = dirname(f.path);
+    const base = basename(f.path);
+    const stem = base.includes('.') ? base.slice(0, base.indexOf('.')) : base;
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return false;
+    }
+    const from = f.splitter.lineStartOffset;
+    const fed = f.splitter.fedOffset;
+    for (const name of names) {
+      if (name === base || !name.startsWith(stem) || name.endsWith('.gz'))
+        continue;
+      const path = join(dir, name);
+      let st: BigIntStats;
+      try {
+        st = await stat(path, { bigint: true });
+      } catch {
+        continue;
+      }
+      if (!st.isFile() || Number(st.size) < fed) continue;
+      const id = fileSourceId(st.dev.toString(), st.ino.toString());
+      if (id === f.id) continue;
+      if (this.byId.has(id)) return true; // already read as its own file
+      let matches = false;
+      try {
+        const h = await open(path, 'r');
+        try {
+          const head = await computeFingerprint(h, f.fingerprintBytes);
+          const tail = f.tailCopy();
+          const probe = Buffer.alloc(tail.length);
+          const { bytesRead } = await h.read(
+            probe,
+            0,
+            tail.length,
+            fed - tail.length,
+          );
+          matches =
+            head.fingerprint === f.fingerprint &&
+            bytesRead === tail.length &&
+            probe.equals(tail);
+        } finally {
+          await h.close();
+        }
+      } catch {
+        continue;
+      }
+      if (!matches) continue;
+      const copy = this.track(path, st, 'finish');
+      copy.presetStart = { offset: from, lineNo: f.splitter.lastLineNo };
+      this.metrics.rotations.inc({ kind: 'copytruncate' });
+      return true;
+    }
+    return false;
+  }
+
+  /** Drop an identity: flush what it holds, close it, remember it. */
+  private async finish(
+    f: TailedFile,
+    status: 'rotated' | 'deleted' | 'completed',
+  ): Promise<void> {
+    const lines: SplitLine[] = [];
+    if (f.splitter.partialBytes > 0) {
+      f.splitter.flushPartial(lines);
+      this.metrics.partialLineFlushes.inc();
+    }
+    f.joiner?.flush(lines);
+    if (lines.length > 0) this.emitRaw(f, lines);
+    if (status === 'deleted' && f.size > f.splitter.fedOffset) {
+      this.metrics.errors.inc({ kind: 'deleted-unread' });
+      this.logger.warn(
+        { path: f.path, unreadBytes: f.size - f.splitter.fedOffset },
+        'file monitor: deleted file closed after its grace with unread bytes',
+      );
+    }
+    await this.closeHandle(f);
+    this.upsert(f, undefined, undefined, status);
+    this.byId.delete(f.id);
+    if (this.byPath.get(f.path) === f.id) this.byPath.delete(f.path);
+    if (this.finished.size >= MAX_FINISHED_REMEMBERED) {
+      const oldest = this.finished.keys().next().value;
+      if (oldest !== undefined) this.finished.delete(oldest);
+    }
+    this.finished.set(f.id, {
+      id: f.id,
+      path: f.path,
+      state: 'completed',
+      open: false,
+      readOffset: f.splitter.fedOffset,
+      committedOffset: this.committed(f.id)?.offset ?? 0,
+      size: f.size,
+      lagBytes: 0,
+      linesRead: f.linesRead,
+      bytesRead: f.bytesRead,
+      lastReadAtMs: f.lastReadAtMs,
+    });
+    this.metrics.filesActive.set(this.byId.size);
+  }
+
+  private async housekeeping(): Promise<void> {
+    const now = this.clock.monotonicNow();
+    for (const f of [...this.byId.values()]) {
+      if (f.state !== 'active' || f.finishOnly) {
+        if (f.backlog || f.handle === undefined) {
+          if (f.handle === undefined && f.initialized)
+            await this.finish(
+              f,
+              f.state === 'deleted' ? 'deleted' : 'completed',
+            );
+          continue;
+        }
+        const idle = now - f.lastGrowthAt;
+        if (f.splitter.partialBytes > 0 && idle >= this.o.partialLineFlushMs) {
+          const lines: SplitLine[] = [];
+          f.splitter.flushPartial(lines);
+          this.metrics.partialLineFlushes.inc();
+          this.emitRaw(f, lines);
+        }
+        if (
+          f.state === 'deleted' &&
+          now - f.drainSince >= this.o.deletedFileGraceMs
+        ) {
+          await this.finish(f, 'deleted');
+        } else if (
+          f.state !== 'deleted' &&
+          idle >= this.o.rotatedFileGraceMs &&
+          f.size <= f.splitter.fedOffset
+        ) {
+          await this.finish(f, f.finishOnly ? 'completed' : 'rotated');
+        }
+        continue;
+      }
+      if (
+        f.joiner?.pending === true &&
+        now - f.joiner.lastAddedAt >= (this.o.multiline?.flushTimeoutMs ?? 0)
+      ) {
+        const lines: SplitLine[] = [];
+        f.joiner.flush(lines);
+        this.emitRaw(f, lines);
+      }
+      if (
+        f.handle !== undefined &&
+        now - f.lastGrowthAt >= this.o.idleCloseMs &&
+        f.size <= f.splitter.fedOffset
+      ) {
+        await this.closeHandle(f);
+      }
+    }
+    if (now - this.lastLagUpdateAt >= 1000) {
+      this.lastLagUpdateAt = now;
+      this.updateLagMetric();
+    }
+  }
+
+  // ---- records ---------------------------------------------------------
+
+  private emit(f: TailedFile, lines: SplitLine[]): void {
+    if (lines.length === 0) return;
+    if (f.joiner === undefined) {
+      this.emitRaw(f, lines);
+      return;
+    }
+    const joined: SplitLine[] = [];
+    const now = this.clock.monotonicNow();
+    for (const line of lines) f.joiner.push(line, now, joined);
+    if (joined.length > 0) this.emitRaw(f, joined);
+  }
+
+  private emitRaw(f: TailedFile, lines: SplitLine[]): void {
+    if (lines.length === 0) return;
+    const records: LogRecord[] = [];
+    this.toRecords(f, lines, records);
+    f.linesRead += records.length;
+    this.metrics.linesRead.inc(records.length);
+    if (!this.intake.dispatchMany(records)) this.blocked = true;
+  }
+
+  private toRecords(
+    f: TailedFile,
+    lines: readonly SplitLine[],
+    out: LogRecord[],
+  ): void {
+    for (const line of lines) {
+      const ms = this.clock.now();
+      if (ms === this.lastStampMs) {
+        if (this.lastStampNanos < 999_999) this.lastStampNanos++;
+      } else {
+        this.lastStampMs = ms;
+        this.lastStampNanos = 0;
+      }
+      out.push({
+        line: line.text,
+        labels: f.labels,
+        source: f.source,
+        cursor: { offset: line.endOffset, line: line.lineNo },
+        timestampMs: ms,
+        timestampNanos: this.lastStampNanos,
+      });
+    }
+  }
+
+  // ---- positions and errors --------------------------------------------
+
+  private committed(id: string): FilePosition | undefined {
+    const p = this.positions.get('file', id);
+    return p?.kind === 'file' ? (p as FilePosition) : undefined;
+  }
+
+  private positionOf(
+    f: TailedFile,
+    status: FilePosition['status'],
+    offset?: number,
+    marker?: string,
+  ): FilePosition {
+    const saved = this.committed(f.id);
+    const useOffset = offset ?? saved?.offset ?? 0;
+    return f.toPosition(
+      useOffset,
+      marker ??
+        (saved !== undefined && saved.offset === useOffset
+          ? saved.offsetMarker
+          : ''),
+      saved?.logCount ?? 0,
+      saved?.bytesRead ?? 0,
+      status,
+      this.clock.now(),
+    );
+  }
+
+  private upsert(
+    f: TailedFile,
+    offset?: number,
+    marker?: string,
+    status?: FilePosition['status'],
+  ): void {
+    const s =
+      status ??
+      (f.state === 'active' ? (f.finishOnly ? 'rotated' : 'active') : f.state);
+    try {
+      this.positions.upsertFile(this.positionOf(f, s, offset, marker));
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  private fileError(f: TailedFile, error: unknown): void {
+    const code = (error as NodeJS.ErrnoException).code;
+    const lcCode =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'LC_ERR_FILE_PERMISSION'
+        : 'LC_ERR_FILE_READ';
+    const first = f.error === undefined;
+    f.error = new LcError({
+      code: lcCode,
+      message: `cannot read ${f.path}: ${(error as Error).message}`,
+      cause: error,
+      details: { path: f.path, offset: f.splitter.fedOffset },
+    });
+    f.retryAt = this.clock.monotonicNow() + this.o.rescanIntervalMs;
+    this.metrics.errors.inc({
+      kind: lcCode === 'LC_ERR_FILE_PERMISSION' ? 'permission' : 'read',
+    });
+    if (first) this.onError(f.error);
+  }
+
+  private pathError(path: string, error: NodeJS.ErrnoException): void {
+    const permission = error.code === 'EACCES' || error.code === 'EPERM';
+    const first = !this.errorsByPath.has(path);
+    const lcError = new LcError({
+      code: permission ? 'LC_ERR_FILE_PERMISSION' : 'LC_ERR_FILE_READ',
+      message: `cannot read ${path}: ${error.message}`,
+      cause: error,
+      details: { path },
+    });
+    this.errorsByPath.set(path, lcError);
+    if (first) {
+      this.metrics.errors.inc({
+        kind: permission ? 'permission' : 'discovery',
+      });
+      this.onError(lcError);
+    }
+  }
+
+  private publishCounters(): void {
+    const c = this.counters;
+    if (c.truncatedLines > 0)
+      this.metrics.longLines.inc({ action: 'truncated' }, c.truncatedLines);
+    if (c.skippedLines > 0)
+      this.metrics.longLines.inc({ action: 'skipped' }, c.skippedLines);
+    if (c.invalidChars > 0) this.metrics.invalidChars.inc(c.invalidChars);
+    c.truncatedLines = 0;
+    c.skippedLines = 0;
+    c.invalidChars = 0;
+    this.metrics.filesOpen.set(this.openCount);
+  }
+
+  private updateLagMetric(): void {
+    this.metrics.readLagBytes.reset();
+    if (this.o.lagMetricTopN === 0) return;
+    const lags: Array<[string, number]> = [];
+    for (const f of this.byId.values()) {
+      const lag = f.size - f.splitter.fedOffset;
+      if (lag > 0) lags.push([f.path, lag]);
+    }
+    lags.sort((a, b) => b[1] - a[1]);
+    for (const [path, lag] of lags.slice(0, this.o.lagMetricTopN))
+      this.metrics.readLagBytes.set({ path }, lag);
+  }
+}
+
+/** The process's own stdout/stderr when they are regular files (self-capture). */
+async function ownOutputFiles(): Promise<string[]> {
+  const out: string[] = [];
+  for (const fd of [1, 2]) {
+    try {
+      const target = await readlink(`/proc/self/fd/${fd}`);
+      if (target.startsWith('/') && (await stat(target)).isFile())
+        out.push(target);
+    } catch {
+      // not Linux, or not a file
+    }
+  }
+  return out;
+}

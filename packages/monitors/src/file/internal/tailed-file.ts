@@ -1,0 +1,239 @@
+import type { FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type {
+  FilePosition,
+  FilePositionStatus,
+  Labels,
+  SourceRef,
+} from '@lc/core';
+import { freezeLabels } from '@lc/core';
+import type { LcError } from '@lc/core';
+import type { SplitLine, SplitterCounters } from './line-splitter.js';
+import { LineSplitter } from './line-splitter.js';
+import type { MultilineConfig } from './multiline-joiner.js';
+import { MultilineJoiner } from './multiline-joiner.js';
+import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
+
+/** Bytes before the read offset kept in memory to detect rewrites. */
+export const TAIL_BYTES = 64;
+
+/** Lifecycle of a tracked identity. */
+export type TailState = 'active' | 'rotated' | 'deleted';
+
+/** How a file came to be tracked: decides the start position. */
+export type TrackContext = 'startup' | 'discovered' | 'rotated' | 'finish';
+
+/** Result of one read. */
+export type ReadOutcome =
+  | { readonly kind: 'data'; readonly bytes: number }
+  | { readonly kind: 'eof' }
+  | { readonly kind: 'changed' };
+
+/** Build the shared, frozen label object of one file. */
+export function fileLabels(
+  path: string,
+  options: ResolvedFileMonitorOptions,
+): Labels {
+  return freezeLabels({
+    source: 'file',
+    file_path: path,
+    file_name: basename(path),
+    ...options.labels,
+    instance: options.labels.instance ?? options.instance,
+  });
+}
+
+/**
+ * One file identity (dev+inode) being read: its handle, where reading is,
+ * the bytes just before that (to notice rewrites), and the line state.
+ * The monitor owns the lifecycle; this class only reads and keeps state.
+ */
+export class TailedFile {
+  readonly source: SourceRef;
+  handle: FileHandle | undefined;
+  state: TailState = 'active';
+  initialized = false;
+  /** Read to the end, then stop (rotated while down, copytruncate copy). */
+  finishOnly = false;
+  /** The start offset to use when the monitor already knows it (copy recovery). */
+  presetStart: { offset: number; lineNo: number } | undefined;
+  readonly gzip: boolean;
+  readonly splitter: LineSplitter;
+  readonly joiner: MultilineJoiner | undefined;
+  size = 0;
+  mtimeMs = 0;
+  fingerprint = '';
+  fingerprintBytes = 0;
+  /** Monotonic ms of the last read that returned bytes (or of tracking). */
+  lastGrowthAt: number;
+  /** Monotonic ms when draining began (rotated or deleted). */
+  drainSince = 0;
+  lastReadAtMs = 0;
+  dirty = true;
+  backlog = false;
+  linesRead = 0;
+  bytesRead = 0;
+  error: LcError | undefined;
+  retryAt = 0;
+  private readonly tail = Buffer.alloc(TAIL_BYTES);
+  private tailLen = 0;
+
+  readonly id: string;
+  readonly dev: string;
+  readonly ino: string;
+  path: string;
+  readonly labels: Labels;
+  readonly context: TrackContext;
+
+  constructor(
+    id: string,
+    dev: string,
+    ino: string,
+    path: string,
+    labels: Labels,
+    context: TrackContext,
+    options: ResolvedFileMonitorOptions,
+    counters: SplitterCounters,
+    multiline: MultilineConfig | undefined,
+    now: number,
+  ) {
+    this.id = id;
+    this.dev = dev;
+    this.ino = ino;
+    this.path = path;
+    this.labels = labels;
+    this.context = context;
+    this.source = Object.freeze({ kind: 'file', id });
+    this.gzip = options.readCompressed && path.endsWith('.gz');
+    this.splitter = new LineSplitter(
+      options.encoding,
+      options.maxLineBytes,
+      options.longLinePolicy,
+      counters,
+      0,
+      0,
+    );
+    this.joiner =
+      multiline === undefined ? undefined : new MultilineJoiner(multiline);
+    this.lastGrowthAt = now;
+  }
+
+  /** Start reading at `offset`, remembering the bytes before it when known. */
+  async startAt(offset: number, lineNo: number): Promise<void> {
+    this.splitter.reset(offset, lineNo);
+    this.joiner?.clear();
+    this.tailLen = 0;
+    if (offset > 0 && this.handle !== undefined && !this.gzip) {
+      const len = Math.min(TAIL_BYTES, offset);
+      const { bytesRead } = await this.handle.read(
+        this.tail,
+        0,
+        len,
+        offset - len,
+      );
+      this.tailLen = bytesRead === len ? len : 0;
+    }
+  }
+
+  /** A copy of the bytes just before the read offset (up to {@link TAIL_BYTES}). */
+  tailCopy(): Buffer {
+    return Buffer.from(this.tail.subarray(0, this.tailLen));
+  }
+
+  /** Forget the rewrite-detection bytes (after a truncation). */
+  clearTail(): void {
+    this.tailLen = 0;
+  }
+
+  /**
+   * Read up to `maxBytes` new bytes into `buf` and split them into `out`.
+   * Re-reads the last {@link TAIL_BYTES} bytes before the offset and
+   * reports `changed` when they differ or are gone: the file was truncated
+   * or rewritten in place (copytruncate), even if it grew back past the offset.
+   */
+  async readChunk(
+    buf: Buffer,
+    maxBytes: number,
+    out: SplitLine[],
+  ): Promise<ReadOutcome> {
+    const handle = this.handle;
+    if (handle === undefined) return { kind: 'eof' };
+    const pos = this.splitter.fedOffset;
+    const overlap = Math.min(this.tailLen, pos);
+    const want = Math.min(buf.length - overlap, maxBytes);
+    const { bytesRead } = await handle.read(
+      buf,
+      0,
+      want + overlap,
+      pos - overlap,
+    );
+    if (overlap > 0) {
+      if (bytesRead < overlap) return { kind: 'changed' };
+      if (
+        buf.compare(
+          this.tail,
+          this.tailLen - overlap,
+          this.tailLen,
+          0,
+          overlap,
+        ) !== 0
+      ) {
+        return { kind: 'changed' };
+      }
+    }
+    const n = bytesRead - overlap;
+    if (n <= 0) return { kind: 'eof' };
+    const data = buf.subarray(overlap, bytesRead);
+    this.rememberTail(data);
+    this.splitter.feed(data, out);
+    this.bytesRead += n;
+    return { kind: 'data', bytes: n };
+  }
+
+  /** Feed decompressed bytes (gzip files) without rewrite detection. */
+  feed(data: Buffer, out: SplitLine[]): void {
+    this.splitter.feed(data, out);
+    this.bytesRead += data.length;
+  }
+
+  /** The position to report to the tracker. */
+  toPosition(
+    offset: number,
+    offsetMarker: string,
+    logCount: number,
+    bytesCommitted: number,
+    status: FilePositionStatus,
+    nowMs: number,
+  ): FilePosition {
+    return {
+      kind: 'file',
+      id: this.id,
+      path: this.path,
+      dev: this.dev,
+      ino: this.ino,
+      fingerprint: this.fingerprint,
+      fingerprintBytes: this.fingerprintBytes,
+      offset,
+      offsetMarker,
+      size: this.size,
+      mtimeMs: this.mtimeMs,
+      lastReadAtMs: this.lastReadAtMs,
+      logCount,
+      bytesRead: bytesCommitted,
+      status,
+      updatedAtMs: nowMs,
+    };
+  }
+
+  private rememberTail(data: Buffer): void {
+    if (data.length >= TAIL_BYTES) {
+      data.copy(this.tail, 0, data.length - TAIL_BYTES);
+      this.tailLen = TAIL_BYTES;
+      return;
+    }
+    const keep = Math.min(this.tailLen, TAIL_BYTES - data.length);
+    this.tail.copy(this.tail, 0, this.tailLen - keep, this.tailLen);
+    data.copy(this.tail, keep);
+    this.tailLen = keep + data.length;
+  }
+}
