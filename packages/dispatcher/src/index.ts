@@ -1,2 +1,14 @@
 // Public API of @lc/dispatcher. List exports by name (STYLE.md rule 3).
-export {};
+export { createDispatcher } from './create-dispatcher.js';
+export type { Dispatcher, DispatcherStats, SinkStats } from './dispatcher.js';
+export type {
+  CircuitOptions,
+  DedupOptions,
+  DispatcherOptions,
+  DropPolicy,
+  RateLimitOptions,
+  RetryOptions,
+  RouteOptions,
+  SinkDispatchOptions,
+} from './dispatcher-options.js';
+export type { CircuitState } from './internal/circuit-breaker.js';

@@ -1,0 +1,255 @@
+import { LcError } from '@lc/core';
+import type {
+  BatchStore,
+  CursorCommitter,
+  DeadLetterStore,
+  Instrumentation,
+  Sink,
+} from '@lc/core';
+
+/** What to do with a new record when the intake is over its budget. */
+export type DropPolicy = 'block' | 'drop_newest' | 'drop_oldest';
+
+/**
+ * A routing rule: records whose labels match every entry of `match` go to
+ * `sinks`. A string matches exactly; a RegExp is tested against the value.
+ */
+export interface RouteOptions {
+  readonly match: Readonly<Record<string, string | RegExp>>;
+  readonly sinks: readonly string[];
+}
+
+/** Per-sink delivery options. */
+export interface SinkDispatchOptions {
+  /**
+   * `'stream'`: batches sharing a label set (a Loki stream) are delivered
+   * to this sink one at a time, in order, retries included. `'none'`: any
+   * order, up to `workers` batches at once.
+   * @default 'stream'
+   */
+  readonly ordering?: 'stream' | 'none';
+  /** Concurrent writes to this sink. @default DispatcherOptions.workers */
+  readonly workers?: number;
+  /**
+   * Name of another sink in `sinks` that takes this sink's batches when its
+   * circuit has stayed open for `fallbackAfterMs`, or when a batch exhausts
+   * its attempts. Records get metadata `lc_original_sink`. Fallback sinks
+   * receive no routed traffic of their own unless a route names them.
+   */
+  readonly fallback?: string;
+  /** @default 60_000 */
+  readonly fallbackAfterMs?: number;
+}
+
+/** Retry policy (one bounded queue for all sinks). */
+export interface RetryOptions {
+  /** First backoff ceiling, ms. @default 250 */
+  readonly baseDelayMs?: number;
+  /** Largest backoff ceiling, ms. @default 30_000 */
+  readonly maxDelayMs?: number;
+  /**
+   * Attempts per batch and sink before it goes to the fallback or the DLQ.
+   * @default Infinity (transient failures retry until `maxAgeMs`)
+   */
+  readonly maxAttempts?: number;
+  /** Age (since the first failure) after which a batch stops retrying. @default Infinity */
+  readonly maxAgeMs?: number;
+  /**
+   * Deliveries waiting for a retry before the intake stops accepting
+   * records (backpressure; nothing is dropped). @default 10_000
+   */
+  readonly maxQueueSize?: number;
+}
+
+/** Circuit breaker per sink. */
+export interface CircuitOptions {
+  /** Consecutive retryable failures that open it; 0 disables. @default 5 */
+  readonly failureThreshold?: number;
+  /** Open time before a single probe, ms. @default 5_000 */
+  readonly openMs?: number;
+}
+
+/** Deduplication (off unless given). */
+export interface DedupOptions {
+  /** How long a record is remembered, ms. @default 60_000 */
+  readonly ttlMs?: number;
+  /** Most records remembered (oldest forgotten first). @default 100_000 */
+  readonly maxEntries?: number;
+}
+
+/** Rate limit (off unless given). Records over the limit are dropped and counted. */
+export interface RateLimitOptions {
+  readonly recordsPerSecond: number;
+  /** Bucket size. @default recordsPerSecond */
+  readonly burst?: number;
+  /** One bucket per source, or one for all. @default 'source' */
+  readonly scope?: 'source' | 'global';
+}
+
+/** Options for {@link createDispatcher}. */
+export interface DispatcherOptions extends Instrumentation {
+  /** Destinations; names must be unique. Shut down by `shutdown()`. */
+  sinks: readonly Sink[];
+  /** Routing rules; a record matching none goes to `defaultSinks`. */
+  routes?: readonly RouteOptions[];
+  /** @default every sink that is not some sink's fallback */
+  defaultSinks?: readonly string[];
+  /** Per-sink options keyed by sink name. */
+  sinkOptions?: Readonly<Record<string, SinkDispatchOptions>>;
+  /** Receives the settled watermark per source (the position manager). */
+  committer?: CursorCommitter;
+  /** Batch WAL: batches are persisted before their first attempt. */
+  batchStore?: BatchStore;
+  /** Where failed records go when the batch is not in `batchStore`. */
+  deadLetters?: DeadLetterStore;
+  /** Records held (accepted, not settled) before backpressure. @default 100_000 */
+  maxQueueRecords?: number;
+  /** Estimated bytes held before backpressure. @default 64 MiB */
+  maxQueueBytes?: number;
+  /** @default 'block' */
+  dropPolicy?: DropPolicy;
+  /** @default 1000 */
+  batchMaxRecords?: number;
+  /** @default 1 MiB */
+  batchMaxBytes?: number;
+  /** Longest a record waits for its batch to fill, ms. @default 1000 */
+  batchTimeoutMs?: number;
+  /** Concurrent writes per sink. @default 2 */
+  workers?: number;
+  /** One write attempt's time limit, ms (the sink's signal aborts). @default 30_000 */
+  sendTimeoutMs?: number;
+  retry?: RetryOptions;
+  circuit?: CircuitOptions;
+  dedup?: DedupOptions;
+  rateLimit?: RateLimitOptions;
+  /** How long `shutdown()` waits for deliveries, ms. @default 30_000 */
+  shutdownTimeoutMs?: number;
+  /** Also shut down the sinks in `shutdown()`. @default true */
+  shutdownSinks?: boolean;
+  /** Metric label `dispatcher`. @default 'default' */
+  name?: string;
+  /** Random source for jitter, [0, 1). @default Math.random */
+  random?: () => number;
+}
+
+export const DEFAULTS = {
+  maxQueueRecords: 100_000,
+  maxQueueBytes: 64 * 1024 * 1024,
+  batchMaxRecords: 1000,
+  batchMaxBytes: 1024 * 1024,
+  batchTimeoutMs: 1000,
+  workers: 2,
+  sendTimeoutMs: 30_000,
+  retryBaseDelayMs: 250,
+  retryMaxDelayMs: 30_000,
+  retryMaxQueueSize: 10_000,
+  circuitFailureThreshold: 5,
+  circuitOpenMs: 5_000,
+  fallbackAfterMs: 60_000,
+  dedupTtlMs: 60_000,
+  dedupMaxEntries: 100_000,
+  shutdownTimeoutMs: 30_000,
+} as const;
+
+function invalid(option: string, expected: string, got: unknown): LcError {
+  return new LcError({
+    code: 'LC_ERR_INVALID_OPTION',
+    message: `createDispatcher: ${option} must be ${expected}, got ${typeof got === 'string' ? JSON.stringify(got) : String(got)}`,
+    details: { option },
+  });
+}
+
+/** A positive integer, or Infinity when `allowInfinity`. */
+export function positive(
+  option: string,
+  value: number | undefined,
+  fallback: number,
+  allowInfinity = false,
+): number {
+  if (value === undefined) return fallback;
+  if (allowInfinity && value === Infinity) return value;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalid(option, 'a positive number', value);
+  }
+  return value;
+}
+
+/** Non-negative finite number. */
+export function nonNegative(
+  option: string,
+  value: number | undefined,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw invalid(option, 'a non-negative number', value);
+  }
+  return value;
+}
+
+/** Validate sink names, routes and fallbacks against each other. */
+export function validateTopology(options: DispatcherOptions): void {
+  if (!Array.isArray(options.sinks) || options.sinks.length === 0) {
+    throw invalid('sinks', 'a non-empty array of sinks', options.sinks);
+  }
+  const names = new Set<string>();
+  for (const sink of options.sinks) {
+    if (typeof sink?.name !== 'string' || typeof sink.write !== 'function') {
+      throw invalid(
+        'sinks',
+        'Sink objects (name, write, flush, shutdown)',
+        sink,
+      );
+    }
+    if (names.has(sink.name))
+      throw invalid('sinks', 'uniquely named', sink.name);
+    names.add(sink.name);
+  }
+  const known = (option: string, name: string): void => {
+    if (!names.has(name))
+      throw invalid(option, `one of ${[...names].join(', ')}`, name);
+  };
+  for (const [i, route] of (options.routes ?? []).entries()) {
+    for (const name of route.sinks) known(`routes[${i}].sinks`, name);
+  }
+  for (const name of options.defaultSinks ?? []) known('defaultSinks', name);
+  for (const [name, so] of Object.entries(options.sinkOptions ?? {})) {
+    known('sinkOptions', name);
+    if (so.fallback !== undefined) {
+      known(`sinkOptions.${name}.fallback`, so.fallback);
+      if (so.fallback === name)
+        throw invalid(`sinkOptions.${name}.fallback`, 'another sink', name);
+    }
+    if (
+      so.ordering !== undefined &&
+      so.ordering !== 'stream' &&
+      so.ordering !== 'none'
+    ) {
+      throw invalid(
+        `sinkOptions.${name}.ordering`,
+        "'stream' or 'none'",
+        so.ordering,
+      );
+    }
+  }
+  const policy = options.dropPolicy;
+  if (
+    policy !== undefined &&
+    policy !== 'block' &&
+    policy !== 'drop_newest' &&
+    policy !== 'drop_oldest'
+  ) {
+    throw invalid(
+      'dropPolicy',
+      "'block', 'drop_newest' or 'drop_oldest'",
+      policy,
+    );
+  }
+  if (options.rateLimit !== undefined) {
+    positive(
+      'rateLimit.recordsPerSecond',
+      options.rateLimit.recordsPerSecond,
+      1,
+    );
+  }
+}

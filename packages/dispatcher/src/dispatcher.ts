@@ -1,0 +1,69 @@
+import type { Intake, LifecycleOptions } from '@lc/core';
+import type { CircuitState } from './internal/circuit-breaker.js';
+
+/** Per-sink counters in {@link DispatcherStats}. */
+export interface SinkStats {
+  readonly name: string;
+  /** Writes in progress. */
+  readonly inflight: number;
+  /** Deliveries waiting for a worker (new and due retries). */
+  readonly queued: number;
+  readonly circuit: CircuitState;
+  /** Records delivered to this sink (or its fallback on its behalf). */
+  readonly delivered: number;
+  /** Records dead-lettered for this sink. */
+  readonly deadLettered: number;
+}
+
+/** A snapshot of the dispatcher's state. */
+export interface DispatcherStats {
+  /** Records accepted and not settled yet. */
+  readonly queuedRecords: number;
+  /** Estimated bytes of those records. */
+  readonly queuedBytes: number;
+  /** Whether `dispatch` would return true now. */
+  readonly writable: boolean;
+  /** Batches not settled for every sink yet. */
+  readonly liveBatches: number;
+  /** Deliveries waiting for their next attempt. */
+  readonly retryQueueSize: number;
+  /** Retries scheduled since start. */
+  readonly retries: number;
+  /** Records not delivered on purpose, by reason (`drop_newest`, `duplicate`, …). */
+  readonly dropped: Readonly<Record<string, number>>;
+  /** Total time the intake refused records, ms. */
+  readonly backpressureMs: number;
+  /** Records recovered from the batch store at start. */
+  readonly recoveredRecords: number;
+  readonly sinks: readonly SinkStats[];
+}
+
+/**
+ * Batches records, fans them out to sinks with retries, circuit breaking,
+ * fallback and dead-lettering, and commits each source's settled watermark.
+ * After `shutdown`, `dispatch` returns false without accepting and
+ * `whenWritable` rejects `LC_ERR_SHUT_DOWN`.
+ */
+export interface Dispatcher extends Intake {
+  /**
+   * Recover unsettled batches from the batch store (resolves once they are
+   * all queued, waiting for room if the backlog exceeds the budget), then
+   * run. Idempotent. `dispatch` works before `start` too.
+   */
+  start(): Promise<void>;
+  /**
+   * Close open batches and wait until everything accepted before the call
+   * is settled (delivered or dead-lettered), then flush the sinks and the
+   * batch store. With a sink down this waits for it: pass `signal` to stop
+   * waiting.
+   */
+  flush(options?: LifecycleOptions): Promise<void>;
+  /**
+   * Stop intake, deliver what is held for at most `shutdownTimeoutMs`, then
+   * abort what is left (it stays in the batch store when there is one, and
+   * is never committed), commit the final watermark and shut the sinks
+   * down. Idempotent.
+   */
+  shutdown(): Promise<void>;
+  stats(): DispatcherStats;
+}
