@@ -27,7 +27,21 @@ const BYTES_PER_RECORD_GUESS = 96;
  * decoded from bytes never contain them).
  */
 export function encodeRecords(records: readonly LogRecord[]): Buffer {
-  const w = new ByteWriter(64 + records.length * BYTES_PER_RECORD_GUESS);
+  const w = new ByteWriter(recordBytesGuess(records));
+  writeRecords(w, records);
+  return w.finish();
+}
+
+/** A starting size for a writer that will hold `records`. */
+export function recordBytesGuess(records: readonly LogRecord[]): number {
+  return 64 + records.length * BYTES_PER_RECORD_GUESS;
+}
+
+/** Append the encoding of `records` to `w` (see {@link encodeRecords}). */
+export function writeRecords(
+  w: ByteWriter,
+  records: readonly LogRecord[],
+): void {
   w.u8(FORMAT_VERSION);
   w.varUint(records.length);
   const labelRefs = new Map<Labels, number>();
@@ -63,7 +77,6 @@ export function encodeRecords(records: readonly LogRecord[]): Buffer {
     }
     writeJsonValue(w, record.cursor);
   }
-  return w.finish();
 }
 
 /**
@@ -72,6 +85,18 @@ export function encodeRecords(records: readonly LogRecord[]): Buffer {
  */
 export function decodeRecords(buf: Buffer): LogRecord[] {
   const r = new ByteReader(buf);
+  const out = readRecords(r);
+  if (r.remaining !== 0) {
+    throw new LcError({
+      code: 'LC_ERR_BUFFER_CORRUPT',
+      message: `${r.remaining} trailing bytes after ${out.length} records`,
+    });
+  }
+  return out;
+}
+
+/** Read records written by {@link writeRecords}, leaving `r` after them. */
+export function readRecords(r: ByteReader): LogRecord[] {
   const version = r.u8();
   if (version !== FORMAT_VERSION) {
     throw new LcError({
@@ -112,12 +137,6 @@ export function decodeRecords(buf: Buffer): LogRecord[] {
     if (metadata !== undefined) record.metadata = metadata;
     if (cursor !== undefined) record.cursor = cursor;
     out.push(record);
-  }
-  if (r.remaining !== 0) {
-    throw new LcError({
-      code: 'LC_ERR_BUFFER_CORRUPT',
-      message: `${r.remaining} trailing bytes after ${count} records`,
-    });
   }
   return out;
 }

@@ -1,0 +1,741 @@
+import path from 'node:path';
+import { createDiskLog } from '@lc/buffer';
+import { LcError, once, silentLogger, systemClock, toLcError } from '@lc/core';
+import type {
+  BatchStore,
+  DeadLetterEntry,
+  DeadLetterStore,
+  Instrumentation,
+  LifecycleOptions,
+  PersistedBatch,
+  RecoveredBatch,
+} from '@lc/core';
+import { Registry } from 'prom-client';
+import { createDeadLetterStore } from './dead-letter-store.js';
+import { fullJitterDelayMs } from './internal/backoff.js';
+import { newBatchState, toPendingInfo } from './internal/batch-state.js';
+import type { BatchState } from './internal/batch-state.js';
+import type { DiskLogPort } from './internal/disk-log-port.js';
+import { createPersistenceMetrics } from './internal/persistence-metrics.js';
+import { enumOption, numberOption, stringOption } from './internal/options.js';
+import { PendingGate } from './internal/pending-gate.js';
+import {
+  WAL_SOURCE_BATCH,
+  WAL_SOURCE_EVENT,
+  decodeBatchEntry,
+  decodeEntryHeader,
+  encodeBatchEntry,
+  encodeEventEntry,
+} from './internal/wal-entry.js';
+import type { WalEvent } from './internal/wal-entry.js';
+
+const COMPONENT = 'createBatchPersistence';
+/** @default for `maxPendingBatches`. */
+export const DEFAULT_MAX_PENDING_BATCHES = 10_000;
+/** @default for `maxPendingBytes` (256 MiB). */
+export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
+/** @default for `batchTtlMs` (24 h). */
+export const DEFAULT_BATCH_TTL_MS = 24 * 60 * 60 * 1000;
+/** @default for `recoveryBackoffBaseMs`. */
+export const DEFAULT_RECOVERY_BACKOFF_BASE_MS = 1000;
+/** @default for `recoveryBackoffMaxMs` (5 min). */
+export const DEFAULT_RECOVERY_BACKOFF_MAX_MS = 5 * 60 * 1000;
+/** @default for `maxRecoveryRetries`. */
+export const DEFAULT_MAX_RECOVERY_RETRIES = 10;
+/** @default for `checkIntervalMs`. */
+export const DEFAULT_CHECK_INTERVAL_MS = 1000;
+/** @default for `maxSegmentBytes` of the WAL (32 MiB). */
+export const DEFAULT_WAL_SEGMENT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Receives a batch the recovery loop offers again: deliver it to
+ * `pendingSinks` and report back with `markDelivered`/`markFailed`/
+ * `deadLetter` as for any batch.
+ */
+export type RedeliveryHandler = (batch: RecoveredBatch) => void | Promise<void>;
+
+/** Options for {@link createBatchPersistence}. */
+export interface BatchPersistenceOptions extends Instrumentation {
+  /** Directory of the WAL (`<directory>/wal`) and default DLQ (`<directory>/dlq`). */
+  directory: string;
+  /**
+   * When `persist` and outcome writes are durable. `always`: fsync'd before
+   * they resolve (survives power loss). `interval`: fsync'd within
+   * `fsyncIntervalMs` (survives a process crash; a machine crash can lose
+   * that window). `never`: the OS decides. @default 'interval'
+   */
+  fsync?: 'always' | 'interval' | 'never';
+  /** fsync period for `interval`, ms. @default 1000 */
+  fsyncIntervalMs?: number;
+  /** WAL segment size, bytes. @default 32 MiB */
+  maxSegmentBytes?: number;
+  /** Unsettled batches held before `persist` waits. @default 10000 */
+  maxPendingBatches?: number;
+  /** WAL bytes of unsettled batches before `persist` waits. @default 256 MiB */
+  maxPendingBytes?: number;
+  /** Age after which an unsettled batch is dead-lettered (`LC_ERR_BATCH_EXPIRED`), ms. @default 24 h */
+  batchTtlMs?: number;
+  /** First delay of the recovery loop (full jitter), ms. @default 1000 */
+  recoveryBackoffBaseMs?: number;
+  /** Cap of the recovery loop's delay, ms. @default 300000 */
+  recoveryBackoffMaxMs?: number;
+  /** Offers of a handed-back batch per sink before it is dead-lettered. @default 10 */
+  maxRecoveryRetries?: number;
+  /** Period of the TTL and recovery checks, ms. @default 1000 */
+  checkIntervalMs?: number;
+  /** Where dead letters go. @default a store under `<directory>/dlq` */
+  deadLetters?: DeadLetterStore;
+  /** Recovery loop target; can also be set later with `setRedeliveryHandler`. */
+  redeliver?: RedeliveryHandler;
+  /** AES-256-GCM key (32 bytes) for the WAL (and the default DLQ). */
+  encryptionKey?: Buffer;
+  /** Random source in [0, 1) for jitter (tests). @default Math.random */
+  random?: () => number;
+}
+
+/** Counters of a {@link BatchPersistence}. */
+export interface BatchPersistenceStats {
+  readonly pendingBatches: number;
+  readonly pendingBytes: number;
+  /** `persist` calls waiting for room. */
+  readonly waitingPersists: number;
+  readonly persisted: number;
+  readonly settled: number;
+  /** (batch, sink) pairs dead-lettered. */
+  readonly deadLettered: number;
+  readonly expired: number;
+  readonly redelivered: number;
+  /** Unsettled batches found on open. */
+  readonly recoveredOnOpen: number;
+}
+
+/** The batch WAL: a {@link BatchStore} with its dead-letter store and a recovery loop. */
+export interface BatchPersistence extends BatchStore {
+  /** The dead-letter store batches are settled into. */
+  readonly deadLetters: DeadLetterStore;
+  /**
+   * Set (or clear) where the recovery loop offers handed-back batches
+   * (those `markFailed` without `nextAttemptAtMs`). Without a handler they
+   * wait, and expire after `batchTtlMs`.
+   */
+  setRedeliveryHandler(handler: RedeliveryHandler | undefined): void;
+  /** Counters; valid after shutdown. */
+  stats(): BatchPersistenceStats;
+}
+
+/**
+ * Open (creating) the batch write-ahead log under `options.directory`,
+ * rebuilding the state of unsettled batches from previous runs by
+ * streaming the WAL once (metadata only; records stay on disk until
+ * `recover()` streams them).
+ */
+export async function createBatchPersistence(
+  options: BatchPersistenceOptions,
+): Promise<BatchPersistence> {
+  const directory = path.resolve(
+    stringOption(COMPONENT, 'directory', options.directory),
+  );
+  const fsync = enumOption(
+    COMPONENT,
+    'fsync',
+    options.fsync,
+    ['always', 'interval', 'never'],
+    'interval',
+  );
+  const maxSegmentBytes = numberOption(
+    COMPONENT,
+    'maxSegmentBytes',
+    options.maxSegmentBytes,
+    DEFAULT_WAL_SEGMENT_BYTES,
+    { min: 1024 },
+  );
+  const shared = {
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+    ...(options.encryptionKey === undefined
+      ? {}
+      : { encryptionKey: options.encryptionKey }),
+    ...(options.fsyncIntervalMs === undefined
+      ? {}
+      : { fsyncIntervalMs: options.fsyncIntervalMs }),
+  };
+  const ownsDeadLetters = options.deadLetters === undefined;
+  const deadLetters =
+    options.deadLetters ??
+    (await createDeadLetterStore({
+      directory: path.join(directory, 'dlq'),
+      fsync: fsync === 'never' ? 'never' : 'always',
+      ...shared,
+    }));
+  let log: DiskLogPort;
+  try {
+    log = await createDiskLog({
+      directory: path.join(directory, 'wal'),
+      fsync,
+      maxSegmentBytes,
+      name: 'batch-wal',
+      ...shared,
+    });
+  } catch (error) {
+    if (ownsDeadLetters) await deadLetters.close();
+    throw error;
+  }
+  return openBatchPersistence(log, deadLetters, ownsDeadLetters, options);
+}
+
+/** Build the persistence over open logs (exported for tests via internal use). */
+async function openBatchPersistence(
+  log: DiskLogPort,
+  deadLetters: DeadLetterStore,
+  ownsDeadLetters: boolean,
+  options: BatchPersistenceOptions,
+): Promise<BatchPersistence> {
+  const maxPendingBatches = numberOption(
+    COMPONENT,
+    'maxPendingBatches',
+    options.maxPendingBatches,
+    DEFAULT_MAX_PENDING_BATCHES,
+    { min: 1 },
+  );
+  const maxPendingBytes = numberOption(
+    COMPONENT,
+    'maxPendingBytes',
+    options.maxPendingBytes,
+    DEFAULT_MAX_PENDING_BYTES,
+    { min: 1 },
+  );
+  const batchTtlMs = numberOption(
+    COMPONENT,
+    'batchTtlMs',
+    options.batchTtlMs,
+    DEFAULT_BATCH_TTL_MS,
+    { min: 1 },
+  );
+  const backoffBaseMs = numberOption(
+    COMPONENT,
+    'recoveryBackoffBaseMs',
+    options.recoveryBackoffBaseMs,
+    DEFAULT_RECOVERY_BACKOFF_BASE_MS,
+    { min: 0 },
+  );
+  const backoffMaxMs = numberOption(
+    COMPONENT,
+    'recoveryBackoffMaxMs',
+    options.recoveryBackoffMaxMs,
+    DEFAULT_RECOVERY_BACKOFF_MAX_MS,
+    { min: 0 },
+  );
+  const maxRecoveryRetries = numberOption(
+    COMPONENT,
+    'maxRecoveryRetries',
+    options.maxRecoveryRetries,
+    DEFAULT_MAX_RECOVERY_RETRIES,
+    { min: 0 },
+  );
+  const checkIntervalMs = numberOption(
+    COMPONENT,
+    'checkIntervalMs',
+    options.checkIntervalMs,
+    DEFAULT_CHECK_INTERVAL_MS,
+    { min: 1 },
+  );
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const logger = (options.logger ?? silentLogger).child({
+    component: 'batch-persistence',
+  });
+  const metrics = createPersistenceMetrics(options.registry ?? new Registry());
+  const onError =
+    options.onError ??
+    ((error: unknown) =>
+      logger.error({ err: error }, 'batch persistence background error'));
+
+  const batches = new Map<string, BatchState>();
+  const persisting = new Set<string>();
+  const inFlight = new Set<Promise<unknown>>();
+  const gate = new PendingGate(maxPendingBatches, maxPendingBytes);
+  let redeliver = options.redeliver;
+  let closed = false;
+  let recoverCalled = false;
+  let ticking = false;
+  const counts = {
+    persisted: 0,
+    settled: 0,
+    deadLettered: 0,
+    expired: 0,
+    redelivered: 0,
+    recoveredOnOpen: 0,
+  };
+
+  // ---- rebuild state from the WAL (one streamed pass, headers only) ----
+  for await (const entry of log.read()) {
+    let header: ReturnType<typeof decodeEntryHeader>;
+    try {
+      header = decodeEntryHeader(entry.payload);
+    } catch (error) {
+      metrics.corrupt.inc();
+      logger.error(
+        { err: error, seq: entry.seq },
+        'undecodable WAL entry acknowledged and skipped',
+      );
+      log.ack(entry.seq);
+      continue;
+    }
+    if (header.type === 'batch') {
+      if (batches.has(header.id)) {
+        log.ack(entry.seq);
+        continue;
+      }
+      batches.set(
+        header.id,
+        newBatchState({
+          id: header.id,
+          seq: entry.seq,
+          sinks: header.sinks,
+          records: header.records,
+          bytes: entry.payload.length,
+          createdAtMs: header.createdAtMs,
+          fromPreviousRun: true,
+        }),
+      );
+      continue;
+    }
+    const st = batches.get(header.batchId);
+    if (st === undefined) {
+      log.ack(entry.seq); // outcome of a batch already acknowledged
+      continue;
+    }
+    applyEvent(st, header);
+    st.eventSeqs.push(entry.seq);
+  }
+  for (const st of [...batches.values()]) {
+    if (st.pending.size === 0) {
+      // Settled just before the crash; the ack did not make it.
+      batches.delete(st.id);
+      log.ack([st.seq, ...st.eventSeqs]);
+    } else {
+      gate.force(st.bytes);
+      counts.recoveredOnOpen++;
+    }
+  }
+  metrics.recovered.inc(counts.recoveredOnOpen);
+  if (counts.recoveredOnOpen > 0) {
+    logger.info(
+      { batches: counts.recoveredOnOpen },
+      'unsettled batches found in the WAL',
+    );
+  }
+
+  function applyEvent(st: BatchState, event: WalEvent): void {
+    if (event.kind === 'failed') {
+      st.attempts[event.sink] = Math.max(
+        st.attempts[event.sink] ?? 0,
+        event.attempt,
+      );
+      if (!st.firstFailureAtMs.has(event.sink))
+        st.firstFailureAtMs.set(event.sink, event.atMs);
+      if (event.error !== undefined) st.lastError = event.error;
+      st.nextAttemptAtMs = event.nextAttemptAtMs;
+    } else {
+      st.pending.delete(event.sink);
+    }
+  }
+
+  const assertOpen = (): void => {
+    if (closed)
+      throw new LcError({
+        code: 'LC_ERR_SHUT_DOWN',
+        message: 'batch persistence is shut down',
+      });
+  };
+
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    inFlight.add(promise);
+    const done = (): void => {
+      inFlight.delete(promise);
+    };
+    promise.then(done, done);
+    return promise;
+  };
+
+  /**
+   * Write an event. For a final outcome (`delivered`, `dead-lettered`) the
+   * caller has moved `sink` from `pending` to `settling`; the batch settles
+   * only once no sink is pending or settling, so an ack never overtakes an
+   * outcome that is still being written.
+   */
+  const appendEvent = async (
+    st: BatchState,
+    event: Omit<WalEvent, 'type'>,
+  ): Promise<void> => {
+    const final = event.kind !== 'failed';
+    let seq: number;
+    try {
+      seq = await log.append(encodeEventEntry(event), {
+        timestampMs: event.atMs,
+        source: WAL_SOURCE_EVENT,
+      });
+    } catch (error) {
+      if (final && st.settling.delete(event.sink) && !st.settled)
+        st.pending.add(event.sink);
+      throw toLcError(
+        error,
+        'LC_ERR_BUFFER_IO',
+        `recording ${event.kind} of batch ${st.id} for sink "${event.sink}" failed`,
+      );
+    }
+    if (st.settled) {
+      log.ack(seq);
+      return;
+    }
+    st.eventSeqs.push(seq);
+    if (final) st.settling.delete(event.sink);
+    if (st.pending.size === 0 && st.settling.size === 0) settle(st);
+  };
+
+  function settle(st: BatchState): void {
+    st.settled = true;
+    batches.delete(st.id);
+    log.ack([st.seq, ...st.eventSeqs]);
+    gate.release(st.bytes);
+    counts.settled++;
+    metrics.settled.inc();
+  }
+
+  async function readBatch(st: BatchState): Promise<PersistedBatch> {
+    for await (const entry of log.read({ fromSeq: st.seq })) {
+      if (entry.seq === st.seq) return decodeBatchEntry(entry.payload);
+      if (entry.seq > st.seq) break;
+    }
+    throw new LcError({
+      code: 'LC_ERR_INTERNAL',
+      message: `batch ${st.id} (seq ${st.seq}) not found in the WAL`,
+      details: { batchId: st.id, seq: st.seq },
+    });
+  }
+
+  async function doDeadLetter(
+    st: BatchState,
+    sink: string,
+    error: LcError,
+    indexes?: readonly number[],
+    attempts?: number,
+  ): Promise<void> {
+    st.pending.delete(sink);
+    st.settling.add(sink);
+    st.parked.delete(sink);
+    try {
+      const batch = await readBatch(st);
+      const now = clock.now();
+      const status = error.details.status;
+      const reason =
+        typeof status === 'number' || typeof status === 'string'
+          ? { code: error.code, message: error.message, status }
+          : { code: error.code, message: error.message };
+      const entries: Omit<DeadLetterEntry, 'id'>[] = [];
+      for (const i of indexes ?? batch.records.map((_, k) => k)) {
+        const record = batch.records[i];
+        if (record === undefined) continue;
+        entries.push({
+          record,
+          sink,
+          reason,
+          attempts: attempts ?? st.attempts[sink] ?? 0,
+          firstFailureAtMs: st.firstFailureAtMs.get(sink) ?? now,
+          lastFailureAtMs: now,
+        });
+      }
+      await deadLetters.add(entries);
+    } catch (cause) {
+      // Not in the DLQ: the sink stays pending, nothing is lost.
+      st.settling.delete(sink);
+      st.pending.add(sink);
+      throw toLcError(
+        cause,
+        'LC_ERR_DLQ',
+        `dead-lettering batch ${st.id} for sink "${sink}" failed`,
+      );
+    }
+    counts.deadLettered++;
+    metrics.deadLettered.inc({ code: error.code });
+    await appendEvent(st, {
+      batchId: st.id,
+      sink,
+      kind: 'dead-lettered',
+      attempt: attempts ?? st.attempts[sink] ?? 0,
+      atMs: clock.now(),
+      error: { code: error.code, message: error.message },
+    });
+  }
+
+  function park(st: BatchState, sink: string, error: LcError): void {
+    const offers = st.recoveries.get(sink) ?? 0;
+    if (offers >= maxRecoveryRetries) {
+      logger.warn(
+        { batchId: st.id, sink, offers },
+        'recovery retries exhausted; dead-lettering',
+      );
+      track(doDeadLetter(st, sink, error)).catch(onError);
+      return;
+    }
+    st.parked.set(
+      sink,
+      clock.now() +
+        fullJitterDelayMs(offers + 1, backoffBaseMs, backoffMaxMs, random),
+    );
+  }
+
+  async function tick(): Promise<void> {
+    const now = clock.now();
+    for (const st of [...batches.values()]) {
+      if (closed) return;
+      if (st.settled) continue;
+      if (now - st.createdAtMs >= batchTtlMs) {
+        counts.expired++;
+        metrics.expired.inc();
+        const error = new LcError({
+          code: 'LC_ERR_BATCH_EXPIRED',
+          message: `expired: batch ${st.id} is older than batchTtlMs (${batchTtlMs} ms)`,
+          details: { batchId: st.id, createdAtMs: st.createdAtMs },
+        });
+        for (const sink of [...st.pending]) await doDeadLetter(st, sink, error);
+        continue;
+      }
+      if (redeliver === undefined) continue;
+      const due = [...st.parked]
+        .filter(([, at]) => at <= now)
+        .map(([sink]) => sink);
+      if (due.length === 0) continue;
+      for (const sink of due) {
+        st.parked.delete(sink);
+        st.recoveries.set(sink, (st.recoveries.get(sink) ?? 0) + 1);
+      }
+      counts.redelivered++;
+      metrics.redelivered.inc();
+      try {
+        const batch = await readBatch(st);
+        await redeliver({
+          ...batch,
+          pendingSinks: due,
+          attempts: { ...st.attempts },
+        });
+      } catch (error) {
+        onError(error);
+        const lcError = toLcError(
+          error,
+          'LC_ERR_INTERNAL',
+          'redelivery handler threw',
+        );
+        for (const sink of due)
+          if (st.pending.has(sink)) park(st, sink, lcError);
+      }
+    }
+  }
+
+  let timer = clock.setTimeout(function onTick() {
+    if (closed) return;
+    if (!ticking) {
+      ticking = true;
+      track(tick())
+        .catch(onError)
+        .finally(() => {
+          ticking = false;
+        });
+    }
+    timer = clock.setTimeout(onTick, checkIntervalMs);
+    timer.unref();
+  }, checkIntervalMs);
+  timer.unref();
+
+  const persistence: BatchPersistence = {
+    deadLetters,
+
+    persist(batch, persistOptions) {
+      return track(
+        (async () => {
+          assertOpen();
+          if (batches.has(batch.id) || persisting.has(batch.id)) return;
+          persisting.add(batch.id);
+          try {
+            const payload = encodeBatchEntry(batch);
+            await gate.acquire(payload.length, persistOptions?.signal);
+            let seq: number;
+            try {
+              assertOpen();
+              seq = await log.append(payload, {
+                timestampMs: batch.createdAtMs,
+                source: WAL_SOURCE_BATCH,
+              });
+            } catch (error) {
+              gate.release(payload.length);
+              throw toLcError(
+                error,
+                'LC_ERR_BUFFER_IO',
+                `persisting batch ${batch.id} failed`,
+              );
+            }
+            const st = newBatchState({
+              id: batch.id,
+              seq,
+              sinks: [...new Set(batch.sinks)],
+              records: batch.records.length,
+              bytes: payload.length,
+              createdAtMs: batch.createdAtMs,
+              fromPreviousRun: false,
+            });
+            batches.set(batch.id, st);
+            counts.persisted++;
+            metrics.persisted.inc();
+            if (st.pending.size === 0) settle(st);
+          } finally {
+            persisting.delete(batch.id);
+          }
+        })(),
+      );
+    },
+
+    markDelivered(batchId, sink) {
+      return track(
+        (async () => {
+          assertOpen();
+          const st = batches.get(batchId);
+          if (st === undefined || !st.pending.has(sink)) return;
+          st.pending.delete(sink);
+          st.settling.add(sink);
+          st.parked.delete(sink);
+          await appendEvent(st, {
+            batchId,
+            sink,
+            kind: 'delivered',
+            attempt: st.attempts[sink] ?? 0,
+            atMs: clock.now(),
+          });
+        })(),
+      );
+    },
+
+    markFailed(batchId, sink, error, attempt, nextAttemptAtMs) {
+      return track(
+        (async () => {
+          assertOpen();
+          const st = batches.get(batchId);
+          if (st === undefined || !st.pending.has(sink)) return;
+          const now = clock.now();
+          applyEvent(st, {
+            type: 'event',
+            batchId,
+            sink,
+            kind: 'failed',
+            attempt,
+            atMs: now,
+            error: { code: error.code, message: error.message },
+            ...(nextAttemptAtMs === undefined ? {} : { nextAttemptAtMs }),
+          });
+          if (nextAttemptAtMs === undefined) park(st, sink, error);
+          else st.parked.delete(sink);
+          await appendEvent(st, {
+            batchId,
+            sink,
+            kind: 'failed',
+            attempt,
+            atMs: now,
+            error: { code: error.code, message: error.message },
+            ...(nextAttemptAtMs === undefined ? {} : { nextAttemptAtMs }),
+          });
+        })(),
+      );
+    },
+
+    deadLetter(batchId, sink, error, dlOptions) {
+      return track(
+        (async () => {
+          assertOpen();
+          const st = batches.get(batchId);
+          if (st === undefined || !st.pending.has(sink)) return;
+          await doDeadLetter(
+            st,
+            sink,
+            error,
+            dlOptions?.indexes,
+            dlOptions?.attempts,
+          );
+        })(),
+      );
+    },
+
+    async *recover() {
+      assertOpen();
+      if (recoverCalled) return;
+      recoverCalled = true;
+      const endSeq = log.nextSeq;
+      for await (const entry of log.read({ source: WAL_SOURCE_BATCH })) {
+        if (entry.seq >= endSeq || closed) return;
+        let header: ReturnType<typeof decodeEntryHeader>;
+        try {
+          header = decodeEntryHeader(entry.payload);
+        } catch {
+          continue; // counted and acknowledged on open
+        }
+        if (header.type !== 'batch') continue;
+        const st = batches.get(header.id);
+        if (
+          st === undefined ||
+          st.seq !== entry.seq ||
+          !st.fromPreviousRun ||
+          st.settled
+        )
+          continue;
+        st.fromPreviousRun = false;
+        const batch = decodeBatchEntry(entry.payload);
+        yield {
+          ...batch,
+          pendingSinks: [...st.pending],
+          attempts: { ...st.attempts },
+        };
+      }
+    },
+
+    pending() {
+      return [...batches.values()].map(toPendingInfo);
+    },
+
+    async flush() {
+      assertOpen();
+      await Promise.allSettled([...inFlight]);
+      await log.flush();
+    },
+
+    shutdown: once(async (_options?: LifecycleOptions) => {
+      closed = true;
+      clock.clearTimeout(timer);
+      gate.rejectAll(
+        new LcError({
+          code: 'LC_ERR_SHUT_DOWN',
+          message:
+            'batch persistence shut down while persist was waiting for room',
+        }),
+      );
+      await Promise.allSettled([...inFlight]);
+      await log.flush();
+      await log.shutdown();
+      if (ownsDeadLetters) await deadLetters.close();
+    }),
+
+    setRedeliveryHandler(handler) {
+      redeliver = handler;
+    },
+
+    stats() {
+      return {
+        pendingBatches: batches.size,
+        pendingBytes: gate.pendingBytes,
+        waitingPersists: gate.waiting,
+        ...counts,
+      };
+    },
+  };
+  metrics.observe(() => ({ batches: batches.size, bytes: gate.pendingBytes }));
+  return persistence;
+}
