@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import type { ContainerPosition } from '@lc/core';
 import { skipWithout } from '@lc/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Harness } from './container-helpers.js';
 import {
   ContainerCase,
-  docker,
   linesOf,
   range,
   startMonitor,
@@ -54,7 +54,9 @@ describe.skipIf(await skipWithout('docker'))('createContainerMonitor', () => {
       await grow(20);
       await container.kill();
       await waitUntil(
-        () => positions.get('container', id)?.status === 'stopped',
+        () =>
+          (positions.get('container', id) as ContainerPosition | undefined)
+            ?.status === 'stopped',
         10_000,
         'stopped',
       );
