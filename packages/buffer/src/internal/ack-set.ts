@@ -97,6 +97,13 @@ export class AckSet {
     if (r.length > 0 && (r[0] as number) < seq) r[0] = seq;
   }
 
+  /** The highest acknowledged seq, or -1. */
+  max(): number {
+    return this.ranges.length === 0
+      ? -1
+      : (this.ranges[this.ranges.length - 1] as number);
+  }
+
   /** Flat interval list, for persistence. */
   toArray(): readonly number[] {
     return this.ranges;

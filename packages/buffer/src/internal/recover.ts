@@ -105,6 +105,9 @@ export async function recoverDirectory(
       ctx.report('missing-segment', { fromSeq: from, toSeq: to, lost }, 0);
     }
   }
+  // A seq acknowledged before a crash must never be handed out again, even
+  // when the record itself did not survive (fsync=interval/never).
+  nextSeq = Math.max(nextSeq, acks.max() + 1);
   acks.dropBelow(segments[0]?.firstSeq ?? nextSeq);
   await loaded.journal.checkpoint(acks, nextSeq);
   return { segments, nextSeq, acks, journal: loaded.journal };
