@@ -3,3 +3,13 @@ export { createLokiSink } from './loki-sink.js';
 export type { LokiSinkOptions } from './loki-sink.js';
 export { createFileSink } from './file-sink.js';
 export type { FileRotationOptions, FileSinkOptions } from './file-sink.js';
+export { createKafkaSink } from './kafka-sink.js';
+export type { KafkaSinkOptions } from './kafka-sink.js';
+export { createKafkaJsProducer } from './kafka-producer.js';
+export type {
+  KafkaCompression,
+  KafkaJsProducerOptions,
+  KafkaOutgoingMessage,
+  KafkaProducerLike,
+  KafkaSendOptions,
+} from './kafka-producer.js';

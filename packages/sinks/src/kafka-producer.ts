@@ -1,0 +1,140 @@
+import kafkajs from 'kafkajs';
+import type { KafkaConfig, Producer, SASLOptions } from 'kafkajs';
+import createSnappyCodec from 'kafkajs-snappy';
+import type { ConnectionOptions } from 'node:tls';
+import { silentLogger } from '@lc/core';
+import type { Logger } from '@lc/core';
+
+/** Compression codecs the Kafka sink can ask for. */
+export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4';
+
+/** One message handed to a {@link KafkaProducerLike}. */
+export interface KafkaOutgoingMessage {
+  readonly key: Buffer | null;
+  readonly value: Buffer;
+  readonly headers: Readonly<Record<string, Buffer>>;
+  /** Epoch milliseconds as a decimal string. */
+  readonly timestamp: string;
+}
+
+/** Per-send settings. */
+export interface KafkaSendOptions {
+  /** -1 = all in-sync replicas, 1 = leader, 0 = none. */
+  readonly acks: -1 | 0 | 1;
+  readonly timeoutMs: number;
+  readonly compression: KafkaCompression;
+}
+
+/**
+ * The narrow producer the Kafka sink needs. kafkajs is the default
+ * ({@link createKafkaJsProducer}); wrap a librdkafka client in these three
+ * methods to use it instead. `send` resolves once the broker acknowledged
+ * per `acks`, rejects otherwise.
+ */
+export interface KafkaProducerLike {
+  connect(): Promise<void>;
+  send(
+    topic: string,
+    messages: readonly KafkaOutgoingMessage[],
+    options: KafkaSendOptions,
+  ): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/** Options of {@link createKafkaJsProducer}. */
+export interface KafkaJsProducerOptions {
+  /** Bootstrap brokers, `host:port`. Required. */
+  brokers: string[];
+  /** @default 'lc' */
+  clientId?: string;
+  /** TLS: `true` or Node TLS options, passed to kafkajs. */
+  ssl?: boolean | ConnectionOptions;
+  /** SASL options, passed to kafkajs. */
+  sasl?: SASLOptions;
+  /** Connection timeout in ms. @default 3000 */
+  connectionTimeoutMs?: number;
+  /** kafkajs-internal retries per send (the dispatcher does the real retrying). @default 1 */
+  retries?: number;
+  /** Where kafkajs logs go. @default silentLogger */
+  logger?: Logger;
+  /** Extra kafkajs client config, merged last. */
+  kafkaConfig?: Partial<KafkaConfig>;
+}
+
+const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = kafkajs;
+const codecs = CompressionCodecs as unknown as Record<
+  number,
+  (() => unknown) | undefined
+>;
+codecs[CompressionTypes.Snappy] ??= createSnappyCodec;
+
+const CODECS: Record<KafkaCompression, number> = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+  lz4: CompressionTypes.LZ4,
+};
+
+/** True when kafkajs has a codec for `compression` (lz4 needs one registered by the user). */
+export function kafkaJsSupports(compression: KafkaCompression): boolean {
+  if (compression === 'none') return true;
+  try {
+    // kafkajs' placeholder codecs throw "not implemented" when called.
+    return codecs[CODECS[compression]]?.() !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** A {@link KafkaProducerLike} backed by a kafkajs 2.2 producer. */
+export function createKafkaJsProducer(
+  options: KafkaJsProducerOptions,
+): KafkaProducerLike {
+  const logger = options.logger ?? silentLogger;
+  const kafka = new Kafka({
+    clientId: options.clientId ?? 'lc',
+    brokers: options.brokers,
+    ssl: options.ssl,
+    sasl: options.sasl,
+    connectionTimeout: options.connectionTimeoutMs ?? 3000,
+    retry: {
+      retries: options.retries ?? 1,
+      initialRetryTime: 100,
+      maxRetryTime: 1000,
+    },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry) => {
+      const { message, ...rest } = entry.log;
+      const fn =
+        entry.level <= logLevel.ERROR
+          ? logger.error
+          : entry.level === logLevel.WARN
+            ? logger.warn
+            : logger.debug;
+      fn({ kafkajs: entry.namespace, ...rest }, message);
+    },
+    ...options.kafkaConfig,
+  });
+  const producer: Producer = kafka.producer({
+    allowAutoTopicCreation: true,
+    idempotent: false,
+  });
+  return {
+    connect: () => producer.connect(),
+    async send(topic, messages, sendOptions) {
+      await producer.send({
+        topic,
+        acks: sendOptions.acks,
+        timeout: sendOptions.timeoutMs,
+        compression: CODECS[sendOptions.compression],
+        messages: messages.map((m) => ({
+          key: m.key,
+          value: m.value,
+          headers: { ...m.headers },
+          timestamp: m.timestamp,
+        })),
+      });
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}
