@@ -60,10 +60,12 @@ function settle(m: Model, id: string, sink: string): void {
 }
 
 class PersistCmd implements Cmd {
-  constructor(
-    readonly sinks: string[],
-    readonly count: number,
-  ) {}
+  readonly sinks: string[];
+  readonly count: number;
+  constructor(sinks: string[], count: number) {
+    this.sinks = sinks;
+    this.count = count;
+  }
   check = (): boolean => true;
   async run(m: Model, r: Real): Promise<void> {
     const id = `b${m.nextId++}`;
@@ -76,11 +78,14 @@ class PersistCmd implements Cmd {
 }
 
 class OutcomeCmd implements Cmd {
-  constructor(
-    readonly kind: 'delivered' | 'failed' | 'dead-lettered',
-    readonly k: number,
-    readonly s: number,
-  ) {}
+  readonly kind: 'delivered' | 'failed' | 'dead-lettered';
+  readonly k: number;
+  readonly s: number;
+  constructor(kind: OutcomeCmd['kind'], k: number, s: number) {
+    this.kind = kind;
+    this.k = k;
+    this.s = s;
+  }
   check = (m: Readonly<Model>): boolean => m.unsettled.size > 0;
   async run(m: Model, r: Real): Promise<void> {
     const target = pick(m, this.k, this.s);
