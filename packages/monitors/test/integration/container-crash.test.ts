@@ -1,0 +1,159 @@
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ContainerCursor, ContainerPosition } from '@lc/core';
+import {
+  createJsonFilePositionStore,
+  createPositionManager,
+} from '@lc/positions';
+import { createTempDir, serviceEnv, skipWithout } from '@lc/test-utils';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ContainerCase, range, waitExited } from './container-helpers.js';
+
+const LONG = process.env.LC_LONG_TESTS === '1';
+const KILLS = LONG ? 30 : 3;
+const CHILD = fileURLToPath(
+  new URL('../fixtures/container-child.ts', import.meta.url),
+);
+
+interface Out {
+  line: string;
+  cursor: ContainerCursor;
+}
+
+function readOut(path: string): Out[] {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  // A kill can cut the last write in half; that record was not delivered.
+  return text
+    .split('\n')
+    .filter((l) => l.endsWith('}'))
+    .map((l) => JSON.parse(l) as Out);
+}
+
+async function savedCursor(
+  path: string,
+  id: string,
+): Promise<ContainerPosition | undefined> {
+  const pm = createPositionManager({
+    store: createJsonFilePositionStore({ path }),
+  });
+  await pm.start();
+  const p = pm.get('container', id) as ContainerPosition | undefined;
+  await pm.shutdown();
+  return p;
+}
+
+describe.skipIf(await skipWithout('docker'))('createContainerMonitor', () => {
+  const c = new ContainerCase();
+  afterEach(() => c.cleanup());
+
+  describe('start', () => {
+    it(
+      `should resume exactly after its committed position across ${2 * KILLS} SIGKILLs`,
+      async () => {
+        const dir = await createTempDir();
+        const positionsPath = join(dir.path, 'positions.json');
+        const outputPath = join(dir.path, 'out.ndjson');
+        const total = (KILLS + 2) * 400;
+        const container = await c.run(
+          `i=0; while [ $i -lt ${total / 20} ]; do awk -v s=$i 'BEGIN{for(k=0;k<20;k++) print "k" s*20+k}'; i=$((i+1)); sleep 0.05; done`,
+        );
+        const spawnChild = () => {
+          const child = fork(
+            CHILD,
+            [
+              positionsPath,
+              outputPath,
+              c.caseId,
+              serviceEnv().dockerSocket ?? '',
+            ],
+            {
+              execArgv: ['--conditions=@lc/source', '--import', 'tsx'],
+              stdio: 'inherit',
+            },
+          );
+          const ready = new Promise<void>((resolve, reject) => {
+            child.once('message', () => resolve());
+            child.once('exit', (code) =>
+              reject(new Error(`child exited early: ${code}`)),
+            );
+          });
+          const exited = new Promise<void>((resolve) =>
+            child.once('exit', () => resolve()),
+          );
+          return { child, ready, exited };
+        };
+        let checkedRestarts = 0;
+        for (let k = 0; k < KILLS; k++) {
+          const { child, ready, exited } = spawnChild();
+          await ready;
+          const before = readOut(outputPath).length;
+          await new Promise((r) => setTimeout(r, 400 + Math.random() * 800));
+          child.kill('SIGKILL');
+          await exited;
+          const out = readOut(outputPath);
+          const saved = await savedCursor(positionsPath, container.id);
+          // The next run must start right after the committed record.
+          const upto =
+            saved === undefined || saved.lastTimestampNs === ''
+              ? -1
+              : out.findLastIndex(
+                  (o) =>
+                    o.cursor.timestampNs === saved.lastTimestampNs &&
+                    o.cursor.linesAtTimestamp === saved.linesAtLastTimestamp,
+                );
+          if (saved !== undefined && saved.lastTimestampNs !== '') {
+            expect(upto).toBeGreaterThanOrEqual(0);
+          }
+          expect(out.length).toBeGreaterThan(before);
+          const expectedNext = out[upto + 1]?.line;
+          const {
+            child: next,
+            ready: nextReady,
+            exited: nextExited,
+          } = spawnChild();
+          await nextReady;
+          const lengthAtRestart = out.length;
+          await new Promise((r) => setTimeout(r, 300));
+          const after = readOut(outputPath);
+          if (expectedNext !== undefined && after.length > lengthAtRestart) {
+            expect(after[lengthAtRestart]?.line).toBe(expectedNext);
+            checkedRestarts++;
+          }
+          next.kill('SIGKILL');
+          await nextExited;
+        }
+        // Final run to the end, shut down cleanly.
+        const { child, ready, exited } = spawnChild();
+        await ready;
+        await waitExited(container);
+        const deadline = Date.now() + 30_000;
+        const lastLine = `k${total - 1}`;
+        while (
+          !readOut(outputPath).some((o) => o.line === lastLine) &&
+          Date.now() < deadline
+        ) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        child.kill('SIGTERM');
+        await exited;
+
+        const lines = readOut(outputPath).map((o) => o.line);
+        expect(new Set(lines)).toEqual(new Set(range('k', total)));
+        // Every restart replays a suffix of what it had delivered: the
+        // de-duplicated sequence is the exact output, in order.
+        const firstSeen = lines.filter((l, i) => lines.indexOf(l) === i);
+        expect(firstSeen).toEqual(range('k', total));
+        expect(checkedRestarts).toBeGreaterThan(0);
+        await dir.cleanup();
+      },
+      (KILLS * 15 + 60) * 1000,
+    );
+  });
+});
