@@ -66,7 +66,18 @@ const codecs = CompressionCodecs as unknown as Record<
   number,
   (() => unknown) | undefined
 >;
-codecs[CompressionTypes.Snappy] ??= createSnappyCodec;
+// kafkajs ships a placeholder that throws "not implemented"; replace it
+// unless the user registered a snappy codec of their own.
+if (!codecWorks(CompressionTypes.Snappy))
+  codecs[CompressionTypes.Snappy] = createSnappyCodec;
+
+function codecWorks(type: number): boolean {
+  try {
+    return codecs[type]?.() !== undefined;
+  } catch {
+    return false;
+  }
+}
 
 const CODECS: Record<KafkaCompression, number> = {
   none: CompressionTypes.None,
@@ -77,13 +88,7 @@ const CODECS: Record<KafkaCompression, number> = {
 
 /** True when kafkajs has a codec for `compression` (lz4 needs one registered by the user). */
 export function kafkaJsSupports(compression: KafkaCompression): boolean {
-  if (compression === 'none') return true;
-  try {
-    // kafkajs' placeholder codecs throw "not implemented" when called.
-    return codecs[CODECS[compression]]?.() !== undefined;
-  } catch {
-    return false;
-  }
+  return compression === 'none' || codecWorks(CODECS[compression]);
 }
 
 /** A {@link KafkaProducerLike} backed by a kafkajs 2.2 producer. */

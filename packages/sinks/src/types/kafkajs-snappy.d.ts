@@ -1,8 +1,8 @@
 declare module 'kafkajs-snappy' {
-  /** A kafkajs codec factory for snappy (xerial-compatible). */
-  const createSnappyCodec: () => {
+  /** A kafkajs codec factory for snappy (xerial-compatible); a CommonJS function export. */
+  function createSnappyCodec(): {
     compress(encoder: { buffer: Buffer }): Promise<Buffer>;
     decompress(buffer: Buffer): Promise<Buffer>;
   };
-  export default createSnappyCodec;
+  export = createSnappyCodec;
 }
