@@ -1,6 +1,7 @@
 import { watch } from 'node:fs';
 import type { BigIntStats, FSWatcher } from 'node:fs';
 import { open, readdir, readlink, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type {
   Clock,
@@ -87,6 +88,8 @@ export class FileMonitorEngine {
   private roundRobin = 0;
   private lastStampMs = 0;
   private lastStampNanos = 0;
+  /** Paths that had a saved identity at start: a new identity there is a rotation. */
+  private savedPaths = new Set<string>();
 
   constructor(options: FileMonitorOptions) {
     this.o = resolveFileMonitorOptions(options);
@@ -108,6 +111,9 @@ export class FileMonitorEngine {
     if (this.started) return;
     this.started = true;
     this.selfPaths.push(...(await ownOutputFiles()));
+    for (const p of this.positions.list('file')) {
+      if (p.kind === 'file') this.savedPaths.add((p as FilePosition).path);
+    }
     await this.rescan('startup');
     await this.recoverRotatedWhileDown();
     await this.runTick();
@@ -427,8 +433,12 @@ export class FileMonitorEngine {
     for (const p of this.positions.list('file')) {
       if (p.kind !== 'file') continue;
       const saved = p as FilePosition;
-      if (this.byId.has(saved.id) || !matchesAny(this.includes, saved.path))
-        continue;
+      if (this.byId.has(saved.id)) continue;
+      const wanted =
+        matchesAny(this.includes, saved.path) ||
+        (saved.status === 'rotated' &&
+          this.includes.some((g) => isUnder(dirname(saved.path), [g.base])));
+      if (!wanted) continue;
       const found = await findRotatedFile(saved, dirname(saved.path));
       if (found === undefined) continue;
       let st: BigIntStats;
@@ -688,11 +698,29 @@ export class FileMonitorEngine {
     f.fingerprintBytes = head.fingerprintBytes;
     f.initialized = true;
     if (f.presetStart !== undefined) {
-      await f.startAt(f.presetStart.offset, f.presetStart.lineNo);
+      // A copy found by copytruncate recovery. Its inode may have been used
+      // by an earlier, deleted file that has a saved position: compare heads.
+      const prior = this.committed(f.id);
+      let start = f.presetStart;
+      if (prior !== undefined) {
+        const head2 =
+          prior.fingerprintBytes <= f.size
+            ? await computeFingerprint(handle, prior.fingerprintBytes)
+            : undefined;
+        if (
+          head2?.fingerprint === prior.fingerprint &&
+          prior.offset > start.offset
+        ) {
+          start = { offset: prior.offset, lineNo: prior.logCount };
+        } else if (head2?.fingerprint !== prior.fingerprint) {
+          this.positions.reset('file', f.id, 'inode-reused');
+        }
+      }
+      await f.startAt(start.offset, start.lineNo);
       this.upsert(
         f,
-        f.presetStart.offset,
-        await computeOffsetMarker(handle, f.presetStart.offset),
+        start.offset,
+        await computeOffsetMarker(handle, start.offset),
       );
       return;
     }
@@ -736,6 +764,23 @@ export class FileMonitorEngine {
       return;
     }
     if (saved !== undefined) {
+      if (
+        (decision.reason === 'truncated' ||
+          decision.reason === 'copytruncate') &&
+        saved.offset > 0
+      ) {
+        // Copytruncated while down: the unread end of the old content may be in the copy.
+        await this.findCopy(f, {
+          fingerprint: saved.fingerprint,
+          fingerprintBytes: saved.fingerprintBytes,
+          from: saved.offset,
+          lineNo: saved.logCount,
+          minSize: saved.offset,
+          verify: async (h) =>
+            saved.offsetMarker === '' ||
+            (await computeOffsetMarker(h, saved.offset)) === saved.offsetMarker,
+        });
+      }
       this.positions.reset('file', f.id, decision.reason as FileResetReason);
       if (decision.reason === 'inode-reused')
         this.metrics.rotations.inc({ kind: 'inode-reused' });
@@ -745,7 +790,7 @@ export class FileMonitorEngine {
       return;
     }
     const policy: StartPosition =
-      f.context === 'startup'
+      f.context === 'startup' && !this.savedPaths.has(f.path)
         ? this.o.startPosition
         : f.context === 'discovered'
           ? this.o.newFileStartPosition
@@ -849,6 +894,43 @@ export class FileMonitorEngine {
    */
   private async recoverFromCopy(f: TailedFile): Promise<boolean> {
     if (f.handle === undefined || f.fingerprintBytes === 0) return false;
+    const tail = f.tailCopy();
+    const fed = f.splitter.fedOffset;
+    return this.findCopy(f, {
+      fingerprint: f.fingerprint,
+      fingerprintBytes: f.fingerprintBytes,
+      from: f.splitter.lineStartOffset,
+      lineNo: f.splitter.lastLineNo,
+      minSize: fed,
+      verify: async (h) => {
+        const probe = Buffer.alloc(tail.length);
+        const { bytesRead } = await h.read(
+          probe,
+          0,
+          tail.length,
+          fed - tail.length,
+        );
+        return bytesRead === tail.length && probe.equals(tail);
+      },
+    });
+  }
+
+  /**
+   * Look among the siblings of `f` (same name stem, not compressed) for a
+   * copy of its old content: same head fingerprint and `verify` passes.
+   * When found, finish the copy from `from` as its own identity.
+   */
+  private async findCopy(
+    f: TailedFile,
+    want: {
+      fingerprint: string;
+      fingerprintBytes: number;
+      from: number;
+      lineNo: number;
+      minSize: number;
+      verify: (h: FileHandle) => Promise<boolean>;
+    },
+  ): Promise<boolean> {
     const dir = dirname(f.path);
     const base = basename(f.path);
     const stem = base.includes('.') ? base.slice(0, base.indexOf('.')) : base;
@@ -858,8 +940,6 @@ export class FileMonitorEngine {
     } catch {
       return false;
     }
-    const from = f.splitter.lineStartOffset;
-    const fed = f.splitter.fedOffset;
     for (const name of names) {
       if (name === base || !name.startsWith(stem) || name.endsWith('.gz'))
         continue;
@@ -870,27 +950,16 @@ export class FileMonitorEngine {
       } catch {
         continue;
       }
-      if (!st.isFile() || Number(st.size) < fed) continue;
+      if (!st.isFile() || Number(st.size) < want.minSize) continue;
       const id = fileSourceId(st.dev.toString(), st.ino.toString());
       if (id === f.id) continue;
-      if (this.byId.has(id)) return true; // already read as its own file
       let matches = false;
       try {
         const h = await open(path, 'r');
         try {
-          const head = await computeFingerprint(h, f.fingerprintBytes);
-          const tail = f.tailCopy();
-          const probe = Buffer.alloc(tail.length);
-          const { bytesRead } = await h.read(
-            probe,
-            0,
-            tail.length,
-            fed - tail.length,
-          );
+          const head = await computeFingerprint(h, want.fingerprintBytes);
           matches =
-            head.fingerprint === f.fingerprint &&
-            bytesRead === tail.length &&
-            probe.equals(tail);
+            head.fingerprint === want.fingerprint && (await want.verify(h));
         } finally {
           await h.close();
         }
@@ -898,9 +967,14 @@ export class FileMonitorEngine {
         continue;
       }
       if (!matches) continue;
+      if (this.byId.has(id)) return true; // being read as its own file already
       const copy = this.track(path, st, 'finish');
-      copy.presetStart = { offset: from, lineNo: f.splitter.lastLineNo };
+      copy.presetStart = { offset: want.from, lineNo: want.lineNo };
       this.metrics.rotations.inc({ kind: 'copytruncate' });
+      this.logger.info(
+        { path: f.path, copy: path, from: want.from },
+        'file monitor: finishing the copy of a copytruncated file',
+      );
       return true;
     }
     return false;
