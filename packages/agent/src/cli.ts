@@ -1,26 +1,57 @@
 #!/usr/bin/env node
-// lc-agent command line. Until the agent issue lands this only reports what
-// the workspace built, so the README's quick start stays true.
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// lc-agent command line: run, validate, positions, dlq, buffer.
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { runCommands } from './cli/commands.js';
+import { runAgent } from './runtime/run-agent.js';
 
-const packagesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const rows: string[] = [];
-for (const dir of readdirSync(packagesDir)) {
-  const manifest = join(packagesDir, dir, 'package.json');
-  if (!existsSync(manifest)) continue;
-  const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
-    name: string;
-    version: string;
-    private?: boolean;
-  };
-  if (pkg.private === true) continue;
-  const built = existsSync(join(packagesDir, dir, 'dist', 'index.js'));
-  rows.push(
-    `${pkg.name.padEnd(18)} ${pkg.version.padEnd(8)} ${built ? 'built' : 'not built'}`,
+const pkg = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+) as { version: string };
+
+const program = new Command('lc-agent')
+  .description(
+    'Capture logs from files and Docker containers and deliver them to Loki, Kafka, files and more.',
+  )
+  .version(pkg.version, '-v, --version')
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ lc-agent run                           # embedded default: ./logs/**/*.log -> ./data/out, API on 127.0.0.1:8401
+  $ lc-agent run --config /etc/lc/agent.yaml
+  $ lc-agent validate --config agent.yaml  # prints every error with its path; exit 2 when invalid
+  $ lc-agent positions list --config agent.yaml
+  $ lc-agent dlq list --config agent.yaml --limit 20
+  $ lc-agent dlq replay --config agent.yaml --sink loki
+  $ lc-agent buffer inspect ./data/wal
+  $ lc-agent schema > lc-agent.schema.json  # JSON Schema for editors
+
+Exit codes: 0 ok, 1 failure, 2 invalid configuration, 3 shutdown timed out, 130 forced by a second signal.`,
   );
-}
-process.stdout.write(
-  `lc-agent: the agent is not assembled yet; workspace packages:\n${rows.join('\n')}\n`,
-);
+
+const configOption = () =>
+  new Option(
+    '-c, --config <file>',
+    'YAML config file (default: the embedded config)',
+  ).env('LC_CONFIG_FILE');
+
+program
+  .command('run')
+  .description(
+    'Run the agent until SIGINT/SIGTERM (SIGHUP reloads the config).',
+  )
+  .addOption(configOption())
+  .action(async (opts: { config?: string }) => {
+    process.exitCode = await runAgent({
+      version: pkg.version,
+      ...(opts.config === undefined ? {} : { configPath: opts.config }),
+    });
+    // Exit even if a library left a handle open (sockets after a forced stop).
+    setTimeout(() => process.exit(), 200).unref();
+  });
+
+runCommands(program, configOption);
+
+await program.parseAsync(process.argv);

@@ -28,3 +28,17 @@ export type {
   ProcessorStats,
 } from './processing/create-processor.js';
 export { createProcessingIntake } from './processing/processing-intake.js';
+export { createAgent } from './runtime/create-agent.js';
+export type {
+  Agent,
+  AgentOptions,
+  AgentState,
+  AgentStats,
+  ReloadResult,
+} from './runtime/create-agent.js';
+export { createApiServer } from './api/create-api-server.js';
+export type { ApiServerOptions } from './api/create-api-server.js';
+export { EXIT_CODES, loadAgentConfig, runAgent } from './runtime/run-agent.js';
+export type { RunAgentOptions } from './runtime/run-agent.js';
+export { DEFAULT_CONFIG_YAML } from './default-config.js';
+export { configJsonSchema } from './cli/commands.js';

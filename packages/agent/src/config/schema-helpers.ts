@@ -67,7 +67,14 @@ export function sizeValue() {
     });
 }
 
-const HTTP_URL = /^https?:\/\/[^/\s:]+(?::\d+)?(?:[/?#]\S*)?$/i;
+function isHttpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    url.hostname !== ''
+  );
+}
 
 /** An http(s) URL. */
 export function httpUrl(description: string) {
@@ -75,7 +82,7 @@ export function httpUrl(description: string) {
     .string({
       error: (issue) => `expected a URL, got ${describeValue(issue.input)}`,
     })
-    .refine((value) => HTTP_URL.test(value) && URL.canParse(value), {
+    .refine(isHttpUrl, {
       error: (issue) => `expected a URL, got ${describeValue(issue.input)}`,
     })
     .describe(description);

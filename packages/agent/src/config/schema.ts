@@ -76,6 +76,12 @@ const kafkaSink = section({
 
 const fileSink = section({
   ...sinkCommon,
+  path_template: z
+    .string()
+    .optional()
+    .describe(
+      'File path under directory; placeholders {source}, {source_kind}, {file_name}, {container_name}, {date}, {hour}, {label:NAME}. @default "{source_kind}-{source}.log"',
+    ),
   directory: z.string().min(1).describe('Output directory.'),
   format: z
     .enum(['json', 'text'])
@@ -131,9 +137,22 @@ const dockerSource = section({
     .array(z.string())
     .default([])
     .describe('Container name globs to skip.'),
-  include_labels: stringMap(
-    'Container labels that must be present (value glob).',
-  ),
+  include_images: z
+    .array(z.string())
+    .default([])
+    .describe('Image globs to capture (empty: all).'),
+  include_labels: z
+    .array(z.string())
+    .default([])
+    .describe(
+      'Container labels ("key" or "key=value") that must all be present.',
+    ),
+  exclude_labels: z
+    .array(z.string())
+    .default([])
+    .describe(
+      'Container labels ("key" or "key=value"); any present skips the container.',
+    ),
   labels: stringMap('Labels added to every record.'),
   max_concurrent_streams: positiveInt(50, 'Concurrent log streams.'),
 });

@@ -1,0 +1,183 @@
+import type { Instrumentation, Sink } from '@lc/core';
+import { LcError } from '@lc/core';
+import type { RouteOptions } from '@lc/dispatcher';
+import * as lcSinks from '@lc/sinks';
+import { createFileSink, createLokiSink } from '@lc/sinks';
+import type { AgentConfig } from '../config/schema.js';
+
+/** Sinks built from config, with their routes. */
+export interface BuiltSinks {
+  readonly sinks: Sink[];
+  readonly routes: RouteOptions[];
+  readonly defaultSinks: string[];
+}
+
+type SinkType = keyof AgentConfig['sinks'];
+
+/** Name of the `index`th sink of `type`, as validation assigned it. */
+export function sinkName(
+  type: string,
+  index: number,
+  count: number,
+  explicit?: string,
+): string {
+  return explicit ?? (count === 1 ? type : `${type}-${index}`);
+}
+
+function optionalFactory(
+  name: string,
+  type: SinkType,
+): (options: object) => Sink {
+  const factory = (lcSinks as Record<string, unknown>)[name];
+  if (typeof factory !== 'function') {
+    throw new LcError({
+      code: 'LC_ERR_CONFIG',
+      message: `sinks.${type}: the ${type} sink is not available yet in this build of @lc/sinks`,
+    });
+  }
+  return factory as (options: object) => Sink;
+}
+
+/** Build every configured sink. Throws `LC_ERR_CONFIG` for unavailable types. */
+export function buildSinks(
+  config: AgentConfig,
+  inst: Instrumentation,
+): BuiltSinks {
+  const sinks: Sink[] = [];
+  const routes: RouteOptions[] = [];
+  const defaultSinks: string[] = [];
+  const add = (
+    sink: Sink,
+    match: Readonly<Record<string, string>> | undefined,
+  ) => {
+    sinks.push(sink);
+    if (match === undefined) defaultSinks.push(sink.name);
+    else routes.push({ match: globsToRegExps(match), sinks: [sink.name] });
+  };
+  const { loki, kafka, file, stdout, http } = config.sinks;
+  loki.forEach((s, i) => {
+    const name = sinkName('loki', i, loki.length, s.name);
+    add(
+      createLokiSink({
+        ...inst,
+        name,
+        url: s.url,
+        encoding: s.encoding,
+        ...(s.tenant_id === undefined ? {} : { tenant: s.tenant_id }),
+        staticLabels: s.labels,
+        headers: s.headers,
+        ...(s.username !== undefined && s.password !== undefined
+          ? { basicAuth: { username: s.username, password: s.password } }
+          : {}),
+        ...(s.bearer_token === undefined
+          ? {}
+          : { bearerToken: s.bearer_token }),
+        requestTimeoutMs: s.timeout,
+      }),
+      s.match,
+    );
+  });
+  file.forEach((s, i) => {
+    const name = sinkName('file', i, file.length, s.name);
+    add(
+      createFileSink({
+        ...inst,
+        name,
+        directory: s.directory,
+        ...(s.path_template === undefined
+          ? {}
+          : { pathTemplate: s.path_template }),
+        format: s.format,
+        fsync: s.fsync ? 'always' : 'never',
+        rotation: { maxBytes: s.max_file_bytes, maxFiles: s.max_files },
+      }),
+      s.match,
+    );
+  });
+  kafka.forEach((s, i) => {
+    const create = optionalFactory('createKafkaSink', 'kafka');
+    const name = sinkName('kafka', i, kafka.length, s.name);
+    add(
+      create({
+        ...inst,
+        name,
+        brokers: s.brokers,
+        topic: s.topic,
+        clientId: s.client_id,
+        compression: s.compression,
+        acks: s.acks,
+        ...(s.key_label === undefined ? {} : { keyLabel: s.key_label }),
+        requestTimeoutMs: s.timeout,
+      }),
+      s.match,
+    );
+  });
+  stdout.forEach((s, i) => {
+    const create = optionalFactory('createStdoutSink', 'stdout');
+    add(
+      create({
+        ...inst,
+        name: sinkName('stdout', i, stdout.length, s.name),
+        format: s.format,
+      }),
+      s.match,
+    );
+  });
+  http.forEach((s, i) => {
+    const create = optionalFactory('createHttpSink', 'http');
+    add(
+      create({
+        ...inst,
+        name: sinkName('http', i, http.length, s.name),
+        url: s.url,
+        method: s.method,
+        format: s.format,
+        headers: s.headers,
+        requestTimeoutMs: s.timeout,
+      }),
+      s.match,
+    );
+  });
+  return { sinks, routes, defaultSinks };
+}
+
+/** Config globs (`*`, `?`) to anchored regular expressions. */
+function globsToRegExps(
+  match: Readonly<Record<string, string>>,
+): Record<string, RegExp> {
+  const out: Record<string, RegExp> = {};
+  for (const [label, glob] of Object.entries(match)) {
+    const source = glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
+    out[label] = new RegExp(`^${source}$`);
+  }
+  return out;
+}
+
+const OPTIONAL_FACTORIES: Readonly<Partial<Record<SinkType, string>>> = {
+  kafka: 'createKafkaSink',
+  stdout: 'createStdoutSink',
+  http: 'createHttpSink',
+};
+
+/** Issues for configured sink types this build of @lc/sinks does not have. */
+export function checkSinkAvailability(
+  config: AgentConfig,
+): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
+  for (const [type, factory] of Object.entries(OPTIONAL_FACTORIES)) {
+    const list = config.sinks[type as SinkType];
+    if (
+      list.length > 0 &&
+      typeof (lcSinks as Record<string, unknown>)[factory] !== 'function'
+    ) {
+      issues.push({
+        path: `sinks.${type}`,
+        message: `the ${type} sink is not available yet in this build of @lc/sinks`,
+      });
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,168 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LcError } from '@lc/core';
+import { createApiServer } from '../api/create-api-server.js';
+import {
+  formatConfigIssues,
+  loadConfigFile,
+  parseConfig,
+} from '../config/load-config.js';
+import type { ConfigResult } from '../config/load-config.js';
+import { DEFAULT_CONFIG_YAML, SAMPLE_LINES } from '../default-config.js';
+import { checkSinkAvailability } from './build-sinks.js';
+import { createAgent } from './create-agent.js';
+import { createAgentLogger } from './create-logger.js';
+
+/** Process exit codes of `lc-agent`. */
+export const EXIT_CODES = {
+  /** Clean shutdown. */
+  ok: 0,
+  /** Failed to start or a fatal runtime error. */
+  failure: 1,
+  /** Invalid configuration or usage. */
+  config: 2,
+  /** Shutdown did not finish in time; exited anyway. */
+  shutdownTimeout: 3,
+  /** A second SIGINT/SIGTERM forced the exit. */
+  forced: 130,
+} as const;
+
+/** Options for {@link runAgent}. */
+export interface RunAgentOptions {
+  /** Config file; undefined = embedded default. */
+  configPath?: string;
+  /** Agent version, for /health and logs. */
+  version: string;
+}
+
+/** Load a config file, or the embedded default when no path is given. */
+export async function loadAgentConfig(
+  configPath: string | undefined,
+): Promise<ConfigResult> {
+  const result =
+    configPath === undefined
+      ? parseConfig(DEFAULT_CONFIG_YAML)
+      : await loadConfigFile(configPath);
+  if (!result.ok) return result;
+  const unavailable = checkSinkAvailability(result.config);
+  return unavailable.length > 0 ? { ok: false, issues: unavailable } : result;
+}
+
+async function seedSampleLogs(): Promise<boolean> {
+  if (existsSync('logs')) return false;
+  await mkdir('logs', { recursive: true });
+  await writeFile(join('logs', 'sample.log'), `${SAMPLE_LINES.join('\n')}\n`);
+  return true;
+}
+
+/**
+ * `lc-agent run`: start the agent and the API, handle signals, resolve with
+ * the exit code. SIGINT/SIGTERM shut down gracefully (a second one forces
+ * exit 130); SIGHUP reloads the config file (a bad file is rejected and
+ * the running config kept).
+ */
+export async function runAgent(options: RunAgentOptions): Promise<number> {
+  const loaded = await loadAgentConfig(options.configPath);
+  if (!loaded.ok) {
+    process.stderr.write(
+      `lc-agent: invalid configuration${options.configPath === undefined ? '' : ` in ${options.configPath}`}:\n${formatConfigIssues(loaded.issues)}\n`,
+    );
+    return EXIT_CODES.config;
+  }
+  const config = loaded.config;
+  const logger = createAgentLogger(config.app.log_level, config.app.name);
+  if (options.configPath === undefined && (await seedSampleLogs())) {
+    logger.info(
+      'created ./logs/sample.log with sample lines (embedded default config)',
+    );
+  }
+  const agent = createAgent({ config, logger });
+  const reload = async () => {
+    const next = await loadAgentConfig(options.configPath);
+    if (!next.ok) {
+      logger.warn(
+        { issues: next.issues },
+        'reload rejected: invalid configuration; keeping the running one',
+      );
+      throw new LcError({
+        code: 'LC_ERR_CONFIG',
+        message: `invalid configuration:\n${formatConfigIssues(next.issues)}`,
+        details: { issues: next.issues },
+      });
+    }
+    return agent.reload(next.config);
+  };
+  const api = config.api.enabled
+    ? createApiServer({
+        agent,
+        version: options.version,
+        ...(config.api.token === undefined ? {} : { token: config.api.token }),
+        maxBodyBytes: config.api.max_body_bytes,
+        maxRecordsPerRequest: config.api.max_records_per_request,
+        metrics: config.metrics.enabled,
+        ...(options.configPath === undefined ? {} : { reload }),
+        logger,
+      })
+    : undefined;
+
+  let resolveExit: (code: number) => void = () => {};
+  const exited = new Promise<number>((r) => (resolveExit = r));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: forcing exit');
+      resolveExit(EXIT_CODES.forced);
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const bound = setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting');
+      resolveExit(EXIT_CODES.shutdownTimeout);
+    }, config.dispatcher.shutdown_timeout + 15_000);
+    bound.unref();
+    void (async () => {
+      try {
+        await api?.close();
+        await agent.shutdown();
+        resolveExit(EXIT_CODES.ok);
+      } catch (error) {
+        logger.error({ err: error }, 'shutdown failed');
+        resolveExit(EXIT_CODES.failure);
+      }
+    })();
+  };
+  const onHup = () => {
+    if (options.configPath === undefined) {
+      logger.warn('SIGHUP ignored: running on the embedded default config');
+      return;
+    }
+    reload().catch((error: unknown) =>
+      logger.warn({ err: error }, 'reload failed'),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGHUP', onHup);
+  try {
+    await agent.start();
+    if (api !== undefined) {
+      const address = await api.listen({
+        host: config.api.host,
+        port: config.api.port,
+      });
+      logger.info({ address }, 'api listening');
+    }
+  } catch (error) {
+    logger.fatal({ err: error }, 'failed to start');
+    await api?.close().catch(() => undefined);
+    await agent.shutdown().catch(() => undefined);
+    return EXIT_CODES.failure;
+  }
+  const code = await exited;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  process.off('SIGHUP', onHup);
+  return code;
+}
