@@ -1,0 +1,197 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { createTempDir } from '@lc/test-utils';
+import type { TempDir } from '@lc/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// SIGKILL crash test with real child processes (STYLE.md rule 21). The
+// child persists and settles batches with fsync=always; the parent kills
+// it at random moments and checks, on every restart, that recover()
+// yields every unsettled batch exactly once and no settled (batch, sink)
+// ever again. 30 kills by default, 200 with LC_LONG_TESTS=1.
+
+const KILLS = process.env.LC_LONG_TESTS === '1' ? 200 : 30;
+const here = path.dirname(fileURLToPath(import.meta.url));
+const childSource = path.join(here, '..', 'fixtures', 'crash-child.ts');
+let bundleDir: TempDir;
+let child: string;
+
+// Bundle the child once (sources via the @lc/source condition), so each
+// restart costs a plain `node` start instead of a TypeScript compile.
+beforeAll(async () => {
+  bundleDir = await createTempDir('lc-persistence-crash-bundle-');
+  child = path.join(bundleDir.path, 'crash-child.mjs');
+  await build({
+    entryPoints: [childSource],
+    outfile: child,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@lc/source'],
+    logLevel: 'error',
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+  });
+});
+afterAll(async () => {
+  await bundleDir.cleanup();
+});
+
+type SinkState = 'pending' | 'settling' | 'settled';
+
+interface RunResult {
+  lines: string[];
+  code: number | null;
+  stderr: string;
+}
+
+function runChild(
+  directory: string,
+  runId: string,
+  mode: 'run' | 'drain',
+  killAfterReadyMs?: number,
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [child, directory, runId, mode], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let buf = '';
+    let stderr = '';
+    const lines: string[] = [];
+    proc.stdout.setEncoding('utf8');
+    proc.stdout.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        lines.push(line);
+        if (line === 'READY' && killAfterReadyMs !== undefined) {
+          setTimeout(() => proc.kill('SIGKILL'), killAfterReadyMs);
+        }
+      }
+    });
+    proc.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    proc.on('error', reject);
+    // A partial last line (killed mid-write) is ignored.
+    proc.on('close', (code) => resolve({ lines, code, stderr }));
+  });
+}
+
+/** Check the R lines of a run against what earlier runs reported. */
+function checkRecovery(
+  state: Map<string, Map<string, SinkState>>,
+  lines: readonly string[],
+): number {
+  const readyAt = lines.indexOf('READY');
+  expect(readyAt, 'child never got READY').toBeGreaterThanOrEqual(0);
+  const seen = new Set<string>();
+  for (const line of lines.slice(0, readyAt)) {
+    const [tag, id, sinksText] = line.split(' ') as [string, string, string];
+    expect(tag, line).toBe('R');
+    expect(seen.has(id), `batch ${id} recovered twice`).toBe(false);
+    seen.add(id);
+    const pendingSinks = new Set(sinksText.split(',').filter(Boolean));
+    const known =
+      state.get(id) ??
+      new Map<string, SinkState>([
+        ['a', 'pending'],
+        ['b', 'pending'],
+      ]);
+    for (const [sink, st] of known) {
+      if (st === 'settled')
+        expect(pendingSinks.has(sink), `settled ${id}/${sink} came back`).toBe(
+          false,
+        );
+      if (st === 'pending')
+        expect(pendingSinks.has(sink), `unsettled ${id}/${sink} lost`).toBe(
+          true,
+        );
+      known.set(sink, pendingSinks.has(sink) ? 'pending' : 'settled');
+    }
+    state.set(id, known);
+  }
+  for (const [id, sinks] of state) {
+    if (seen.has(id)) continue;
+    for (const [sink, st] of sinks) {
+      expect(st, `unsettled ${id}/${sink} not recovered`).not.toBe('pending');
+      sinks.set(sink, 'settled');
+    }
+  }
+  return seen.size;
+}
+
+function applyRun(
+  state: Map<string, Map<string, SinkState>>,
+  lines: readonly string[],
+): void {
+  for (const line of lines.slice(lines.indexOf('READY') + 1)) {
+    const [tag, id, sink] = line.split(' ') as [
+      string,
+      string,
+      string | undefined,
+    ];
+    if (tag === 'P')
+      state.set(
+        id,
+        new Map([
+          ['a', 'pending'],
+          ['b', 'pending'],
+        ]),
+      );
+    else if (tag === 'D') state.get(id)?.set(sink as string, 'settling');
+    else if (tag === 'S') state.get(id)?.set(sink as string, 'settled');
+  }
+}
+
+describe('createBatchPersistence', () => {
+  describe('crash recovery (SIGKILL)', () => {
+    it(
+      `should recover every unsettled batch exactly once over ${KILLS} kills`,
+      async () => {
+        const dir = await createTempDir('lc-persistence-crash-');
+        const state = new Map<string, Map<string, SinkState>>();
+        let recoveredTotal = 0;
+        let persistedTotal = 0;
+        try {
+          for (let run = 0; run < KILLS; run++) {
+            const killAfter = 20 + Math.floor(Math.random() * 300);
+            const result = await runChild(
+              dir.path,
+              `r${run}`,
+              'run',
+              killAfter,
+            );
+            expect(result.code, result.stderr).toBeNull(); // killed, not crashed
+            recoveredTotal += checkRecovery(state, result.lines);
+            applyRun(state, result.lines);
+            persistedTotal += result.lines.filter((l) =>
+              l.startsWith('P '),
+            ).length;
+          }
+          const drain = await runChild(dir.path, 'drain', 'drain');
+          expect(drain.code, drain.stderr).toBe(0);
+          checkRecovery(state, drain.lines);
+          expect(drain.lines.at(-1)).toBe('DONE');
+          const empty = await runChild(dir.path, 'empty', 'drain');
+          expect(empty.code, empty.stderr).toBe(0);
+          expect(empty.lines).toEqual(['READY', 'DONE']);
+          expect(persistedTotal).toBeGreaterThan(KILLS);
+          expect(recoveredTotal).toBeGreaterThan(0);
+          console.log(
+            `crash test: ${KILLS} kills, ${persistedTotal} batches persisted, ${recoveredTotal} recoveries checked`,
+          );
+        } finally {
+          await dir.cleanup();
+        }
+      },
+      KILLS * 20_000,
+    );
+  });
+});
