@@ -13,3 +13,7 @@ export type {
   KafkaProducerLike,
   KafkaSendOptions,
 } from './kafka-producer.js';
+export { createStdoutSink } from './stdout-sink.js';
+export type { StdoutSinkOptions } from './stdout-sink.js';
+export { createHttpSink } from './http-sink.js';
+export type { HttpSinkOptions } from './http-sink.js';

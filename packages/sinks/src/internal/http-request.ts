@@ -33,16 +33,8 @@ export function postRequest(
 ): Promise<HttpResponse | LcError> {
   return new Promise((resolve) => {
     const { url, signal } = options;
-    let settled = false;
-    const finish = (value: HttpResponse | LcError): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(value);
-    };
     if (signal.aborted) {
-      finish(
+      resolve(
         new LcError({
           code: 'LC_ERR_ABORTED',
           message: `request to ${url.origin} aborted before it was sent`,
@@ -50,6 +42,15 @@ export function postRequest(
       );
       return;
     }
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (value: HttpResponse | LcError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(value);
+    };
     const mod = url.protocol === 'https:' ? https : http;
     const req = mod.request(url, {
       method: 'POST',
@@ -59,7 +60,7 @@ export function postRequest(
       },
       agent: options.agent,
     });
-    const onAbort = (): void => {
+    function onAbort(): void {
       req.destroy();
       finish(
         new LcError({
@@ -68,9 +69,9 @@ export function postRequest(
           cause: signal.reason,
         }),
       );
-    };
+    }
     signal.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       req.destroy();
       finish(
         new LcError({
