@@ -53,23 +53,41 @@ describe.skipIf(await skipWithout('docker'))('createContainerMonitor', () => {
       const script = serviceEnv().servicesScript;
       expect(script, 'LC_SERVICES_SCRIPT').toBeDefined();
       const registry = new Registry();
-      h = await startMonitor(c, { reconnectBaseMs: 100, reconnectMaxMs: 1_000, registry });
+      h = await startMonitor(c, {
+        reconnectBaseMs: 100,
+        reconnectMaxMs: 1_000,
+        registry,
+      });
       const { intake } = h;
       const a = await c.run(LOOP, { restart: true });
       const count = () => linesOf(intake.records, a.id).length;
-      await waitUntil(() => count() >= 50, 30_000, '50 lines before the restart');
+      await waitUntil(
+        () => count() >= 50,
+        30_000,
+        '50 lines before the restart',
+      );
 
-      execFileSync('bash', [script as string, 'restart-dockerd'], { stdio: 'ignore' });
+      execFileSync('bash', [script as string, 'restart-dockerd'], {
+        stdio: 'ignore',
+      });
       await waitUntil(engineUp, 60_000, 'engine up');
 
       // The engine restarted `a`; capture continues from its position.
       const afterRestart = count();
-      await waitUntil(() => count() >= afterRestart + 50, 60_000, 'lines after the restart');
+      await waitUntil(
+        () => count() >= afterRestart + 50,
+        60_000,
+        'lines after the restart',
+      );
       // A container started after the restart is found through the
       // reconnected events stream (or the re-list).
       const b = await c.run('seq 1 200 | sed s/^/b/');
       await waitExited(b);
-      await waitUntil(() => linesOf(intake.records, b.id).length >= 200, 30_000, 'b lines');
+      await waitUntil(
+        () => linesOf(intake.records, b.id).length >= 200,
+        30_000,
+        'b lines',
+      );
       expect(linesOf(intake.records, b.id)).toEqual(range('b', 200, 1));
 
       await a.update({ RestartPolicy: { Name: 'no' } });
