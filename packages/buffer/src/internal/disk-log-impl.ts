@@ -113,6 +113,7 @@ export class DiskLogImpl implements DiskLog {
       report: (reason, details, bytes) =>
         this.reportCorruption(reason, details, bytes),
       markLost: (acks, from, to) => this.markLostIn(acks, from, to),
+      onError: (error) => this.opts.onError(error),
     });
     this.segments = rec.segments;
     this.seq = rec.nextSeq;
@@ -244,7 +245,9 @@ export class DiskLogImpl implements DiskLog {
       try {
         active = await this.prepareFor(first.bytes);
       } catch (error) {
-        first.reject(error);
+        first.reject(
+          toBufferError(error, 'disk log append', this.opts.directory),
+        );
         i++;
         continue;
       }
@@ -568,7 +571,14 @@ export class DiskLogImpl implements DiskLog {
       );
       return;
     }
-    await writeSegmentIndex(this.opts.directory, a.meta);
+    // The index only speeds up the next open; without it the segment is
+    // rescanned, so a failure here (disk full) must not fail the append.
+    await writeSegmentIndex(this.opts.directory, a.meta).catch(
+      (error: unknown) =>
+        this.opts.onError(
+          toBufferError(error, 'disk log index write', a.meta.name),
+        ),
+    );
   }
 
   private async timedSync(handle: FileHandle): Promise<void> {
@@ -629,13 +639,20 @@ export class DiskLogImpl implements DiskLog {
 
   private kickAckWriter(): void {
     if (this.ackWriting !== undefined || this.pendingAcks.length === 0) return;
+    let retry = false;
     this.ackWriting = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.writeAcks())
-      .catch((error: unknown) =>
-        this.opts.onError(toBufferError(error, 'disk log ack journal')),
-      )
+      .catch(async (error: unknown) => {
+        this.opts.onError(toBufferError(error, 'disk log ack journal'));
+        // Disk full: acked segments may still be deleted (their records can
+        // never come back), which frees the space to retry the journal.
+        if (isDiskFull(error)) retry = await this.deleteAckedSegments(true);
+        this.wakeWriters();
+      })
+      .catch((error: unknown) => this.opts.onError(error))
       .finally(() => {
         this.ackWriting = undefined;
+        if (retry) this.kickAckWriter();
       });
   }
 
@@ -678,19 +695,29 @@ export class DiskLogImpl implements DiskLog {
   }
 
   /** Delete sealed segments whose records are all acknowledged. */
-  private async deleteAckedSegments(): Promise<boolean> {
+  private async deleteAckedSegments(diskFull = false): Promise<boolean> {
     const victims = this.segments.filter(
       (s) => s.sealed && this.acks.coversRange(s.firstSeq, s.lastSeq),
     );
     if (victims.length === 0) return false;
-    // The acks must be durable before their evidence disappears.
-    if (this.pendingAcks.length > 0) {
-      const ranges = this.pendingAcks;
-      this.pendingAcks = [];
-      await this.journal.append(ranges);
-      this.ackDirty = true;
+    // The acks should be durable before their evidence disappears (else a
+    // crash reports the deleted segment as missing). On a full disk that is
+    // impossible; deleting anyway is still safe: nothing can come back.
+    if (!diskFull) {
+      if (this.pendingAcks.length > 0) {
+        const ranges = this.pendingAcks;
+        this.pendingAcks = [];
+        try {
+          await this.journal.append(ranges);
+        } catch (error) {
+          this.pendingAcks = ranges.concat(this.pendingAcks);
+          throw error;
+        }
+        this.ackDirty = true;
+      }
+      if (this.ackDirty && this.opts.fsync !== 'never')
+        await this.syncJournal();
     }
-    if (this.ackDirty && this.opts.fsync !== 'never') await this.syncJournal();
     for (const v of victims) await this.removeSegmentFiles(v);
     return true;
   }
@@ -858,15 +885,22 @@ export class DiskLogImpl implements DiskLog {
     if (this.ageTimer !== undefined)
       this.opts.clock.clearTimeout(this.ageTimer);
     await this.idle();
-    await this.withDataLock(() => this.sealActive());
+    const report = (error: unknown): void =>
+      this.opts.onError(toBufferError(error, 'disk log shutdown'));
+    await this.withDataLock(() => this.sealActive()).catch(report);
     if (this.pendingAcks.length > 0) {
       const ranges = this.pendingAcks;
       this.pendingAcks = [];
-      await this.journal.append(ranges);
+      await this.journal.append(ranges).catch(report);
     }
-    await this.checkpointAcks();
+    // On a full disk the checkpoint may fail; the journal still holds acks.
+    await this.checkpointAcks().catch(report);
     await this.journal.close();
   });
+}
+
+function isDiskFull(error: unknown): boolean {
+  return toBufferError(error, '').code === 'LC_ERR_DISK_FULL';
 }
 
 function shutDownError(): LcError {

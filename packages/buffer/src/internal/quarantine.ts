@@ -1,13 +1,39 @@
 // Moves or copies damaged bytes out of the way so they can be inspected,
 // and so healing never destroys evidence.
-import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  rename,
+  stat,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const QUARANTINE_DIR = 'quarantine';
 /** Damaged ranges larger than this are only partly copied. */
 const MAX_COPY_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Copy `[from, to)` of a segment to `quarantine/`. Never throws: when the
+ * copy is impossible (disk full), the range is still skipped, just not kept.
+ */
 export async function quarantineRange(
+  directory: string,
+  segmentName: string,
+  handle: FileHandle,
+  from: number,
+  to: number,
+  reason: string,
+): Promise<{ path: string; bytes: number }> {
+  try {
+    return await copyRange(directory, segmentName, handle, from, to, reason);
+  } catch (error) {
+    return { path: `(not kept: ${(error as Error).message})`, bytes: 0 };
+  }
+}
+
+async function copyRange(
   directory: string,
   segmentName: string,
   handle: FileHandle,
@@ -35,7 +61,21 @@ export async function quarantineRange(
   return { path, bytes: bytesRead };
 }
 
+/** Move a whole damaged file to `quarantine/` (or delete it if it cannot move). */
 export async function quarantineFile(
+  directory: string,
+  fileName: string,
+  reason: string,
+): Promise<{ path: string; bytes: number }> {
+  try {
+    return await moveFile(directory, fileName, reason);
+  } catch (error) {
+    await unlink(join(directory, fileName)).catch(() => undefined);
+    return { path: `(deleted: ${(error as Error).message})`, bytes: 0 };
+  }
+}
+
+async function moveFile(
   directory: string,
   fileName: string,
   reason: string,

@@ -46,6 +46,7 @@ export interface RecoveryContext {
   ): void;
   /** Account for unacknowledged seqs lost to damage, returns how many. */
   markLost(acks: AckSet, from: number, to: number): number;
+  onError(error: unknown): void;
 }
 
 export interface Recovered {
@@ -109,7 +110,10 @@ export async function recoverDirectory(
   // when the record itself did not survive (fsync=interval/never).
   nextSeq = Math.max(nextSeq, acks.max() + 1);
   acks.dropBelow(segments[0]?.firstSeq ?? nextSeq);
-  await loaded.journal.checkpoint(acks, nextSeq);
+  // Best effort: on a full disk the journal alone still holds the acks.
+  await loaded.journal
+    .checkpoint(acks, nextSeq)
+    .catch((error: unknown) => ctx.onError(error));
   return { segments, nextSeq, acks, journal: loaded.journal };
 }
 
@@ -213,7 +217,11 @@ async function recoverSegment(
     }
     meta.bytes = truncateAt ?? size;
     meta.sealed = true;
-    if (meta.count > 0) await writeSegmentIndex(directory, meta);
+    // Best effort (disk full must not stop the log from opening).
+    if (meta.count > 0)
+      await writeSegmentIndex(directory, meta).catch((error: unknown) =>
+        ctx.onError(error),
+      );
     return meta;
   } finally {
     await handle.close().catch(() => undefined);
