@@ -93,3 +93,18 @@ export function unexplainedLoss(
     slack: (report.rotations.copytruncate ?? 0) * batchLines,
   };
 }
+
+/** Compact "a-b,c" form of sorted numbers, for failure output. */
+export function ranges(ns: readonly number[], max = 40): string {
+  const out: string[] = [];
+  let start = ns[0];
+  let prev = ns[0];
+  for (const n of [...ns.slice(1), Infinity]) {
+    if (n !== (prev as number) + 1) {
+      out.push(start === prev ? `${start}` : `${start}-${prev}`);
+      start = n;
+    }
+    prev = n;
+  }
+  return out.slice(0, max).join(',');
+}

@@ -114,9 +114,14 @@ export class FileMonitorEngine {
     for (const p of this.positions.list('file')) {
       if (p.kind === 'file') this.savedPaths.add((p as FilePosition).path);
     }
+    const savedAtStart = this.positions
+      .list('file')
+      .filter((p): p is FilePosition => p.kind === 'file');
     await this.rescan('startup');
     await this.recoverRotatedWhileDown();
     await this.runTick();
+    await this.sweepUnseenGenerations(savedAtStart);
+    if (this.byId.size > 0) this.requestTick(0);
   }
 
   async flush(): Promise<void> {
@@ -457,6 +462,60 @@ export class FileMonitorEngine {
     }
   }
 
+  /**
+   * Generations rotated away entirely while the monitor was down (created
+   * and renamed, or copied by copytruncate, after the last commit) were
+   * never seen, so they have no position. Read them from 0: siblings named
+   * after a live path (`app.log.1`, `app.log-2024...`), not matched by the
+   * include globs, unknown, and modified after that path's last commit.
+   */
+  private async sweepUnseenGenerations(
+    saved: readonly FilePosition[],
+  ): Promise<void> {
+    const since = new Map<string, number>();
+    for (const p of saved) {
+      if (!matchesAny(this.includes, p.path)) continue;
+      since.set(p.path, Math.max(since.get(p.path) ?? 0, p.updatedAtMs));
+    }
+    for (const [live, sinceMs] of since) {
+      const dir = dirname(live);
+      const base = basename(live);
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        if (
+          !(name.startsWith(`${base}.`) || name.startsWith(`${base}-`)) ||
+          name.endsWith('.gz')
+        )
+          continue;
+        const path = join(dir, name);
+        if (matchesAny(this.includes, path) || isUnder(path, this.selfPaths))
+          continue;
+        let st: BigIntStats;
+        try {
+          st = await stat(path, { bigint: true });
+        } catch {
+          continue;
+        }
+        if (!st.isFile() || Number(st.mtimeMs) <= sinceMs) continue;
+        const id = fileSourceId(st.dev.toString(), st.ino.toString());
+        if (this.byId.has(id)) continue;
+        const known = this.committed(id);
+        if (known !== undefined && (await sameHead(path, known))) continue;
+        this.track(path, st, 'finish');
+        this.metrics.rotations.inc({ kind: 'rotated-while-down' });
+        this.logger.info(
+          { path, livePath: live },
+          'file monitor: reading a generation rotated away while down',
+        );
+      }
+    }
+  }
+
   private syncWatchers(directories: Map<string, string>): void {
     if (!this.o.watch) return;
     for (const [dir, w] of this.watchers) {
@@ -764,12 +823,9 @@ export class FileMonitorEngine {
       return;
     }
     if (saved !== undefined) {
-      if (
-        (decision.reason === 'truncated' ||
-          decision.reason === 'copytruncate') &&
-        saved.offset > 0
-      ) {
-        // Copytruncated while down: the unread end of the old content may be in the copy.
+      if (saved.offset > 0) {
+        // Truncated, copytruncated or rewritten while down (the head differs
+        // once the file regrew): the unread end of the old content may be in the copy.
         await this.findCopy(f, {
           fingerprint: saved.fingerprint,
           fingerprintBytes: saved.fingerprintBytes,
@@ -1231,6 +1287,24 @@ export class FileMonitorEngine {
     lags.sort((a, b) => b[1] - a[1]);
     for (const [path, lag] of lags.slice(0, this.o.lagMetricTopN))
       this.metrics.readLagBytes.set({ path }, lag);
+  }
+}
+
+/** True when the file at `path` still has the head `saved` was taken from. */
+async function sameHead(path: string, saved: FilePosition): Promise<boolean> {
+  try {
+    const h = await open(path, 'r');
+    try {
+      const head = await computeFingerprint(h, saved.fingerprintBytes);
+      return (
+        head.fingerprintBytes === saved.fingerprintBytes &&
+        head.fingerprint === saved.fingerprint
+      );
+    } finally {
+      await h.close();
+    }
+  } catch {
+    return false;
   }
 }
 
