@@ -33,6 +33,7 @@ export class ContainerCase {
       name?: string;
       restart?: boolean;
       start?: boolean;
+      labels?: Record<string, string>;
     } = {},
   ): Promise<Dockerode.Container> {
     const container = await docker.createContainer({
@@ -40,7 +41,11 @@ export class ContainerCase {
       Cmd: ['sh', '-c', cmd],
       Tty: options.tty ?? false,
       ...(options.name === undefined ? {} : { name: options.name }),
-      Labels: { 'lc-test': 'monitors', 'lc-case': this.caseId },
+      Labels: {
+        ...options.labels,
+        'lc-test': 'monitors',
+        'lc-case': this.caseId,
+      },
       HostConfig: {
         NetworkMode: 'none',
         ...(options.restart === true
