@@ -69,19 +69,15 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       reply,
     ) => {
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        return reply
-          .code(413)
-          .send({
-            error: `request body larger than ${maxBodyBytes} bytes (api.max_body_bytes)`,
-          });
+        return reply.code(413).send({
+          error: `request body larger than ${maxBodyBytes} bytes (api.max_body_bytes)`,
+        });
       }
       if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-        return reply
-          .code(415)
-          .send({
-            error:
-              'unsupported content type: use application/json or application/x-ndjson',
-          });
+        return reply.code(415).send({
+          error:
+            'unsupported content type: use application/json or application/x-ndjson',
+        });
       }
       if (
         error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
@@ -207,13 +203,11 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
         const issues = LcError.isInstance(error)
           ? (error.details['issues'] as ConfigIssue[] | undefined)
           : undefined;
-        return reply
-          .code(400)
-          .send({
-            status: 'rejected',
-            ...errorBody(error),
-            ...(issues === undefined ? {} : { issues }),
-          });
+        return reply.code(400).send({
+          status: 'rejected',
+          ...errorBody(error),
+          ...(issues === undefined ? {} : { issues }),
+        });
       }
     },
   );

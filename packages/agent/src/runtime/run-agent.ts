@@ -117,11 +117,12 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // Deliberately not unref'd: components unref their timers, so this one
+    // keeps the process alive while they drain (and bounds the drain).
     const bound = setTimeout(() => {
       logger.error('shutdown did not finish in time; exiting');
       resolveExit(EXIT_CODES.shutdownTimeout);
     }, config.dispatcher.shutdown_timeout + 15_000);
-    bound.unref();
     void (async () => {
       try {
         await api?.close();
@@ -130,6 +131,8 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
       } catch (error) {
         logger.error({ err: error }, 'shutdown failed');
         resolveExit(EXIT_CODES.failure);
+      } finally {
+        clearTimeout(bound);
       }
     })();
   };
