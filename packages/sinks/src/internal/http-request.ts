@@ -43,11 +43,11 @@ export function postRequest(
       return;
     }
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
+    const timers: { timeout?: NodeJS.Timeout } = {};
     const finish = (value: HttpResponse | LcError): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      clearTimeout(timers.timeout);
       signal.removeEventListener('abort', onAbort);
       resolve(value);
     };
@@ -71,7 +71,7 @@ export function postRequest(
       );
     }
     signal.addEventListener('abort', onAbort, { once: true });
-    timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       req.destroy();
       finish(
         new LcError({
@@ -82,6 +82,7 @@ export function postRequest(
       );
     }, options.timeoutMs);
     timer.unref();
+    timers.timeout = timer;
     req.on('error', (error: NodeJS.ErrnoException) => {
       finish(
         new LcError({
