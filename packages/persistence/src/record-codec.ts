@@ -9,8 +9,8 @@ import {
 } from './internal/json-value-codec.js';
 
 const FORMAT_VERSION = 1;
-// Bytes reserved per record before growing: header fields plus a short line.
-const BYTES_PER_RECORD_GUESS = 96;
+// Bytes reserved per record besides its line: timestamps, refs, cursor.
+const BYTES_PER_RECORD_GUESS = 48;
 
 /**
  * Encode records into one compact binary buffer (format version 1).
@@ -34,7 +34,11 @@ export function encodeRecords(records: readonly LogRecord[]): Buffer {
 
 /** A starting size for a writer that will hold `records`. */
 export function recordBytesGuess(records: readonly LogRecord[]): number {
-  return 64 + records.length * BYTES_PER_RECORD_GUESS;
+  // Mostly-ASCII lines plus fixed fields; avoids regrowing for typical logs.
+  let bytes = 64;
+  for (const record of records)
+    bytes += record.line.length + BYTES_PER_RECORD_GUESS;
+  return bytes;
 }
 
 /** Append the encoding of `records` to `w` (see {@link encodeRecords}). */
@@ -46,6 +50,10 @@ export function writeRecords(
   w.varUint(records.length);
   const labelRefs = new Map<Labels, number>();
   const sourceRefs = new Map<string, number>();
+  // Records of one source share one SourceRef object; check it first to
+  // avoid building a key string per record.
+  let lastSource: SourceRef | undefined;
+  let lastSourceRef = 0;
   for (const record of records) {
     w.f64(record.timestampMs);
     w.varUint(record.timestampNanos);
@@ -59,15 +67,22 @@ export function writeRecords(
       w.varUint(0);
       writeStringMap(w, record.labels);
     }
-    const sourceKey = `${record.source.kind}\u0000${record.source.id}`;
-    const sourceRef = sourceRefs.get(sourceKey);
-    if (sourceRef !== undefined) {
-      w.varUint(sourceRef + 1);
+    if (record.source === lastSource) {
+      w.varUint(lastSourceRef + 1);
     } else {
-      sourceRefs.set(sourceKey, sourceRefs.size);
-      w.varUint(0);
-      w.string(record.source.kind);
-      w.string(record.source.id);
+      const sourceKey = `${record.source.kind}\u0000${record.source.id}`;
+      const sourceRef = sourceRefs.get(sourceKey);
+      if (sourceRef !== undefined) {
+        w.varUint(sourceRef + 1);
+        lastSourceRef = sourceRef;
+      } else {
+        lastSourceRef = sourceRefs.size;
+        sourceRefs.set(sourceKey, lastSourceRef);
+        w.varUint(0);
+        w.string(record.source.kind);
+        w.string(record.source.id);
+      }
+      lastSource = record.source;
     }
     if (record.metadata === undefined) {
       w.u8(0);

@@ -1,5 +1,22 @@
 const INITIAL_BYTES = 4096;
 
+// Node's internal fast path (no argument normalisation); present on every
+// Node Buffer, but untyped. Falls back to `Buffer#write` if ever missing.
+type Utf8Write = (value: string, offset: number, length: number) => number;
+const nativeUtf8Write = (
+  Buffer.prototype as unknown as { utf8Write?: Utf8Write }
+).utf8Write;
+const utf8Write: (
+  buf: Buffer,
+  value: string,
+  offset: number,
+  length: number,
+) => number =
+  nativeUtf8Write === undefined
+    ? (buf, value, offset, length) => buf.write(value, offset, length, 'utf8')
+    : (buf, value, offset, length) =>
+        nativeUtf8Write.call(buf, value, offset, length);
+
 /**
  * Append-only binary writer over a growable buffer. Strings are written as
  * a varint byte length followed by UTF-8, encoded in place (no temporary
@@ -50,22 +67,35 @@ export class ByteWriter {
   }
 
   string(value: string): void {
-    // UTF-8 needs at most 3 bytes per UTF-16 unit; reserve that, then
-    // write the real length in front.
+    // UTF-8 needs at most 3 bytes per UTF-16 unit. Reserve a fixed-width
+    // varint for that bound, encode in place, then fill the length in
+    // (LEB128 with continuation bits; the reader does not require the
+    // shortest form). Saves a Buffer.byteLength pass per string.
     const max = value.length * 3;
-    this.ensure(max + 8);
-    if (value.length < 0x80 / 3) {
-      // Length fits one varint byte whatever the content.
-      const start = this.pos + 1;
-      const written = this.buf.write(value, start, max, 'utf8');
-      this.buf[this.pos] = written;
-      this.pos = start + written;
-      return;
+    this.ensure(max + 4);
+    const buf = this.buf;
+    const at = this.pos;
+    if (max < 0x80) {
+      const written = utf8Write(buf, value, at + 1, max);
+      buf[at] = written;
+      this.pos = at + 1 + written;
+    } else if (max < 0x4000) {
+      const written = utf8Write(buf, value, at + 2, max);
+      buf[at] = (written & 0x7f) | 0x80;
+      buf[at + 1] = written >>> 7;
+      this.pos = at + 2 + written;
+    } else if (max < 0x200000) {
+      const written = utf8Write(buf, value, at + 3, max);
+      buf[at] = (written & 0x7f) | 0x80;
+      buf[at + 1] = ((written >>> 7) & 0x7f) | 0x80;
+      buf[at + 2] = written >>> 14;
+      this.pos = at + 3 + written;
+    } else {
+      const written = Buffer.byteLength(value, 'utf8');
+      this.varUint(written);
+      utf8Write(this.buf, value, this.pos, written);
+      this.pos += written;
     }
-    const written = Buffer.byteLength(value, 'utf8');
-    this.varUint(written);
-    this.buf.write(value, this.pos, written, 'utf8');
-    this.pos += written;
   }
 
   bytes(value: Uint8Array): void {
