@@ -835,6 +835,7 @@ class DispatcherImpl implements Dispatcher {
       const k = ks === undefined ? j : (ks[j] as number);
       this.settleIndex(d.batch, this.indexOf(d, k));
     }
+    this.flushAcks(d.batch);
     d.target.metrics.recordsSent.inc(n);
     d.lane.delivered += n;
     if (d.target !== d.lane)
@@ -847,6 +848,10 @@ class DispatcherImpl implements Dispatcher {
     this.held--;
     this.heldBytes -= recordBytes(batch.records[i] as LogRecord);
     if (this.waiters.length > 0) this.wake();
+  }
+
+  private flushAcks(batch: Batch): void {
+    (batch.recovered ? this.recoveredTracker : this.tracker).flush();
   }
 
   private retry(
@@ -1063,6 +1068,7 @@ class DispatcherImpl implements Dispatcher {
       this.metrics.deadLettered(d.lane.name, code, count);
     d.lane.deadLettered += n;
     for (const i of d.dlqIndexes) this.settleIndex(batch, i);
+    this.flushAcks(batch);
     this.done(d);
   }
 
@@ -1306,6 +1312,7 @@ class DispatcherImpl implements Dispatcher {
     // Recovery stops waiting for room; pending flushes fail.
     this.wake();
     for (const w of this.waiters.splice(0)) w.reject(this.shutDownError());
+    this.tracker.flush();
     this.tracker.commitAll();
     try {
       await this.batchStore?.flush();

@@ -41,9 +41,12 @@ export interface AckTracker {
   track(record: LogRecord, holders: number): AckItem;
   /**
    * One holder settled `item`. Returns true when this made the record fully
-   * settled (the watermark may then have moved).
+   * settled. The watermark moves on the next {@link AckTracker.flush}, so a
+   * batch of settlements costs one commit per source, not one per record.
    */
   settle(item: AckItem): boolean;
+  /** Advance the watermark of every source touched since the last flush. */
+  flush(): void;
   /** Commit the current watermark of every source again. */
   commitAll(): void;
   /** Unsettled records across all sources. */
@@ -61,6 +64,7 @@ export function createAckTracker(options: AckTrackerOptions = {}): AckTracker {
   // Sources reuse one SourceRef object per source: a cheap first lookup.
   const byRef = new WeakMap<SourceRef, AckSource>();
   let unsettled = 0;
+  const dirty = new Set<AckSource>();
   const lastCommitted = new WeakMap<AckSource, Cursor>();
 
   const sourceFor = (ref: SourceRef): AckSource => {
@@ -154,8 +158,13 @@ export function createAckTracker(options: AckTrackerOptions = {}): AckTracker {
       if (item.remaining > 0) return false;
       unsettled--;
       const source = item.source;
-      if (source.pending[source.head] === item) advance(source);
+      if (source.pending[source.head] === item) dirty.add(source);
       return true;
+    },
+    flush() {
+      if (dirty.size === 0) return;
+      for (const source of dirty) advance(source);
+      dirty.clear();
     },
     commitAll() {
       for (const source of byKey.values()) {
