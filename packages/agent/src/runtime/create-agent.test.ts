@@ -1,0 +1,121 @@
+import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createTempDir } from '@lc/test-utils';
+import { describe, expect, it } from 'vitest';
+import { parseConfig, unwrapConfig } from '../config/load-config.js';
+import { createAgent } from './create-agent.js';
+import { diffConfig } from './diff-config.js';
+
+function yaml(dir: string, sink: string, extraSource = ''): string {
+  return `app: {data_dir: ${dir}/data}
+positions: {store: file, flush_interval: 50ms}
+sources:
+  files:
+    - include: ["${dir}/logs/a/*.log"]
+${extraSource}
+dispatcher: {batch_timeout: 20ms, batch_max_records: 50}
+sinks:
+  file: [{name: ${sink}, directory: ${dir}/out, path_template: "{file_name}.jsonl"}]
+`;
+}
+
+async function lines(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of await readdir(join(dir, 'out')).catch(() => [] as string[])) {
+    for (const l of (await readFile(join(dir, 'out', f), 'utf8')).split('\n')) {
+      if (l !== '') out.push((JSON.parse(l) as { line: string }).line);
+    }
+  }
+  return out;
+}
+
+describe('createAgent', () => {
+  describe('reload', () => {
+    it('should swap sinks and add sources while lines flow, without loss or duplicates', async () => {
+      const tmp = await createTempDir('lc-agent-reload-');
+      await mkdir(join(tmp.path, 'logs', 'a'), { recursive: true });
+      await mkdir(join(tmp.path, 'logs', 'b'), { recursive: true });
+      const agent = createAgent({
+        config: unwrapConfig(parseConfig(yaml(tmp.path, 'one'), { env: {} })),
+      });
+      await agent.start();
+      const expected: string[] = [];
+      let writing = true;
+      const writer = (async () => {
+        for (let i = 0; writing; i++) {
+          await appendFile(join(tmp.path, 'logs', 'a', 'x.log'), `a-${i}\n`);
+          await appendFile(join(tmp.path, 'logs', 'b', 'y.log'), `b-${i}\n`);
+          expected.push(`a-${i}`, `b-${i}`);
+          if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 300));
+      const next = unwrapConfig(
+        parseConfig(
+          yaml(tmp.path, 'two', `    - include: ["${tmp.path}/logs/b/*.log"]`),
+          { env: {} },
+        ),
+      );
+      const result = await agent.reload(next);
+      expect(result.applied).toEqual(
+        expect.arrayContaining(['sinks', 'sources']),
+      );
+      expect(agent.stats().sinks).toEqual(['two']);
+      await new Promise((r) => setTimeout(r, 300));
+      writing = false;
+      await writer;
+      const deadline = Date.now() + 30_000;
+      while (
+        (await lines(tmp.path)).length < expected.length &&
+        Date.now() < deadline
+      ) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await agent.shutdown();
+      const got = await lines(tmp.path);
+      expect(new Set(got).size).toBe(got.length);
+      expect([...got].sort()).toEqual([...expected].sort());
+      await tmp.cleanup();
+    });
+
+    it('should keep running on the old config when the new sinks cannot be built', async () => {
+      const tmp = await createTempDir('lc-agent-reload-');
+      const agent = createAgent({
+        config: unwrapConfig(parseConfig(yaml(tmp.path, 'one'), { env: {} })),
+      });
+      await agent.start();
+      const bad = unwrapConfig(parseConfig(yaml(tmp.path, 'one'), { env: {} }));
+      const broken = {
+        ...bad,
+        sinks: {
+          ...bad.sinks,
+          file: [{ ...bad.sinks.file[0]!, directory: '' }],
+        },
+      };
+      await expect(agent.reload(broken)).rejects.toThrow();
+      expect(agent.state).toBe('running');
+      expect(agent.stats().sinks).toEqual(['one']);
+      await agent.shutdown();
+      await tmp.cleanup();
+    });
+  });
+});
+
+describe('diffConfig', () => {
+  it('should separate live sections from restart-only ones', () => {
+    const a = unwrapConfig(parseConfig('sinks: {stdout: [{}]}', { env: {} }));
+    const b = unwrapConfig(
+      parseConfig(
+        'sinks: {stdout: [{}]}\napi: {port: 9999}\napp: {log_level: debug}',
+        { env: {} },
+      ),
+    );
+    const d = diffConfig(a, b);
+    expect(d).toMatchObject({
+      sources: false,
+      sinks: false,
+      logLevel: true,
+      requiresRestart: ['api'],
+    });
+  });
+});
