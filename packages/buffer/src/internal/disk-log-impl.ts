@@ -37,6 +37,7 @@ import {
 import {
   newSegmentMeta,
   noteFrame,
+  noteRecords,
   writeSegmentIndex,
   type SegmentMeta,
 } from './segment-meta.js';
@@ -52,6 +53,8 @@ interface QueuedAppend {
     payload: Uint8Array;
     timestampMs: number;
     source: Buffer | undefined;
+    sourceText: string | undefined;
+    frameBytes: number;
   }[];
   bytes: number;
   resolve: (seqs: number[]) => void;
@@ -173,8 +176,14 @@ export class DiskLogImpl implements DiskLog {
             message: 'disk log source tag exceeds 65535 bytes',
           });
         }
-        const r = { payload: e.payload, timestampMs: ts, source };
-        const size = framedSize({ ...r, seq: 0 });
+        const size = framedSize({ payload: e.payload, source });
+        const r = {
+          payload: e.payload,
+          timestampMs: ts,
+          source,
+          sourceText: source === undefined ? undefined : e.source,
+          frameBytes: size,
+        };
         if (size + SEGMENT_HEADER_BYTES > this.opts.maxSegmentBytes) {
           throw new LcError({
             code: 'LC_ERR_RECORD_TOO_LARGE',
@@ -281,7 +290,9 @@ export class DiskLogImpl implements DiskLog {
             seq: s,
             timestampMs: r.timestampMs,
             source: r.source,
+            sourceText: r.sourceText,
             payload: r.payload,
+            frameBytes: r.frameBytes,
           });
           seqs.push(s++);
         }
@@ -387,23 +398,8 @@ export class DiskLogImpl implements DiskLog {
     let off = pos;
     for (const f of frames) {
       if (flags === 0) {
-        for (const r of f.records) {
-          const size = framedSize(r);
-          noteFrame(
-            active.meta,
-            off,
-            size,
-            {
-              firstSeq: r.seq,
-              lastSeq: r.seq,
-              minTs: r.timestampMs,
-              maxTs: r.timestampMs,
-            },
-            1,
-            [r.source?.toString('utf8')],
-          );
-          off += size;
-        }
+        noteRecords(active.meta, off, f.records);
+        off += f.buf.length;
       } else {
         let minTs = Infinity;
         let maxTs = -Infinity;
@@ -419,7 +415,7 @@ export class DiskLogImpl implements DiskLog {
           f.buf.length,
           { firstSeq: first.seq, lastSeq: last.seq, minTs, maxTs },
           f.count,
-          f.records.map((r) => r.source?.toString('utf8')),
+          f.records.map((r) => r.sourceText),
         );
         off += f.buf.length;
       }
@@ -817,11 +813,13 @@ export class DiskLogImpl implements DiskLog {
     return lost;
   }
 
-  noteRead(entry: DiskLogEntry): void {
-    this.counters.readRecords++;
-    this.counters.readBytes += entry.payload.length;
-    this.metrics.recordsRead.inc(this.label);
-    this.metrics.bytesRead.inc(this.label, entry.payload.length);
+  /** Count records yielded by a reader (called in batches: metrics cost). */
+  noteRead(records: number, bytes: number): void {
+    if (records === 0) return;
+    this.counters.readRecords += records;
+    this.counters.readBytes += bytes;
+    this.metrics.recordsRead.inc(this.label, records);
+    this.metrics.bytesRead.inc(this.label, bytes);
   }
 
   assertOpen(): void {

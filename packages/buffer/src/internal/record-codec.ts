@@ -27,17 +27,23 @@ export interface PendingRecord {
   seq: number;
   timestampMs: number;
   source: Buffer | undefined;
+  /** The source as given (saves decoding it again for the index). */
+  sourceText?: string | undefined;
   payload: Uint8Array;
+  /** Size of its plain record frame. */
+  frameBytes: number;
 }
 
-export function framedSize(r: PendingRecord): number {
+export function framedSize(
+  r: Pick<PendingRecord, 'payload' | 'source'>,
+): number {
   return recordFrameBytes(r.payload.length, r.source?.length ?? 0);
 }
 
 /** Concatenated plain record frames. */
 export function encodeRecordFrames(records: readonly PendingRecord[]): Buffer {
   let total = 0;
-  for (const r of records) total += framedSize(r);
+  for (const r of records) total += r.frameBytes;
   const out = Buffer.allocUnsafe(total);
   let p = 0;
   for (const r of records)

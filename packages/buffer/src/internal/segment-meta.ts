@@ -82,6 +82,43 @@ export function noteFrame(
   }
 }
 
+/**
+ * Account for consecutive plain record frames written from `offset`: the
+ * hot path, so no per-record allocation.
+ */
+export function noteRecords(
+  meta: SegmentMeta,
+  offset: number,
+  records: readonly {
+    seq: number;
+    timestampMs: number;
+    sourceText?: string | undefined;
+    frameBytes: number;
+  }[],
+): void {
+  let off = offset;
+  let lastSource: string | undefined | null = null;
+  for (const r of records) {
+    const lastSparse =
+      meta.sparse.length === 0
+        ? -Infinity
+        : (meta.sparse[meta.sparse.length - 1] as number);
+    if (meta.count === 0 || off - lastSparse >= SPARSE_EVERY_BYTES)
+      meta.sparse.push(r.seq, off);
+    if (r.seq > meta.lastSeq) meta.lastSeq = r.seq;
+    meta.count++;
+    if (r.timestampMs < meta.minTs) meta.minTs = r.timestampMs;
+    if (r.timestampMs > meta.maxTs) meta.maxTs = r.timestampMs;
+    if (meta.sources !== null && r.sourceText !== lastSource) {
+      lastSource = r.sourceText;
+      meta.sources.add(r.sourceText ?? '');
+      if (meta.sources.size > MAX_SOURCES) meta.sources = null;
+    }
+    off += r.frameBytes;
+  }
+  meta.bytes = Math.max(meta.bytes, off);
+}
+
 /** A frame start at or before `seq`, and the first seq of that frame. */
 export function seekOffset(
   meta: SegmentMeta,
