@@ -24,6 +24,8 @@ import {
   bareContainerPosition,
   bareFilePosition,
   compareContainerMarks,
+  containerWithMark,
+  fileWithOffset,
   evictionRank,
   isContainerCursor,
   isContainerPosition,
@@ -179,7 +181,24 @@ export function createPositionManager(
     errors: 0,
   };
 
+  // Hot-path counts are kept as plain numbers and published to prom-client
+  // at each flush and stats() call: a labelled inc() costs more than the
+  // commit itself. Metrics lag by at most one flush interval.
+  const pending = { commit: 0, stale: 0, upsert: 0 };
+  const updatesBy = {
+    commit: { inc: () => void pending.commit++ },
+    stale: { inc: () => void pending.stale++ },
+    upsert: { inc: () => void pending.upsert++ },
+  };
+  const publish = (): void => {
+    for (const op of ['commit', 'stale', 'upsert'] as const) {
+      if (pending[op] > 0) metrics.updates.inc({ op }, pending[op]);
+      pending[op] = 0;
+    }
+  };
+  const kindCounts = new Map<string, number>();
   const countKind = (kind: string, delta: number): void => {
+    kindCounts.set(kind, (kindCounts.get(kind) ?? 0) + delta);
     metrics.positions.inc({ kind }, delta);
   };
 
@@ -255,7 +274,7 @@ export function createPositionManager(
     const key = positionKey(source);
     if (tombstones.has(key)) {
       s.staleCommits++;
-      metrics.updates.inc({ op: 'stale' });
+      updatesBy.stale.inc();
       return;
     }
     const now = clock.now();
@@ -265,17 +284,10 @@ export function createPositionManager(
       const base = isFilePosition(existing)
         ? existing
         : bareFilePosition(source.id, now);
-      if (existing !== undefined && cursor.offset <= base.offset)
-        next = undefined;
-      else
-        next = {
-          ...base,
-          offset: cursor.offset,
-          offsetMarker: '',
-          logCount: cursor.line,
-          bytesRead: base.bytesRead + (cursor.offset - base.offset),
-          updatedAtMs: now,
-        };
+      next =
+        existing !== undefined && cursor.offset <= base.offset
+          ? undefined
+          : fileWithOffset(base, cursor.offset, cursor.line, now);
     } else if (source.kind === 'container' && isContainerCursor(cursor)) {
       const base = isContainerPosition(existing)
         ? existing
@@ -288,15 +300,7 @@ export function createPositionManager(
           base.lastTimestampNs,
           base.linesAtLastTimestamp,
         ) > 0;
-      next = newer
-        ? {
-            ...base,
-            lastTimestampNs: cursor.timestampNs,
-            lastLineHash: cursor.lineHash,
-            linesAtLastTimestamp: cursor.linesAtTimestamp,
-            updatedAtMs: now,
-          }
-        : undefined;
+      next = newer ? containerWithMark(base, cursor, now) : undefined;
     } else if (source.kind === 'file' || source.kind === 'container') {
       s.errors++;
       metrics.errors.inc({ type: 'cursor' });
@@ -307,11 +311,11 @@ export function createPositionManager(
     }
     if (next === undefined) {
       s.staleCommits++;
-      metrics.updates.inc({ op: 'stale' });
+      updatesBy.stale.inc();
       return;
     }
     s.commits++;
-    metrics.updates.inc({ op: 'commit' });
+    updatesBy.commit.inc();
     put(key, next);
   }
 
@@ -330,7 +334,7 @@ export function createPositionManager(
           updatedAtMs: clock.now(),
         }
       : { ...p, updatedAtMs: clock.now() };
-    metrics.updates.inc({ op: 'upsert' });
+    updatesBy.upsert.inc();
     put(key, next);
   }
 
@@ -348,7 +352,7 @@ export function createPositionManager(
           updatedAtMs: clock.now(),
         }
       : { ...p, updatedAtMs: clock.now() };
-    metrics.updates.inc({ op: 'upsert' });
+    updatesBy.upsert.inc();
     put(key, next);
   }
 
@@ -419,6 +423,7 @@ export function createPositionManager(
   }
 
   async function doFlush(): Promise<void> {
+    publish();
     flushQueued = false;
     updatesSinceFlush = 0;
     if (dirty.size === 0 && deleted.size === 0) return;
@@ -577,9 +582,9 @@ export function createPositionManager(
     flush,
     shutdown,
     stats() {
+      publish();
       const positionsByKind: Record<string, number> = {};
-      for (const p of positions.values())
-        positionsByKind[p.kind] = (positionsByKind[p.kind] ?? 0) + 1;
+      for (const [kind, n] of kindCounts) if (n > 0) positionsByKind[kind] = n;
       return {
         ...s,
         positions: positions.size,

@@ -129,3 +129,55 @@ export function evictionRank(p: Position): number | undefined {
 export function isGone(p: Position): boolean {
   return evictionRank(p) === 0;
 }
+
+/**
+ * A file position with a new committed offset. Spelled out field by field:
+ * object spread with overrides is several times slower in V8 and this runs
+ * once per commit.
+ */
+export function fileWithOffset(
+  b: FilePosition,
+  offset: number,
+  logCount: number,
+  nowMs: number,
+): FilePosition {
+  return {
+    kind: 'file',
+    id: b.id,
+    path: b.path,
+    dev: b.dev,
+    ino: b.ino,
+    fingerprint: b.fingerprint,
+    fingerprintBytes: b.fingerprintBytes,
+    offset,
+    offsetMarker: '',
+    size: b.size,
+    mtimeMs: b.mtimeMs,
+    lastReadAtMs: b.lastReadAtMs,
+    logCount,
+    bytesRead: b.bytesRead + (offset - b.offset),
+    status: b.status,
+    updatedAtMs: nowMs,
+  };
+}
+
+/** A container position with a new watermark (see {@link fileWithOffset}). */
+export function containerWithMark(
+  b: ContainerPosition,
+  cursor: ContainerCursor,
+  nowMs: number,
+): ContainerPosition {
+  return {
+    kind: 'container',
+    id: b.id,
+    name: b.name,
+    image: b.image,
+    lastTimestampNs: cursor.timestampNs,
+    lastLineHash: cursor.lineHash,
+    linesAtLastTimestamp: cursor.linesAtTimestamp,
+    logCount: b.logCount,
+    bytesRead: b.bytesRead,
+    status: b.status,
+    updatedAtMs: nowMs,
+  };
+}
