@@ -5,19 +5,35 @@ import type {
   BatchStore,
   DeadLetterEntry,
   DeadLetterStore,
-  Instrumentation,
   LifecycleOptions,
   PersistedBatch,
-  RecoveredBatch,
 } from '@lc/core';
 import { Registry } from 'prom-client';
 import { createDeadLetterStore } from './dead-letter-store.js';
-import { fullJitterDelayMs } from './internal/backoff.js';
-import { newBatchState, toPendingInfo } from './internal/batch-state.js';
+import {
+  applyWalEvent,
+  newBatchState,
+  toPendingInfo,
+} from './internal/batch-state.js';
 import type { BatchState } from './internal/batch-state.js';
 import type { DiskLogPort } from './internal/disk-log-port.js';
 import { createPersistenceMetrics } from './internal/persistence-metrics.js';
+export type {
+  BatchPersistenceOptions,
+  RedeliveryHandler,
+} from './batch-persistence-options.js';
+import { loadWalState } from './internal/load-wal-state.js';
+import { createRecoveryLoop } from './internal/recovery-loop.js';
 import { enumOption, numberOption, stringOption } from './internal/options.js';
+import {
+  COMPONENT,
+  DEFAULT_WAL_SEGMENT_BYTES,
+  resolveBatchPersistenceOptions,
+} from './batch-persistence-options.js';
+import type {
+  BatchPersistenceOptions,
+  RedeliveryHandler,
+} from './batch-persistence-options.js';
 import { PendingGate } from './internal/pending-gate.js';
 import {
   WAL_SOURCE_BATCH,
@@ -28,70 +44,6 @@ import {
   encodeEventEntry,
 } from './internal/wal-entry.js';
 import type { WalEvent } from './internal/wal-entry.js';
-
-const COMPONENT = 'createBatchPersistence';
-/** @default for `maxPendingBatches`. */
-export const DEFAULT_MAX_PENDING_BATCHES = 10_000;
-/** @default for `maxPendingBytes` (256 MiB). */
-export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
-/** @default for `batchTtlMs` (24 h). */
-export const DEFAULT_BATCH_TTL_MS = 24 * 60 * 60 * 1000;
-/** @default for `recoveryBackoffBaseMs`. */
-export const DEFAULT_RECOVERY_BACKOFF_BASE_MS = 1000;
-/** @default for `recoveryBackoffMaxMs` (5 min). */
-export const DEFAULT_RECOVERY_BACKOFF_MAX_MS = 5 * 60 * 1000;
-/** @default for `maxRecoveryRetries`. */
-export const DEFAULT_MAX_RECOVERY_RETRIES = 10;
-/** @default for `checkIntervalMs`. */
-export const DEFAULT_CHECK_INTERVAL_MS = 1000;
-/** @default for `maxSegmentBytes` of the WAL (32 MiB). */
-export const DEFAULT_WAL_SEGMENT_BYTES = 32 * 1024 * 1024;
-
-/**
- * Receives a batch the recovery loop offers again: deliver it to
- * `pendingSinks` and report back with `markDelivered`/`markFailed`/
- * `deadLetter` as for any batch.
- */
-export type RedeliveryHandler = (batch: RecoveredBatch) => void | Promise<void>;
-
-/** Options for {@link createBatchPersistence}. */
-export interface BatchPersistenceOptions extends Instrumentation {
-  /** Directory of the WAL (`<directory>/wal`) and default DLQ (`<directory>/dlq`). */
-  directory: string;
-  /**
-   * When `persist` and outcome writes are durable. `always`: fsync'd before
-   * they resolve (survives power loss). `interval`: fsync'd within
-   * `fsyncIntervalMs` (survives a process crash; a machine crash can lose
-   * that window). `never`: the OS decides. @default 'interval'
-   */
-  fsync?: 'always' | 'interval' | 'never';
-  /** fsync period for `interval`, ms. @default 1000 */
-  fsyncIntervalMs?: number;
-  /** WAL segment size, bytes. @default 32 MiB */
-  maxSegmentBytes?: number;
-  /** Unsettled batches held before `persist` waits. @default 10000 */
-  maxPendingBatches?: number;
-  /** WAL bytes of unsettled batches before `persist` waits. @default 256 MiB */
-  maxPendingBytes?: number;
-  /** Age after which an unsettled batch is dead-lettered (`LC_ERR_BATCH_EXPIRED`), ms. @default 24 h */
-  batchTtlMs?: number;
-  /** First delay of the recovery loop (full jitter), ms. @default 1000 */
-  recoveryBackoffBaseMs?: number;
-  /** Cap of the recovery loop's delay, ms. @default 300000 */
-  recoveryBackoffMaxMs?: number;
-  /** Offers of a handed-back batch per sink before it is dead-lettered. @default 10 */
-  maxRecoveryRetries?: number;
-  /** Period of the TTL and recovery checks, ms. @default 1000 */
-  checkIntervalMs?: number;
-  /** Where dead letters go. @default a store under `<directory>/dlq` */
-  deadLetters?: DeadLetterStore;
-  /** Recovery loop target; can also be set later with `setRedeliveryHandler`. */
-  redeliver?: RedeliveryHandler;
-  /** AES-256-GCM key (32 bytes) for the WAL (and the default DLQ). */
-  encryptionKey?: Buffer;
-  /** Random source in [0, 1) for jitter (tests). @default Math.random */
-  random?: () => number;
-}
 
 /** Counters of a {@link BatchPersistence}. */
 export interface BatchPersistenceStats {
@@ -192,55 +144,15 @@ async function openBatchPersistence(
   ownsDeadLetters: boolean,
   options: BatchPersistenceOptions,
 ): Promise<BatchPersistence> {
-  const maxPendingBatches = numberOption(
-    COMPONENT,
-    'maxPendingBatches',
-    options.maxPendingBatches,
-    DEFAULT_MAX_PENDING_BATCHES,
-    { min: 1 },
-  );
-  const maxPendingBytes = numberOption(
-    COMPONENT,
-    'maxPendingBytes',
-    options.maxPendingBytes,
-    DEFAULT_MAX_PENDING_BYTES,
-    { min: 1 },
-  );
-  const batchTtlMs = numberOption(
-    COMPONENT,
-    'batchTtlMs',
-    options.batchTtlMs,
-    DEFAULT_BATCH_TTL_MS,
-    { min: 1 },
-  );
-  const backoffBaseMs = numberOption(
-    COMPONENT,
-    'recoveryBackoffBaseMs',
-    options.recoveryBackoffBaseMs,
-    DEFAULT_RECOVERY_BACKOFF_BASE_MS,
-    { min: 0 },
-  );
-  const backoffMaxMs = numberOption(
-    COMPONENT,
-    'recoveryBackoffMaxMs',
-    options.recoveryBackoffMaxMs,
-    DEFAULT_RECOVERY_BACKOFF_MAX_MS,
-    { min: 0 },
-  );
-  const maxRecoveryRetries = numberOption(
-    COMPONENT,
-    'maxRecoveryRetries',
-    options.maxRecoveryRetries,
-    DEFAULT_MAX_RECOVERY_RETRIES,
-    { min: 0 },
-  );
-  const checkIntervalMs = numberOption(
-    COMPONENT,
-    'checkIntervalMs',
-    options.checkIntervalMs,
-    DEFAULT_CHECK_INTERVAL_MS,
-    { min: 1 },
-  );
+  const {
+    maxPendingBatches,
+    maxPendingBytes,
+    batchTtlMs,
+    backoffBaseMs,
+    backoffMaxMs,
+    maxRecoveryRetries,
+    checkIntervalMs,
+  } = resolveBatchPersistenceOptions(options);
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const logger = (options.logger ?? silentLogger).child({
@@ -252,14 +164,12 @@ async function openBatchPersistence(
     ((error: unknown) =>
       logger.error({ err: error }, 'batch persistence background error'));
 
-  const batches = new Map<string, BatchState>();
   const persisting = new Set<string>();
   const inFlight = new Set<Promise<unknown>>();
   const gate = new PendingGate(maxPendingBatches, maxPendingBytes);
   let redeliver = options.redeliver;
   let closed = false;
   let recoverCalled = false;
-  let ticking = false;
   const counts = {
     persisted: 0,
     settled: 0,
@@ -269,79 +179,9 @@ async function openBatchPersistence(
     recoveredOnOpen: 0,
   };
 
-  // ---- rebuild state from the WAL (one streamed pass, headers only) ----
-  for await (const entry of log.read()) {
-    let header: ReturnType<typeof decodeEntryHeader>;
-    try {
-      header = decodeEntryHeader(entry.payload);
-    } catch (error) {
-      metrics.corrupt.inc();
-      logger.error(
-        { err: error, seq: entry.seq },
-        'undecodable WAL entry acknowledged and skipped',
-      );
-      log.ack(entry.seq);
-      continue;
-    }
-    if (header.type === 'batch') {
-      if (batches.has(header.id)) {
-        log.ack(entry.seq);
-        continue;
-      }
-      batches.set(
-        header.id,
-        newBatchState({
-          id: header.id,
-          seq: entry.seq,
-          sinks: header.sinks,
-          records: header.records,
-          bytes: entry.payload.length,
-          createdAtMs: header.createdAtMs,
-          fromPreviousRun: true,
-        }),
-      );
-      continue;
-    }
-    const st = batches.get(header.batchId);
-    if (st === undefined) {
-      log.ack(entry.seq); // outcome of a batch already acknowledged
-      continue;
-    }
-    applyEvent(st, header);
-    st.eventSeqs.push(entry.seq);
-  }
-  for (const st of [...batches.values()]) {
-    if (st.pending.size === 0) {
-      // Settled just before the crash; the ack did not make it.
-      batches.delete(st.id);
-      log.ack([st.seq, ...st.eventSeqs]);
-    } else {
-      gate.force(st.bytes);
-      counts.recoveredOnOpen++;
-    }
-  }
-  metrics.recovered.inc(counts.recoveredOnOpen);
-  if (counts.recoveredOnOpen > 0) {
-    logger.info(
-      { batches: counts.recoveredOnOpen },
-      'unsettled batches found in the WAL',
-    );
-  }
-
-  function applyEvent(st: BatchState, event: WalEvent): void {
-    if (event.kind === 'failed') {
-      st.attempts[event.sink] = Math.max(
-        st.attempts[event.sink] ?? 0,
-        event.attempt,
-      );
-      if (!st.firstFailureAtMs.has(event.sink))
-        st.firstFailureAtMs.set(event.sink, event.atMs);
-      if (event.error !== undefined) st.lastError = event.error;
-      st.nextAttemptAtMs = event.nextAttemptAtMs;
-    } else {
-      st.pending.delete(event.sink);
-    }
-  }
+  const batches = await loadWalState(log, logger, metrics);
+  for (const st of batches.values()) gate.force(st.bytes);
+  counts.recoveredOnOpen = batches.size;
 
   const assertOpen = (): void => {
     if (closed)
@@ -470,84 +310,33 @@ async function openBatchPersistence(
     });
   }
 
-  function park(st: BatchState, sink: string, error: LcError): void {
-    const offers = st.recoveries.get(sink) ?? 0;
-    if (offers >= maxRecoveryRetries) {
-      logger.warn(
-        { batchId: st.id, sink, offers },
-        'recovery retries exhausted; dead-lettering',
-      );
-      track(doDeadLetter(st, sink, error)).catch(onError);
-      return;
-    }
-    st.parked.set(
-      sink,
-      clock.now() +
-        fullJitterDelayMs(offers + 1, backoffBaseMs, backoffMaxMs, random),
-    );
-  }
-
-  async function tick(): Promise<void> {
-    const now = clock.now();
-    for (const st of [...batches.values()]) {
-      if (closed) return;
-      if (st.settled) continue;
-      if (now - st.createdAtMs >= batchTtlMs) {
-        counts.expired++;
-        metrics.expired.inc();
-        const error = new LcError({
-          code: 'LC_ERR_BATCH_EXPIRED',
-          message: `expired: batch ${st.id} is older than batchTtlMs (${batchTtlMs} ms)`,
-          details: { batchId: st.id, createdAtMs: st.createdAtMs },
-        });
-        for (const sink of [...st.pending]) await doDeadLetter(st, sink, error);
-        continue;
-      }
-      if (redeliver === undefined) continue;
-      const due = [...st.parked]
-        .filter(([, at]) => at <= now)
-        .map(([sink]) => sink);
-      if (due.length === 0) continue;
-      for (const sink of due) {
-        st.parked.delete(sink);
-        st.recoveries.set(sink, (st.recoveries.get(sink) ?? 0) + 1);
-      }
+  const loop = createRecoveryLoop({
+    batches,
+    clock,
+    random,
+    batchTtlMs,
+    backoffBaseMs,
+    backoffMaxMs,
+    maxRecoveryRetries,
+    checkIntervalMs,
+    logger,
+    getHandler: () => redeliver,
+    isClosed: () => closed,
+    readBatch,
+    deadLetter: (st, sink, error) => doDeadLetter(st, sink, error),
+    track,
+    onError,
+    onExpired: () => {
+      counts.expired++;
+      metrics.expired.inc();
+    },
+    onRedelivered: () => {
       counts.redelivered++;
       metrics.redelivered.inc();
-      try {
-        const batch = await readBatch(st);
-        await redeliver({
-          ...batch,
-          pendingSinks: due,
-          attempts: { ...st.attempts },
-        });
-      } catch (error) {
-        onError(error);
-        const lcError = toLcError(
-          error,
-          'LC_ERR_INTERNAL',
-          'redelivery handler threw',
-        );
-        for (const sink of due)
-          if (st.pending.has(sink)) park(st, sink, lcError);
-      }
-    }
-  }
-
-  let timer = clock.setTimeout(function onTick() {
-    if (closed) return;
-    if (!ticking) {
-      ticking = true;
-      track(tick())
-        .catch(onError)
-        .finally(() => {
-          ticking = false;
-        });
-    }
-    timer = clock.setTimeout(onTick, checkIntervalMs);
-    timer.unref();
-  }, checkIntervalMs);
-  timer.unref();
+    },
+  });
+  const park = loop.park;
+  loop.start();
 
   const persistence: BatchPersistence = {
     deadLetters,
@@ -623,7 +412,7 @@ async function openBatchPersistence(
           const st = batches.get(batchId);
           if (st === undefined || !st.pending.has(sink)) return;
           const now = clock.now();
-          applyEvent(st, {
+          applyWalEvent(st, {
             type: 'event',
             batchId,
             sink,
@@ -709,7 +498,7 @@ async function openBatchPersistence(
 
     shutdown: once(async (_options?: LifecycleOptions) => {
       closed = true;
-      clock.clearTimeout(timer);
+      loop.stop();
       gate.rejectAll(
         new LcError({
           code: 'LC_ERR_SHUT_DOWN',

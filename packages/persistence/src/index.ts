@@ -1,6 +1,10 @@
 // Public API of @lc/persistence. List exports by name (STYLE.md rule 3).
+export { createBatchPersistence } from './batch-persistence.js';
+export type {
+  BatchPersistence,
+  BatchPersistenceStats,
+} from './batch-persistence.js';
 export {
-  createBatchPersistence,
   DEFAULT_BATCH_TTL_MS,
   DEFAULT_CHECK_INTERVAL_MS,
   DEFAULT_MAX_PENDING_BATCHES,
@@ -9,13 +13,11 @@ export {
   DEFAULT_RECOVERY_BACKOFF_BASE_MS,
   DEFAULT_RECOVERY_BACKOFF_MAX_MS,
   DEFAULT_WAL_SEGMENT_BYTES,
-} from './batch-persistence.js';
+} from './batch-persistence-options.js';
 export type {
-  BatchPersistence,
   BatchPersistenceOptions,
-  BatchPersistenceStats,
   RedeliveryHandler,
-} from './batch-persistence.js';
+} from './batch-persistence-options.js';
 export {
   createDeadLetterStore,
   DEFAULT_DEAD_LETTER_FSYNC,

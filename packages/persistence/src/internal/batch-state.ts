@@ -1,4 +1,5 @@
 import type { PendingBatchInfo } from '@lc/core';
+import type { WalEvent } from './wal-entry.js';
 
 /** In-memory metadata of one unsettled batch (never its records). */
 export interface BatchState {
@@ -75,4 +76,20 @@ export function toPendingInfo(st: BatchState): PendingBatchInfo {
   if (next !== undefined) info.nextAttemptAtMs = next;
   if (st.lastError !== undefined) info.lastError = st.lastError;
   return info;
+}
+
+/** Apply an event (read back or just written) to a batch's state. */
+export function applyWalEvent(st: BatchState, event: WalEvent): void {
+  if (event.kind === 'failed') {
+    st.attempts[event.sink] = Math.max(
+      st.attempts[event.sink] ?? 0,
+      event.attempt,
+    );
+    if (!st.firstFailureAtMs.has(event.sink))
+      st.firstFailureAtMs.set(event.sink, event.atMs);
+    if (event.error !== undefined) st.lastError = event.error;
+    st.nextAttemptAtMs = event.nextAttemptAtMs;
+  } else {
+    st.pending.delete(event.sink);
+  }
 }
