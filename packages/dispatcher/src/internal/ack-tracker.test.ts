@@ -132,11 +132,14 @@ describe('createAckTracker', () => {
             if (e.cursor) expected = { offset: e.n, line: e.n };
           }
           const commits = committer.commits.get(`${ref.kind}:${ref.id}`) ?? [];
-          const last = commits[commits.length - 1] as { offset: number } | undefined;
+          const last = commits[commits.length - 1] as
+            { offset: number } | undefined;
           if (strict) expect(last).toEqual(expected);
           else if (last !== undefined) {
             expect(expected).toBeDefined();
-            expect(last.offset).toBeLessThanOrEqual((expected as { offset: number }).offset);
+            expect(last.offset).toBeLessThanOrEqual(
+              (expected as { offset: number }).offset,
+            );
           }
           // Monotone: commits never go backwards.
           for (let i = 1; i < commits.length; i++) {
