@@ -83,7 +83,7 @@ describe('createFileMonitor', () => {
           });
           for (let k = 0; k < KILLS; k++) {
             if (k > 0) monitor = await spawnMonitor();
-            await sleep(100 + Math.random() * 500);
+            await sleep(100 + Math.random() * 400);
             const exited = new Promise((r) => monitor?.once('exit', r));
             monitor?.kill('SIGKILL');
             await exited;

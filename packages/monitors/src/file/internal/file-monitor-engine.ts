@@ -119,9 +119,20 @@ export class FileMonitorEngine {
       .filter((p): p is FilePosition => p.kind === 'file');
     await this.rescan('startup');
     await this.recoverRotatedWhileDown();
-    await this.runTick();
+    // Decide every start offset now (this also finds copies of files
+    // copytruncated while down), so the sweep below knows every identity.
+    for (const f of [...this.byId.values()]) {
+      if (this.stopped) return;
+      if (f.initialized || f.gzip) continue;
+      try {
+        if (f.handle === undefined && !(await this.openFile(f))) continue;
+        await this.initialize(f);
+      } catch (error) {
+        this.fileError(f, error);
+      }
+    }
     await this.sweepUnseenGenerations(savedAtStart);
-    if (this.byId.size > 0) this.requestTick(0);
+    this.requestTick(0);
   }
 
   async flush(): Promise<void> {
@@ -146,6 +157,7 @@ export class FileMonitorEngine {
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.abort.abort();
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     for (const w of this.watchers.values()) w.watcher.close();
@@ -287,12 +299,14 @@ export class FileMonitorEngine {
   }
 
   private blocked = false;
+  private readonly abort = new AbortController();
 
   private async waitWritable(): Promise<void> {
     try {
-      await this.intake.whenWritable();
+      await this.intake.whenWritable({ signal: this.abort.signal });
       this.blocked = false;
     } catch (error) {
+      if (LcError.isInstance(error, 'LC_ERR_ABORTED') && this.stopped) return;
       if (LcError.isInstance(error, 'LC_ERR_SHUT_DOWN')) {
         await this.shutdown();
         return;
@@ -473,18 +487,36 @@ export class FileMonitorEngine {
     saved: readonly FilePosition[],
   ): Promise<void> {
     const since = new Map<string, number>();
+    const active = new Map<string, number>();
     for (const p of saved) {
       if (!matchesAny(this.includes, p.path)) continue;
       since.set(p.path, Math.max(since.get(p.path) ?? 0, p.updatedAtMs));
+      if (p.status === 'active')
+        active.set(p.path, Math.max(active.get(p.path) ?? 0, p.updatedAtMs));
     }
-    for (const [live, sinceMs] of since) {
+    for (const [live, sinceAny] of since) {
+      await this.sweepSiblings(live, active.get(live) ?? sinceAny, undefined);
+    }
+  }
+
+  /**
+   * Finish, from 0, unknown siblings of `live` (rotation names) modified
+   * after `sinceMs`, except copies whose head is `skipHead` (content already
+   * read through the live identity).
+   */
+  private async sweepSiblings(
+    live: string,
+    sinceMs: number,
+    skipHead: { fingerprint: string; fingerprintBytes: number } | undefined,
+  ): Promise<void> {
+    {
       const dir = dirname(live);
       const base = basename(live);
       let names: string[];
       try {
         names = await readdir(dir);
       } catch {
-        continue;
+        return;
       }
       for (const name of names) {
         if (
@@ -506,6 +538,12 @@ export class FileMonitorEngine {
         if (this.byId.has(id)) continue;
         const known = this.committed(id);
         if (known !== undefined && (await sameHead(path, known))) continue;
+        if (
+          skipHead !== undefined &&
+          skipHead.fingerprintBytes > 0 &&
+          (await sameHead(path, skipHead))
+        )
+          continue;
         this.track(path, st, 'finish');
         this.metrics.rotations.inc({ kind: 'rotated-while-down' });
         this.logger.info(
@@ -635,6 +673,7 @@ export class FileMonitorEngine {
       st !== undefined &&
       fileSourceId(st.dev.toString(), st.ino.toString()) === f.id
     ) {
+      f.verifiedAtMs = this.clock.now();
       f.size = Number(st.size);
       f.mtimeMs = Number(st.mtimeMs);
       if (
@@ -649,7 +688,12 @@ export class FileMonitorEngine {
     }
     // The identity left its path: renamed away or deleted, maybe replaced.
     if (this.byPath.get(f.path) === f.id) this.byPath.delete(f.path);
+    const livePath = f.path;
     await this.leavePath(f);
+    if (st !== undefined && f.verifiedAtMs > 0) {
+      // Generations created and rotated away between two checks were never seen.
+      await this.sweepSiblings(livePath, f.verifiedAtMs, f);
+    }
     if (st !== undefined && st.isFile()) this.consider(f.path, st, 'rotated');
     return this.byId.has(f.id);
   }
@@ -1291,7 +1335,10 @@ export class FileMonitorEngine {
 }
 
 /** True when the file at `path` still has the head `saved` was taken from. */
-async function sameHead(path: string, saved: FilePosition): Promise<boolean> {
+async function sameHead(
+  path: string,
+  saved: { fingerprint: string; fingerprintBytes: number },
+): Promise<boolean> {
   try {
     const h = await open(path, 'r');
     try {

@@ -69,6 +69,8 @@ export class TailedFile {
   /** Monotonic ms when draining began (rotated or deleted). */
   drainSince = 0;
   lastReadAtMs = 0;
+  /** Wall ms when the identity was last seen at its path (0: never checked). */
+  verifiedAtMs = 0;
   dirty = true;
   backlog = false;
   linesRead = 0;
