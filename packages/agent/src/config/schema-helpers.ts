@@ -25,7 +25,9 @@ export function section<T extends z.ZodRawShape>(shape: T) {
 
 /** A duration in ms, written as a number (ms) or a human string ("5s"). */
 export function duration(defaultMs: number, description: string) {
-  return durationValue().default(defaultMs).describe(description);
+  return durationValue()
+    .default(defaultMs)
+    .describe(`${description} @default ${humanDuration(defaultMs)}`);
 }
 
 /** Optional duration without default. */
@@ -47,7 +49,9 @@ export function durationValue() {
 
 /** A size in bytes, written as a number or a human string ("64MiB"). */
 export function size(defaultBytes: number, description: string) {
-  return sizeValue().default(defaultBytes).describe(description);
+  return sizeValue()
+    .default(defaultBytes)
+    .describe(`${description} @default ${humanSize(defaultBytes)}`);
 }
 
 /** Optional size without default. */
@@ -137,4 +141,38 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'object') return 'a map';
   const text = JSON.stringify(value);
   return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
+}
+
+/** 90000 → "1m30s"; used for documented defaults. */
+export function humanDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  const units: [string, number][] = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ];
+  let left = ms;
+  let out = '';
+  for (const [unit, size] of units) {
+    const n = Math.floor(left / size);
+    if (n > 0) {
+      out += `${n}${unit}`;
+      left -= n * size;
+    }
+  }
+  return out;
+}
+
+/** 67108864 → "64MiB"; used for documented defaults. */
+export function humanSize(bytes: number): string {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
 }

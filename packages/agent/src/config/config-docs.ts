@@ -1,0 +1,140 @@
+import { configJsonSchema } from '../cli/commands.js';
+
+interface Node {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  properties?: Record<string, Node>;
+  items?: Node;
+  oneOf?: Node[];
+  anyOf?: Node[];
+  additionalProperties?: Node | boolean;
+  required?: string[];
+}
+
+function typeOf(node: Node): string {
+  if (node.enum !== undefined)
+    return node.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
+  if (node.const !== undefined) return `\`${String(node.const)}\``;
+  if (node.anyOf !== undefined) return node.anyOf.map(typeOf).join(' \\| ');
+  const t = Array.isArray(node.type)
+    ? node.type.join(' \\| ')
+    : (node.type ?? 'any');
+  if (t === 'number | string' || t === 'number \\| string') {
+    return /duration|timeout|interval|\bage\b|after this long/i.test(
+      node.description ?? '',
+    )
+      ? 'duration'
+      : 'size';
+  }
+  if (t === 'array' && node.items !== undefined)
+    return `list of ${typeOf(node.items)}`;
+  if (t === 'object' && node.properties === undefined) return 'map';
+  return t;
+}
+
+function split(description: string | undefined): {
+  text: string;
+  def: string | undefined;
+} {
+  const text = description ?? '';
+  const m = /\s*@default\s+(.+)$/.exec(text);
+  return m === null
+    ? { text, def: undefined }
+    : { text: text.slice(0, m.index), def: m[1] };
+}
+
+function rows(
+  node: Node,
+  path: string,
+  out: string[],
+  required: Set<string>,
+): void {
+  for (const [key, child] of Object.entries(node.properties ?? {})) {
+    const p = path === '' ? key : `${path}.${key}`;
+    const { text, def } = split(child.description);
+    const shownDefault =
+      child.default !== undefined &&
+      !(
+        typeof child.default === 'object' &&
+        Object.keys(child.default as object).length === 0
+      )
+        ? `\`${JSON.stringify(child.default)}\``
+        : def !== undefined
+          ? `\`${def}\``
+          : required.has(key)
+            ? 'required'
+            : '';
+    const isSection = child.type === 'object' && child.properties !== undefined;
+    if (!isSection)
+      out.push(
+        `| \`${p}\` | ${typeOf(child)} | ${shownDefault} | ${text.replace(/\|/g, '\\|')} |`,
+      );
+    if (isSection) rows(child, p, out, new Set(child.required ?? []));
+    if (child.type === 'array' && child.items?.properties !== undefined) {
+      rows(child.items, `${p}[]`, out, new Set(child.items.required ?? []));
+    }
+  }
+}
+
+/** Render docs/configuration.md from the config schema. */
+export function renderConfigDocs(): string {
+  const schema = configJsonSchema() as Node;
+  const out: string[] = [
+    '# lc-agent configuration reference',
+    '',
+    '<!-- Generated from the zod schema by `pnpm --filter @lc/agent docs:config`; do not edit by hand. -->',
+    '',
+    'YAML, snake_case keys. Unknown keys are rejected with a "did you mean" hint, and `lc-agent validate`',
+    'prints every error with its path (`sinks.loki[0].url: expected a URL, got "htp:/x"`).',
+    '',
+    '- **Variables:** `${VAR}` and `${VAR:-default}` are substituted in values; `$$` is a literal `$`. An unset',
+    '  variable without default is an error. A value that is only `${VAR}` keeps its type (`port: ${PORT}` is a number).',
+    '- **Durations:** a number of milliseconds or `250ms`, `5s`, `1m30s`, `2h`, `7d`.',
+    '- **Sizes:** a number of bytes or `512`, `64KiB`, `64MiB`, `1GiB` (binary) / `1kB`, `1MB`, `1GB` (decimal).',
+    '- **Environment overrides** (applied after substitution): `LC_LOG_LEVEL`, `LC_DATA_DIR`, `LC_API_ENABLED`,',
+    '  `LC_API_HOST`, `LC_API_PORT`, `LC_API_TOKEN`, `LC_POSITIONS_STORE`, `LC_POSITIONS_PATH`, `LC_REDIS_URL`,',
+    '  `LC_DOCKER_ENABLED`, `LC_DOCKER_SOCKET`, and for an existing first Loki/Kafka sink `LC_LOKI_URL`,',
+    '  `LC_LOKI_TENANT_ID`, `LC_KAFKA_BROKERS` (comma-separated). `LC_CONFIG_FILE` replaces `--config`.',
+    '- At least one sink is required. A JSON Schema for editors: `lc-agent schema > lc-agent.schema.json`.',
+    '- **Hot reload** (SIGHUP or `POST /config/reload`): `sources`, `sinks`, `dispatcher`, `processing` and',
+    '  `app.log_level` apply live; `api`, `metrics`, `positions`, `persistence`, `buffer`, `dlq` and the rest of `app` need a restart.',
+    '',
+  ];
+  const sections = schema.properties ?? {};
+  for (const [name, node] of Object.entries(sections)) {
+    out.push(
+      `## \`${name}\``,
+      '',
+      '| Key | Type | Default | Meaning |',
+      '|---|---|---|---|',
+    );
+    rows({ properties: { [name]: node } }, '', out, new Set());
+    out.push('');
+  }
+  const steps = (sections['processing']?.properties?.['pipelines']?.items
+    ?.properties?.['steps']?.items?.oneOf ?? []) as Node[];
+  out.push(
+    '## Processing steps',
+    '',
+    'Every step accepts `when` (a condition: `line_matches`, `line_not_matches`, `labels`, `fields`, `level`; all must hold).',
+    '',
+  );
+  for (const step of steps) {
+    const type = String(step.properties?.['type']?.const);
+    out.push(
+      `### \`${type}\``,
+      '',
+      '| Key | Type | Default | Meaning |',
+      '|---|---|---|---|',
+    );
+    const props = { ...step.properties };
+    delete props['type'];
+    delete props['when'];
+    rows({ properties: props }, '', out, new Set(step.required ?? []));
+    out.push('');
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
