@@ -18,10 +18,7 @@ import type {
 } from '@lc/core';
 import { LcError, positionKey, silentLogger, systemClock } from '@lc/core';
 import { storeMetrics } from './internal/metrics.js';
-import {
-  parsePositions,
-  serializePositions,
-} from './internal/position-file.js';
+import { parsePositions, serializeLines } from './internal/position-file.js';
 
 /** What to do when the position file is corrupt, truncated or missing while backups exist. */
 export type CorruptionStrategy = 'restore_backup' | 'recreate' | 'fail';
@@ -96,7 +93,12 @@ export function createJsonFilePositionStore(
   const base = basename(path);
   const backupPrefix = `${base}.bak.`;
 
-  let state: Map<string, Position> | undefined;
+  /** Current contents with each position's serialised line, reused by later saves. */
+  interface Entry {
+    readonly p: Position;
+    readonly line: string;
+  }
+  let state: Map<string, Entry> | undefined;
   let mainExists = false;
   let backupSeq = 0;
   let tmpSeq = 0;
@@ -169,10 +171,12 @@ export function createJsonFilePositionStore(
 
   /** Atomically replace the file with `next`; hard-link the old one as a backup first. */
   async function writeState(
-    next: Map<string, Position>,
+    next: Map<string, Entry>,
     keepBackup: boolean,
   ): Promise<void> {
-    const text = serializePositions(next.values(), clock.now());
+    const lines: string[] = [];
+    for (const e of next.values()) lines.push(e.line);
+    const text = serializeLines(lines, clock.now());
     const tmp = join(dir, `${base}.tmp-${process.pid}-${++tmpSeq}`);
     try {
       const handle = await open(tmp, 'w');
@@ -198,7 +202,9 @@ export function createJsonFilePositionStore(
 
   async function readValid(
     file: string,
-  ): Promise<{ positions: Position[] } | { reason: string } | undefined> {
+  ): Promise<
+    { positions: Position[]; lines: string[] } | { reason: string } | undefined
+  > {
     let text: string;
     try {
       text = await readFile(file, 'utf8');
@@ -208,14 +214,22 @@ export function createJsonFilePositionStore(
     }
     const parsed = parsePositions(text);
     return parsed.ok
-      ? { positions: parsed.positions }
+      ? { positions: parsed.positions, lines: parsed.lines }
       : { reason: parsed.reason };
   }
 
-  const toMap = (positions: readonly Position[]): Map<string, Position> =>
-    new Map(positions.map((p) => [positionKey(p), p]));
+  const toMap = (got: {
+    positions: Position[];
+    lines: string[];
+  }): Map<string, Entry> => {
+    const map = new Map<string, Entry>();
+    got.positions.forEach((p, i) =>
+      map.set(positionKey(p), { p, line: got.lines[i] as string }),
+    );
+    return map;
+  };
 
-  async function recover(reason: string): Promise<Map<string, Position>> {
+  async function recover(reason: string): Promise<Map<string, Entry>> {
     metrics.corruption.inc({ store: STORE });
     const backups = await backupFiles();
     logger.error(
@@ -234,7 +248,7 @@ export function createJsonFilePositionStore(
       mainExists = false;
     }
     if (strategy === 'recreate') {
-      const empty = new Map<string, Position>();
+      const empty = new Map<string, Entry>();
       await writeState(empty, false);
       metrics.recoveries.inc({ store: STORE, strategy });
       logger.warn(
@@ -247,7 +261,7 @@ export function createJsonFilePositionStore(
     for (const { file } of backups) {
       const got = await readValid(file);
       if (got !== undefined && 'positions' in got) {
-        const restored = toMap(got.positions);
+        const restored = toMap(got);
         await writeState(restored, false);
         metrics.recoveries.inc({ store: STORE, strategy });
         logger.warn(
@@ -267,7 +281,7 @@ export function createJsonFilePositionStore(
     });
   }
 
-  async function ensureLoaded(): Promise<Map<string, Position>> {
+  async function ensureLoaded(): Promise<Map<string, Entry>> {
     if (state !== undefined) return state;
     try {
       await mkdir(dir, { recursive: true });
@@ -282,7 +296,7 @@ export function createJsonFilePositionStore(
     backupSeq = backups[0]?.seq ?? 0;
     const got = await readValid(path);
     mainExists = got !== undefined;
-    if (got !== undefined && 'positions' in got) state = toMap(got.positions);
+    if (got !== undefined && 'positions' in got) state = toMap(got);
     else if (got !== undefined) state = await recover(got.reason);
     else if (backups.length > 0)
       state = await recover('file missing while backups exist');
@@ -291,12 +305,14 @@ export function createJsonFilePositionStore(
   }
 
   return {
-    load: () => serial(async () => [...(await ensureLoaded()).values()]),
+    load: () =>
+      serial(async () => [...(await ensureLoaded()).values()].map((e) => e.p)),
     save: (changes: PositionChanges) =>
       serial(async () => {
         const current = await ensureLoaded();
         const next = new Map(current);
-        for (const p of changes.upserts) next.set(positionKey(p), p);
+        for (const p of changes.upserts)
+          next.set(positionKey(p), { p, line: JSON.stringify(p) });
         for (const key of changes.deletes ?? []) next.delete(key);
         await writeState(next, true);
         state = next;
@@ -351,7 +367,7 @@ export function createJsonFilePositionStore(
             details: { path: chosen.file },
           });
         }
-        const restored = toMap(got.positions);
+        const restored = toMap(got);
         await writeState(restored, false);
         state = restored;
         metrics.recoveries.inc({ store: STORE, strategy: 'manual_restore' });

@@ -3,19 +3,21 @@ import type { Position } from '@lc/core';
 
 const FORMAT = 'lc-positions';
 const VERSION = 1;
+const ARRAY_OPEN = ',"positions":[';
+const TAIL = ']}\n';
 
 /**
- * Serialise positions to the store's file format: a JSON object whose
- * `positions` array holds one position per line (readable, diffable), and a
- * SHA-256 `checksum` over those lines so a torn or edited file is detected.
+ * Serialise to the store's file format: a JSON object whose `positions`
+ * array holds one position per line (readable, diffable), with a SHA-256
+ * `checksum` over the exact text of that array's contents, so a torn or
+ * edited file is detected. `lines` are `JSON.stringify(position)` strings
+ * (cached by the store so unchanged positions are not re-serialised).
  */
-export function serializePositions(
-  positions: Iterable<Position>,
+export function serializeLines(
+  lines: readonly string[],
   savedAtMs: number,
 ): string {
-  const lines: string[] = [];
-  for (const p of positions) lines.push(JSON.stringify(p));
-  const body = lines.join('\n');
+  const body = lines.length === 0 ? '' : `\n${lines.join(',\n')}\n`;
   const checksum = createHash('sha256').update(body).digest('hex');
   const header = JSON.stringify({
     format: FORMAT,
@@ -24,7 +26,7 @@ export function serializePositions(
     count: lines.length,
     checksum,
   });
-  return `${header.slice(0, -1)},"positions":[${lines.length === 0 ? '' : `\n${lines.join(',\n')}\n`}]}\n`;
+  return `${header.slice(0, -1)}${ARRAY_OPEN}${body}${TAIL}`;
 }
 
 /** Parsed file, or why it is not valid. */
@@ -32,33 +34,47 @@ export type ParsedPositionFile =
   | {
       readonly ok: true;
       readonly positions: Position[];
-      readonly savedAtMs: number;
+      /** `JSON.stringify` of each position, as stored. */
+      readonly lines: string[];
     }
   | { readonly ok: false; readonly reason: string };
 
 /** Parse and verify a position file (format, version, count, checksum). */
 export function parsePositions(text: string): ParsedPositionFile {
-  let doc: unknown;
+  const open = text.indexOf(ARRAY_OPEN);
+  if (open < 0 || !text.endsWith(TAIL)) {
+    return { ok: false, reason: 'truncated or not a position file' };
+  }
+  const body = text.slice(open + ARRAY_OPEN.length, text.length - TAIL.length);
+  let header: Record<string, unknown>;
   try {
-    doc = JSON.parse(text);
+    header = JSON.parse(`${text.slice(0, open)}}`) as Record<string, unknown>;
   } catch (error) {
+    return { ok: false, reason: `bad header (${(error as Error).message})` };
+  }
+  if (header.format !== FORMAT) return { ok: false, reason: 'unknown format' };
+  if (header.version !== VERSION) {
     return {
       ok: false,
-      reason: `not valid JSON (${(error as Error).message})`,
+      reason: `unsupported version ${String(header.version)}`,
     };
   }
-  if (typeof doc !== 'object' || doc === null)
-    return { ok: false, reason: 'not an object' };
-  const d = doc as Record<string, unknown>;
-  if (d.format !== FORMAT) return { ok: false, reason: 'unknown format' };
-  if (d.version !== VERSION)
-    return { ok: false, reason: `unsupported version ${String(d.version)}` };
-  if (!Array.isArray(d.positions))
-    return { ok: false, reason: 'no positions array' };
-  if (d.count !== d.positions.length)
+  const checksum = createHash('sha256').update(body).digest('hex');
+  if (checksum !== header.checksum)
+    return { ok: false, reason: 'checksum mismatch' };
+  const lines = body === '' ? [] : body.slice(1, -1).split(',\n');
+  if (lines.length !== header.count)
     return { ok: false, reason: 'position count mismatch' };
-  const lines: string[] = [];
-  for (const p of d.positions as unknown[]) {
+  let positions: unknown;
+  try {
+    positions = JSON.parse(`[${body}]`);
+  } catch (error) {
+    return { ok: false, reason: `bad positions (${(error as Error).message})` };
+  }
+  if (!Array.isArray(positions) || positions.length !== lines.length) {
+    return { ok: false, reason: 'position count mismatch' };
+  }
+  for (const p of positions as unknown[]) {
     if (
       typeof p !== 'object' ||
       p === null ||
@@ -67,14 +83,6 @@ export function parsePositions(text: string): ParsedPositionFile {
     ) {
       return { ok: false, reason: 'malformed position entry' };
     }
-    lines.push(JSON.stringify(p));
   }
-  const checksum = createHash('sha256').update(lines.join('\n')).digest('hex');
-  if (checksum !== d.checksum)
-    return { ok: false, reason: 'checksum mismatch' };
-  return {
-    ok: true,
-    positions: d.positions as Position[],
-    savedAtMs: typeof d.savedAtMs === 'number' ? d.savedAtMs : 0,
-  };
+  return { ok: true, positions: positions as Position[], lines };
 }
