@@ -184,6 +184,29 @@ describe('createBatchPersistence', () => {
       expect(await collect(p.recover())).toEqual([]);
     });
 
+    it('should accept outcomes and new batches while recover() is streaming', async () => {
+      let p = await openStore({ maxSegmentBytes: 4096 });
+      for (let i = 0; i < 12; i++)
+        await p.persist(makeBatch(`old${i}`, ['a', 'b'], 4));
+      p = await restart(p, { maxSegmentBytes: 4096 });
+      const seen: string[] = [];
+      for await (const b of p.recover()) {
+        seen.push(b.id);
+        await p.markDelivered(b.id, 'a');
+        await p.deadLetter(b.id, 'b', sinkError(), { indexes: [1] });
+        await p.persist(makeBatch(`new-${b.id}`, ['a'], 1));
+      }
+      expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => `old${i}`));
+      expect(await p.deadLetters.count()).toBe(12);
+      expect(p.pending().map((b) => b.id)).toEqual(
+        seen.map((id) => `new-${id}`),
+      );
+      p = await restart(p, { maxSegmentBytes: 4096 });
+      expect((await collect(p.recover())).map((b) => b.id)).toEqual(
+        seen.map((id) => `new-${id}`),
+      );
+    });
+
     it('should not yield batches persisted in this run', async () => {
       const p = await openStore();
       await p.persist(makeBatch('new'));

@@ -99,7 +99,7 @@ export async function createBatchPersistence(
     'maxSegmentBytes',
     options.maxSegmentBytes,
     DEFAULT_WAL_SEGMENT_BYTES,
-    { min: 1024 },
+    { min: 4096 },
   );
   const shared = {
     ...(options.logger === undefined ? {} : { logger: options.logger }),

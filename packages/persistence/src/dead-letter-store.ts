@@ -87,7 +87,7 @@ export async function createDeadLetterStore(
     'maxSegmentBytes',
     options.maxSegmentBytes,
     DEFAULT_DEAD_LETTER_SEGMENT_BYTES,
-    { min: 1024 },
+    { min: 4096 },
   );
   const log = await createDiskLog({
     directory: path.resolve(directory),
