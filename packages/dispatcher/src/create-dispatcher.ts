@@ -132,6 +132,8 @@ class DispatcherImpl implements Dispatcher {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly runId = Math.random().toString(36).slice(2, 10);
 
+  /** No rate limit, dedup, drop policy or routes: the fast path. */
+  private readonly plain: boolean;
   private held = 0;
   private heldBytes = 0;
   // Records of evicted batches whose dead-letter write is still running.
@@ -333,10 +335,17 @@ class DispatcherImpl implements Dispatcher {
           this.lanes.get(fallback);
     }
     this.routes = options.routes ?? [];
+
     const defaultNames =
       options.defaultSinks ??
       options.sinks.map((s) => s.name).filter((n) => !fallbacks.has(n));
     this.defaultGroup = this.groupFor(defaultNames);
+    this.plain =
+      this.rateLimit === undefined &&
+      this.dedup === undefined &&
+      this.dropPolicy === 'block' &&
+      this.routes.length === 0 &&
+      this.defaultGroup.lanes.length > 0;
   }
 
   // ---------------------------------------------------------------- intake
@@ -383,6 +392,10 @@ class DispatcherImpl implements Dispatcher {
   }
 
   private accept(record: LogRecord): void {
+    if (this.plain) {
+      this.enqueue(record, this.defaultGroup, recordBytes(record));
+      return;
+    }
     if (this.rateLimit !== undefined && !this.takeToken(record)) {
       this.tracker.track(record, 0);
       this.countDrop('rate_limited', 1);
@@ -414,6 +427,10 @@ class DispatcherImpl implements Dispatcher {
       this.countDrop('unrouted', 1);
       return;
     }
+    this.enqueue(record, group, bytes);
+  }
+
+  private enqueue(record: LogRecord, group: Group, bytes: number): void {
     // Keep batches within batchMaxBytes (a single larger record goes alone).
     if (group.records.length > 0 && group.bytes + bytes > this.batchMaxBytes)
       this.closeBatch(group);

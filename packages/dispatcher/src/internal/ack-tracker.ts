@@ -67,7 +67,18 @@ export function createAckTracker(options: AckTrackerOptions = {}): AckTracker {
   const dirty = new Set<AckSource>();
   const lastCommitted = new WeakMap<AckSource, Cursor>();
 
+  // Consecutive records usually come from the same source.
+  let lastRef: SourceRef | undefined;
+  let lastState: AckSource | undefined;
   const sourceFor = (ref: SourceRef): AckSource => {
+    if (ref === lastRef && lastState !== undefined && !lastState.removed)
+      return lastState;
+    const state = lookup(ref);
+    lastRef = ref;
+    lastState = state;
+    return state;
+  };
+  const lookup = (ref: SourceRef): AckSource => {
     const cached = byRef.get(ref);
     if (cached !== undefined && !cached.removed) return cached;
     const key = `${ref.kind}\u0000${ref.id}`;
