@@ -16,15 +16,12 @@ import type { AckSet } from './ack-set.js';
 import { codecId } from './block-codec.js';
 import { FLAG_ENCRYPTED } from './frame.js';
 import { fsyncDirectory, toBufferError } from './fs-utils.js';
+import { prepareAppendInput, type QueuedRecord } from './append-input.js';
 import { readLog } from './log-reader.js';
+import { encodeWrite, noteWrite } from './write-encoder.js';
 import { createDiskLogMetrics, type DiskLogMetrics } from './metrics.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
-import {
-  encodeBlockFrame,
-  encodeRecordFrames,
-  framedSize,
-  type PendingRecord,
-} from './record-codec.js';
+import type { PendingRecord } from './record-codec.js';
 import { recoverDirectory, type CorruptionReason } from './recover.js';
 import {
   SEGMENT_HEADER_BYTES,
@@ -36,26 +33,15 @@ import {
 } from './segment-file.js';
 import {
   newSegmentMeta,
-  noteFrame,
-  noteRecords,
   writeSegmentIndex,
   type SegmentMeta,
 } from './segment-meta.js';
 
 const MAX_WRITE_BATCH_BYTES = 8 * 1024 * 1024;
-const MAX_BLOCK_PLAIN_BYTES = 1024 * 1024;
-const MAX_BLOCK_RECORDS = 65_535;
-const MAX_SOURCE_BYTES = 65_535;
 const ACK_CHECKPOINT_BYTES = 1024 * 1024;
 
 interface QueuedAppend {
-  records: {
-    payload: Uint8Array;
-    timestampMs: number;
-    source: Buffer | undefined;
-    sourceText: string | undefined;
-    frameBytes: number;
-  }[];
+  records: QueuedRecord[];
   bytes: number;
   resolve: (seqs: number[]) => void;
   reject: (error: unknown) => void;
@@ -148,60 +134,18 @@ export class DiskLogImpl implements DiskLog {
   appendMany(entries: ReadonlyArray<DiskLogAppendInput>): Promise<number[]> {
     if (this.closed) return Promise.reject(shutDownError());
     if (entries.length === 0) return Promise.resolve([]);
-    const now = this.opts.clock.now();
-    const records: QueuedAppend['records'] = [];
-    let bytes = 0;
+    let input: ReturnType<typeof prepareAppendInput>;
     try {
-      for (const e of entries) {
-        if (!(e.payload instanceof Uint8Array)) {
-          throw new LcError({
-            code: 'LC_ERR_INVALID_INPUT',
-            message: 'disk log payload must be a Uint8Array',
-          });
-        }
-        const ts = e.timestampMs ?? now;
-        if (!Number.isSafeInteger(ts) || ts < 0) {
-          throw new LcError({
-            code: 'LC_ERR_INVALID_INPUT',
-            message: `disk log timestampMs must be a non-negative integer, got ${ts}`,
-          });
-        }
-        const source =
-          e.source === undefined || e.source === ''
-            ? undefined
-            : Buffer.from(e.source, 'utf8');
-        if (source !== undefined && source.length > MAX_SOURCE_BYTES) {
-          throw new LcError({
-            code: 'LC_ERR_INVALID_INPUT',
-            message: 'disk log source tag exceeds 65535 bytes',
-          });
-        }
-        const size = framedSize({ payload: e.payload, source });
-        const r = {
-          payload: e.payload,
-          timestampMs: ts,
-          source,
-          sourceText: source === undefined ? undefined : e.source,
-          frameBytes: size,
-        };
-        if (size + SEGMENT_HEADER_BYTES > this.opts.maxSegmentBytes) {
-          throw new LcError({
-            code: 'LC_ERR_RECORD_TOO_LARGE',
-            message: `disk log record of ${e.payload.length} bytes does not fit a segment of maxSegmentBytes=${this.opts.maxSegmentBytes}`,
-            details: {
-              bytes: e.payload.length,
-              maxSegmentBytes: this.opts.maxSegmentBytes,
-            },
-          });
-        }
-        bytes += size;
-        records.push(r);
-      }
+      input = prepareAppendInput(
+        entries,
+        this.opts.clock.now(),
+        this.opts.maxSegmentBytes,
+      );
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise<number[]>((resolve, reject) => {
-      this.queue.push({ records, bytes, resolve, reject });
+      this.queue.push({ ...input, resolve, reject });
       this.kickWriter();
     });
   }
@@ -333,48 +277,16 @@ export class DiskLogImpl implements DiskLog {
     active: { meta: SegmentMeta; handle: FileHandle },
     records: PendingRecord[],
   ): Promise<void> {
-    const frames: { buf: Buffer; count: number; records: PendingRecord[] }[] =
-      [];
     const flags =
       codecId(this.opts.compression) |
       (this.opts.encryptionKey === undefined ? 0 : FLAG_ENCRYPTED);
-    if (flags === 0) {
-      frames.push({
-        buf: encodeRecordFrames(records),
-        count: records.length,
-        records,
-      });
-    } else {
-      let start = 0;
-      while (start < records.length) {
-        let end = start;
-        let plain = 0;
-        while (
-          end < records.length &&
-          end - start < MAX_BLOCK_RECORDS &&
-          (end === start || plain <= MAX_BLOCK_PLAIN_BYTES)
-        ) {
-          plain += framedSize(records[end] as PendingRecord);
-          end++;
-        }
-        const part = records.slice(start, end);
-        frames.push({
-          buf: await encodeBlockFrame(
-            part,
-            flags,
-            this.opts.encryptionKey,
-            this.opts.clock.now(),
-          ),
-          count: part.length,
-          records: part,
-        });
-        start = end;
-      }
-    }
-    const buf =
-      frames.length === 1
-        ? (frames[0] as { buf: Buffer }).buf
-        : Buffer.concat(frames.map((f) => f.buf));
+    const w = await encodeWrite(
+      records,
+      flags,
+      this.opts.encryptionKey,
+      this.opts.clock.now(),
+    );
+    const buf = w.buf;
     const pos = active.meta.bytes;
     try {
       let written = 0;
@@ -395,31 +307,7 @@ export class DiskLogImpl implements DiskLog {
         .catch((e: unknown) => this.opts.onError(e));
       throw error;
     }
-    let off = pos;
-    for (const f of frames) {
-      if (flags === 0) {
-        noteRecords(active.meta, off, f.records);
-        off += f.buf.length;
-      } else {
-        let minTs = Infinity;
-        let maxTs = -Infinity;
-        for (const r of f.records) {
-          minTs = Math.min(minTs, r.timestampMs);
-          maxTs = Math.max(maxTs, r.timestampMs);
-        }
-        const first = f.records[0] as PendingRecord;
-        const last = f.records[f.records.length - 1] as PendingRecord;
-        noteFrame(
-          active.meta,
-          off,
-          f.buf.length,
-          { firstSeq: first.seq, lastSeq: last.seq, minTs, maxTs },
-          f.count,
-          f.records.map((r) => r.sourceText),
-        );
-        off += f.buf.length;
-      }
-    }
+    noteWrite(active.meta, pos, w);
     this.counters.appendedRecords += records.length;
     this.counters.appendedBytes += buf.length;
     this.metrics.recordsWritten.inc(this.label, records.length);

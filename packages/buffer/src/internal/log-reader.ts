@@ -107,7 +107,7 @@ export async function* readLog(
             continue;
           let entries: DiskLogEntry[];
           try {
-            entries = await decodeFrame(item, log.opts.encryptionKey);
+            entries = decodeFrame(item, log.opts.encryptionKey);
           } catch (error) {
             const q = await quarantineRange(
               log.opts.directory,

@@ -144,10 +144,10 @@ function decodeRecord(frame: Buffer, copy: boolean): DecodedEntry {
  * Entries in a validated frame. Throws `LcError` (`LC_ERR_DECRYPT`,
  * `LC_ERR_BUFFER_CORRUPT`) when a block cannot be decoded.
  */
-export async function decodeFrame(
+export function decodeFrame(
   f: ScannedFrame,
   key: Buffer | undefined,
-): Promise<DecodedEntry[]> {
+): DecodedEntry[] {
   const h = f.header;
   if (h.type === FRAME_TYPE_RECORD) return [decodeRecord(f.frame, true)];
   const prefix = f.frame.subarray(

@@ -132,14 +132,20 @@ export async function* scanSegment(
     if (fileOff >= end) return;
     let ok = false;
     let header: FrameHeader | undefined;
-    if (await ensure(FRAME_HEADER_BYTES)) {
+    // Fast paths avoid an await per frame while the chunk has the bytes.
+    if (
+      buf.length - p >= FRAME_HEADER_BYTES ||
+      (await ensure(FRAME_HEADER_BYTES))
+    ) {
       header = parseFrameHeader(buf, p);
       if (
         header !== undefined &&
         fileOff + FRAME_HEADER_BYTES + header.bodyBytes <= end
       ) {
         const total = FRAME_HEADER_BYTES + header.bodyBytes;
-        ok = (await ensure(total)) && frameCrcOk(buf, p, header.bodyBytes);
+        ok =
+          (buf.length - p >= total || (await ensure(total))) &&
+          frameCrcOk(buf, p, header.bodyBytes);
       }
     }
     if (ok && header !== undefined) {
