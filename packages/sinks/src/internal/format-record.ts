@@ -1,4 +1,3 @@
-import { formatRfc3339Nano } from '@lc/core';
 import type { LogRecord } from '@lc/core';
 
 /** How file, stdout and HTTP sinks serialise a record. */
@@ -10,11 +9,35 @@ export type LineFormat = 'json' | 'text';
  * `JSON.stringify` escapes newlines, so a record is always one line.
  */
 export function formatJsonLine(record: LogRecord): string {
-  let out = `{"timestamp":"${formatRfc3339Nano(record)}","line":${JSON.stringify(record.line)},"labels":${JSON.stringify(record.labels)}`;
+  let labels = labelsJson.get(record.labels);
+  if (labels === undefined) {
+    labels = JSON.stringify(record.labels);
+    labelsJson.set(record.labels, labels);
+  }
+  let source = sourceJson.get(record.source);
+  if (source === undefined) {
+    source = `{"kind":${JSON.stringify(record.source.kind)},"id":${JSON.stringify(record.source.id)}}`;
+    sourceJson.set(record.source, source);
+  }
+  let out = `{"timestamp":"${timestampText(record)}","line":${JSON.stringify(record.line)},"labels":${labels}`;
   if (record.metadata !== undefined)
     out += `,"metadata":${JSON.stringify(record.metadata)}`;
-  out += `,"source":{"kind":${JSON.stringify(record.source.kind)},"id":${JSON.stringify(record.source.id)}}}`;
-  return out;
+  return `${out},"source":${source}}`;
+}
+
+// Labels and sources are shared objects (see Labels): serialise each once.
+const labelsJson = new WeakMap<object, string>();
+const sourceJson = new WeakMap<object, string>();
+let lastMs = Number.NaN;
+let lastIso = '';
+
+/** RFC 3339 with nanoseconds; the millisecond part is reused across records. */
+function timestampText(record: LogRecord): string {
+  if (record.timestampMs !== lastMs) {
+    lastMs = record.timestampMs;
+    lastIso = new Date(lastMs).toISOString().slice(0, 23);
+  }
+  return `${lastIso}${String(record.timestampNanos).padStart(6, '0')}Z`;
 }
 
 /**

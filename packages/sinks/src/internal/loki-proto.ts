@@ -55,6 +55,16 @@ function strLen(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
+/**
+ * Write `s` whose UTF-8 length is `bytes`. ASCII strings (length equals
+ * byte length) take the cheaper latin1 path, which yields the same bytes.
+ */
+function writeStr(buf: Buffer, pos: number, s: string, bytes: number): number {
+  if (bytes === s.length) buf.write(s, pos, bytes, 'latin1');
+  else buf.write(s, pos, bytes, 'utf8');
+  return pos + bytes;
+}
+
 function fieldLen(len: number): number {
   return 1 + varintLen(len) + len;
 }
@@ -120,8 +130,9 @@ export function encodePushRequest(streams: readonly LokiStream[]): Buffer {
     buf[pos++] = 0x0a; // streams = 1, LEN
     pos = writeVarint(buf, pos, streamLens[si] as number);
     buf[pos++] = 0x0a; // labels = 1
-    pos = writeVarint(buf, pos, strLen(s.labels));
-    pos += buf.write(s.labels, pos, 'utf8');
+    const labelBytes = strLen(s.labels);
+    pos = writeVarint(buf, pos, labelBytes);
+    pos = writeStr(buf, pos, s.labels, labelBytes);
     for (const entry of s.entries) {
       buf[pos++] = 0x12; // entries = 2
       pos = writeVarint(buf, pos, entryLens[e] as number);
@@ -140,7 +151,7 @@ export function encodePushRequest(streams: readonly LokiStream[]): Buffer {
       }
       buf[pos++] = 0x12; // line = 2
       pos = writeVarint(buf, pos, lineBytes[e] as number);
-      pos += buf.write(entry.line, pos, 'utf8');
+      pos = writeStr(buf, pos, entry.line, lineBytes[e] as number);
       if (entry.metadata !== undefined) {
         for (const [name, value] of entry.metadata) {
           const nb = strLen(name);
@@ -149,10 +160,10 @@ export function encodePushRequest(streams: readonly LokiStream[]): Buffer {
           pos = writeVarint(buf, pos, fieldLen(nb) + fieldLen(vb));
           buf[pos++] = 0x0a;
           pos = writeVarint(buf, pos, nb);
-          pos += buf.write(name, pos, 'utf8');
+          pos = writeStr(buf, pos, name, nb);
           buf[pos++] = 0x12;
           pos = writeVarint(buf, pos, vb);
-          pos += buf.write(value, pos, 'utf8');
+          pos = writeStr(buf, pos, value, vb);
         }
       }
       e++;

@@ -21,6 +21,7 @@ export const TEMPLATE_VARIABLES = [
 ] as const;
 
 const PLACEHOLDER = /\{([a-z_]+)(?::([a-zA-Z0-9_.-]+))?\}/g;
+const PLACEHOLDER_TEST = /\{([a-z_]+)(?::([a-zA-Z0-9_.-]+))?\}/;
 const MAX_SEGMENT = 128;
 
 /**
@@ -108,12 +109,7 @@ export function compilePathTemplate(
       });
     }
   }
-  return (record) => {
-    const rel = template.replace(
-      PLACEHOLDER,
-      (_, name: string, arg: string | undefined) =>
-        sanitizePathValue(variable(name, arg, record) ?? `unknown_${name}`),
-    );
+  const check = (rel: string): string => {
     const full = resolve(root, rel);
     const inside = relative(root, full);
     if (
@@ -126,6 +122,26 @@ export function compilePathTemplate(
         code: 'LC_ERR_INVALID_INPUT',
         message: `file sink path ${JSON.stringify(rel)} escapes ${root}`,
       });
+    }
+    return full;
+  };
+  if (!PLACEHOLDER_TEST.test(template)) {
+    const constant = check(template);
+    return () => constant;
+  }
+  // Resolved paths are few (one per source and hour); cache the checks.
+  const resolved = new Map<string, string>();
+  return (record) => {
+    const rel = template.replace(
+      PLACEHOLDER,
+      (_, name: string, arg: string | undefined) =>
+        sanitizePathValue(variable(name, arg, record) ?? `unknown_${name}`),
+    );
+    let full = resolved.get(rel);
+    if (full === undefined) {
+      full = check(rel);
+      if (resolved.size >= 10_000) resolved.clear();
+      resolved.set(rel, full);
     }
     return full;
   };

@@ -13,3 +13,5 @@ export type {
   DecodedLokiStream,
 } from './loki-push-decoder.js';
 export { parseLokiLabels } from './parse-loki-labels.js';
+export { encodePushRequest } from '../internal/loki-proto.js';
+export type { LokiEntry, LokiStream } from '../internal/loki-proto.js';
