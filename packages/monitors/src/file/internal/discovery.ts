@@ -13,12 +13,17 @@ export interface DiscoveryOptions {
   readonly includeHidden: boolean;
   readonly followSymlinks: boolean;
   readonly maxFiles: number;
+  /**
+   * Known files in watched directories need no stat on a rescan (events
+   * report their changes); they are listed with `undefined` stats.
+   */
+  readonly skipStat?: (path: string, dir: string) => boolean;
 }
 
 /** Result of one pass. */
 export interface DiscoveryResult {
-  /** Matched regular files and their stats (symlinks resolved). */
-  readonly files: Map<string, BigIntStats>;
+  /** Matched regular files and their stats (symlinks resolved; `undefined` when skipped). */
+  readonly files: Map<string, BigIntStats | undefined>;
   /** Directories walked, with their `dev:ino`, for watching. */
   readonly directories: Map<string, string>;
   /** Paths that matched a pattern but are not regular files (directories, fifos). */
@@ -47,7 +52,7 @@ export async function discoverFiles(
   options: DiscoveryOptions,
 ): Promise<DiscoveryResult> {
   const result = {
-    files: new Map<string, BigIntStats>(),
+    files: new Map<string, BigIntStats | undefined>(),
     directories: new Map<string, string>(),
     skippedNonFiles: [] as string[],
     errors: [] as Array<{ path: string; error: NodeJS.ErrnoException }>,
@@ -125,6 +130,14 @@ export async function discoverFiles(
       if (result.files.size >= options.maxFiles) {
         result.truncated = true;
         return;
+      }
+      if (
+        isFile &&
+        !entry.isSymbolicLink() &&
+        options.skipStat?.(path, dir) === true
+      ) {
+        result.files.set(path, undefined);
+        continue;
       }
       try {
         result.files.set(path, await stat(path, { bigint: true }));

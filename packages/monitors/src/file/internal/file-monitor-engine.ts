@@ -36,7 +36,7 @@ import { compileGlob, matchesAny } from './glob.js';
 import type { SplitLine, SplitterCounters } from './line-splitter.js';
 import { readGzipFile } from './gzip-reader.js';
 import type { TrackContext } from './tailed-file.js';
-import { fileLabels, TailedFile } from './tailed-file.js';
+import { fileLabels, TAIL_BYTES, TailedFile } from './tailed-file.js';
 
 /** Files that grew this recently are polled every `pollIntervalMs`. */
 const HOT_WINDOW_MS = 5000;
@@ -76,6 +76,8 @@ export class FileMonitorEngine {
   private readonly errorsByPath = new Map<string, LcError>();
   private readonly buf: Buffer;
   private openCount = 0;
+  /** Open files, least recently grown first (Map insertion order). */
+  private readonly openLru = new Map<string, TailedFile>();
   private started = false;
   private stopped = false;
   private timer: TimerHandle | undefined;
@@ -335,6 +337,10 @@ export class FileMonitorEngine {
       includeHidden: this.o.includeHidden,
       followSymlinks: this.o.followSymlinks,
       maxFiles: this.o.maxFiles,
+      skipStat: (path, dir) =>
+        context !== 'startup' &&
+        this.byPath.has(path) &&
+        this.watchers.has(dir),
     });
     if (this.stopped) return;
     this.syncWatchers(result.directories);
@@ -346,7 +352,9 @@ export class FileMonitorEngine {
         'file monitor: maxFiles reached, some files are not read',
       );
     }
-    for (const [path, st] of result.files) this.consider(path, st, context);
+    for (const [path, st] of result.files) {
+      if (st !== undefined) this.consider(path, st, context);
+    }
     for (const [path, id] of this.byPath) {
       if (!result.files.has(path)) {
         const f = this.byId.get(id);
@@ -645,15 +653,24 @@ export class FileMonitorEngine {
       total += r.bytes;
       budget -= r.bytes;
       f.lastGrowthAt = this.clock.monotonicNow();
+      this.openLru.delete(f.id);
+      this.openLru.set(f.id, f);
       f.lastReadAtMs = this.clock.now();
       this.emit(f, lines);
-      if (f.fingerprintBytes < FINGERPRINT_BYTES && f.handle !== undefined) {
+      if (
+        f.fingerprintBytes < FINGERPRINT_BYTES &&
+        f.splitter.fedOffset > f.fingerprintBytes &&
+        f.handle !== undefined
+      ) {
         const fp = await computeFingerprint(f.handle, FINGERPRINT_BYTES);
         f.fingerprint = fp.fingerprint;
         f.fingerprintBytes = fp.fingerprintBytes;
         this.upsert(f);
       }
       if (this.blocked) break;
+      // A short read means end of file: skip the read that would say so.
+      if (r.bytes < Math.min(budget + r.bytes, this.buf.length - TAIL_BYTES))
+        break;
     }
     if (budget <= 0 || (this.blocked && total > 0)) f.backlog = true;
     this.metrics.bytesRead.inc(total);
@@ -741,6 +758,7 @@ export class FileMonitorEngine {
         return false;
       }
       f.handle = handle;
+      this.openLru.set(f.id, f);
       f.size = Number(st.size);
       f.mtimeMs = Number(st.mtimeMs);
       f.error = undefined;
@@ -760,21 +778,17 @@ export class FileMonitorEngine {
   /** Close the least recently grown open, caught-up, live file. */
   private evictIdle(): boolean {
     let victim: TailedFile | undefined;
-    for (const f of this.byId.values()) {
-      if (
-        f.handle === undefined ||
-        f.state !== 'active' ||
-        f.finishOnly ||
-        f.backlog
-      )
-        continue;
+    for (const f of this.openLru.values()) {
+      if (f.handle === undefined) continue;
+      if (f.state !== 'active' || f.finishOnly || f.backlog) continue;
       if (f.size > f.splitter.fedOffset) continue;
-      if (victim === undefined || f.lastGrowthAt < victim.lastGrowthAt)
-        victim = f;
+      victim = f;
+      break;
     }
     if (victim === undefined) return false;
     const handle = victim.handle;
     victim.handle = undefined;
+    this.openLru.delete(victim.id);
     this.openCount--;
     handle?.close().catch(this.onError);
     return true;
@@ -784,6 +798,7 @@ export class FileMonitorEngine {
     const handle = f.handle;
     if (handle === undefined) return;
     f.handle = undefined;
+    this.openLru.delete(f.id);
     this.openCount--;
     this.metrics.filesOpen.set(this.openCount);
     try {

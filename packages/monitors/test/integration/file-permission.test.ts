@@ -1,0 +1,64 @@
+import { fork } from 'node:child_process';
+import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTempDir } from '@lc/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleMonitorChild } from '../file-child-bundle.js';
+import { nextMessage } from '../file-torture-support.js';
+
+const NOBODY = 65534;
+const isRoot = process.getuid?.() === 0;
+let childPath = '';
+beforeAll(async () => {
+  childPath = await bundleMonitorChild();
+}, 120_000);
+
+describe('createFileMonitor', () => {
+  describe('start', () => {
+    // Root reads any file, so the monitor runs in a child process as `nobody`
+    // (as root, the test drops privileges; otherwise it runs as the user).
+    it('should report a clear permission error and keep reading other files', async () => {
+      const dir = await createTempDir('lc-fm-perm-');
+      try {
+        chmodSync(dir.path, 0o777);
+        const ok = join(dir.path, 'ok.log');
+        const secret = join(dir.path, 'secret.log');
+        const out = join(dir.path, 'out.txt');
+        writeFileSync(ok, 'readable 1\n', { mode: 0o644 });
+        writeFileSync(secret, 'hidden 1\n', { mode: 0o600 });
+        writeFileSync(out, '');
+        chmodSync(out, 0o666);
+        chmodSync(secret, 0o600);
+        if (isRoot) chownSync(secret, 0, 0);
+        const child = fork(
+          childPath,
+          [`${dir.path}/*.log`, out, join(dir.path, 'positions.json')],
+          {
+            stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+            ...(isRoot ? { uid: NOBODY, gid: NOBODY } : {}),
+          },
+        );
+        let stderr = '';
+        child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+        try {
+          await nextMessage(child, 'started', 60_000);
+          writeFileSync(ok, 'readable 2\n', { flag: 'a' });
+          const deadline = Date.now() + 20_000;
+          while (
+            Date.now() < deadline &&
+            !readFileSync(out, 'utf8').includes('readable 2')
+          ) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          expect(readFileSync(out, 'utf8')).toBe('readable 1\nreadable 2\n');
+          expect(stderr).toMatch(/LC_ERR_FILE_PERMISSION/);
+          expect(stderr).toContain(secret);
+        } finally {
+          child.kill('SIGKILL');
+        }
+      } finally {
+        await dir.cleanup();
+      }
+    }, 120_000);
+  });
+});
