@@ -67,6 +67,10 @@ const kafkaSink = section({
     .union([z.literal(-1), z.literal(0), z.literal(1)])
     .default(-1)
     .describe('Required acks.'),
+  format: z
+    .enum(['json', 'text'])
+    .default('json')
+    .describe('Message value: the record as JSON or the raw line.'),
   key_label: z
     .string()
     .optional()
@@ -100,12 +104,19 @@ const stdoutSink = section({
 const httpSink = section({
   ...sinkCommon,
   url: httpUrl('Endpoint receiving the batches.'),
-  method: z.enum(['POST', 'PUT']).default('POST').describe('HTTP method.'),
   format: z
-    .enum(['ndjson', 'json'])
+    .enum(['ndjson', 'elasticsearch'])
     .default('ndjson')
-    .describe('Body encoding.'),
+    .describe('Body encoding: NDJSON records or an Elasticsearch _bulk body.'),
+  index: z
+    .string()
+    .optional()
+    .describe('Elasticsearch index (format: elasticsearch).'),
+  gzip: flag(false, 'gzip request bodies.'),
   headers: stringMap('Extra HTTP headers (may hold secrets).'),
+  username: z.string().optional().describe('Basic auth user.'),
+  password: z.string().optional().describe('Basic auth password (secret).'),
+  bearer_token: z.string().optional().describe('Bearer token (secret).'),
   timeout: duration(30_000, 'Request timeout.'),
 });
 

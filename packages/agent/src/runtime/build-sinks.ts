@@ -1,8 +1,12 @@
 import type { Instrumentation, Sink } from '@lc/core';
-import { LcError } from '@lc/core';
 import type { RouteOptions } from '@lc/dispatcher';
-import * as lcSinks from '@lc/sinks';
-import { createFileSink, createLokiSink } from '@lc/sinks';
+import {
+  createFileSink,
+  createHttpSink,
+  createKafkaSink,
+  createLokiSink,
+  createStdoutSink,
+} from '@lc/sinks';
 import type { AgentConfig } from '../config/schema.js';
 
 /** Sinks built from config, with their routes. */
@@ -12,8 +16,6 @@ export interface BuiltSinks {
   readonly defaultSinks: string[];
 }
 
-type SinkType = keyof AgentConfig['sinks'];
-
 /** Name of the `index`th sink of `type`, as validation assigned it. */
 export function sinkName(
   type: string,
@@ -22,20 +24,6 @@ export function sinkName(
   explicit?: string,
 ): string {
   return explicit ?? (count === 1 ? type : `${type}-${index}`);
-}
-
-function optionalFactory(
-  name: string,
-  type: SinkType,
-): (options: object) => Sink {
-  const factory = (lcSinks as Record<string, unknown>)[name];
-  if (typeof factory !== 'function') {
-    throw new LcError({
-      code: 'LC_ERR_CONFIG',
-      message: `sinks.${type}: the ${type} sink is not available yet in this build of @lc/sinks`,
-    });
-  }
-  return factory as (options: object) => Sink;
 }
 
 /** Build every configured sink. Throws `LC_ERR_CONFIG` for unavailable types. */
@@ -95,17 +83,16 @@ export function buildSinks(
     );
   });
   kafka.forEach((s, i) => {
-    const create = optionalFactory('createKafkaSink', 'kafka');
-    const name = sinkName('kafka', i, kafka.length, s.name);
     add(
-      create({
+      createKafkaSink({
         ...inst,
-        name,
+        name: sinkName('kafka', i, kafka.length, s.name),
         brokers: s.brokers,
         topic: s.topic,
         clientId: s.client_id,
         compression: s.compression,
         acks: s.acks,
+        format: s.format,
         ...(s.key_label === undefined ? {} : { keyLabel: s.key_label }),
         requestTimeoutMs: s.timeout,
       }),
@@ -113,10 +100,8 @@ export function buildSinks(
     );
   });
   stdout.forEach((s, i) => {
-    const create = optionalFactory('createStdoutSink', 'stdout');
     add(
-      create({
-        ...inst,
+      createStdoutSink({
         name: sinkName('stdout', i, stdout.length, s.name),
         format: s.format,
       }),
@@ -124,15 +109,21 @@ export function buildSinks(
     );
   });
   http.forEach((s, i) => {
-    const create = optionalFactory('createHttpSink', 'http');
     add(
-      create({
+      createHttpSink({
         ...inst,
         name: sinkName('http', i, http.length, s.name),
         url: s.url,
-        method: s.method,
         format: s.format,
+        ...(s.index === undefined ? {} : { index: s.index }),
+        gzip: s.gzip,
         headers: s.headers,
+        ...(s.username !== undefined && s.password !== undefined
+          ? { basicAuth: { username: s.username, password: s.password } }
+          : {}),
+        ...(s.bearer_token === undefined
+          ? {}
+          : { bearerToken: s.bearer_token }),
         requestTimeoutMs: s.timeout,
       }),
       s.match,
@@ -156,28 +147,13 @@ function globsToRegExps(
   return out;
 }
 
-const OPTIONAL_FACTORIES: Readonly<Partial<Record<SinkType, string>>> = {
-  kafka: 'createKafkaSink',
-  stdout: 'createStdoutSink',
-  http: 'createHttpSink',
-};
-
-/** Issues for configured sink types this build of @lc/sinks does not have. */
+/**
+ * Issues for configured sink types this build cannot provide. Every sink
+ * type is available now; kept so `validate` and `run` share one gate.
+ */
 export function checkSinkAvailability(
   config: AgentConfig,
 ): { path: string; message: string }[] {
-  const issues: { path: string; message: string }[] = [];
-  for (const [type, factory] of Object.entries(OPTIONAL_FACTORIES)) {
-    const list = config.sinks[type as SinkType];
-    if (
-      list.length > 0 &&
-      typeof (lcSinks as Record<string, unknown>)[factory] !== 'function'
-    ) {
-      issues.push({
-        path: `sinks.${type}`,
-        message: `the ${type} sink is not available yet in this build of @lc/sinks`,
-      });
-    }
-  }
-  return issues;
+  void config;
+  return [];
 }
