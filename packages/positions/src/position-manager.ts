@@ -441,7 +441,8 @@ export function createPositionManager(
         o.computeMarkers &&
         isFilePosition(p) &&
         p.offset > 0 &&
-        p.offsetMarker === ''
+        p.offsetMarker === '' &&
+        p.path !== ''
       )
         needMarker.push([key, p]);
       else upserts.push(p);
