@@ -218,6 +218,27 @@ async function openBatchPersistence(
         source: WAL_SOURCE_EVENT,
       });
     } catch (error) {
+      if (
+        final &&
+        !st.settled &&
+        st.pending.size === 0 &&
+        st.settling.size === 1 &&
+        LcError.isInstance(error, 'LC_ERR_DISK_FULL')
+      ) {
+        // The last outcome of the batch cannot be written because the disk
+        // is full. Settling needs no event (the ack alone says it), and
+        // acking is what frees space; waiting for room to write the event
+        // would deadlock. A crash before the ack is durable only means a
+        // redelivery (at least once).
+        logger.warn(
+          { batchId: st.id, sink: event.sink },
+          'disk full: batch settled by acknowledgement only',
+        );
+        st.settling.delete(event.sink);
+        settle(st);
+        await log.flush().catch(onError);
+        return;
+      }
       if (final && st.settling.delete(event.sink) && !st.settled)
         st.pending.add(event.sink);
       throw toLcError(

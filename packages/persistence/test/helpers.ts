@@ -20,7 +20,7 @@ export function makeBatch(
   id: string,
   sinks: readonly string[] = ['a'],
   count = 3,
-  createdAtMs = 1_700_000_000_000,
+  createdAtMs = Date.now(),
 ): PersistedBatch {
   return { id, records: makeRecords(id, count), sinks, createdAtMs };
 }
