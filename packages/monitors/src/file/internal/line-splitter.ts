@@ -84,11 +84,15 @@ export class LineSplitter {
     return this.lineBytes;
   }
 
-  /** Feed bytes that follow the previous chunk; complete lines go to `out`. */
-  feed(chunk: Buffer, out: SplitLine[]): void {
+  /**
+   * Feed bytes that follow the previous chunk; complete lines go to `out`.
+   * Returns the bytes consumed: all of them, except for UTF-16LE where an
+   * odd last byte is left for the next chunk (feed it again).
+   */
+  feed(chunk: Buffer, out: SplitLine[]): number {
     const utf16 = this.encoding === 'utf16le';
     let pos = 0;
-    const len = chunk.length;
+    const len = utf16 ? chunk.length & ~1 : chunk.length;
     while (pos < len) {
       let nl = chunk.indexOf(NL, pos);
       if (utf16) {
@@ -100,16 +104,17 @@ export class LineSplitter {
           nl = chunk.indexOf(NL, nl + 1);
         }
       }
-      if (nl === -1) {
+      if (nl === -1 || nl >= len) {
         this.hold(chunk, pos, len);
         this.offset += len - pos;
-        return;
+        return len;
       }
       const end = utf16 ? nl + 2 : nl + 1;
       this.offset += end - pos;
       this.emit(chunk, pos, nl, end - pos, out);
       pos = end;
     }
+    return len;
   }
 
   /**

@@ -77,6 +77,7 @@ export class TailedFile {
   bytesRead = 0;
   error: LcError | undefined;
   retryAt = 0;
+  private carry: Buffer | undefined;
   private readonly tail = Buffer.alloc(TAIL_BYTES);
   private tailLen = 0;
 
@@ -185,16 +186,20 @@ export class TailedFile {
     }
     const n = bytesRead - overlap;
     if (n <= 0) return { kind: 'eof' };
-    const data = buf.subarray(overlap, bytesRead);
-    this.rememberTail(data);
-    this.splitter.feed(data, out);
-    this.bytesRead += n;
-    return { kind: 'data', bytes: n };
+    const used = this.splitter.feed(buf.subarray(overlap, bytesRead), out);
+    if (used === 0) return { kind: 'eof' };
+    this.rememberTail(buf.subarray(overlap, overlap + used));
+    this.bytesRead += used;
+    return { kind: 'data', bytes: used };
   }
 
   /** Feed decompressed bytes (gzip files) without rewrite detection. */
   feed(data: Buffer, out: SplitLine[]): void {
-    this.splitter.feed(data, out);
+    const chunk =
+      this.carry === undefined ? data : Buffer.concat([this.carry, data]);
+    const used = this.splitter.feed(chunk, out);
+    this.carry =
+      used < chunk.length ? Buffer.from(chunk.subarray(used)) : undefined;
     this.bytesRead += data.length;
   }
 
