@@ -11,7 +11,7 @@ import type {
   DiskLogReadOptions,
   DiskLogStats,
 } from '../disk-log.js';
-import type { AckJournal } from './ack-journal.js';
+import { AckWriter } from './ack-writer.js';
 import type { AckSet } from './ack-set.js';
 import { codecId } from './block-codec.js';
 import { FLAG_ENCRYPTED } from './frame.js';
@@ -60,16 +60,13 @@ export class DiskLogImpl implements DiskLog {
   readonly keyCheck: Buffer;
   segments: SegmentMeta[] = [];
   acks!: AckSet;
-  private journal!: AckJournal;
   private seq = 0;
   private active: { meta: SegmentMeta; handle: FileHandle } | undefined;
   private queue: QueuedAppend[] = [];
   private writing: Promise<void> | undefined;
   private dataLock: Promise<void> = Promise.resolve();
   private dataDirty = false;
-  private ackDirty = false;
-  private pendingAcks: number[] = [];
-  private ackWriting: Promise<void> | undefined;
+  private acksOut!: AckWriter;
   private fsyncTimer: TimerHandle | undefined;
   private ageTimer: TimerHandle | undefined;
   private spaceWaiters: (() => void)[] = [];
@@ -107,7 +104,25 @@ export class DiskLogImpl implements DiskLog {
     this.segments = rec.segments;
     this.seq = rec.nextSeq;
     this.acks = rec.acks;
-    this.journal = rec.journal;
+    this.acksOut = new AckWriter(rec.journal, {
+      fsync: this.opts.fsync,
+      onError: (error) => this.opts.onError(error),
+      scheduleFsync: () => this.scheduleFsync(),
+      countFsync: () => this.countFsync(),
+      afterWrite: async () => {
+        await this.deleteAckedSegments();
+        if (this.acksOut.journalBytes > ACK_CHECKPOINT_BYTES)
+          await this.checkpointAcks();
+        this.wakeWriters();
+      },
+      // Acked segments may still be deleted (their records can never come
+      // back), which frees the space to retry the journal.
+      onDiskFull: async () => {
+        const freed = await this.deleteAckedSegments(true);
+        this.wakeWriters();
+        return freed;
+      },
+    });
     await this.deleteAckedSegments();
     if (this.opts.maxAgeMs !== undefined) {
       await this.enforceAge();
@@ -492,7 +507,7 @@ export class DiskLogImpl implements DiskLog {
 
   private async syncAll(): Promise<void> {
     if (this.dataDirty) await this.withDataLock(() => this.syncActive());
-    if (this.ackDirty) await this.syncJournal();
+    if (this.acksOut.dirty) await this.acksOut.sync();
   }
 
   // ---------------------------------------------------------------- acks
@@ -510,66 +525,19 @@ export class DiskLogImpl implements DiskLog {
       }
     }
     for (const s of list) {
-      if (this.acks.add(s)) this.queueAckRange(s, s);
+      if (this.acks.add(s)) this.acksOut.queue(s, s);
     }
-    this.kickAckWriter();
+    this.acksOut.kick();
   }
 
-  private queueAckRange(from: number, to: number): void {
-    const p = this.pendingAcks;
-    if (p.length > 0 && p[p.length - 1] === from - 1) p[p.length - 1] = to;
-    else p.push(from, to);
-  }
-
-  private kickAckWriter(): void {
-    if (this.ackWriting !== undefined || this.pendingAcks.length === 0) return;
-    let retry = false;
-    this.ackWriting = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.writeAcks())
-      .catch(async (error: unknown) => {
-        this.opts.onError(toBufferError(error, 'disk log ack journal'));
-        // Disk full: acked segments may still be deleted (their records can
-        // never come back), which frees the space to retry the journal.
-        if (isDiskFull(error)) retry = await this.deleteAckedSegments(true);
-        this.wakeWriters();
-      })
-      .catch((error: unknown) => this.opts.onError(error))
-      .finally(() => {
-        this.ackWriting = undefined;
-        if (retry) this.kickAckWriter();
-      });
-  }
-
-  private async writeAcks(): Promise<void> {
-    while (this.pendingAcks.length > 0) {
-      const ranges = this.pendingAcks;
-      this.pendingAcks = [];
-      try {
-        await this.journal.append(ranges);
-      } catch (error) {
-        this.pendingAcks = ranges.concat(this.pendingAcks);
-        throw error;
-      }
-      this.ackDirty = true;
-      if (this.opts.fsync === 'always') await this.syncJournal();
-      else if (this.opts.fsync === 'interval') this.scheduleFsync();
-    }
-    await this.deleteAckedSegments();
-    if (this.journal.bytes > ACK_CHECKPOINT_BYTES) await this.checkpointAcks();
-    this.wakeWriters();
-  }
-
-  private async syncJournal(): Promise<void> {
-    this.ackDirty = false;
-    await this.journal.sync();
+  private countFsync(): void {
     this.counters.fsyncs++;
     this.metrics.fsyncs.inc(this.label);
   }
 
   private async checkpointAcks(): Promise<void> {
     this.acks.dropBelow(this.segments[0]?.firstSeq ?? this.seq);
-    await this.journal.checkpoint(this.acks, this.seq);
-    this.ackDirty = false;
+    await this.acksOut.checkpoint(this.acks, this.seq);
   }
 
   private wakeWriters(): void {
@@ -588,19 +556,9 @@ export class DiskLogImpl implements DiskLog {
     // crash reports the deleted segment as missing). On a full disk that is
     // impossible; deleting anyway is still safe: nothing can come back.
     if (!diskFull) {
-      if (this.pendingAcks.length > 0) {
-        const ranges = this.pendingAcks;
-        this.pendingAcks = [];
-        try {
-          await this.journal.append(ranges);
-        } catch (error) {
-          this.pendingAcks = ranges.concat(this.pendingAcks);
-          throw error;
-        }
-        this.ackDirty = true;
-      }
-      if (this.ackDirty && this.opts.fsync !== 'never')
-        await this.syncJournal();
+      await this.acksOut.appendQueued();
+      if (this.acksOut.dirty && this.opts.fsync !== 'never')
+        await this.acksOut.sync();
     }
     for (const v of victims) await this.removeSegmentFiles(v);
     return true;
@@ -623,7 +581,7 @@ export class DiskLogImpl implements DiskLog {
     const total = meta.lastSeq - meta.firstSeq + 1;
     const unacked = total - this.acks.countInRange(meta.firstSeq, meta.lastSeq);
     if (this.acks.addRange(meta.firstSeq, meta.lastSeq))
-      this.queueAckRange(meta.firstSeq, meta.lastSeq);
+      this.acksOut.queue(meta.firstSeq, meta.lastSeq);
     this.counters.droppedRecords += unacked;
     this.metrics.dropped.inc({ ...this.label, reason }, unacked);
     this.opts.logger.warn(
@@ -636,11 +594,9 @@ export class DiskLogImpl implements DiskLog {
       },
       'disk log dropped the oldest segment',
     );
-    if (this.pendingAcks.length > 0) {
-      const ranges = this.pendingAcks;
-      this.pendingAcks = [];
-      await this.journal.append(ranges);
-      if (this.opts.fsync !== 'never') await this.syncJournal();
+    if (this.acksOut.hasPending) {
+      await this.acksOut.appendQueued();
+      if (this.opts.fsync !== 'never') await this.acksOut.sync();
     }
     await this.removeSegmentFiles(meta);
   }
@@ -691,9 +647,9 @@ export class DiskLogImpl implements DiskLog {
     const lost = to - from + 1 - acks.countInRange(from, to);
     if (lost > 0) {
       acks.addRange(from, to);
-      if (acks === this.acks && this.journal !== undefined) {
-        this.queueAckRange(from, to);
-        this.kickAckWriter();
+      if (acks === this.acks && this.acksOut !== undefined) {
+        this.acksOut.queue(from, to);
+        this.acksOut.kick();
       }
       this.counters.lostRecords += lost;
       this.metrics.dropped.inc({ ...this.label, reason: 'corruption' }, lost);
@@ -750,17 +706,17 @@ export class DiskLogImpl implements DiskLog {
 
   private async idle(): Promise<void> {
     while (this.writing !== undefined) await this.writing;
-    while (this.ackWriting !== undefined) await this.ackWriting;
+    await this.acksOut.idle();
   }
 
   async flush(): Promise<void> {
     await this.idle();
     await this.withDataLock(() => this.syncActive());
-    if (this.pendingAcks.length > 0) {
-      this.kickAckWriter();
+    if (this.acksOut.hasPending) {
+      this.acksOut.kick();
       await this.idle();
     }
-    await this.syncJournal();
+    await this.acksOut.sync();
   }
 
   shutdown = once(async (): Promise<void> => {
@@ -774,19 +730,11 @@ export class DiskLogImpl implements DiskLog {
     const report = (error: unknown): void =>
       this.opts.onError(toBufferError(error, 'disk log shutdown'));
     await this.withDataLock(() => this.sealActive()).catch(report);
-    if (this.pendingAcks.length > 0) {
-      const ranges = this.pendingAcks;
-      this.pendingAcks = [];
-      await this.journal.append(ranges).catch(report);
-    }
+    await this.acksOut.appendQueued().catch(report);
     // On a full disk the checkpoint may fail; the journal still holds acks.
     await this.checkpointAcks().catch(report);
-    await this.journal.close();
+    await this.acksOut.close();
   });
-}
-
-function isDiskFull(error: unknown): boolean {
-  return toBufferError(error, '').code === 'LC_ERR_DISK_FULL';
 }
 
 function shutDownError(): LcError {
