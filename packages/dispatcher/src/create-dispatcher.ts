@@ -35,7 +35,7 @@ import { CircuitBreaker } from './internal/circuit-breaker.js';
 import { DedupCache } from './internal/dedup-cache.js';
 import { createDispatcherMetrics } from './internal/dispatcher-metrics.js';
 import type { DispatcherMetrics } from './internal/dispatcher-metrics.js';
-import { MinHeap } from './internal/min-heap.js';
+import { RetryQueue } from './internal/retry-queue.js';
 import type { Batch, Delivery, Lane } from './internal/model.js';
 import { TokenBucket } from './internal/token-bucket.js';
 
@@ -47,12 +47,6 @@ interface Group {
   bytes: number;
   firstAcceptedMs: number;
   timer: TimerHandle | undefined;
-}
-
-interface RetryEntry {
-  readonly at: number;
-  readonly d: Delivery;
-  readonly token: number;
 }
 
 interface Waiter {
@@ -146,10 +140,7 @@ class DispatcherImpl implements Dispatcher {
   private batchSeq = 0;
   private readonly liveBatches = new Map<number, Batch>();
   private readonly persistQueue: Array<{ batch: Batch; done: boolean }> = [];
-  private readonly retryHeap = new MinHeap<RetryEntry>((a, b) => a.at < b.at);
-  private retryLive = 0;
-  private retryTimer: TimerHandle | undefined;
-  private retryTimerAt = Infinity;
+  private readonly retryQueue: RetryQueue<Delivery>;
   private retries = 0;
   private waiters: Waiter[] = [];
   private readonly controllers = new Set<AbortController>();
@@ -164,6 +155,9 @@ class DispatcherImpl implements Dispatcher {
   constructor(options: DispatcherOptions) {
     validateTopology(options);
     this.clock = options.clock ?? systemClock;
+    this.retryQueue = new RetryQueue(this.clock, (due) =>
+      this.onRetriesDue(due),
+    );
     this.logger = (options.logger ?? silentLogger).child({
       component: 'dispatcher',
     });
@@ -269,7 +263,7 @@ class DispatcherImpl implements Dispatcher {
           this.held / this.maxQueueRecords,
           this.heldBytes / this.maxQueueBytes,
         ),
-        retryQueueSize: this.retryLive,
+        retryQueueSize: this.retryQueue.size,
         circuit: [...this.lanes.values()].map((l) => ({
           sink: l.name,
           state: CIRCUIT_GAUGE[l.circuit.state],
@@ -387,7 +381,7 @@ class DispatcherImpl implements Dispatcher {
       !this.recovering &&
       this.held < this.maxQueueRecords &&
       this.heldBytes < this.maxQueueBytes &&
-      this.retryLive < this.maxRetryQueue
+      this.retryQueue.size < this.maxRetryQueue
     );
   }
 
@@ -647,26 +641,33 @@ class DispatcherImpl implements Dispatcher {
       if (d.state === 'waiting' && d.target === lane) return d;
     }
     const q = lane.queue;
+    // Clear taken slots: a done delivery must not keep its batch alive.
     while (
       lane.queueHead < q.length &&
-      (q[lane.queueHead] as Delivery).state !== 'waiting'
-    )
-      lane.queueHead++;
-    if (lane.queueHead > 1024 && lane.queueHead * 2 > q.length) {
+      q[lane.queueHead]?.state !== 'waiting'
+    ) {
+      q[lane.queueHead++] = undefined;
+    }
+    if (lane.queueHead > 256 && lane.queueHead * 2 > q.length) {
       lane.queue = q.slice(lane.queueHead);
       lane.queueHead = 0;
       return this.next(lane);
     }
     if (!lane.ordered) {
       if (lane.queueHead >= q.length) return undefined;
-      return q[lane.queueHead++] as Delivery;
+      const d = q[lane.queueHead] as Delivery;
+      q[lane.queueHead++] = undefined;
+      return d;
     }
     // Ordered: the first waiting delivery none of whose streams is held by
     // a started delivery or by an earlier waiting one.
     let blocked: Set<string> | undefined;
     for (let k = lane.queueHead; k < q.length; k++) {
-      const d = q[k] as Delivery;
-      if (d.state !== 'waiting') continue;
+      const d = q[k];
+      if (d === undefined || d.state !== 'waiting') {
+        q.splice(k--, 1);
+        continue;
+      }
       d.streams ??= this.streamsOf(d.records);
       let free = true;
       for (const s of d.streams) {
@@ -677,7 +678,7 @@ class DispatcherImpl implements Dispatcher {
         }
       }
       if (free) {
-        if (k === lane.queueHead) lane.queueHead++;
+        if (k === lane.queueHead) q[lane.queueHead++] = undefined;
         else q.splice(k, 1);
         return d;
       }
@@ -921,43 +922,13 @@ class DispatcherImpl implements Dispatcher {
   }
 
   private pushRetry(d: Delivery): void {
-    if (!d.inRetryQueue) this.retryLive++;
-    d.inRetryQueue = true;
-    d.retryToken++;
-    this.retryHeap.push({ at: d.nextAttemptAtMs, d, token: d.retryToken });
-    this.armRetryTimer();
+    this.retryQueue.push(d, d.nextAttemptAtMs);
   }
 
-  private armRetryTimer(): void {
+  private onRetriesDue(due: readonly Delivery[]): void {
     if (this.stopped) return;
-    const top = this.retryHeap.peek();
-    if (top === undefined || top.at >= this.retryTimerAt) return;
-    if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
-    this.retryTimerAt = top.at;
-    const timer = this.clock.setTimeout(
-      () => this.fireRetries(),
-      Math.max(0, top.at - this.clock.now()),
-    );
-    timer.unref();
-    this.retryTimer = timer;
-  }
-
-  private fireRetries(): void {
-    this.retryTimer = undefined;
-    this.retryTimerAt = Infinity;
-    if (this.stopped) return;
-    const now = this.clock.now();
     const touched = new Set<Lane>();
-    for (
-      let top = this.retryHeap.peek();
-      top !== undefined && top.at <= now;
-      top = this.retryHeap.peek()
-    ) {
-      this.retryHeap.pop();
-      const d = top.d;
-      if (top.token !== d.retryToken || !d.inRetryQueue) continue;
-      d.inRetryQueue = false;
-      this.retryLive--;
+    for (const d of due) {
       if (d.state === 'dead-letter') {
         void this.writeDeadLetters(d);
       } else if (d.state === 'retry') {
@@ -967,7 +938,6 @@ class DispatcherImpl implements Dispatcher {
       }
     }
     for (const lane of touched) this.pump(lane);
-    this.armRetryTimer();
     if (this.waiters.length > 0) this.wake();
   }
 
@@ -976,8 +946,9 @@ class DispatcherImpl implements Dispatcher {
       if (d.state === 'waiting' && d.target === lane) this.divert(d);
     lane.ready = [];
     for (let k = lane.queueHead; k < lane.queue.length; k++) {
-      const d = lane.queue[k] as Delivery;
-      if (d.state === 'waiting' && d.target === lane) this.divert(d);
+      const d = lane.queue[k];
+      if (d !== undefined && d.state === 'waiting' && d.target === lane)
+        this.divert(d);
     }
     lane.queue = [];
     lane.queueHead = 0;
@@ -1119,10 +1090,7 @@ class DispatcherImpl implements Dispatcher {
       let evicted = 0;
       for (const d of batch.deliveries) {
         if (d.state !== 'waiting' && d.state !== 'retry') continue;
-        if (d.inRetryQueue) {
-          d.inRetryQueue = false;
-          this.retryLive--;
-        }
+        this.retryQueue.cancel(d);
         for (let k = 0; k < d.records.length; k++) {
           d.dlqIndexes.push(this.indexOf(d, k));
           d.dlqErrors.push(error);
@@ -1309,8 +1277,7 @@ class DispatcherImpl implements Dispatcher {
     }
     const left = this.held;
     this.stopped = true;
-    if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.retryQueue.stop();
     for (const controller of this.controllers) {
       controller.abort(
         new LcError({
@@ -1352,7 +1319,7 @@ class DispatcherImpl implements Dispatcher {
       queuedBytes: this.heldBytes,
       writable: this.isWritable(),
       liveBatches: this.liveBatches.size,
-      retryQueueSize: this.retryLive,
+      retryQueueSize: this.retryQueue.size,
       retries: this.retries,
       dropped: { ...this.dropped },
       backpressureMs:

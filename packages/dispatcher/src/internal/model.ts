@@ -15,8 +15,8 @@ export interface Lane {
   readonly metrics: SinkMetrics;
   /** Retries that are due, served before `queue`. */
   ready: Delivery[];
-  /** Deliveries waiting for a worker, oldest first. */
-  queue: Delivery[];
+  /** Deliveries waiting for a worker, oldest first; taken slots are cleared. */
+  queue: Array<Delivery | undefined>;
   queueHead: number;
   inflight: number;
   /** Stream key → the started, unsettled delivery holding it (ordered lanes). */
