@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LcError } from '@lc/core';
+import { createFakeClock } from '@lc/core/testing';
 import { createTempDir, type TempDir } from '@lc/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -95,7 +96,50 @@ describe('createDiskLog', () => {
     });
   });
 
+  describe('flush', () => {
+    it('should fdatasync on the fsyncIntervalMs timer under fsync=interval, and on flush()', async () => {
+      const clock = createFakeClock();
+      const log = await make({
+        fsync: 'interval',
+        fsyncIntervalMs: 500,
+        clock,
+      });
+      await log.append(Buffer.from('a'));
+      const before = log.stats().fsyncs;
+      clock.advance(499);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(log.stats().fsyncs).toBe(before);
+      clock.advance(1);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(log.stats().fsyncs).toBeGreaterThan(before);
+      const afterTimer = log.stats().fsyncs;
+      await log.append(Buffer.from('b'));
+      await log.flush();
+      expect(log.stats().fsyncs).toBeGreaterThan(afterTimer);
+    });
+  });
+
   describe('read', () => {
+    it('should not include records appended after the iteration started', async () => {
+      const log = await make();
+      await log.appendMany([
+        { payload: Buffer.from('1') },
+        { payload: Buffer.from('2') },
+      ]);
+      const seen: string[] = [];
+      for await (const e of log.read()) {
+        seen.push(text(e));
+        await log.append(Buffer.from(`late-${e.seq}`));
+      }
+      expect(seen).toEqual(['1', '2']);
+      expect((await collect(log.read())).map(text)).toEqual([
+        '1',
+        '2',
+        'late-1',
+        'late-2',
+      ]);
+    });
+
     it('should rotate segments at maxSegmentBytes and read across them', async () => {
       const log = await make({ maxSegmentBytes: 4096 });
       for (let i = 0; i < 200; i++) await log.append(Buffer.alloc(100, i));
