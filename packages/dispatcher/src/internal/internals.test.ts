@@ -6,6 +6,7 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import type { CircuitState } from './circuit-breaker.js';
 import { DedupCache } from './dedup-cache.js';
 import { MinHeap } from './min-heap.js';
+import { RetryQueue } from './retry-queue.js';
 import { TokenBucket } from './token-bucket.js';
 
 describe('MinHeap', () => {
@@ -113,6 +114,41 @@ describe('CircuitBreaker', () => {
       });
       for (let i = 0; i < 50; i++) cb.onRetryableFailure();
       expect(cb.state).toBe('closed');
+    });
+  });
+});
+
+describe('RetryQueue', () => {
+  describe('push', () => {
+    it('should keep one timer for any number of entries and deliver them in time order', () => {
+      const clock = createFakeClock();
+      const fired: number[] = [];
+      const queue = new RetryQueue<{
+        id: number;
+        inRetryQueue: boolean;
+        retryToken: number;
+      }>(clock, (due) => fired.push(...due.map((d) => d.id)));
+      const items = Array.from({ length: 1000 }, (_, id) => ({
+        id,
+        inRetryQueue: false,
+        retryToken: 0,
+      }));
+      for (const item of items)
+        queue.push(item, clock.now() + ((item.id * 7919) % 1000) + 1);
+      expect(clock.pendingTimers).toBe(1);
+      expect(queue.size).toBe(1000);
+      queue.cancel(items[5] as (typeof items)[number]);
+      // Re-pushing replaces the earlier schedule.
+      queue.push(items[6] as (typeof items)[number], clock.now() + 5000);
+      clock.advance(1000);
+      expect(fired).toHaveLength(998);
+      expect(fired).not.toContain(5);
+      const times = fired.map((id) => (id * 7919) % 1000);
+      expect([...times].sort((a, b) => a - b)).toEqual(times);
+      clock.advance(4000);
+      expect(fired).toContain(6);
+      expect(queue.size).toBe(0);
+      expect(clock.pendingTimers).toBe(0);
     });
   });
 });
