@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { LcError } from '@lc/core';
-import type { ContainerPosition, FilePosition } from '@lc/core';
+import type { ContainerPosition, FilePosition, Logger } from '@lc/core';
 import {
   createFakeClock,
   makeContainerPosition,
@@ -323,6 +323,63 @@ describe('createPositionManager', () => {
       expect(ids).not.toContain('1:5');
       expect(ids).not.toContain('1:6');
       expect(manager.stats().evictions).toBe(2);
+      await manager.shutdown();
+    });
+  });
+
+  describe('maxPositions with only active sources', () => {
+    it('should keep every active position and warn once per 10 % of growth', async () => {
+      const warnings: string[] = [];
+      const logger: Logger = {
+        trace: () => {},
+        debug: () => {},
+        info: () => {},
+        warn: (o: object | string, msg?: string) =>
+          void warnings.push(msg ?? String(o)),
+        error: () => {},
+        fatal: () => {},
+        child: () => logger,
+      };
+      const { manager } = setup({ maxPositions: 10, logger });
+      await manager.start();
+      for (let i = 0; i < 30; i++)
+        manager.upsertFile({ ...file(`1:${i}`), status: 'active' });
+      expect(manager.list()).toHaveLength(30);
+      expect(manager.stats().evictions).toBe(0);
+      expect(warnings.length).toBeGreaterThan(0);
+      expect(warnings.length).toBeLessThan(20);
+      await manager.shutdown();
+    });
+  });
+
+  describe('background flush', () => {
+    it('should send store errors to onError and retry on the next interval', async () => {
+      const errors: unknown[] = [];
+      const { manager, store, clock } = setup({
+        onError: (e) => errors.push(e),
+      });
+      await manager.start();
+      const save = store.save.bind(store);
+      let fail = true;
+      (store as { save: typeof store.save }).save = async (c) => {
+        if (fail)
+          throw new LcError({
+            code: 'LC_ERR_POSITIONS_IO',
+            message: 'redis down',
+          });
+        return save(c);
+      };
+      manager.upsertFile(file('1:2'));
+      clock.advance(1000);
+      await settle();
+      await settle();
+      expect(errors).toHaveLength(1);
+      expect(LcError.isInstance(errors[0], 'LC_ERR_POSITIONS_IO')).toBe(true);
+      fail = false;
+      clock.advance(1000);
+      await settle();
+      await settle();
+      expect(store.positions.has('file:1:2')).toBe(true);
       await manager.shutdown();
     });
   });

@@ -209,7 +209,11 @@ export function createPositionManager(
     deleted.delete(key);
     dirty.add(key);
     s.updates++;
-    if (before === undefined && positions.size > o.maxPositions) evictOverCap();
+    if (
+      before === undefined &&
+      positions.size > Math.max(o.maxPositions, capCheckAt)
+    )
+      evictOverCap();
     if (o.flushEveryUpdates > 0 && ++updatesSinceFlush >= o.flushEveryUpdates) {
       updatesSinceFlush = 0;
       if (!flushQueued) {
@@ -233,7 +237,14 @@ export function createPositionManager(
     }
   };
 
+  /**
+   * When a scan could not get below the cap (too many active sources), the
+   * next scan waits for another 10 % of growth instead of running (and
+   * warning) on every new position.
+   */
+  let capCheckAt = 0;
   function evictOverCap(): void {
+    capCheckAt = 0;
     const target = Math.max(0, Math.floor(o.maxPositions * 0.9));
     const candidates: Array<[string, Position, number]> = [];
     for (const [key, p] of positions) {
@@ -256,10 +267,13 @@ export function createPositionManager(
         { evicted, maxPositions: o.maxPositions },
         'position cap reached: evicted the oldest inactive positions',
       );
-    } else {
+    }
+    if (positions.size > target) {
+      capCheckAt =
+        positions.size + Math.max(1, Math.floor(o.maxPositions * 0.1));
       logger.warn(
         { positions: positions.size, maxPositions: o.maxPositions },
-        'position cap reached but every position is active; keeping them',
+        'position cap reached but the rest are active; keeping them',
       );
     }
   }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type {
   Instrumentation,
@@ -150,13 +149,15 @@ export function createRedisPositionStore(
     backup: () =>
       io('backup', async (): Promise<PositionBackup> => {
         const createdAtMs = clock.now();
-        const id = `${createdAtMs}-${randomBytes(4).toString('hex')}`;
+        // A counter orders backups taken within the same millisecond.
+        const seq = await client.incr(`${namespace}:positions:backup-seq`);
+        const id = `${seq}-${createdAtMs}`;
         await exec(
           client
             .multi()
             .del(backupKey(id))
             .copy(key, backupKey(id), 'REPLACE')
-            .zadd(backupsKey, createdAtMs, id),
+            .zadd(backupsKey, seq, id),
         );
         metrics.backups.inc({ store: STORE });
         const stale = await client.zrevrange(backupsKey, backupCount, -1);
@@ -175,7 +176,8 @@ export function createRedisPositionStore(
         const raw = await client.zrevrange(backupsKey, 0, -1, 'WITHSCORES');
         const out: PositionBackup[] = [];
         for (let i = 0; i + 1 < raw.length; i += 2) {
-          out.push({ id: raw[i] as string, createdAtMs: Number(raw[i + 1]) });
+          const id = raw[i] as string;
+          out.push({ id, createdAtMs: Number(id.slice(id.indexOf('-') + 1)) });
         }
         return out;
       }),

@@ -98,6 +98,29 @@ describe.skipIf(skip)('createRedisPositionStore (real redis)', () => {
       await dropNamespace(namespace);
     });
 
+    it('should keep backupCount backups and restore a chosen one', async () => {
+      const namespace = ns();
+      const store = createRedisPositionStore({
+        url,
+        namespace,
+        backupCount: 2,
+      });
+      const ids: string[] = [];
+      for (let i = 1; i <= 4; i++) {
+        await store.save({ upserts: [makeFilePosition('a', i * 10)] });
+        ids.push((await store.backup()).id);
+      }
+      const list = (await store.listBackups()).map((b) => b.id);
+      expect(list).toEqual([ids[3], ids[2]]);
+      expect((await admin.keys(`${namespace}:positions:backup:*`)).length).toBe(
+        2,
+      );
+      await store.restore(ids[2]);
+      expect(await store.load()).toEqual([makeFilePosition('a', 30)]);
+      await store.close();
+      await dropNamespace(namespace);
+    });
+
     it('should skip and count a corrupt entry on load', async () => {
       const namespace = ns();
       const registry = new Registry();
