@@ -48,7 +48,7 @@ describe.skipIf(await skipWithout('docker'))('createContainerMonitor', () => {
       }
       await new Promise((r) => setTimeout(r, 300));
       expect(h.intake.records.length).toBe(2 * n);
-    });
+    }, 120_000);
 
     it('should read a container that exits within 200 ms from its first line', async () => {
       h = await startMonitor(c);
@@ -64,7 +64,7 @@ describe.skipIf(await skipWithout('docker'))('createContainerMonitor', () => {
           range(`q${k}-`, 300, 1),
         );
       }
-    });
+    }, 90_000);
 
     it('should read a TTY container raw, without carriage returns', async () => {
       h = await startMonitor(c);
@@ -79,19 +79,19 @@ describe.skipIf(await skipWithout('docker'))('createContainerMonitor', () => {
     it('should merge lines Docker split into 16 KiB partials, on both streams', async () => {
       h = await startMonitor(c);
       const container = await c.run(
-        `awk 'BEGIN{s=""; for(i=0;i<40000;i++) s=s "x"; for(j=0;j<3;j++){s=s "x"; print j s; print j s > "/dev/stderr"; print "short" j}; printf "tail-no-newline"}'`,
+        `awk 'BEGIN{s="x"; while(length(s)<40000) s=s s; s=substr(s,1,40000); for(j=0;j<3;j++){s=s "x"; print j s; print j s > "/dev/stderr"; print "short" j}; printf "tail-no-newline"}'`,
       );
       await waitExited(container);
       await h.intake.waitFor(3 * 3 + 1, 30_000);
       const out = linesOf(h.intake.records, container.id, 'stdout');
       const err = linesOf(h.intake.records, container.id, 'stderr');
       expect(out.map((l) => l.length)).toEqual([
-        40001, 6, 40002, 6, 40003, 6, 15,
+        40002, 6, 40003, 6, 40004, 6, 15,
       ]);
-      expect(out[0]).toBe(`0${'x'.repeat(40000)}`);
+      expect(out[0]).toBe(`0${'x'.repeat(40001)}`);
       expect(out.at(-1)).toBe('tail-no-newline');
-      expect(err.map((l) => l.length)).toEqual([40001, 40002, 40003]);
-    });
+      expect(err.map((l) => l.length)).toEqual([40002, 40003, 40004]);
+    }, 90_000);
 
     it('should pass binary output through without losing lines', async () => {
       h = await startMonitor(c);
