@@ -1,6 +1,6 @@
 // The disk log engine: one writer loop (group commit), an ack writer, and
 // readers that stream segments. See docs/buffer-format.md.
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LcError, once, type TimerHandle } from '@lc/core';
 import type {
@@ -15,7 +15,7 @@ import { AckWriter } from './ack-writer.js';
 import type { AckSet } from './ack-set.js';
 import { codecId } from './block-codec.js';
 import { FLAG_ENCRYPTED } from './frame.js';
-import { fsyncDirectory, toBufferError } from './fs-utils.js';
+import { toBufferError } from './fs-utils.js';
 import { prepareAppendInput, type QueuedRecord } from './append-input.js';
 import { readLog } from './log-reader.js';
 import { encodeWrite, noteWrite } from './write-encoder.js';
@@ -23,19 +23,13 @@ import { createDiskLogMetrics, type DiskLogMetrics } from './metrics.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { PendingRecord } from './record-codec.js';
 import { recoverDirectory, type CorruptionReason } from './recover.js';
+import { createSegmentFile, type ActiveSegment } from './segment-create.js';
 import {
   SEGMENT_HEADER_BYTES,
-  SEGMENT_VERSION,
-  encodeSegmentHeader,
   indexFileName,
   keyCheck,
-  segmentFileName,
 } from './segment-file.js';
-import {
-  newSegmentMeta,
-  writeSegmentIndex,
-  type SegmentMeta,
-} from './segment-meta.js';
+import { writeSegmentIndex, type SegmentMeta } from './segment-meta.js';
 
 const MAX_WRITE_BATCH_BYTES = 8 * 1024 * 1024;
 const ACK_CHECKPOINT_BYTES = 1024 * 1024;
@@ -61,7 +55,7 @@ export class DiskLogImpl implements DiskLog {
   segments: SegmentMeta[] = [];
   acks!: AckSet;
   private seq = 0;
-  private active: { meta: SegmentMeta; handle: FileHandle } | undefined;
+  private active: ActiveSegment | undefined;
   private queue: QueuedAppend[] = [];
   private writing: Promise<void> | undefined;
   private dataLock: Promise<void> = Promise.resolve();
@@ -413,44 +407,18 @@ export class DiskLogImpl implements DiskLog {
     }
   }
 
-  private async createSegment(): Promise<{
-    meta: SegmentMeta;
-    handle: FileHandle;
-  }> {
-    const name = segmentFileName(this.seq);
-    const path = join(this.opts.directory, name);
-    const now = this.opts.clock.now();
-    const encrypted = this.opts.encryptionKey !== undefined;
-    let handle: FileHandle | undefined;
-    try {
-      handle = await open(path, 'w+');
-      const header = encodeSegmentHeader({
-        version: SEGMENT_VERSION,
-        encrypted,
-        firstSeq: this.seq,
-        createdAtMs: now,
-        keyCheck: this.keyCheck,
-      });
-      await handle.write(header, 0, header.length, 0);
-      if (this.opts.fsync !== 'never') {
-        await handle.datasync();
-        await fsyncDirectory(this.opts.directory);
-      }
-    } catch (error) {
-      await handle?.close().catch(() => undefined);
-      await unlink(path).catch(() => undefined);
-      throw toBufferError(error, 'disk log segment create', path);
-    }
-    const meta = newSegmentMeta(
-      name,
-      this.seq,
-      SEGMENT_HEADER_BYTES,
-      now,
-      encrypted,
-    );
-    this.segments.push(meta);
+  private async createSegment(): Promise<ActiveSegment> {
+    const created = await createSegmentFile({
+      directory: this.opts.directory,
+      firstSeq: this.seq,
+      nowMs: this.opts.clock.now(),
+      encrypted: this.opts.encryptionKey !== undefined,
+      keyCheck: this.keyCheck,
+      sync: this.opts.fsync !== 'never',
+    });
+    this.segments.push(created.meta);
     this.updateGauges();
-    return { meta, handle };
+    return created;
   }
 
   private async sealActive(): Promise<void> {
