@@ -45,6 +45,8 @@ const MAX_WATCHED_DIRECTORIES = 4096;
 /** Bound on finished identities remembered to avoid re-reading. */
 const MAX_FINISHED_REMEMBERED = 10_000;
 const FINGERPRINT_BYTES = 1024;
+/** Files serviced concurrently in one pass (each has its own read buffer). */
+const READ_CONCURRENCY = 8;
 
 interface WatchedDir {
   readonly key: string;
@@ -74,11 +76,13 @@ export class FileMonitorEngine {
   private readonly watchers = new Map<string, WatchedDir>();
   private readonly pendingPaths = new Set<string>();
   private readonly errorsByPath = new Map<string, LcError>();
-  private readonly buf: Buffer;
+  private readonly bufs: Buffer[];
   private openCount = 0;
   /** Open files, least recently grown first (Map insertion order). */
   private readonly openLru = new Map<string, TailedFile>();
   private started = false;
+  /** Set once `start()` finished its own pass; no tick runs before. */
+  private ready = false;
   private stopped = false;
   private timer: TimerHandle | undefined;
   private timerDueAt = Infinity;
@@ -106,7 +110,9 @@ export class FileMonitorEngine {
     this.includes = this.o.include.flatMap(compileGlob);
     this.excludes = this.o.exclude.flatMap(compileGlob);
     this.selfPaths = [...this.o.selfPaths];
-    this.buf = Buffer.allocUnsafe(this.o.readBufferBytes);
+    this.bufs = Array.from({ length: READ_CONCURRENCY }, () =>
+      Buffer.allocUnsafe(this.o.readBufferBytes),
+    );
   }
 
   async start(): Promise<void> {
@@ -128,17 +134,18 @@ export class FileMonitorEngine {
       if (f.initialized || f.gzip) continue;
       try {
         if (f.handle === undefined && !(await this.openFile(f))) continue;
-        await this.initialize(f);
+        await this.initialize(f, this.bufs[0] as Buffer);
       } catch (error) {
         this.fileError(f, error);
       }
     }
     await this.sweepUnseenGenerations(savedAtStart);
+    this.ready = true;
     this.requestTick(0);
   }
 
   async flush(): Promise<void> {
-    if (!this.started || this.stopped) return;
+    if (!this.ready || this.stopped) return;
     for (let i = 0; i < 1000; i++) {
       for (const f of this.byId.values()) f.dirty = true;
       await this.runTick();
@@ -216,7 +223,7 @@ export class FileMonitorEngine {
   // ---- scheduling ------------------------------------------------------
 
   private requestTick(delayMs: number): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.ready) return;
     if (this.ticking !== undefined) {
       if (delayMs === 0) this.tickAgain = true;
       return;
@@ -276,24 +283,42 @@ export class FileMonitorEngine {
     const files = [...this.byId.values()];
     const n = files.length;
     const startIdx = n === 0 ? 0 : this.roundRobin++ % n;
-    for (let k = 0; k < n && !this.stopped; k++) {
+    const todo: TailedFile[] = [];
+    for (let k = 0; k < n; k++) {
       const f = files[(startIdx + k) % n] as TailedFile;
-      if (!this.byId.has(f.id)) continue;
-      if (!this.needsService(f, now)) continue;
-      if (budget <= 0) {
-        more = true;
-        break;
+      if (this.needsService(f, now)) todo.push(f);
+    }
+    // Several files at once: each await is a thread-pool round trip, and a
+    // loaded machine makes a strictly sequential pass slow for 100+ busy files.
+    let next = 0;
+    const worker = async (buf: Buffer): Promise<void> => {
+      while (next < todo.length && !this.stopped && !this.blocked) {
+        if (budget <= 0) {
+          more = true;
+          return;
+        }
+        const f = todo[next++] as TailedFile;
+        if (!this.byId.has(f.id)) continue;
+        f.busy = true;
+        try {
+          budget -= await this.service(f, budget, buf);
+        } catch (error) {
+          this.fileError(f, error);
+        } finally {
+          f.busy = false;
+        }
+        if (f.backlog) more = true;
       }
-      try {
-        budget -= await this.service(f, budget);
-      } catch (error) {
-        this.fileError(f, error);
-      }
-      if (f.backlog) more = true;
-      if (this.blocked) {
-        await this.waitWritable();
-        if (this.stopped) return false;
-      }
+    };
+    await Promise.all(
+      this.bufs
+        .slice(0, Math.max(1, Math.min(this.bufs.length, todo.length)))
+        .map(worker),
+    );
+    if (next < todo.length) more = true;
+    if (this.blocked) {
+      await this.waitWritable();
+      if (this.stopped) return false;
     }
     await this.housekeeping();
     this.publishCounters();
@@ -612,7 +637,11 @@ export class FileMonitorEngine {
   // ---- reading ---------------------------------------------------------
 
   /** Check and read one file; returns the bytes read. */
-  private async service(f: TailedFile, tickBudget: number): Promise<number> {
+  private async service(
+    f: TailedFile,
+    tickBudget: number,
+    buf: Buffer,
+  ): Promise<number> {
     f.dirty = false;
     if (f.state === 'active' && !f.finishOnly) {
       const proceed = await this.checkPath(f);
@@ -634,14 +663,14 @@ export class FileMonitorEngine {
         return 0;
       if (!(await this.openFile(f))) return 0;
     }
-    if (!f.initialized) await this.initialize(f);
+    if (!f.initialized) await this.initialize(f, buf);
     if (f.gzip) return this.readGzip(f);
     let budget = Math.min(this.o.maxBytesPerFilePerTick, tickBudget);
     let total = 0;
     f.backlog = false;
     while (budget > 0 && !this.stopped) {
       const lines: SplitLine[] = [];
-      const r = await f.readChunk(this.buf, budget, lines);
+      const r = await f.readChunk(buf, budget, lines);
       if (r.kind === 'changed') {
         await this.handleRewrite(
           f,
@@ -669,8 +698,7 @@ export class FileMonitorEngine {
       }
       if (this.blocked) break;
       // A short read means end of file: skip the read that would say so.
-      if (r.bytes < Math.min(budget + r.bytes, this.buf.length - TAIL_BYTES))
-        break;
+      if (r.bytes < Math.min(budget + r.bytes, buf.length - TAIL_BYTES)) break;
     }
     if (budget <= 0 || (this.blocked && total > 0)) f.backlog = true;
     this.metrics.bytesRead.inc(total);
@@ -744,11 +772,15 @@ export class FileMonitorEngine {
   }
 
   private async openFile(f: TailedFile): Promise<boolean> {
-    if (this.openCount >= this.o.maxOpenFiles && !this.evictIdle())
+    if (this.openCount >= this.o.maxOpenFiles && !this.evictIdle()) {
+      f.dirty = true; // retried on the next pass
       return false;
+    }
+    // Reserve the slot before awaiting: passes run several opens at once.
+    this.openCount++;
+    let handle: FileHandle | undefined;
     try {
-      const handle = await open(f.path, 'r');
-      this.openCount++;
+      handle = await open(f.path, 'r');
       const st = await handle.stat({ bigint: true });
       if (fileSourceId(st.dev.toString(), st.ino.toString()) !== f.id) {
         // The path changed identity between stat and open; the next check sees it.
@@ -765,6 +797,8 @@ export class FileMonitorEngine {
       this.metrics.filesOpen.set(this.openCount);
       return true;
     } catch (error) {
+      this.openCount--;
+      if (handle !== undefined) handle.close().catch(this.onError);
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
         f.dirty = true;
@@ -779,7 +813,7 @@ export class FileMonitorEngine {
   private evictIdle(): boolean {
     let victim: TailedFile | undefined;
     for (const f of this.openLru.values()) {
-      if (f.handle === undefined) continue;
+      if (f.handle === undefined || f.busy) continue;
       if (f.state !== 'active' || f.finishOnly || f.backlog) continue;
       if (f.size > f.splitter.fedOffset) continue;
       victim = f;
@@ -809,7 +843,7 @@ export class FileMonitorEngine {
   }
 
   /** Decide where a newly opened identity starts. */
-  private async initialize(f: TailedFile): Promise<void> {
+  private async initialize(f: TailedFile, buf: Buffer): Promise<void> {
     const handle = f.handle as NonNullable<TailedFile['handle']>;
     const head = await computeFingerprint(handle, FINGERPRINT_BYTES);
     f.fingerprint = head.fingerprint;
@@ -910,7 +944,7 @@ export class FileMonitorEngine {
         : f.context === 'discovered'
           ? this.o.newFileStartPosition
           : 'beginning';
-    const offset = await this.startOffset(f, policy);
+    const offset = await this.startOffset(f, policy, buf);
     await f.startAt(offset, 0);
     this.upsert(
       f,
@@ -922,6 +956,7 @@ export class FileMonitorEngine {
   private async startOffset(
     f: TailedFile,
     policy: StartPosition,
+    buf: Buffer,
   ): Promise<number> {
     if (policy === 'beginning' || f.gzip) return 0;
     if (policy === 'end') return f.size;
@@ -932,13 +967,13 @@ export class FileMonitorEngine {
     let pos = from - 1;
     while (pos < f.size) {
       const { bytesRead } = await handle.read(
-        this.buf,
+        buf,
         0,
-        Math.min(this.buf.length, f.size - pos),
+        Math.min(buf.length, f.size - pos),
         pos,
       );
       if (bytesRead === 0) break;
-      const nl = this.buf.subarray(0, bytesRead).indexOf(0x0a);
+      const nl = buf.subarray(0, bytesRead).indexOf(0x0a);
       if (nl !== -1) return pos + nl + 1;
       pos += bytesRead;
     }

@@ -72,6 +72,8 @@ export class TailedFile {
   /** Wall ms when the identity was last seen at its path (0: never checked). */
   verifiedAtMs = 0;
   dirty = true;
+  /** Being read by a pass worker: not to be closed for the open-file budget. */
+  busy = false;
   backlog = false;
   linesRead = 0;
   bytesRead = 0;
