@@ -89,6 +89,38 @@ describe.skipIf(skip)('createKafkaSink against the mock broker', () => {
   }
 });
 
+describe.skipIf(skip)('createKafkaSink with an oversize record', () => {
+  it(
+    'should fail only the oversize record and deliver the rest',
+    { timeout: 60_000 },
+    async () => {
+      const topic = `lc-it-oversize-${run}`;
+      const sink = createKafkaSink({ brokers, topic, format: 'text' });
+      const batch = [
+        rec(1),
+        { ...rec(2), line: 'y'.repeat(2_000_000) },
+        rec(3),
+      ];
+      const result = await sink.write(batch, { signal });
+      expect(result).toMatchObject({
+        status: 'partial',
+        failed: [
+          {
+            index: 1,
+            retryable: false,
+            error: { code: 'LC_ERR_RECORD_TOO_LARGE' },
+          },
+        ],
+      });
+      await sink.shutdown();
+      const got = await consume(brokers, [topic], 2);
+      expect(got.map((m) => m.value).sort()).toEqual(
+        [rec(1).line, rec(3).line].sort(),
+      );
+    },
+  );
+});
+
 describe.skipIf(skip)('createKafkaSink when its broker dies', () => {
   let broker: OwnBroker | undefined;
   afterEach(() => broker?.kill());
