@@ -10,16 +10,28 @@ const child = fileURLToPath(
 );
 const pkgDir = fileURLToPath(new URL('../..', import.meta.url));
 const KILLS = process.env.LC_LONG_TESTS === '1' ? 200 : 20;
-const TOTAL = process.env.LC_LONG_TESTS === '1' ? 400_000 : 20_000;
+const TOTAL = process.env.LC_LONG_TESTS === '1' ? 1_000_000 : 50_000;
+// Killed runs dispatch at this rate so that kills land mid-stream; the
+// final run goes at full speed.
+const RATE = 5_000;
 
 function run(
   dir: string,
   killAfterMs: number | undefined,
+  rate = RATE,
 ): Promise<{ out: string; killed: boolean }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
-      ['--conditions=@lc/source', '--import', 'tsx', child, dir, String(TOTAL)],
+      [
+        '--conditions=@lc/source',
+        '--import',
+        'tsx',
+        child,
+        dir,
+        String(TOTAL),
+        String(rate),
+      ],
       {
         cwd: pkgDir,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -99,7 +111,7 @@ describe('createDispatcher', () => {
           }
           if (!killed) break;
         }
-        const final = await run(dir, undefined);
+        const final = await run(dir, undefined, 0);
         expect(final.killed).toBe(false);
         const got = delivered(dir);
         const missing: number[] = [];
