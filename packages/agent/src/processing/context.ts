@@ -21,13 +21,33 @@ export interface StepContext {
 /** A compiled step: returns false to drop the record. */
 export type CompiledStep = (ctx: StepContext) => boolean;
 
-/** Set labels copy-on-write. */
+const MAX_CACHED_VARIANTS = 256;
+const variants = new WeakMap<Labels, Map<string, Labels>>();
+
+/**
+ * Set labels copy-on-write. Results are memoised per base label object
+ * (bounded), so records of one source that end up with the same labels
+ * share one frozen object: no allocation per record, and downstream
+ * grouping by label identity stays cheap.
+ */
 export function patchLabels(
   ctx: StepContext,
   patch: Readonly<Record<string, string | undefined>>,
 ): void {
-  const next = withLabels(ctx.labels, patch);
-  if (next !== ctx.labels) {
+  const base = ctx.labels;
+  let key = '';
+  for (const k in patch) key += `${k}\u0000${patch[k] ?? '\u0001'}\u0000`;
+  let cache = variants.get(base);
+  let next = cache?.get(key);
+  if (next === undefined) {
+    next = withLabels(base, patch);
+    if (cache === undefined) {
+      cache = new Map();
+      variants.set(base, cache);
+    }
+    if (cache.size < MAX_CACHED_VARIANTS) cache.set(key, next);
+  }
+  if (next !== base) {
     ctx.labels = next;
     ctx.changed = true;
   }

@@ -367,3 +367,33 @@ describe('parseLogfmt', () => {
     expect(parseLogfmt(line)).toEqual(dict);
   });
 });
+
+describe('lc_processing_records_total', () => {
+  it('should report kept and dropped counts at scrape time', async () => {
+    const { Registry } = await import('prom-client');
+    const registry = new Registry();
+    const p = createProcessor({
+      registry,
+      pipelines: [
+        pipelineSchema.parse({
+          name: 'p',
+          steps: [{ type: 'drop', when: { line_matches: '^x' } }],
+        }),
+      ],
+    });
+    p.process(record('x1'));
+    p.process(record('a'));
+    p.process(record('b'));
+    const text = await registry.metrics();
+    expect(text).toContain(
+      'lc_processing_records_total{pipeline="p",outcome="kept"} 2',
+    );
+    expect(text).toContain(
+      'lc_processing_records_total{pipeline="p",outcome="dropped"} 1',
+    );
+    p.process(record('c'));
+    expect(await registry.metrics()).toContain(
+      'lc_processing_records_total{pipeline="p",outcome="kept"} 3',
+    );
+  });
+});

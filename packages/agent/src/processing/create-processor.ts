@@ -51,12 +51,21 @@ export interface Processor {
   stats(): ProcessorStats;
 }
 
+interface Tally {
+  readonly pipeline: string;
+  kept: number;
+  dropped: number;
+  reportedKept: number;
+  reportedDropped: number;
+}
+
+const talliesOf = new WeakMap<object, Set<Tally>>();
+
 interface CompiledPipeline {
   readonly name: string;
   readonly matches: (record: LogRecord) => boolean;
   readonly steps: readonly CompiledStep[];
-  readonly kept: { inc(): void };
-  readonly dropped: { inc(): void };
+  readonly tally: Tally;
 }
 
 function compileStep(
@@ -114,14 +123,33 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const records = getOrCreateMetric(
     registry,
     'lc_processing_records_total',
-    () =>
-      new Counter({
+    () => {
+      const tallies = new Set<Tally>();
+      const counter: Counter = new Counter({
         name: 'lc_processing_records_total',
         help: 'Records through processing pipelines, by outcome (kept, dropped).',
         labelNames: ['pipeline', 'outcome'],
         registers: [registry],
-      }),
+        // Per-record counting stays in plain numbers; they are added here at
+        // scrape time (a labelled inc() per record costs more than a step).
+        collect() {
+          for (const t of tallies) {
+            if (t.kept > t.reportedKept)
+              counter.labels(t.pipeline, 'kept').inc(t.kept - t.reportedKept);
+            if (t.dropped > t.reportedDropped)
+              counter
+                .labels(t.pipeline, 'dropped')
+                .inc(t.dropped - t.reportedDropped);
+            t.reportedKept = t.kept;
+            t.reportedDropped = t.dropped;
+          }
+        },
+      });
+      talliesOf.set(counter, tallies);
+      return counter;
+    },
   );
+  const tallySet = talliesOf.get(records) ?? new Set<Tally>();
   const events = getOrCreateMetric(
     registry,
     'lc_processing_events_total',
@@ -154,8 +182,17 @@ export function createProcessor(options: ProcessorOptions): Processor {
       steps: p.steps.map((s) =>
         compileStep(s, clock, (e) => events.labels(p.name, e).inc()),
       ),
-      kept: records.labels(p.name, 'kept'),
-      dropped: records.labels(p.name, 'dropped'),
+      tally: (() => {
+        const t: Tally = {
+          pipeline: p.name,
+          kept: 0,
+          dropped: 0,
+          reportedKept: 0,
+          reportedDropped: 0,
+        };
+        tallySet.add(t);
+        return t;
+      })(),
     };
   });
   // "default" applies only when nothing else matched.
@@ -199,11 +236,11 @@ export function createProcessor(options: ProcessorOptions): Processor {
     for (const step of pipeline.steps) {
       if (!step(ctx)) {
         dropped++;
-        pipeline.dropped.inc();
+        pipeline.tally.dropped++;
         return undefined;
       }
     }
-    pipeline.kept.inc();
+    pipeline.tally.kept++;
     if (!ctx.changed) return record;
     modified++;
     const out: LogRecord = {

@@ -103,8 +103,8 @@ describe('lc-agent run (real process)', () => {
     expect(got.size).toBe(expected.length);
   }, 180_000);
 
-  it(`should lose nothing when SIGKILLed ${LONG ? 20 : 4} times mid-stream`, async () => {
-    const kills = LONG ? 20 : 4;
+  it(`should lose nothing when SIGKILLed ${LONG ? 20 : 3} times mid-stream`, async () => {
+    const kills = LONG ? 20 : 3;
     const file = join(tmp.path, 'logs', 'stream.log');
     const expected: string[] = [];
     let writing = true;
