@@ -1256,20 +1256,20 @@ export class FileMonitorEngine {
     lines: readonly SplitLine[],
     out: LogRecord[],
   ): void {
+    // One clock read per chunk; nanos count up so records keep their order.
+    const ms = this.clock.now();
+    if (ms > this.lastStampMs) {
+      this.lastStampMs = ms;
+      this.lastStampNanos = -1;
+    }
     for (const line of lines) {
-      const ms = this.clock.now();
-      if (ms === this.lastStampMs) {
-        if (this.lastStampNanos < 999_999) this.lastStampNanos++;
-      } else {
-        this.lastStampMs = ms;
-        this.lastStampNanos = 0;
-      }
+      if (this.lastStampNanos < 999_999) this.lastStampNanos++;
       out.push({
         line: line.text,
         labels: f.labels,
         source: f.source,
         cursor: { offset: line.endOffset, line: line.lineNo },
-        timestampMs: ms,
+        timestampMs: this.lastStampMs,
         timestampNanos: this.lastStampNanos,
       });
     }
