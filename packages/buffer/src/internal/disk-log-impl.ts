@@ -23,6 +23,12 @@ import { createDiskLogMetrics, type DiskLogMetrics } from './metrics.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { PendingRecord } from './record-codec.js';
 import { recoverDirectory, type CorruptionReason } from './recover.js';
+import {
+  enforceAge,
+  makeRoom,
+  totalBytes,
+  type RetentionHost,
+} from './retention.js';
 import { createSegmentFile, type ActiveSegment } from './segment-create.js';
 import {
   SEGMENT_HEADER_BYTES,
@@ -344,67 +350,28 @@ export class DiskLogImpl implements DiskLog {
   }
 
   private diskBytes(): number {
-    let total = 0;
-    for (const s of this.segments) total += s.bytes;
-    return total;
+    return totalBytes(this.segments);
   }
 
-  private overLimit(extraBytes: number, extraSegments: number): boolean {
-    const o = this.opts;
-    return (
-      (o.maxTotalBytes !== undefined &&
-        this.diskBytes() + extraBytes > o.maxTotalBytes) ||
-      (o.maxSegments !== undefined &&
-        this.segments.length + extraSegments > o.maxSegments)
-    );
+  /** The view of this log that retention works on. */
+  private retentionHost(): RetentionHost {
+    return {
+      opts: this.opts,
+      acks: this.acks,
+      segments: () => this.segments,
+      activeSegment: () => this.active,
+      isClosed: () => this.closed,
+      deleteAckedSegments: () => this.deleteAckedSegments(),
+      sealActive: () => this.sealActive(),
+      dropSegment: (meta, reason) => this.dropSegment(meta, reason),
+      waitForSpace: () =>
+        new Promise<void>((resolve) => this.spaceWaiters.push(resolve)),
+      shutDownError,
+    };
   }
 
-  private async makeRoom(
-    extraBytes: number,
-    extraSegments: number,
-  ): Promise<void> {
-    while (this.overLimit(extraBytes, extraSegments)) {
-      if (await this.deleteAckedSegments()) continue;
-      const a = this.active;
-      if (
-        a !== undefined &&
-        a.meta.count > 0 &&
-        this.acks.coversRange(a.meta.firstSeq, a.meta.lastSeq)
-      ) {
-        await this.sealActive();
-        continue;
-      }
-      const oldestSealed = this.segments.find((s) => s.sealed);
-      if (this.opts.onLimit === 'drop_oldest') {
-        if (oldestSealed !== undefined) {
-          await this.dropSegment(oldestSealed, 'retention-limit');
-          continue;
-        }
-        if (a !== undefined && a.meta.count > 0 && extraSegments === 0) {
-          await this.sealActive();
-          extraSegments = 1;
-          extraBytes += SEGMENT_HEADER_BYTES;
-          continue;
-        }
-        return; // nothing left to drop: a single oversized write is allowed
-      }
-      if (this.opts.onLimit === 'fail') {
-        throw new LcError({
-          code: 'LC_ERR_BUFFER_FULL',
-          message: `disk log ${this.opts.name} is full (maxTotalBytes=${this.opts.maxTotalBytes}, maxSegments=${this.opts.maxSegments})`,
-          details: {
-            diskBytes: this.diskBytes(),
-            segments: this.segments.length,
-          },
-        });
-      }
-      if (this.closed) throw shutDownError();
-      this.opts.logger.debug(
-        { diskBytes: this.diskBytes() },
-        'disk log full, writer waiting for acks',
-      );
-      await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
-    }
+  private makeRoom(extraBytes: number, extraSegments: number): Promise<void> {
+    return makeRoom(this.retentionHost(), extraBytes, extraSegments);
   }
 
   private async createSegment(): Promise<ActiveSegment> {
@@ -582,16 +549,8 @@ export class DiskLogImpl implements DiskLog {
     this.ageTimer.unref();
   }
 
-  private async enforceAge(): Promise<void> {
-    const maxAge = this.opts.maxAgeMs;
-    if (maxAge === undefined) return;
-    const cutoff = this.opts.clock.now() - maxAge;
-    const a = this.active;
-    if (a !== undefined && a.meta.count > 0 && a.meta.maxTs < cutoff)
-      await this.sealActive();
-    for (const s of [...this.segments]) {
-      if (s.sealed && s.maxTs < cutoff) await this.dropSegment(s, 'max-age');
-    }
+  private enforceAge(): Promise<void> {
+    return enforceAge(this.retentionHost());
   }
 
   // ---------------------------------------------------------------- health
