@@ -101,6 +101,41 @@ describe('createAgent', () => {
   });
 });
 
+describe('self-capture guard', () => {
+  it('should never read what its own file sink writes, even when globs cover it', async () => {
+    const tmp = await createTempDir('lc-agent-self-');
+    await mkdir(join(tmp.path, 'logs'), { recursive: true });
+    await appendFile(join(tmp.path, 'logs', 'in.log'), 'one\ntwo\n');
+    const config = unwrapConfig(
+      parseConfig(
+        `app: {data_dir: ${tmp.path}/data}
+positions: {store: memory}
+sources: {files: [{include: ["${tmp.path}/**/*.log"]}]}
+dispatcher: {batch_timeout: 20ms}
+sinks: {file: [{name: out, directory: ${tmp.path}/out, path_template: "{file_name}.log"}]}
+`,
+        { env: {} },
+      ),
+    );
+    const agent = createAgent({ config });
+    await agent.start();
+    const outFile = join(tmp.path, 'out', 'in.log');
+    const read = async () =>
+      (await readFile(outFile, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter(Boolean);
+    for (let i = 0; i < 100 && (await read()).length < 2; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1500));
+    await agent.shutdown();
+    expect(
+      (await read()).map((l) => (JSON.parse(l) as { line: string }).line),
+    ).toEqual(['one', 'two']);
+    expect(agent.positions().length).toBeLessThanOrEqual(1);
+    await tmp.cleanup();
+  });
+});
+
 describe('diffConfig', () => {
   it('should separate live sections from restart-only ones', () => {
     const a = unwrapConfig(parseConfig('sinks: {stdout: [{}]}', { env: {} }));

@@ -81,6 +81,33 @@ describe('lc-agent run (real process)', () => {
     const metrics = await (await fetch(`${address}/metrics`)).text();
     expect(metrics).toMatch(/^lc_positions_total\{kind="file"\} 2$/m);
     expect(metrics).toMatch(/^process_resident_memory_bytes \d+/m);
+    // SIGHUP with a bad file: rejected, the running config keeps going.
+    const configPath = join(tmp.path, 'agent.yaml');
+    await writeFile(configPath, `${config(tmp.path)}bogus_section: {}\n`);
+    first.child.kill('SIGHUP');
+    await eventually(
+      async () => first.stderr().includes('reload rejected'),
+      30_000,
+      'reload rejected',
+    );
+    expect((await fetch(`${address}/ready`)).status).toBe(200);
+    // SIGHUP with a changed source: applied live, nothing lost or repeated.
+    await writeFile(
+      configPath,
+      config(tmp.path).replace('{job: e2e}', '{job: e2e-reloaded}'),
+    );
+    first.child.kill('SIGHUP');
+    await eventually(
+      async () => first.stderr().includes('configuration reloaded'),
+      30_000,
+      'reloaded',
+    );
+    await write(a, 'a', 500, 50);
+    await eventually(
+      async () => (await readSinkLines(join(tmp.path, 'out'))).length >= 650,
+      60_000,
+      '650 lines',
+    );
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     // Written while the agent is down: picked up from the committed position.

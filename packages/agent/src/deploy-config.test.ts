@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { formatConfigIssues, parseConfig } from './config/load-config.js';
+import { DEFAULT_CONFIG_YAML } from './default-config.js';
+
+const deploy = (path: string) =>
+  readFileSync(
+    fileURLToPath(new URL(`../../../deploy/${path}`, import.meta.url)),
+    'utf8',
+  );
+
+function expectValid(text: string, env: Record<string, string> = {}): void {
+  const result = parseConfig(text, { env });
+  expect(result.ok ? '' : formatConfigIssues(result.issues)).toBe('');
+}
+
+describe('shipped configurations', () => {
+  it('should validate the embedded default config', () => {
+    expectValid(DEFAULT_CONFIG_YAML);
+  });
+
+  it('should validate deploy/agent.yaml with and without its variables', () => {
+    expectValid(deploy('agent.yaml'));
+    expectValid(deploy('agent.yaml'), {
+      LOKI_URL: 'http://loki.example:3100',
+      NODE_NAME: 'n1',
+      LC_DOCKER_ENABLED: 'false',
+    });
+  });
+
+  it('should validate the agent.yaml embedded in the Kubernetes DaemonSet', () => {
+    const docs = deploy('k8s/daemonset.yaml')
+      .split(/^---$/m)
+      .map((d) => parse(d) as { kind?: string; data?: Record<string, string> });
+    const configMap = docs.find((d) => d.kind === 'ConfigMap');
+    expectValid(configMap?.data?.['agent.yaml'] ?? '', {
+      LC_API_TOKEN: 't',
+      NODE_NAME: 'n1',
+    });
+  });
+});
