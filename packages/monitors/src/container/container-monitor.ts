@@ -380,7 +380,9 @@ export function createContainerMonitor(
     if (t.session !== session || stopping) return;
     // Never cut between the chunks of a split line: the cursor could not
     // describe the half already delivered on the other stream.
-    if (session.hasPartial) {
+    // Nor before the replayed entries were skipped: with a rotation shorter
+    // than the replay, every stream would end before reaching new lines.
+    if (session.hasPartial || session.isReplaying) {
       later(t, ROTATION_RETRY_MS, () => rotate(t, session));
       return;
     }

@@ -43,26 +43,41 @@ export const START_CURSOR: ContainerCursor = Object.freeze({
   linesAtTimestamp: 0,
 });
 
+/**
+ * How far back before the newest timestamp a resume starts. Docker stamps
+ * stdout and stderr in two goroutines, so in the log an entry can follow
+ * one with a later timestamp; resuming at the newest timestamp would skip
+ * it. Entries out of order by more than this are not protected.
+ */
+export const RESUME_SKEW_MS = 1_000;
+
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 
 /**
  * Turns Docker log entries into lines: merges 16 KiB partial entries per
- * stream, drops the entries Docker replays at the resume boundary and
+ * stream, drops the entries Docker replays at the resume point and
  * computes each line's cursor.
  *
- * The cursor is a watermark over entries in the order Docker returns them
- * (log file order): the highest timestamp seen, how many entries carried
- * exactly that timestamp and the hash of the last of them. Resuming with
- * `since` = that timestamp replays exactly those entries first, and they
- * are skipped. While a partial line is incomplete on one stream, lines
+ * The cursor describes a resume request over entries in the order Docker
+ * returns them (log file order): `timestampNs` is the `since` to ask for,
+ * {@link RESUME_SKEW_MS} before the newest timestamp read, and
+ * `linesAtTimestamp` is how many of the entries read so far carry a
+ * timestamp at or after it, i.e. how many the engine will replay first;
+ * `lineHash` identifies the last entry read, checked when the last replayed
+ * entry is skipped. Starting a little before the newest timestamp keeps
+ * entries that Docker wrote after a later-stamped entry of the other
+ * stream. While a partial line is incomplete on one stream, lines
  * completed on the other keep the cursor from before the partial began,
  * so a resume never skips the partial's first chunks.
  */
 export class ContainerLineAssembler {
-  private maxNs: string;
-  private countAtMax: number;
-  private hashAtMax: string;
+  // Timestamps (ms) of the entries read, in log order, from `head` on:
+  // exactly those at or after `maxMs - RESUME_SKEW_MS`.
+  private window: number[] = [];
+  private head = 0;
+  private maxMs = -Infinity;
+  private lastHash = '';
   private skipRemaining: number;
   private readonly resumeFrom: ContainerCursor | undefined;
   private safeCursor: ContainerCursor;
@@ -77,11 +92,14 @@ export class ContainerLineAssembler {
     this.options = options;
     const from = options.resumeFrom;
     this.resumeFrom = from;
-    this.maxNs = from?.timestampNs ?? '';
-    this.countAtMax = from?.linesAtTimestamp ?? 0;
-    this.hashAtMax = from?.lineHash ?? '';
-    this.skipRemaining = from?.linesAtTimestamp ?? 0;
+    this.skipRemaining =
+      from === undefined || from.timestampNs === '' ? 0 : from.linesAtTimestamp;
     this.safeCursor = from ?? START_CURSOR;
+  }
+
+  /** True while entries replayed by `since` are still being skipped. */
+  get isReplaying(): boolean {
+    return this.skipRemaining > 0;
   }
 
   /** True while a partial line waits for its remaining chunks. */
@@ -101,36 +119,17 @@ export class ContainerLineAssembler {
 
   /** Feed one entry, in the order Docker returned them. */
   push(entry: DockerLogEntry): void {
-    const ts = entry.timestampNs;
+    this.track(entry);
     if (this.skipRemaining > 0) {
-      const from = this.resumeFrom as ContainerCursor;
-      const cmp = compareNs(ts, from.timestampNs);
-      if (cmp <= 0) {
-        this.options.onBoundaryDuplicate?.();
-        if (cmp === 0 && --this.skipRemaining === 0) {
-          if (hashBytes(entry.content) !== from.lineHash) {
-            this.options.onResumeMismatch?.({ expected: from, reason: 'hash' });
-          }
+      // Replayed by `since`: already delivered before the resume point.
+      this.options.onBoundaryDuplicate?.();
+      if (--this.skipRemaining === 0) {
+        const from = this.resumeFrom as ContainerCursor;
+        if (this.lastHash !== from.lineHash) {
+          this.options.onResumeMismatch?.({ expected: from, reason: 'hash' });
         }
-        return;
       }
-      // Fewer entries at the boundary than saved: the log was cut (engine
-      // log rotation, container recreated). Keep everything from here.
-      this.skipRemaining = 0;
-      this.options.onResumeMismatch?.({
-        expected: from,
-        reason: 'fewer-lines',
-      });
-    }
-
-    const cmp = compareNs(ts, this.maxNs);
-    if (cmp > 0) {
-      this.maxNs = ts;
-      this.countAtMax = 1;
-      this.hashAtMax = hashBytes(entry.content);
-    } else if (cmp === 0) {
-      this.countAtMax++;
-      this.hashAtMax = hashBytes(entry.content);
+      return;
     }
 
     const content = entry.content;
@@ -200,19 +199,45 @@ export class ContainerLineAssembler {
     }
   }
 
+  private track(entry: DockerLogEntry): void {
+    const ms = entry.timestamp.timestampMs;
+    if (ms > this.maxMs) this.maxMs = ms;
+    const since = this.maxMs - RESUME_SKEW_MS;
+    const w = this.window;
+    // Kept sorted (entries arrive nearly sorted, so this is ~O(1)) so that
+    // the count of entries at or after `since` is exact. An entry already
+    // older than `since` is not counted: `since` would not replay it.
+    if (ms >= since) {
+      let i = w.length;
+      w.push(ms);
+      while (i > this.head && (w[i - 1] as number) > ms) {
+        w[i] = w[i - 1] as number;
+        i--;
+      }
+      w[i] = ms;
+    }
+    while (this.head < w.length && (w[this.head] as number) < since) {
+      this.head++;
+    }
+    if (this.head > 4096 && this.head * 2 > w.length) {
+      this.window = w.slice(this.head);
+      this.head = 0;
+    }
+    this.lastHash = hashBytes(entry.content);
+  }
+
   private updateSafe(): void {
-    if (this.hasPartial || this.maxNs === '') return;
+    if (this.hasPartial || this.maxMs === -Infinity) return;
+    const timestampNs = `${this.maxMs - RESUME_SKEW_MS}000000`;
+    const count = this.window.length - this.head;
     const safe = this.safeCursor;
-    if (
-      safe.timestampNs === this.maxNs &&
-      safe.linesAtTimestamp === this.countAtMax
-    ) {
+    if (safe.timestampNs === timestampNs && safe.linesAtTimestamp === count) {
       return;
     }
     this.safeCursor = {
-      timestampNs: this.maxNs,
-      lineHash: this.hashAtMax,
-      linesAtTimestamp: this.countAtMax,
+      timestampNs,
+      lineHash: this.lastHash,
+      linesAtTimestamp: count,
     };
   }
 

@@ -50,6 +50,26 @@ describe.skipIf(await skipWithout('docker'))('createContainerMonitor', () => {
       expect(h.intake.records.length).toBe(2 * n);
     }, 120_000);
 
+    it('should keep interleaved stdout/stderr exact across frequent rotations', async () => {
+      // Docker stamps the two streams in two goroutines: the log order can
+      // disagree with timestamp order, which a resume must not trip over.
+      const n = 30_000;
+      h = await startMonitor(c, { streamRotationMs: 200 });
+      const container = await c.run(
+        `awk 'BEGIN{for(i=0;i<${n};i++){print "o" i; print "e" i > "/dev/stderr"; if (i % 1000 == 0) system("sleep 0.1")}}'`,
+      );
+      await waitExited(container);
+      await h.intake.waitFor(2 * n, 90_000);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(linesOf(h.intake.records, container.id, 'stdout')).toEqual(
+        range('o', n),
+      );
+      expect(linesOf(h.intake.records, container.id, 'stderr')).toEqual(
+        range('e', n),
+      );
+      expect(h.monitor.status()[0]?.rotations).toBeGreaterThan(0);
+    }, 120_000);
+
     it('should read a container that exits within 200 ms from its first line', async () => {
       h = await startMonitor(c);
       const containers = await Promise.all(

@@ -85,6 +85,14 @@ export class LogStreamSession {
     return this.assembler.hasPartial;
   }
 
+  /**
+   * True until the entries replayed at the resume point were skipped:
+   * closing before that would make no progress.
+   */
+  get isReplaying(): boolean {
+    return this.assembler.isReplaying;
+  }
+
   /** Why the monitor closed it, if it did. */
   get closedBecause(): StreamCloseReason | undefined {
     return this.closeReason;
