@@ -69,7 +69,25 @@ function countingIntake() {
   };
 }
 
-const positions = { get: () => undefined, upsertContainer() {}, remove() {} };
+// A saved position 1 ns after the epoch: the monitor treats the exited
+// container as one to catch up on and reads its whole log.
+const positions = {
+  get: (kind, id) => ({
+    kind,
+    id,
+    name: '',
+    image: '',
+    lastTimestampNs: '1',
+    lastLineHash: '',
+    linesAtLastTimestamp: 0,
+    logCount: 0,
+    bytesRead: 0,
+    status: 'stopped',
+    updatedAtMs: 0,
+  }),
+  upsertContainer() {},
+  remove() {},
+};
 
 async function monitorRead(intake, until, extra = {}) {
   const monitor = createContainerMonitor({
