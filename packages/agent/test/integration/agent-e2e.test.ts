@@ -210,3 +210,39 @@ describe('lc-agent validate (real process)', () => {
     await tmp.cleanup();
   }, 60_000);
 });
+
+describe('lc-agent positions/dlq (real process)', () => {
+  it('should list saved positions and dead letters from the configured stores', async () => {
+    const tmp = await createTempDir('lc-agent-cli-');
+    const { createJsonFilePositionStore } = await import('@lc/positions');
+    const { makeFilePosition } = await import('@lc/core/testing');
+    const store = createJsonFilePositionStore({
+      path: join(tmp.path, 'data', 'positions.json'),
+    });
+    await store.save({ upserts: [makeFilePosition('7:42', 1234)] });
+    await store.close();
+    await writeFile(
+      join(tmp.path, 'agent.yaml'),
+      `app: {data_dir: ${tmp.path}/data}\nsinks: {stdout: [{}]}\n`,
+    );
+    const list = spawnAgent(
+      ['positions', 'list', '--json', '--config', join(tmp.path, 'agent.yaml')],
+      tmp.path,
+    );
+    expect(await list.exited).toBe(0);
+    const positions = JSON.parse(list.stdout()) as {
+      id: string;
+      offset: number;
+    }[];
+    expect(positions).toEqual([
+      expect.objectContaining({ id: '7:42', offset: 1234 }),
+    ]);
+    const dlq = spawnAgent(
+      ['dlq', 'list', '--json', '--config', join(tmp.path, 'agent.yaml')],
+      tmp.path,
+    );
+    expect(await dlq.exited).toBe(0);
+    expect(JSON.parse(dlq.stdout())).toEqual({ total: 0, entries: [] });
+    await tmp.cleanup();
+  }, 60_000);
+});
