@@ -26,10 +26,11 @@ export function startRotator(
   modes: string,
   minMs: number,
   maxMs: number,
+  keep = 6,
 ): ChildProcess {
   return fork(
     fixture('file-rotator.mjs'),
-    [path, modes, String(minMs), String(maxMs)],
+    [path, modes, String(minMs), String(maxMs), String(keep)],
     { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
   );
 }

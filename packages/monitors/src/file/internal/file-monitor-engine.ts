@@ -46,7 +46,7 @@ const MAX_WATCHED_DIRECTORIES = 4096;
 const MAX_FINISHED_REMEMBERED = 10_000;
 const FINGERPRINT_BYTES = 1024;
 /** Files serviced concurrently in one pass (each has its own read buffer). */
-const READ_CONCURRENCY = 8;
+const READ_CONCURRENCY = 1;
 
 interface WatchedDir {
   readonly key: string;
@@ -925,8 +925,12 @@ export class FileMonitorEngine {
           from: saved.offset,
           lineNo: saved.logCount,
           minSize: saved.offset,
+          // The position manager computes markers when it flushes, possibly
+          // after the truncation (over the new content): a full 1 KiB head
+          // match identifies the copy on its own.
           verify: async (h) =>
             saved.offsetMarker === '' ||
+            saved.fingerprintBytes >= FINGERPRINT_BYTES ||
             (await computeOffsetMarker(h, saved.offset)) === saved.offsetMarker,
         });
       }
