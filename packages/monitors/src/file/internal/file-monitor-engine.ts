@@ -46,7 +46,7 @@ const MAX_WATCHED_DIRECTORIES = 4096;
 const MAX_FINISHED_REMEMBERED = 10_000;
 const FINGERPRINT_BYTES = 1024;
 /** Files serviced concurrently in one pass (each has its own read buffer). */
-const READ_CONCURRENCY = 1;
+const READ_CONCURRENCY = 8;
 
 interface WatchedDir {
   readonly key: string;
