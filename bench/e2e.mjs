@@ -4,8 +4,9 @@
 //   node bench/e2e.mjs                 200,000 lines
 //   LC_BENCH_FULL=1 node bench/e2e.mjs 2,000,000 lines
 //
-// Implemented: file → file sink (positions and acks on) vs a cat-like copy.
-// Not yet: Loki/Kafka, containers, steady state, many files, outage,
+// Implemented: file → file sink (positions and acks on) vs a cat-like copy;
+// file → Loki test server.
+// Not yet: Kafka, containers, steady state, many files, outage,
 // restart with backlog (see docs/benchmarks.md).
 import {
   closeSync,
@@ -56,14 +57,14 @@ function baselineCopy(src, dst) {
   };
 }
 
-async function fileToFile() {
+async function fileToSink(name, sinkYaml, delivered, baseline) {
   const dir = mkdtempSync(join(tmpdir(), 'lc-bench-e2e-'));
   try {
     mkdirSync(join(dir, 'logs'));
     const corpus = join(dir, 'corpus.log');
     writeCorpus(corpus, LINES);
     const bytes = statSync(corpus).size;
-    const base = baselineCopy(corpus, join(dir, 'copy.log'));
+    const base = baseline ? baselineCopy(corpus, join(dir, 'copy.log')) : null;
     const config = join(dir, 'agent.yaml');
     writeFileSync(
       config,
@@ -71,7 +72,7 @@ async function fileToFile() {
 api: {port: 0}
 sources: {files: [{include: ["${dir}/logs/*.log"], poll_interval: 100ms}]}
 positions: {flush_interval: 1s}
-sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: "{file_name}"}]}
+${sinkYaml(dir)}
 `,
     );
     const agent = spawnBuiltAgent(root, config);
@@ -82,15 +83,15 @@ sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: "
     renameSync(corpus, join(dir, 'logs', 'app.log'));
     let got = 0;
     const end = Date.now() + 600_000;
-    while ((got = countLines(join(dir, 'out'))) < LINES && Date.now() < end)
+    while ((got = delivered(dir)) < LINES && Date.now() < end)
       await new Promise((r) => setTimeout(r, 200));
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds(pid) - cpu0;
     const rss = peakRssMb(pid);
     agent.child.kill('SIGTERM');
     await agent.exited;
-    const row = (name, s, c, r, n) => ({
-      scenario: name,
+    const row = (label, s, c, r, n) => ({
+      scenario: label,
       lines: n,
       'lines/s': Math.round(n / s),
       'MB/s': +(bytes / 2 ** 20 / s).toFixed(1),
@@ -98,21 +99,40 @@ sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: "
       'cpu s / M lines': +((c / n) * 1e6).toFixed(2),
       'peak RSS MB': +r.toFixed(0),
     });
-    const a = row('file → file sink (agent)', seconds, cpu, rss, got);
-    const b = row(
-      'baseline: cat-like copy',
-      base.seconds,
-      base.cpu,
-      base.rss,
-      LINES,
-    );
-    console.table([a, b]);
-    console.log(
-      `file → file: ${got}/${LINES} lines delivered; agent/baseline throughput ratio ${(a['lines/s'] / b['lines/s']).toFixed(3)}`,
-    );
+    const rows = [row(name, seconds, cpu, rss, got)];
+    if (base !== null)
+      rows.push(
+        row('baseline: cat-like copy', base.seconds, base.cpu, base.rss, LINES),
+      );
+    console.table(rows);
+    console.log(`${name}: ${got}/${LINES} lines delivered`);
+    if (base !== null)
+      console.log(
+        `agent/baseline throughput ratio ${(rows[0]['lines/s'] / rows[1]['lines/s']).toFixed(3)}`,
+      );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-await fileToFile();
+await fileToSink(
+  'file → file sink (agent)',
+  (dir) =>
+    `sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: "{file_name}"}]}`,
+  (dir) => countLines(join(dir, 'out')),
+  true,
+);
+
+const { createLokiTestServer } =
+  await import('../packages/sinks/dist/testing/index.js');
+const loki = await createLokiTestServer();
+try {
+  await fileToSink(
+    'file → Loki test server (agent, protobuf+snappy)',
+    () => `sinks: {loki: [{name: loki, url: "${loki.url}"}]}`,
+    () => loki.entries().length,
+    false,
+  );
+} finally {
+  await loki.close();
+}
