@@ -1,3 +1,5 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- the ambient types of this untyped dependency must travel with the file when workspace consumers compile it from source
+/// <reference path="./types/kafkajs-snappy.d.ts" />
 import kafkajs from 'kafkajs';
 import type { KafkaConfig, Producer, SASLOptions } from 'kafkajs';
 import createSnappyCodec from 'kafkajs-snappy';
