@@ -40,12 +40,38 @@ export type FileCursor = {
   readonly line: number;
 };
 
-/** Cursor of a container record. */
+/**
+ * Cursor of a container record: a resume request over the entries in the
+ * order Docker returns them (its log-file order, stdout and stderr
+ * interleaved as written).
+ *
+ * Docker's `since` is inclusive and has second-level coarseness in some
+ * drivers, and a line on one stream can be written after a later-stamped
+ * line of the other stream. So the cursor does not point at the last line;
+ * it names a resume point a little (1 s in `@lc/monitors`) before the newest
+ * timestamp read, and how many entries at or after that point the engine
+ * will replay first. The reader skips exactly that many entries on resume
+ * and checks the last skipped one against `lineHash`.
+ *
+ * The empty cursor (`timestampNs: ''`, `linesAtTimestamp: 0`) means "from
+ * the beginning of the container's log".
+ */
 export type ContainerCursor = {
-  /** Docker timestamp of the line, decimal epoch nanoseconds. */
+  /**
+   * The `since` to ask Docker for on resume, decimal epoch nanoseconds
+   * (a string so nanosecond precision survives; `''` = from the start).
+   */
   readonly timestampNs: string;
-  /** Hash of the line, to recognise it when `since` replays it. */
+  /**
+   * Hash of the last entry read before this cursor was taken; checked
+   * against the last replayed entry, a mismatch is reported as a resume
+   * mismatch (the log was rotated or rewritten underneath).
+   */
   readonly lineHash: string;
-  /** How many lines with exactly this timestamp up to and including it. */
+  /**
+   * How many entries Docker returns at or after `timestampNs` that were
+   * already read: the number to skip on resume (not only the lines with
+   * exactly the newest timestamp).
+   */
   readonly linesAtTimestamp: number;
 };
