@@ -1,0 +1,168 @@
+import type { Clock, Labels, LogRecord, TimerHandle } from '@lc/core';
+import type { RouteOptions } from '../dispatcher-options.js';
+import type { AckItem, AckTracker } from './ack-tracker.js';
+import type { IntakeBudget } from './intake-budget.js';
+import type { Batch, Lane } from './model.js';
+
+/** Records going to the same set of sinks, filling one open batch. */
+export interface Group {
+  readonly lanes: readonly Lane[];
+  records: LogRecord[];
+  acks: AckItem[];
+  bytes: number;
+  firstAcceptedMs: number;
+  timer: TimerHandle | undefined;
+}
+
+/** What a {@link Batcher} needs. */
+export interface BatcherSetup {
+  readonly clock: Clock;
+  readonly tracker: AckTracker;
+  readonly budget: IntakeBudget;
+  readonly lanes: ReadonlyMap<string, Lane>;
+  readonly routes: readonly RouteOptions[];
+  readonly defaultSinks: readonly string[];
+  readonly batchMaxRecords: number;
+  readonly batchMaxBytes: number;
+  readonly batchTimeoutMs: number;
+  /** A batch was closed: hand it on (WAL, then the lanes). */
+  readonly onClosed: (batch: Batch) => void;
+}
+
+function matches(route: RouteOptions, labels: Labels): boolean {
+  for (const [key, want] of Object.entries(route.match)) {
+    const value = labels[key];
+    if (value === undefined) return false;
+    if (typeof want === 'string' ? value !== want : !want.test(value))
+      return false;
+  }
+  return true;
+}
+
+/**
+ * Routes records to groups (one per set of sinks) and closes each group's
+ * open batch on `batchMaxRecords`, `batchMaxBytes` or `batchTimeoutMs`,
+ * whichever comes first.
+ */
+export class Batcher {
+  /** The group of records no route matches. */
+  readonly defaultGroup: Group;
+  private readonly setup: BatcherSetup;
+  private readonly groups = new Map<string, Group>();
+  private readonly groupByLabels = new WeakMap<Labels, Group>();
+  private readonly runId = Math.random().toString(36).slice(2, 10);
+  private seq = 0;
+
+  constructor(setup: BatcherSetup) {
+    this.setup = setup;
+    this.defaultGroup = this.groupFor(setup.defaultSinks);
+  }
+
+  /** The sequence number the next batch gets (batches close in this order). */
+  get nextSeq(): number {
+    return this.seq;
+  }
+
+  /** Reserve a sequence number for a batch made elsewhere (recovery). */
+  takeSeq(): number {
+    return this.seq++;
+  }
+
+  /** The group of the sinks every route matching `labels` names. */
+  routeFor(labels: Labels): Group {
+    if (this.setup.routes.length === 0) return this.defaultGroup;
+    const cached = this.groupByLabels.get(labels);
+    if (cached !== undefined) return cached;
+    const names = new Set<string>();
+    for (const route of this.setup.routes) {
+      if (matches(route, labels)) for (const n of route.sinks) names.add(n);
+    }
+    const group =
+      names.size === 0 ? this.defaultGroup : this.groupFor([...names]);
+    this.groupByLabels.set(labels, group);
+    return group;
+  }
+
+  /** Track `record`, count it as held and add it to `group`'s open batch. */
+  enqueue(record: LogRecord, group: Group, bytes: number): void {
+    const s = this.setup;
+    // Keep batches within batchMaxBytes (a single larger record goes alone).
+    if (group.records.length > 0 && group.bytes + bytes > s.batchMaxBytes)
+      this.close(group);
+    const ack = s.tracker.track(record, group.lanes.length);
+    s.budget.held++;
+    s.budget.heldBytes += bytes;
+    if (group.records.length === 0) {
+      group.firstAcceptedMs = s.clock.monotonicNow();
+      if (s.batchTimeoutMs > 0) {
+        const timer = s.clock.setTimeout(() => {
+          group.timer = undefined;
+          this.close(group);
+        }, s.batchTimeoutMs);
+        timer.unref();
+        group.timer = timer;
+      }
+    }
+    group.records.push(record);
+    group.acks.push(ack);
+    group.bytes += bytes;
+    if (
+      group.records.length >= s.batchMaxRecords ||
+      group.bytes >= s.batchMaxBytes ||
+      s.batchTimeoutMs === 0
+    ) {
+      this.close(group);
+    }
+  }
+
+  /** Close every open batch now. */
+  closeAll(): void {
+    for (const group of this.groups.values()) this.close(group);
+  }
+
+  private close(group: Group): void {
+    if (group.records.length === 0) return;
+    const s = this.setup;
+    if (group.timer !== undefined) {
+      s.clock.clearTimeout(group.timer);
+      group.timer = undefined;
+    }
+    const seq = this.seq++;
+    const batch: Batch = {
+      id: `${this.runId}-${seq}`,
+      seq,
+      records: group.records,
+      acks: group.acks,
+      lanes: group.lanes,
+      createdAtMs: s.clock.now(),
+      firstAcceptedMs: group.firstAcceptedMs,
+      durable: false,
+      lanesLeft: group.lanes.length,
+      inflight: 0,
+      recovered: false,
+      deliveries: [],
+    };
+    group.records = [];
+    group.acks = [];
+    group.bytes = 0;
+    s.onClosed(batch);
+  }
+
+  private groupFor(names: readonly string[]): Group {
+    const sorted = [...new Set(names)].sort();
+    const key = sorted.join('\u0000');
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = {
+        lanes: sorted.map((n) => this.setup.lanes.get(n) as Lane),
+        records: [],
+        acks: [],
+        bytes: 0,
+        firstAcceptedMs: 0,
+        timer: undefined,
+      };
+      this.groups.set(key, group);
+    }
+    return group;
+  }
+}

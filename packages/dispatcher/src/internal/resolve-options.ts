@@ -1,0 +1,134 @@
+import {
+  DEFAULTS,
+  nonNegative,
+  positive,
+  validateTopology,
+} from '../dispatcher-options.js';
+import type {
+  DispatcherOptions,
+  DropPolicy,
+  RateLimitOptions,
+} from '../dispatcher-options.js';
+
+/** Every numeric option of a dispatcher, validated and defaulted once. */
+export interface ResolvedOptions {
+  readonly maxQueueRecords: number;
+  readonly maxQueueBytes: number;
+  readonly dropPolicy: DropPolicy;
+  readonly batchMaxRecords: number;
+  readonly batchMaxBytes: number;
+  readonly batchTimeoutMs: number;
+  readonly workers: number;
+  readonly sendTimeoutMs: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly maxAttempts: number;
+  readonly maxAgeMs: number;
+  readonly maxRetryQueue: number;
+  readonly failureThreshold: number;
+  readonly openMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly shutdownSinks: boolean;
+  readonly random: () => number;
+  /** `undefined` when dedup is off. */
+  readonly dedup:
+    { readonly ttlMs: number; readonly maxEntries: number } | undefined;
+  readonly rateLimit: RateLimitOptions | undefined;
+  readonly name: string;
+}
+
+/**
+ * Validate `options` (throwing `LC_ERR_INVALID_OPTION` naming the option)
+ * and resolve every default.
+ */
+export function resolveOptions(options: DispatcherOptions): ResolvedOptions {
+  validateTopology(options);
+  const retry = options.retry ?? {};
+  const circuit = options.circuit ?? {};
+  return {
+    maxQueueRecords: positive(
+      'maxQueueRecords',
+      options.maxQueueRecords,
+      DEFAULTS.maxQueueRecords,
+    ),
+    maxQueueBytes: positive(
+      'maxQueueBytes',
+      options.maxQueueBytes,
+      DEFAULTS.maxQueueBytes,
+    ),
+    dropPolicy: options.dropPolicy ?? 'block',
+    batchMaxRecords: positive(
+      'batchMaxRecords',
+      options.batchMaxRecords,
+      DEFAULTS.batchMaxRecords,
+    ),
+    batchMaxBytes: positive(
+      'batchMaxBytes',
+      options.batchMaxBytes,
+      DEFAULTS.batchMaxBytes,
+    ),
+    batchTimeoutMs: nonNegative(
+      'batchTimeoutMs',
+      options.batchTimeoutMs,
+      DEFAULTS.batchTimeoutMs,
+    ),
+    workers: positive('workers', options.workers, DEFAULTS.workers),
+    sendTimeoutMs: positive(
+      'sendTimeoutMs',
+      options.sendTimeoutMs,
+      DEFAULTS.sendTimeoutMs,
+    ),
+    retryBaseMs: positive(
+      'retry.baseDelayMs',
+      retry.baseDelayMs,
+      DEFAULTS.retryBaseDelayMs,
+    ),
+    retryMaxMs: positive(
+      'retry.maxDelayMs',
+      retry.maxDelayMs,
+      DEFAULTS.retryMaxDelayMs,
+    ),
+    maxAttempts: positive(
+      'retry.maxAttempts',
+      retry.maxAttempts,
+      Infinity,
+      true,
+    ),
+    maxAgeMs: positive('retry.maxAgeMs', retry.maxAgeMs, Infinity, true),
+    maxRetryQueue: positive(
+      'retry.maxQueueSize',
+      retry.maxQueueSize,
+      DEFAULTS.retryMaxQueueSize,
+    ),
+    failureThreshold: nonNegative(
+      'circuit.failureThreshold',
+      circuit.failureThreshold,
+      DEFAULTS.circuitFailureThreshold,
+    ),
+    openMs: positive('circuit.openMs', circuit.openMs, DEFAULTS.circuitOpenMs),
+    shutdownTimeoutMs: nonNegative(
+      'shutdownTimeoutMs',
+      options.shutdownTimeoutMs,
+      DEFAULTS.shutdownTimeoutMs,
+    ),
+    shutdownSinks: options.shutdownSinks ?? true,
+    random: options.random ?? Math.random,
+    dedup:
+      options.dedup === undefined
+        ? undefined
+        : {
+            ttlMs: positive(
+              'dedup.ttlMs',
+              options.dedup.ttlMs,
+              DEFAULTS.dedupTtlMs,
+            ),
+            maxEntries: positive(
+              'dedup.maxEntries',
+              options.dedup.maxEntries,
+              DEFAULTS.dedupMaxEntries,
+            ),
+          },
+    rateLimit: options.rateLimit,
+    name: options.name ?? 'default',
+  };
+}
