@@ -12,13 +12,23 @@ function abortedError(): LcError {
   return new LcError({ code: 'LC_ERR_ABORTED', message: 'wait aborted' });
 }
 
+// Longest delay setInterval accepts; the callback does nothing anyway.
+const KEEP_ALIVE_MS = 2 ** 31 - 1;
+
 /**
  * Promises waiting for a condition on the dispatcher's state (room in the
  * intake, batches settled). Re-checked on {@link WaiterList.wake}; no
- * timers or polling.
+ * polling.
+ *
+ * While anyone waits, one ref'd no-op interval keeps the process alive:
+ * the dispatcher's own timers (batch, retry, circuit) are unref'd, so
+ * without it a script awaiting `flush()` or `whenWritable()` while the only
+ * pending work is a retry would see Node exit (code 13, unsettled top-level
+ * await) instead of the retry.
  */
 export class WaiterList {
   private waiters: Waiter[] = [];
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
 
   get size(): number {
     return this.waiters.length;
@@ -49,10 +59,12 @@ export class WaiterList {
       };
       const onAbort = (): void => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
+        this.holdProcess();
         reject(abortedError());
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
+      this.holdProcess();
     });
   }
 
@@ -64,17 +76,31 @@ export class WaiterList {
       else (kept ??= []).push(w);
     }
     this.waiters = kept ?? [];
+    this.holdProcess();
   }
 
   /** Reject the intake waiters (`whenWritable`) with `error`. */
   rejectIntake(error: unknown): void {
     const intake = this.waiters.filter((w) => w.intake);
     this.waiters = this.waiters.filter((w) => !w.intake);
+    this.holdProcess();
     for (const w of intake) w.reject(error);
   }
 
   /** Reject every waiter left with `error`. */
   rejectAll(error: unknown): void {
-    for (const w of this.waiters.splice(0)) w.reject(error);
+    const waiters = this.waiters.splice(0);
+    this.holdProcess();
+    for (const w of waiters) w.reject(error);
+  }
+
+  /** Hold the process while anyone waits, and only then. */
+  private holdProcess(): void {
+    if (this.waiters.length > 0) {
+      this.keepAlive ??= setInterval(() => undefined, KEEP_ALIVE_MS);
+    } else if (this.keepAlive !== undefined) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = undefined;
+    }
   }
 }
