@@ -1,5 +1,11 @@
 import { fork } from 'node:child_process';
-import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createTempDir } from '@lc/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -30,8 +36,13 @@ describe('createFileMonitor', () => {
         chmodSync(out, 0o666);
         chmodSync(secret, 0o600);
         if (isRoot) chownSync(secret, 0, 0);
+        // `nobody` may not traverse the checkout (a clone in a 0700 temp dir):
+        // run a copy of the bundle from the world-readable test directory.
+        const script = join(dir.path, 'child.mjs');
+        copyFileSync(childPath, script);
+        chmodSync(script, 0o644);
         const child = fork(
-          childPath,
+          script,
           [`${dir.path}/*.log`, out, join(dir.path, 'positions.json')],
           {
             stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -40,8 +51,18 @@ describe('createFileMonitor', () => {
         );
         let stderr = '';
         child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+        const exited = new Promise<never>((_, reject) =>
+          child.once('exit', (code, signal) =>
+            reject(
+              new Error(
+                `monitor child exited (${signal ?? code}) before it started:\n${stderr}`,
+              ),
+            ),
+          ),
+        );
+        exited.catch(() => undefined); // the kill in `finally` also ends it
         try {
-          await nextMessage(child, 'started', 60_000);
+          await Promise.race([nextMessage(child, 'started', 60_000), exited]);
           writeFileSync(ok, 'readable 2\n', { flag: 'a' });
           const deadline = Date.now() + 20_000;
           while (
