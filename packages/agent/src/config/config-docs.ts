@@ -1,4 +1,5 @@
 import { configJsonSchema } from '../cli/commands.js';
+import { ENV_OVERRIDES } from './load-config.js';
 
 interface Node {
   type?: string | string[];
@@ -94,10 +95,11 @@ export function renderConfigDocs(): string {
     '  variable without default is an error. A value that is only `${VAR}` keeps its type (`port: ${PORT}` is a number).',
     '- **Durations:** a number of milliseconds or `250ms`, `5s`, `1m30s`, `2h`, `7d`.',
     '- **Sizes:** a number of bytes or `512`, `64KiB`, `64MiB`, `1GiB` (binary) / `1kB`, `1MB`, `1GB` (decimal).',
-    '- **Environment overrides** (applied after substitution): `LC_LOG_LEVEL`, `LC_DATA_DIR`, `LC_API_ENABLED`,',
-    '  `LC_API_HOST`, `LC_API_PORT`, `LC_API_TOKEN`, `LC_POSITIONS_STORE`, `LC_POSITIONS_PATH`, `LC_REDIS_URL`,',
-    '  `LC_DOCKER_ENABLED`, `LC_DOCKER_SOCKET`, and for an existing first Loki/Kafka sink `LC_LOKI_URL`,',
-    '  `LC_LOKI_TENANT_ID`, `LC_KAFKA_BROKERS` (comma-separated). `LC_CONFIG_FILE` replaces `--config`.',
+    `- **Environment overrides** (applied after substitution; the Loki/Kafka ones apply to an existing first sink, \`LC_KAFKA_BROKERS\` is comma-separated): ${Object.keys(
+      ENV_OVERRIDES,
+    )
+      .map((name) => `\`${name}\``)
+      .join(', ')}. \`LC_CONFIG_FILE\` replaces \`--config\`.`,
     '- At least one sink is required. A JSON Schema for editors: `lc-agent schema > lc-agent.schema.json`.',
     '- **Hot reload** (SIGHUP or `POST /config/reload`): `sources`, `sinks`, `dispatcher`, `processing` and',
     '  `app.log_level` apply live; `api`, `metrics`, `positions`, `persistence`, `buffer`, `dlq` and the rest of `app` need a restart.',

@@ -36,6 +36,7 @@ export const ENV_OVERRIDES: Readonly<
   Record<string, readonly (string | number)[]>
 > = {
   LC_LOG_LEVEL: ['app', 'log_level'],
+  LC_LOG_FORMAT: ['app', 'log_format'],
   LC_DATA_DIR: ['app', 'data_dir'],
   LC_API_ENABLED: ['api', 'enabled'],
   LC_API_HOST: ['api', 'host'],

@@ -180,6 +180,12 @@ export const configSchema = section({
       .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
       .default('info')
       .describe('Agent log level.'),
+    log_format: z
+      .enum(['auto', 'json', 'pretty'])
+      .default('auto')
+      .describe(
+        'Agent log format: JSON lines, or one human line per entry; auto = pretty when stderr is a terminal, JSON otherwise.',
+      ),
     data_dir: z
       .string()
       .default('./data')

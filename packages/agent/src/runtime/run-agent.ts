@@ -71,7 +71,11 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     return EXIT_CODES.config;
   }
   const config = loaded.config;
-  const logger = createAgentLogger(config.app.log_level, config.app.name);
+  const logger = createAgentLogger(
+    config.app.log_level,
+    config.app.name,
+    config.app.log_format,
+  );
   if (options.configPath === undefined && (await seedSampleLogs())) {
     logger.info(
       'created ./logs/sample.log with sample lines (embedded default config)',
