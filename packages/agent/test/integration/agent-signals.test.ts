@@ -1,0 +1,89 @@
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createTempDir } from '@lc/test-utils';
+import type { TempDir } from '@lc/test-utils';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventually, spawnAgent } from './agent-process.js';
+import type { AgentProcess } from './agent-process.js';
+
+// A Loki endpoint that accepts connections and never answers: a drain on
+// shutdown cannot finish, so only the second signal ends the process.
+function startSilentServer(): Promise<{ server: Server; url: string }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.resume();
+  });
+  server.on('close', () => sockets.forEach((s) => s.destroy()));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as { port: number };
+      resolve({ server, url: `http://127.0.0.1:${address.port}` });
+    }),
+  );
+}
+
+describe('lc-agent run signals (real process)', () => {
+  let tmp: TempDir;
+  let silent: { server: Server; url: string };
+  let agent: AgentProcess | undefined;
+
+  beforeEach(async () => {
+    tmp = await createTempDir('lc-agent-signals-');
+    silent = await startSilentServer();
+    await mkdir(join(tmp.path, 'logs'), { recursive: true });
+  });
+
+  afterEach(async () => {
+    if (agent !== undefined && agent.child.exitCode === null)
+      agent.child.kill('SIGKILL');
+    silent.server.close();
+    silent.server.emit('close');
+    await tmp.cleanup();
+  });
+
+  it('should force the exit with code 130 on a second SIGTERM while the drain hangs', async () => {
+    await writeFile(
+      join(tmp.path, 'agent.yaml'),
+      `app: {data_dir: ${tmp.path}/data}
+api: {port: 0}
+sources: {files: [{include: ["${tmp.path}/logs/*.log"]}]}
+dispatcher: {batch_timeout: 50ms, shutdown_timeout: 5m}
+sinks: {loki: [{url: "${silent.url}"}]}
+`,
+    );
+    await appendFile(join(tmp.path, 'logs', 'app.log'), 'one\ntwo\nthree\n');
+    agent = spawnAgent(
+      ['run', '--config', join(tmp.path, 'agent.yaml')],
+      tmp.path,
+    );
+    await agent.apiAddress();
+    const a = agent;
+    // A push is in flight (and will never be answered) before the signals.
+    await eventually(
+      async () =>
+        silent.server.listening && (await connections(silent.server)) > 0,
+      60_000,
+      'a push connection to the silent endpoint',
+    );
+    a.child.kill('SIGTERM');
+    await eventually(
+      async () => a.stderr().includes('shutting down'),
+      30_000,
+      'first signal logged',
+    );
+    expect(a.child.exitCode).toBeNull();
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(130);
+    expect(a.stderr()).toContain('second signal: forcing exit');
+  }, 120_000);
+});
+
+function connections(server: Server): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.getConnections((err, n) => (err ? reject(err) : resolve(n))),
+  );
+}
