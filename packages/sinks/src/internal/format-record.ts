@@ -45,9 +45,11 @@ function timestampText(record: LogRecord): string {
  * stays one line (a reader could not tell records apart otherwise).
  */
 export function formatTextLine(record: LogRecord): string {
-  return /[\r\n]/.test(record.line)
-    ? record.line.replace(/[\r\n]/g, ' ')
-    : record.line;
+  const line = record.line;
+  // indexOf is several times cheaper than a regex test on the hot path.
+  return line.indexOf('\n') === -1 && line.indexOf('\r') === -1
+    ? line
+    : line.replace(/[\r\n]/g, ' ');
 }
 
 /** The formatter for `format`. */

@@ -131,7 +131,7 @@ export function compilePathTemplate(
   }
   // Resolved paths are few (one per source and hour); cache the checks.
   const resolved = new Map<string, string>();
-  return (record) => {
+  const render = (record: LogRecord): string => {
     const rel = template.replace(
       PLACEHOLDER,
       (_, name: string, arg: string | undefined) =>
@@ -145,4 +145,40 @@ export function compilePathTemplate(
     }
     return full;
   };
+  // The path depends only on the labels, the source and (for {date} and
+  // {hour}) the hour of the record. Labels objects are shared, immutable
+  // copy-on-write maps (one per source and stream), so the rendered path is
+  // remembered per labels object: one regex pass per source and hour, not
+  // per record.
+  const usesTime = /\{(date|hour)\}/.test(template);
+  const memo = new WeakMap<object, PathMemo>();
+  return (record) => {
+    const bucket = usesTime ? Math.floor(record.timestampMs / HOUR_MS) : 0;
+    const hit = memo.get(record.labels);
+    if (
+      hit !== undefined &&
+      hit.bucket === bucket &&
+      hit.sourceId === record.source.id &&
+      hit.sourceKind === record.source.kind
+    ) {
+      return hit.path;
+    }
+    const path = render(record);
+    memo.set(record.labels, {
+      bucket,
+      sourceId: record.source.id,
+      sourceKind: record.source.kind,
+      path,
+    });
+    return path;
+  };
+}
+
+const HOUR_MS = 3_600_000;
+
+interface PathMemo {
+  readonly bucket: number;
+  readonly sourceId: string;
+  readonly sourceKind: string;
+  readonly path: string;
 }
