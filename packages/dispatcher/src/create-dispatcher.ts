@@ -19,6 +19,7 @@ import { resolveOptions } from './internal/resolve-options.js';
 import type { ResolvedOptions } from './internal/resolve-options.js';
 import { Settler } from './internal/settler.js';
 import { WaiterList } from './internal/waiters.js';
+import { Spill } from './internal/spill.js';
 import { WalCoordinator } from './internal/wal-coordinator.js';
 
 const CIRCUIT_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -61,7 +62,10 @@ class DispatcherImpl implements Dispatcher {
   private readonly settler: Settler;
   private readonly batcher: Batcher;
   private readonly admission: Admission;
+  private readonly spill: Spill | undefined;
   private readonly options: DispatcherOptions;
+  /** `flush()` calls waiting for the spill: reloaded batches close at once. */
+  private flushing = 0;
   private recovering = false;
   private recoveredRecords = 0;
   private closed = false;
@@ -80,20 +84,19 @@ class DispatcherImpl implements Dispatcher {
       ((error) =>
         this.logger.error({ err: error }, 'dispatcher background error'));
     this.budget = new IntakeBudget(o.maxQueueRecords, o.maxQueueBytes);
-    this.metrics = createDispatcherMetrics(
-      options.registry ?? new Registry(),
-      o.name,
-      () => ({
-        queueRecords: this.budget.held,
-        queueBytes: this.budget.heldBytes,
-        queueUtilization: this.budget.utilization(),
-        retryQueueSize: this.engine.retryQueue.size,
-        circuit: [...this.lanes.values()].map((l) => ({
-          sink: l.name,
-          state: CIRCUIT_GAUGE[l.circuit.state],
-        })),
-      }),
-    );
+    const registry = options.registry ?? new Registry();
+    this.metrics = createDispatcherMetrics(registry, o.name, () => ({
+      queueRecords: this.budget.held,
+      queueBytes: this.budget.heldBytes,
+      queueUtilization: this.budget.utilization(),
+      retryQueueSize: this.engine.retryQueue.size,
+      spillRecords: this.spill?.records ?? 0,
+      spillBytes: this.spill?.bytes ?? 0,
+      circuit: [...this.lanes.values()].map((l) => ({
+        sink: l.name,
+        state: CIRCUIT_GAUGE[l.circuit.state],
+      })),
+    }));
     this.drops = new DropCounter(this.metrics, this.logger);
     this.tracker = createAckTracker({
       committer: options.committer,
@@ -102,6 +105,7 @@ class DispatcherImpl implements Dispatcher {
     this.recoveredTracker = createAckTracker({});
     const onRoom = (): void => {
       if (this.waiters.size > 0) this.wake();
+      if (this.spill !== undefined && this.spill.records > 0) this.spill.kick();
     };
     this.wal = new WalCoordinator(
       options.batchStore,
@@ -183,6 +187,25 @@ class DispatcherImpl implements Dispatcher {
       evictOldest: () => this.settler.evictOldest(),
       routed: routes.length > 0,
     });
+    this.spill =
+      o.spill === undefined
+        ? undefined
+        : new Spill({
+            ...o.spill,
+            name: o.name,
+            clock: this.clock,
+            logger: this.logger,
+            registry,
+            onError: this.onError,
+            memoryHasRoom: () => this.memoryWritable(),
+            admit: (record) => this.admission.accept(record),
+            afterReload: () => {
+              if (this.flushing > 0 || this.closed) this.batcher.closeAll();
+              if (this.waiters.size > 0) this.wake();
+            },
+            onSpilled: (records, bytes) => this.metrics.spilled(records, bytes),
+            onLost: (records) => this.drops.count('spill_lost', records),
+          });
   }
 
   // ---------------------------------------------------------------- intake
@@ -192,7 +215,10 @@ class DispatcherImpl implements Dispatcher {
       this.drops.count('shut_down', 1);
       return false;
     }
-    this.admission.accept(record);
+    const spill = this.spill;
+    if (spill !== undefined && (spill.records > 0 || !this.memoryWritable()))
+      spill.add(record);
+    else this.admission.accept(record);
     return this.writableNow();
   }
 
@@ -201,8 +227,14 @@ class DispatcherImpl implements Dispatcher {
       this.drops.count('shut_down', records.length);
       return false;
     }
-    for (let i = 0; i < records.length; i++)
-      this.admission.accept(records[i] as LogRecord);
+    const spill = this.spill;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as LogRecord;
+      // Once one record is spilled, the rest follow it (order).
+      if (spill !== undefined && (spill.records > 0 || !this.memoryWritable()))
+        spill.add(record);
+      else this.admission.accept(record);
+    }
     return this.writableNow();
   }
 
@@ -219,8 +251,16 @@ class DispatcherImpl implements Dispatcher {
   }
 
   private isWritable(): boolean {
+    if (this.closed) return false;
+    const spill = this.spill;
+    if (spill === undefined) return this.memoryWritable();
+    // A new record goes to memory only when the spill is empty.
+    return (spill.records === 0 && this.memoryWritable()) || spill.hasRoom();
+  }
+
+  /** The in-memory intake takes records (recovered batches go first). */
+  private memoryWritable(): boolean {
     return (
-      !this.closed &&
       !this.recovering &&
       this.budget.hasRoom() &&
       this.engine.retryQueue.size < this.o.maxRetryQueue
@@ -238,6 +278,8 @@ class DispatcherImpl implements Dispatcher {
   // ------------------------------------------------------------ lifecycle
 
   start = once(async (): Promise<void> => {
+    // Open the spill first: it discards what a previous process left.
+    await this.spill?.open().catch(this.onError);
     const store = this.options.batchStore;
     if (store === undefined) return;
     this.recovering = true;
@@ -263,10 +305,27 @@ class DispatcherImpl implements Dispatcher {
     } finally {
       this.recovering = false;
       if (this.waiters.size > 0) this.wake();
+      this.spill?.kick();
     }
   });
 
   async flush(options?: LifecycleOptions): Promise<void> {
+    const spill = this.spill;
+    if (spill !== undefined && spill.records > 0) {
+      // Everything spilled before the call must be back in memory first.
+      const target = spill.spilledTotal;
+      this.flushing++;
+      try {
+        this.batcher.closeAll();
+        spill.kick();
+        await this.waiters.wait(
+          () => spill.admittedTotal + spill.lostTotal >= target,
+          options?.signal,
+        );
+      } finally {
+        this.flushing--;
+      }
+    }
     this.batcher.closeAll();
     const target = this.batcher.nextSeq;
     const settled = (): boolean => {
@@ -284,7 +343,9 @@ class DispatcherImpl implements Dispatcher {
     this.closed = true;
     this.waiters.rejectIntake(shutDownError());
     this.batcher.closeAll();
-    const drained = (): boolean => this.settler.liveBatches.size === 0;
+    this.spill?.kick();
+    const drained = (): boolean =>
+      this.settler.liveBatches.size === 0 && (this.spill?.records ?? 0) === 0;
     if (!drained() && this.o.shutdownTimeoutMs > 0) {
       const ac = new AbortController();
       const timer = this.clock.setTimeout(
@@ -295,7 +356,7 @@ class DispatcherImpl implements Dispatcher {
       await this.waiters.wait(drained, ac.signal).catch(() => undefined);
       this.clock.clearTimeout(timer);
     }
-    const left = this.budget.held;
+    const left = this.budget.held + (this.spill?.records ?? 0);
     this.stopped = true;
     this.settler.stop();
     this.engine.stop(this.lanes.values());
@@ -312,6 +373,11 @@ class DispatcherImpl implements Dispatcher {
     this.tracker.commitAll();
     try {
       await this.wal.flush();
+    } catch (error) {
+      this.onError(error);
+    }
+    try {
+      await this.spill?.shutdown();
     } catch (error) {
       this.onError(error);
     }
@@ -336,6 +402,9 @@ class DispatcherImpl implements Dispatcher {
       dropped: this.drops.snapshot(),
       backpressureMs: this.budget.backpressureMsAt(this.clock.monotonicNow()),
       recoveredRecords: this.recoveredRecords,
+      spilledRecords: this.spill?.records ?? 0,
+      spilledBytes: this.spill?.bytes ?? 0,
+      spilledTotal: this.spill?.spilledTotal ?? 0,
       sinks: [...this.lanes.values()].map((l) => ({
         name: l.name,
         inflight: l.inflight,

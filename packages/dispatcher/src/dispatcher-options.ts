@@ -86,6 +86,28 @@ export interface RateLimitOptions {
   readonly scope?: 'source' | 'global';
 }
 
+/**
+ * Spill to disk (off unless given): when the in-memory intake is full,
+ * records go to an @lc/buffer disk log instead of pausing the source, and
+ * come back into memory in arrival order as room frees. Not durable on
+ * purpose: spilled records are not acknowledged until they are back in
+ * memory and delivered, so no position is committed past them and after a
+ * crash their sources read them again (what a previous process left in
+ * `directory` is discarded on start). When the spill is full too, the
+ * intake backpressures as without it. Requires `dropPolicy: 'block'`.
+ */
+export interface SpillOptions {
+  /** Directory of the spill's disk log (created; one dispatcher per directory). */
+  readonly directory: string;
+  /**
+   * Estimated bytes (as for `maxQueueBytes`) held in the spill before the
+   * intake backpressures. @default 1 GiB
+   */
+  readonly maxBytes?: number;
+  /** Segment file size of the disk log, bytes (min 4096). @default 16 MiB */
+  readonly maxSegmentBytes?: number;
+}
+
 /** Options for {@link createDispatcher}. */
 export interface DispatcherOptions extends Instrumentation {
   /** Destinations; names must be unique. Shut down by `shutdown()`. */
@@ -122,6 +144,8 @@ export interface DispatcherOptions extends Instrumentation {
   circuit?: CircuitOptions;
   dedup?: DedupOptions;
   rateLimit?: RateLimitOptions;
+  /** Spill to disk when the intake is full. @default off */
+  spill?: SpillOptions;
   /** How long `shutdown()` waits for deliveries, ms. @default 30_000 */
   shutdownTimeoutMs?: number;
   /** Also shut down the sinks in `shutdown()`. @default true */
@@ -149,6 +173,8 @@ export const DEFAULTS = {
   dedupTtlMs: 60_000,
   dedupMaxEntries: 100_000,
   shutdownTimeoutMs: 30_000,
+  spillMaxBytes: 1024 * 1024 * 1024,
+  spillMaxSegmentBytes: 16 * 1024 * 1024,
 } as const;
 
 function invalid(option: string, expected: string, got: unknown): LcError {
@@ -244,6 +270,23 @@ export function validateTopology(options: DispatcherOptions): void {
       "'block', 'drop_newest' or 'drop_oldest'",
       policy,
     );
+  }
+  const spill = options.spill;
+  if (spill !== undefined) {
+    if (typeof spill.directory !== 'string' || spill.directory === '')
+      throw invalid('spill.directory', 'a non-empty path', spill.directory);
+    if ((policy ?? 'block') !== 'block')
+      throw invalid(
+        'dropPolicy',
+        "'block' when spill is set (spill replaces dropping)",
+        policy,
+      );
+    if (spill.maxSegmentBytes !== undefined && spill.maxSegmentBytes < 4096)
+      throw invalid(
+        'spill.maxSegmentBytes',
+        'at least 4096',
+        spill.maxSegmentBytes,
+      );
   }
   if (options.rateLimit !== undefined) {
     positive(

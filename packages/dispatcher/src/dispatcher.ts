@@ -35,6 +35,12 @@ export interface DispatcherStats {
   readonly backpressureMs: number;
   /** Records recovered from the batch store at start. */
   readonly recoveredRecords: number;
+  /** Records in the spill now (0 without `spill`). */
+  readonly spilledRecords: number;
+  /** Their estimated bytes. */
+  readonly spilledBytes: number;
+  /** Records spilled since start. */
+  readonly spilledTotal: number;
   readonly sinks: readonly SinkStats[];
 }
 

@@ -10,5 +10,6 @@ export type {
   RetryOptions,
   RouteOptions,
   SinkDispatchOptions,
+  SpillOptions,
 } from './dispatcher-options.js';
 export type { CircuitState } from './internal/circuit-breaker.js';

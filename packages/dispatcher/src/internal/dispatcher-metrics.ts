@@ -8,6 +8,9 @@ export interface GaugeSnapshot {
   queueBytes: number;
   queueUtilization: number;
   retryQueueSize: number;
+  /** Records and estimated bytes in the spill (0 without one). */
+  spillRecords: number;
+  spillBytes: number;
   circuit: ReadonlyArray<{ sink: string; state: number }>;
 }
 
@@ -61,6 +64,8 @@ export interface DispatcherMetrics {
   fallback(sink: string, fallback: string, count: number): void;
   retryDropped(count: number): void;
   backpressureSeconds(seconds: number): void;
+  /** Records (and estimated bytes) that went to the spill. */
+  spilled(records: number, bytes: number): void;
   latencySeconds(seconds: number): void;
   /** Stop reporting gauges for this dispatcher. */
   close(): void;
@@ -107,6 +112,20 @@ export function createDispatcherMetrics(
     'Deliveries waiting for their next attempt.',
     d,
     (g, s, n) => g.set({ dispatcher: n }, s.retryQueueSize),
+  );
+  gauge(
+    registry,
+    'lc_dispatcher_spill_records',
+    'Records in the disk spill (accepted, not back in memory yet).',
+    d,
+    (g, s, n) => g.set({ dispatcher: n }, s.spillRecords),
+  );
+  gauge(
+    registry,
+    'lc_dispatcher_spill_bytes',
+    'Estimated bytes of the records in the disk spill.',
+    d,
+    (g, s, n) => g.set({ dispatcher: n }, s.spillBytes),
   );
   gauge(
     registry,
@@ -164,6 +183,16 @@ export function createDispatcherMetrics(
     'Time the intake spent refusing records (over budget).',
     d,
   );
+  const spilledRecords = counter(
+    'lc_dispatcher_spilled_records_total',
+    'Records that went to the disk spill because the intake was full.',
+    d,
+  );
+  const spilledBytes = counter(
+    'lc_dispatcher_spilled_bytes_total',
+    'Estimated bytes of the records that went to the disk spill.',
+    d,
+  );
   const sendSeconds = getOrCreateMetric(
     registry,
     'lc_dispatcher_send_duration_seconds',
@@ -188,6 +217,9 @@ export function createDispatcherMetrics(
         registers: [registry],
       }),
   );
+  // Bound once: spilling is per record.
+  const spilledRecordsOf = spilledRecords.labels({ dispatcher });
+  const spilledBytesOf = spilledBytes.labels({ dispatcher });
   const sinks = new Map<string, SinkMetrics>();
   return {
     sink(name) {
@@ -214,6 +246,10 @@ export function createDispatcherMetrics(
       fallback.inc({ dispatcher, sink, fallback: fb }, count),
     retryDropped: (count) => retryDrops.inc({ dispatcher }, count),
     backpressureSeconds: (s) => backpressure.inc({ dispatcher }, s),
+    spilled: (n, bytes) => {
+      spilledRecordsOf.inc(n);
+      spilledBytesOf.inc(bytes);
+    },
     latencySeconds: (s) => latency.observe({ dispatcher }, s),
     close() {
       set.delete(provider);

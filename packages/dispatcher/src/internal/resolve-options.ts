@@ -35,6 +35,14 @@ export interface ResolvedOptions {
     { readonly ttlMs: number; readonly maxEntries: number } | undefined;
   readonly rateLimit: RateLimitOptions | undefined;
   readonly name: string;
+  /** `undefined` when spill is off. */
+  readonly spill:
+    | {
+        readonly directory: string;
+        readonly maxBytes: number;
+        readonly maxSegmentBytes: number;
+      }
+    | undefined;
 }
 
 /**
@@ -130,5 +138,21 @@ export function resolveOptions(options: DispatcherOptions): ResolvedOptions {
           },
     rateLimit: options.rateLimit,
     name: options.name ?? 'default',
+    spill:
+      options.spill === undefined
+        ? undefined
+        : {
+            directory: options.spill.directory,
+            maxBytes: positive(
+              'spill.maxBytes',
+              options.spill.maxBytes,
+              DEFAULTS.spillMaxBytes,
+            ),
+            maxSegmentBytes: positive(
+              'spill.maxSegmentBytes',
+              options.spill.maxSegmentBytes,
+              DEFAULTS.spillMaxSegmentBytes,
+            ),
+          },
   };
 }
