@@ -3,12 +3,22 @@
 // services env file, a counting Loki-wire endpoint, per-line accounting of
 // numbered lines, timing of external commands, and result printing.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMainThread, Worker, workerData } from 'node:worker_threads';
+import { corpusLine } from '../corpus.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -215,9 +225,9 @@ export class SeqCounter {
  * counts `seq=` numbers into a {@link SeqCounter} (so duplicates stay
  * visible; a real Loki would merge identical entries). `setDown(status)`
  * makes it answer that status (e.g. 503) without ingesting; `setDown(0)`
- * brings it back.
+ * brings it back. `onLine(seq, nowMs)` is called for every accepted line.
  */
-export async function createCountingLoki(capacity) {
+export async function createCountingLoki(capacity, onLine) {
   const { decodePushRequest, decodeJsonPush } =
     await import('../../packages/sinks/dist/testing/index.js');
   const snappy = requireFrom('sinks')('snappy');
@@ -248,10 +258,14 @@ export async function createCountingLoki(capacity) {
         const streams = type.includes('json')
           ? decodeJsonPush(body.toString('utf8'))
           : decodePushRequest(snappy.uncompressSync(body));
-        for (const s of streams)
-          for (const e of s.entries) counter.add(seqOf(e.line));
-        state.accepted++;
         const now = Date.now();
+        for (const s of streams)
+          for (const e of s.entries) {
+            const seq = seqOf(e.line);
+            counter.add(seq);
+            if (onLine !== undefined) onLine(seq, now);
+          }
+        state.accepted++;
         if (state.firstAcceptedAtMs === 0) state.firstAcceptedAtMs = now;
         state.lastAcceptedAtMs = now;
         res.writeHead(204);
@@ -293,4 +307,76 @@ export function report(scenario, rows, extra = {}) {
   console.log(
     `e2e-result ${JSON.stringify({ scenario, load: loadAvg(), rows, ...extra })}`,
   );
+}
+
+// ---- paced writer ----------------------------------------------------------
+
+const BLOCK = 100;
+
+/**
+ * Append corpus lines 0, 1, 2, … to `path` at `rate` lines/s from a worker
+ * thread (so the benchmark's own event loop does not slow it), in ~10 ms
+ * chunks. `written()` is how many lines are in the file; `writtenAtMs(seq)`
+ * when line `seq` was written (±10 ms, for latency); `stop()` ends it.
+ */
+export function startPacedWriter(path, rate, capacity) {
+  const control = new Float64Array(new SharedArrayBuffer(16)); // [written, stop]
+  const times = new Float64Array(
+    new SharedArrayBuffer(8 * (Math.ceil(capacity / BLOCK) + 1)),
+  );
+  const worker = new Worker(new URL(import.meta.url), {
+    workerData: { kind: 'paced-writer', path, rate, capacity, control, times },
+  });
+  const done = new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', resolve);
+  });
+  onCleanup(() => worker.terminate());
+  return {
+    written: () => control[0],
+    writtenAtMs: (seq) => times[Math.floor(seq / BLOCK)],
+    async stop() {
+      control[1] = 1;
+      await done;
+    },
+  };
+}
+
+async function pacedWriterMain({ path, rate, capacity, control, times }) {
+  const fd = openSync(path, 'a');
+  const t0 = performance.now();
+  let i = 0;
+  while (control[1] === 0 && i < capacity) {
+    const target = Math.min(
+      capacity,
+      Math.floor(((performance.now() - t0) / 1000) * rate),
+    );
+    if (target > i) {
+      const now = Date.now();
+      let chunk = '';
+      for (
+        let b = Math.floor(i / BLOCK);
+        b <= Math.floor((target - 1) / BLOCK);
+        b++
+      )
+        if (times[b] === 0) times[b] = now;
+      for (; i < target; i++) chunk += `${corpusLine(i)}\n`;
+      writeSync(fd, chunk);
+      control[0] = i;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  closeSync(fd);
+}
+
+if (!isMainThread && workerData?.kind === 'paced-writer')
+  await pacedWriterMain(workerData);
+
+/** Percentile `p` (0..100) of an unsorted array of numbers. */
+export function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  return sorted[
+    Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))
+  ];
 }
