@@ -1,8 +1,9 @@
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference -- the ambient types of this untyped dependency must travel with the file when workspace consumers compile it from source
 /// <reference path="./types/kafkajs-snappy.d.ts" />
-import kafkajs from 'kafkajs';
+import { createRequire } from 'node:module';
+import type * as KafkaJs from 'kafkajs';
 import type { KafkaConfig, Producer, SASLOptions } from 'kafkajs';
-import createSnappyCodec from 'kafkajs-snappy';
+import type createSnappyCodecType from 'kafkajs-snappy';
 import type { ConnectionOptions } from 'node:tls';
 import { silentLogger } from '@lc/core';
 import type { Logger } from '@lc/core';
@@ -63,34 +64,60 @@ export interface KafkaJsProducerOptions {
   kafkaConfig?: Partial<KafkaConfig>;
 }
 
-const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = kafkajs;
-const codecs = CompressionCodecs as unknown as Record<
-  number,
-  (() => unknown) | undefined
->;
-// kafkajs ships a placeholder that throws "not implemented"; replace it
-// unless the user registered a snappy codec of their own.
-if (!codecWorks(CompressionTypes.Snappy))
-  codecs[CompressionTypes.Snappy] = createSnappyCodec;
+type KafkaJsModule = typeof KafkaJs;
 
-function codecWorks(type: number): boolean {
+// kafkajs (and its snappy codec) cost ~13 MB of memory once loaded: they
+// are required on first use, so an agent without a Kafka sink never pays.
+const require = createRequire(import.meta.url);
+let kafkajsModule: KafkaJsModule | undefined;
+
+function kafkajs(): KafkaJsModule {
+  if (kafkajsModule !== undefined) return kafkajsModule;
+  const loaded = require('kafkajs') as KafkaJsModule;
+  // kafkajs ships a placeholder that throws "not implemented"; replace it
+  // unless the user registered a snappy codec of their own.
+  if (!codecWorks(loaded, loaded.CompressionTypes.Snappy)) {
+    codecsOf(loaded)[loaded.CompressionTypes.Snappy] =
+      require('kafkajs-snappy') as typeof createSnappyCodecType;
+  }
+  kafkajsModule = loaded;
+  return loaded;
+}
+
+function codecsOf(
+  module: KafkaJsModule,
+): Record<number, (() => unknown) | undefined> {
+  return module.CompressionCodecs as unknown as Record<
+    number,
+    (() => unknown) | undefined
+  >;
+}
+
+function codecWorks(module: KafkaJsModule, type: number): boolean {
   try {
-    return codecs[type]?.() !== undefined;
+    return codecsOf(module)[type]?.() !== undefined;
   } catch {
     return false;
   }
 }
 
-const CODECS: Record<KafkaCompression, number> = {
-  none: CompressionTypes.None,
-  gzip: CompressionTypes.GZIP,
-  snappy: CompressionTypes.Snappy,
-  lz4: CompressionTypes.LZ4,
-};
+function codecOf(compression: KafkaCompression): number {
+  const { CompressionTypes } = kafkajs();
+  switch (compression) {
+    case 'none':
+      return CompressionTypes.None;
+    case 'gzip':
+      return CompressionTypes.GZIP;
+    case 'snappy':
+      return CompressionTypes.Snappy;
+    case 'lz4':
+      return CompressionTypes.LZ4;
+  }
+}
 
 /** True when kafkajs has a codec for `compression` (lz4 needs one registered by the user). */
 export function kafkaJsSupports(compression: KafkaCompression): boolean {
-  return compression === 'none' || codecWorks(CODECS[compression]);
+  return compression === 'none' || codecWorks(kafkajs(), codecOf(compression));
 }
 
 /** A {@link KafkaProducerLike} backed by a kafkajs 2.2 producer. */
@@ -98,6 +125,7 @@ export function createKafkaJsProducer(
   options: KafkaJsProducerOptions,
 ): KafkaProducerLike {
   const logger = options.logger ?? silentLogger;
+  const { Kafka, logLevel } = kafkajs();
   const kafka = new Kafka({
     clientId: options.clientId ?? 'lc',
     brokers: options.brokers,
@@ -133,7 +161,7 @@ export function createKafkaJsProducer(
         topic,
         acks: sendOptions.acks,
         timeout: sendOptions.timeoutMs,
-        compression: CODECS[sendOptions.compression],
+        compression: codecOf(sendOptions.compression),
         messages: messages.map((m) => ({
           key: m.key,
           value: m.value,
