@@ -136,7 +136,8 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Run a command under GNU time: wall s, CPU s (user + sys of the command and
- * its children), peak RSS MB of the largest process, exit code.
+ * its children), peak RSS MB of the largest process, exit code; with
+ * `{ stdout: 'pipe' }` also the tail of its stdout as `stdoutText`.
  */
 export function timedCommand(cmd, args, options = {}) {
   return new Promise((resolve, reject) => {
@@ -146,7 +147,12 @@ export function timedCommand(cmd, args, options = {}) {
       { stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'], ...options },
     );
     let err = '';
+    let out = '';
     child.stderr.on('data', (d) => (err = (err + d.toString()).slice(-20_000)));
+    child.stdout?.on(
+      'data',
+      (d) => (out = (out + d.toString()).slice(-20_000)),
+    );
     child.on('error', reject);
     child.on('exit', (code) => {
       const m = /LCTIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(err);
@@ -160,6 +166,7 @@ export function timedCommand(cmd, args, options = {}) {
         cpu: Number(m[2]) + Number(m[3]),
         rss: Number(m[4]) / 1024,
         stderr: err,
+        stdoutText: out,
       });
     });
   });
