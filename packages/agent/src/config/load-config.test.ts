@@ -101,6 +101,11 @@ describe('parseConfig', () => {
         'positions.redis_url: required when positions.store is "redis"',
       ],
       [
+        'spill with a drop policy',
+        `${SINK}dispatcher: {drop_policy: drop_newest, spill: {enabled: true}}`,
+        'dispatcher.spill.enabled: spill needs dispatcher.drop_policy "block", got "drop_newest"',
+      ],
+      [
         'an unset variable',
         `${SINK}api: {port: "\${LC_TEST_PORT}"}`,
         'api.port: environment variable "LC_TEST_PORT" is not set (use ${LC_TEST_PORT:-default} for a default)',

@@ -339,6 +339,15 @@ function semanticChecks(config: AgentConfig): ConfigIssue[] {
       message: 'required when positions.store is "redis"',
     });
   }
+  if (
+    config.dispatcher.spill.enabled &&
+    config.dispatcher.drop_policy !== 'block'
+  ) {
+    issues.push({
+      path: 'dispatcher.spill.enabled',
+      message: `spill needs dispatcher.drop_policy "block", got "${config.dispatcher.drop_policy}"`,
+    });
+  }
   const pipelines = new Set<string>();
   config.processing.pipelines.forEach((p, i) => {
     if (pipelines.has(p.name)) {

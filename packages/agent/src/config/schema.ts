@@ -242,6 +242,18 @@ export const configSchema = section({
       .optional()
       .describe('Attempts before dead-lettering. @default retry forever'),
     shutdown_timeout: duration(10_000, 'Drain bound on shutdown.'),
+    spill: section({
+      enabled: flag(
+        false,
+        'When the intake is full, queue records in a disk log instead of pausing sources (needs drop_policy: block).',
+      ),
+      directory: z.string().optional().describe('@default <data_dir>/spill'),
+      max_bytes: size(
+        1024 * MiB,
+        'Bytes held in the spill before sources are paused.',
+      ),
+      max_segment_bytes: size(16 * MiB, 'Segment file size of the spill log.'),
+    }).prefault({}),
   }).prefault({}),
   positions: section({
     store: z

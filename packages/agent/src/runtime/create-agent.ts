@@ -232,6 +232,16 @@ export function createAgent(options: AgentOptions): Agent {
       workers: d.workers,
       sendTimeoutMs: d.send_timeout,
       shutdownTimeoutMs: d.shutdown_timeout,
+      ...(d.spill.enabled
+        ? {
+            spill: {
+              directory:
+                d.spill.directory ?? resolve(cfg.app.data_dir, 'spill'),
+              maxBytes: d.spill.max_bytes,
+              maxSegmentBytes: d.spill.max_segment_bytes,
+            },
+          }
+        : {}),
       ...(d.max_retries === undefined
         ? {}
         : { retry: { maxAttempts: d.max_retries + 1 } }),
