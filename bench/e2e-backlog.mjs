@@ -26,6 +26,7 @@ import {
   createCountingLoki,
   killAtCleanup,
   loadAvg,
+  onCleanup,
   report,
   root,
   rssMb,
@@ -215,25 +216,31 @@ async function main() {
   const agent = spawnBuiltAgent(root, join(dir, 'agent.yaml'));
   killAtCleanup(agent);
   const pid = agent.child.pid;
+  const timeline = [];
+  const sampler = setInterval(
+    () =>
+      timeline.push({
+        t: (Date.now() - t0) / 1000,
+        delivered: loki.counter.distinct,
+        rss: rssMb(pid),
+      }),
+    1000,
+  );
+  onCleanup(() => clearInterval(sampler));
   const api = await agent.ready(30 * 60_000);
   const readyS = (Date.now() - t0) / 1000;
-  const timeline = [];
   let last = -1;
   let lastChange = Date.now();
   while (loki.counter.distinct < pre.lines) {
-    await sleep(1000);
+    await sleep(250);
     const d = loki.counter.distinct;
-    timeline.push({
-      t: (Date.now() - t0) / 1000,
-      delivered: d,
-      rss: rssMb(pid),
-    });
     if (d !== last) {
       last = d;
       lastChange = Date.now();
     } else if (Date.now() - lastChange > 120_000) break;
   }
   const drainS = (Date.now() - t0) / 1000;
+  clearInterval(sampler);
   const cpu = cpuSeconds(pid);
   await sleep(3000); // late duplicates
   let walAfter;
@@ -301,11 +308,11 @@ async function main() {
   console.log(
     `ready ${readyS.toFixed(2)} s, first delivery ${firstS.toFixed(2)} s, drained ${drainS.toFixed(1)} s after spawn; delivered ${loki.counter.distinct}/${pre.lines}, lost ${lost.count}${lost.count > 0 ? ` (first ${lost.first.join(',')})` : ''}, duplicates ${loki.counter.duplicates}; WAL after: ${JSON.stringify(walAfter)}`,
   );
-  console.log('timeline (every 10 s): t s, delivered, RSS MB');
+  console.log('timeline (every 5 s from spawn): t s, delivered, RSS MB');
   let next = 0;
   for (const s of timeline) {
     if (s.t < next) continue;
-    next = s.t + 10;
+    next = s.t + 5;
     console.log(
       `  ${s.t.toFixed(0).padStart(4)} ${String(s.delivered).padStart(9)} ${s.rss.toFixed(0).padStart(5)}`,
     );
