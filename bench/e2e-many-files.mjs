@@ -72,8 +72,17 @@ async function phase(pid, run) {
   const samples = sampler.stop();
   const mem = procRss(pid);
   const fds = procFdCount(pid);
+  // CPU % over each 10 s (5 samples), for a timeline of the phase.
+  const timeline = [];
+  for (let i = 0; i + 5 <= samples.length; i += 5) {
+    const part = samples.slice(i, i + 5);
+    timeline.push(
+      `${fmt(part.reduce((a, s) => a + s.p.cpuPct, 0) / 5, 1)}%/${part.at(-1).p.fds}fd`,
+    );
+  }
   return {
     result,
+    timeline,
     seconds,
     cpuPct: ((procCpuSeconds(pid) - cpu0) / seconds) * 100,
     rssFirst: samples[0]?.p.rss ?? mem.rss,
@@ -225,6 +234,10 @@ sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: o
     { figure: 'lines lost', value: out.lost },
     { figure: 'lines duplicated', value: out.dups },
   ]);
+  console.log(
+    `agent CPU % of one core / open fds per 10 s: active ${act.timeline.join(' ')}; ` +
+      `idle ${idle.timeline.join(' ')}`,
+  );
   console.log(
     `drain after the writer stopped: ${fmt(drainS, 1)} s; lines beyond those ` +
       `written ${out.extra}, malformed ${out.malformed}; agent exit ${agentExit}`,

@@ -9,7 +9,7 @@
 //
 // Measured:
 // - agent CPU % of one core over the write window (/proc/<pid>/stat);
-// - agent RSS sampled every 5 s (first / last / peak VmHWM and the slope
+// - agent RSS sampled every 1 s (at 10 s / last / peak VmHWM and the slope
 //   after the first minute, to show whether it is flat), open fds;
 // - write→delivered latency: every line carries its write time (ms); a
 //   verifier child follows the sink's output file like `tail -F` (polling
@@ -50,7 +50,7 @@ const SECONDS = Number(process.env.LC_BENCH_STEADY_S ?? 300);
 const FILES = Number(process.env.LC_BENCH_STEADY_FILES ?? 100);
 const RATE = Number(process.env.LC_BENCH_STEADY_RATE ?? 1000);
 const DRAIN_MS = Math.max(30_000, SECONDS * 200); // 20 % of the run, ≥ 30 s
-const SAMPLE_MS = 5_000;
+const SAMPLE_MS = 1_000;
 
 let stopping = false;
 
@@ -113,6 +113,7 @@ sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: o
     baseline: procCpuSeconds(baseline.child.pid),
     verifier: procCpuSeconds(verifier.child.pid),
   };
+  const rssBefore = procRss(agentPid).rss;
   const sampler = startSampler(
     { agent: agentPid, baseline: baseline.child.pid },
     SAMPLE_MS,
@@ -152,7 +153,8 @@ sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: o
   const verMem = procRss(verifier.child.pid);
   const loadAfter = loadAverage();
 
-  const rss = samples.map((s) => s.agent.rss);
+  // "First" is 10 s into the run, once the pipeline is warm.
+  const first = samples.find((s) => s.t >= 10) ?? samples[0];
   const late = samples.filter((s) => s.t >= 60);
   const rssSlope =
     slope(
@@ -163,8 +165,8 @@ sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: o
     {
       process: 'agent (file → file sink)',
       'CPU % of 1 core': fmt((cpu.agent / window) * 100, 1),
-      'RSS first MB': fmt(rss[0]),
-      'RSS last MB': fmt(rss.at(-1)),
+      'RSS at 10 s MB': fmt(first?.agent.rss),
+      'RSS last MB': fmt(samples.at(-1)?.agent.rss),
       'peak RSS MB': fmt(agentMem.hwm),
       'p50 ms': fmt(out.p50),
       'p99 ms': fmt(out.p99),
@@ -176,7 +178,7 @@ sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: o
     {
       process: 'baseline: tail -F-like reader of the inputs',
       'CPU % of 1 core': fmt((cpu.baseline / window) * 100, 1),
-      'RSS first MB': fmt(samples[0]?.baseline.rss),
+      'RSS at 10 s MB': fmt(first?.baseline.rss),
       'RSS last MB': fmt(samples.at(-1)?.baseline.rss),
       'peak RSS MB': fmt(baseMem.hwm),
       'p50 ms': fmt(base.p50),
@@ -189,7 +191,7 @@ sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: o
     {
       process: 'baseline: the paced writer',
       'CPU % of 1 core': fmt((wrote.cpuSeconds / window) * 100, 1),
-      'RSS first MB': '',
+      'RSS at 10 s MB': '',
       'RSS last MB': '',
       'peak RSS MB': fmt(wrote.maxRssMb),
       'p50 ms': '',
@@ -220,13 +222,19 @@ sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: o
     { metric: 'lines lost', target: '0', measured: out.lost },
     { metric: 'lines duplicated', target: '0', measured: out.dups },
   ]);
-  const everyN = Math.max(1, Math.round(30_000 / SAMPLE_MS));
+  // Per 30 s of the run: mean CPU % and highest sampled RSS.
+  const per = Math.max(1, Math.round(30_000 / SAMPLE_MS));
+  const timeline = [];
+  for (let i = 0; i < samples.length; i += per) {
+    const part = samples.slice(i, i + per);
+    timeline.push(
+      `${fmt(part.reduce((a, x) => a + x.agent.cpuPct, 0) / part.length)}%/` +
+        `${fmt(Math.max(...part.map((x) => x.agent.rss)))}MB`,
+    );
+  }
   console.log(
-    `agent RSS MB every ${(everyN * SAMPLE_MS) / 1000} s: ` +
-      samples
-        .filter((_, i) => (i + 1) % everyN === 0)
-        .map((s) => fmt(s.agent.rss))
-        .join(' '),
+    `agent CPU % of one core / max RSS per ${(per * SAMPLE_MS) / 1000} s: ` +
+      `${timeline.join(' ')}; RSS before the writer started ${fmt(rssBefore)} MB`,
   );
   console.log(
     `agent CPU % per ${SAMPLE_MS / 1000} s sample: min ${fmt(Math.min(...samples.map((s) => s.agent.cpuPct)), 1)}` +
