@@ -147,7 +147,7 @@ sinks:
   );
   const agent = spawnBuiltAgent(root, config);
   killAtCleanup(agent);
-  await agent.ready();
+  const api = await agent.ready();
   const pid = agent.child.pid;
   const loadBefore = loadAvg();
 
@@ -183,6 +183,14 @@ sinks:
   const rss = peakRssMb(pid);
   while (containersMs === 0) await sleep(50);
   await sleep(2000); // late duplicates would show up now
+  let status;
+  if (!complete) {
+    try {
+      status = (await (await fetch(`${api}/status`)).json()).containers;
+    } catch (error) {
+      status = String(error);
+    }
+  }
   await stopAgent(agent);
   const files = readdirSync(out).map((f) => join(out, f));
   const agentCheck = verify(files);
@@ -194,6 +202,10 @@ sinks:
     console.log(
       `agent warnings/errors (${warnings.length}, last 10):\n  ${warnings.slice(-10).join('\n  ')}`,
     );
+    if (status !== undefined)
+      console.log(
+        `agent /status containers at the end:\n  ${JSON.stringify(status).slice(0, 6000)}`,
+      );
   }
 
   // Baseline: docker logs of the same exited containers, 10 in parallel.
