@@ -23,6 +23,12 @@ export interface LogStreamSessionOptions {
   readonly container: Dockerode.Container;
   readonly tty: boolean;
   readonly resumeFrom: ContainerCursor;
+  /**
+   * Follow new output (`follow=1`), or read to the current end of the log
+   * and end there. Only the end of a read without follow proves that the
+   * whole log was read.
+   */
+  readonly follow: boolean;
   readonly maxLineBytes: number;
   readonly intake: Intake;
   /** Deliver a line; `false` asks to pause until the intake is writable. */
@@ -39,9 +45,50 @@ export function toDockerSince(timestampNs: string): string {
   return `${padded.slice(0, -9)}.${padded.slice(-9)}`;
 }
 
+/** The part of docker-modem that dockerode's `Container.logs` uses. */
+interface Modem {
+  dial(
+    options: object,
+    callback: (error: unknown, data: unknown) => void,
+  ): void;
+}
+
 /**
- * One `GET /containers/{id}/logs?follow=1` request: reads until the engine
- * ends it (the container stopped) or the monitor closes it. Always releases
+ * `GET /containers/{id}/logs` as a stream, with or without follow:
+ * dockerode's `logs()` streams only with `follow=1` and otherwise buffers
+ * the whole body, which for a stopped container can be its whole log.
+ */
+function openLogStream(
+  container: Dockerode.Container,
+  query: Record<string, boolean | string>,
+  signal: AbortSignal,
+): Promise<NodeJS.ReadableStream> {
+  const modem = container.modem as Modem;
+  return new Promise((resolve, reject) => {
+    modem.dial(
+      {
+        path: `/containers/${container.id}/logs?`,
+        method: 'GET',
+        abortSignal: signal,
+        isStream: true,
+        statusCodes: {
+          200: true,
+          404: 'no such container',
+          500: 'server error',
+        },
+        options: query,
+      },
+      (error, data) => {
+        if (error) reject(error);
+        else resolve(data as NodeJS.ReadableStream);
+      },
+    );
+  });
+}
+
+/**
+ * One `GET /containers/{id}/logs` request, with or without `follow=1`:
+ * reads until the engine ends it or the monitor closes it. Always releases
  * the socket before `run()` settles.
  */
 export class LogStreamSession {
@@ -106,6 +153,11 @@ export class LogStreamSession {
     this.stream?.destroy?.();
   }
 
+  /** True when it follows new output (the end proves nothing). */
+  get follows(): boolean {
+    return this.options.follow;
+  }
+
   /** Emit split lines still waiting for their end (container stopped). */
   flushPartials(): void {
     this.assembler.flushPartials();
@@ -115,16 +167,19 @@ export class LogStreamSession {
     const from = this.options.resumeFrom;
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.options.container.logs({
-        follow: true,
-        stdout: true,
-        stderr: true,
-        timestamps: true,
-        ...(from.timestampNs === ''
-          ? {}
-          : { since: toDockerSince(from.timestampNs) as unknown as number }),
-        abortSignal: this.abort.signal,
-      });
+      stream = await openLogStream(
+        this.options.container,
+        {
+          follow: this.options.follow,
+          stdout: true,
+          stderr: true,
+          timestamps: true,
+          ...(from.timestampNs === ''
+            ? {}
+            : { since: toDockerSince(from.timestampNs) }),
+        },
+        this.abort.signal,
+      );
     } catch (error) {
       if (this.closeReason !== undefined) {
         return { kind: 'closed', reason: this.closeReason };
