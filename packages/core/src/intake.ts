@@ -38,6 +38,14 @@ export type FileCursor = {
   readonly offset: number;
   /** 1-based line count of the identity up to and including this record. */
   readonly line: number;
+  /**
+   * The position's `epoch` when the line was read (absent: 0). A truncation
+   * or copytruncate keeps the identity (dev:ino) but resets its position
+   * and bumps the epoch; acknowledgements of lines read before it can still
+   * arrive afterwards, and their cursors must not move the position of the
+   * new content. A commit with an older epoch is ignored.
+   */
+  readonly epoch?: number;
 };
 
 /**

@@ -33,6 +33,12 @@ export interface FilePosition {
   readonly logCount: number;
   /** Bytes committed from this identity. */
   readonly bytesRead: number;
+  /**
+   * How many times the position was reset (truncation, copytruncate, inode
+   * reuse) — which content of the identity `offset` belongs to. Absent: 0.
+   * Commits of a cursor with an older epoch are ignored.
+   */
+  readonly epoch?: number;
   readonly status: FilePositionStatus;
   /** Last update, ms since the epoch. */
   readonly updatedAtMs: number;

@@ -8,6 +8,7 @@ import {
   computeFingerprint,
   computeOffsetMarker,
   fileSourceId,
+  fingerprintOf,
   observeFile,
 } from './file-identity.js';
 import { hashHex } from './internal/hash.js';
@@ -54,6 +55,13 @@ describe('file identity helpers', () => {
         fingerprint: hashHex(big.subarray(0, 1024)),
         fingerprintBytes: 1024,
       });
+    });
+
+    it('should equal fingerprintOf over the same head bytes', async () => {
+      const big = Buffer.alloc(3000, 'y');
+      expect(await withFile(big, (fd) => computeFingerprint(fd))).toEqual(
+        fingerprintOf(big.subarray(0, 1024)),
+      );
     });
 
     it('should give an empty file 0 bytes', async () => {

@@ -54,6 +54,15 @@ export async function computeFingerprint(
 }
 
 /**
+ * The fingerprint of head bytes already in memory: the same digest as
+ * {@link computeFingerprint} over a file whose first bytes are `head`. Lets
+ * a reader keep exactly the bytes it hashed, to check later reads against.
+ */
+export function fingerprintOf(head: Uint8Array): FileFingerprint {
+  return { fingerprint: hashHex(head), fingerprintBytes: head.length };
+}
+
+/**
  * Hash the `markerBytes` bytes just before `offset` (fewer when `offset` is
  * smaller). Stored with a committed offset, it proves on resume that the
  * bytes before the offset are still the ones that were delivered: a

@@ -4,6 +4,7 @@ export type {
   PositionManager,
   PositionManagerOptions,
   PositionManagerStats,
+  ResetOptions,
   ResetReason,
 } from './position-manager.js';
 export {
@@ -12,6 +13,7 @@ export {
   DEFAULT_FINGERPRINT_BYTES,
   DEFAULT_MARKER_BYTES,
   fileSourceId,
+  fingerprintOf,
   observeFile,
 } from './file-identity.js';
 export type {

@@ -194,14 +194,87 @@ describe('createPositionManager', () => {
         offset: 0,
         offsetMarker: '',
       });
-      manager.commit({ kind: 'file', id: '1:2' }, { offset: 10, line: 1 });
+      manager.commit(
+        { kind: 'file', id: '1:2' },
+        { offset: 10, line: 1, epoch: 1 },
+      );
       expect(manager.get('file', '1:2')).toMatchObject({
         offset: 10,
         bytesRead: 80,
+        epoch: 1,
       });
       expect(
         await registry.getSingleMetricAsString('lc_positions_resets_total'),
       ).toContain('reason="copytruncate"} 1');
+      await manager.shutdown();
+    });
+
+    it('should ignore commits read before the reset (older epoch) whatever their offset', async () => {
+      const { manager, store } = setup();
+      await manager.start();
+      const src = { kind: 'file', id: '1:2' };
+      manager.upsertFile(file('1:2'));
+      manager.commit(src, { offset: 70, line: 7 });
+      manager.reset('file', '1:2', 'copytruncate');
+      // Acks of the old content landing after the truncation.
+      manager.commit(src, { offset: 90, line: 9 });
+      manager.commit(src, { offset: 95, line: 10, epoch: 0 });
+      expect(manager.get('file', '1:2')).toMatchObject({ offset: 0, epoch: 1 });
+      manager.commit(src, { offset: 20, line: 2, epoch: 1 });
+      manager.commit(src, { offset: 15, line: 1, epoch: 1 });
+      manager.upsertFile({ ...file('1:2'), size: 40, epoch: 0 });
+      expect(manager.get('file', '1:2')).toMatchObject({
+        offset: 20,
+        logCount: 2,
+        size: 40,
+        epoch: 1,
+      });
+      expect(manager.stats().staleCommits).toBe(3);
+      // A second reset; a newer epoch is taken whatever its offset.
+      manager.reset('file', '1:2', 'truncated');
+      manager.commit(src, { offset: 30, line: 3, epoch: 1 });
+      manager.commit(src, { offset: 5, line: 1, epoch: 2 });
+      expect(manager.get('file', '1:2')).toMatchObject({ offset: 5, epoch: 2 });
+      await manager.flush();
+      expect((await store.load())[0]).toMatchObject({ offset: 5, epoch: 2 });
+      await manager.shutdown();
+    });
+
+    it('should send commits from before the reset to movedTo (the copy)', async () => {
+      const { manager } = setup();
+      await manager.start();
+      const live = { kind: 'file', id: '1:2' };
+      manager.upsertFile(file('1:2'));
+      manager.commit(live, { offset: 70, line: 7 });
+      manager.upsertFile(file('1:9', 70)); // the copy, from the last commit
+      manager.reset('file', '1:2', 'copytruncate', { movedTo: '1:9' });
+      manager.commit(live, { offset: 90, line: 9 }); // in flight at the reset
+      manager.commit(live, { offset: 12, line: 1, epoch: 1 });
+      expect(manager.get('file', '1:9')).toMatchObject({
+        offset: 90,
+        logCount: 9,
+      });
+      expect(manager.get('file', '1:9')).not.toHaveProperty('epoch');
+      expect(manager.get('file', '1:2')).toMatchObject({
+        offset: 12,
+        epoch: 1,
+      });
+      // Another reset without a copy: epoch 1 commits are dropped, epoch 0
+      // ones still reach the first copy.
+      manager.reset('file', '1:2', 'truncated');
+      manager.commit(live, { offset: 30, line: 3, epoch: 1 });
+      manager.commit(live, { offset: 95, line: 10 });
+      expect(manager.get('file', '1:2')).toMatchObject({ offset: 0, epoch: 2 });
+      expect(manager.get('file', '1:9')).toMatchObject({ offset: 95 });
+      await manager.shutdown();
+    });
+
+    it('should leave the epoch out of positions never reset', async () => {
+      const { manager } = setup();
+      await manager.start();
+      manager.upsertFile(file('1:2'));
+      manager.commit({ kind: 'file', id: '1:2' }, { offset: 10, line: 1 });
+      expect(manager.get('file', '1:2')).not.toHaveProperty('epoch');
       await manager.shutdown();
     });
   });

@@ -25,6 +25,7 @@ import {
   bareFilePosition,
   compareContainerMarks,
   containerWithMark,
+  epochOf,
   fileWithOffset,
   evictionRank,
   isContainerCursor,
@@ -32,12 +33,25 @@ import {
   isFileCursor,
   isFilePosition,
   isGone,
+  withEpoch,
 } from './internal/merge.js';
 import { validateOptions } from './internal/validate.js';
 
 /** Why an offset was moved backwards (see {@link PositionManager.reset}). */
 export type ResetReason =
   'rotated' | 'truncated' | 'copytruncate' | 'inode-reused' | 'new';
+
+/** Options of {@link PositionManager.reset}. */
+export interface ResetOptions {
+  /**
+   * Id of the file identity the content before the reset lives on in, at
+   * the same offsets (the copy made by copytruncate). Commits of cursors
+   * read before the reset, which still arrive after it, move that
+   * identity's position instead of being ignored, so a crash resumes the
+   * copy from what was really delivered. Kept in memory only.
+   */
+  readonly movedTo?: string;
+}
 
 /** Options of {@link createPositionManager}. */
 export interface PositionManagerOptions extends Instrumentation {
@@ -118,14 +132,26 @@ export interface PositionManager extends CursorCommitter {
   upsertFile(p: FilePosition): void;
   /** Same as {@link PositionManager.upsertFile} for containers. */
   upsertContainer(p: ContainerPosition): void;
-  /** Move a position back to its start; counted per reason and logged. */
-  reset(kind: string, id: string, reason: ResetReason): void;
+  /**
+   * Move a position back to its start; counted per reason and logged. A
+   * file position also gets the next `epoch`: commits of cursors read
+   * before the reset (older epoch) are ignored from then on, or go to
+   * `options.movedTo` when given.
+   */
+  reset(
+    kind: string,
+    id: string,
+    reason: ResetReason,
+    options?: ResetOptions,
+  ): void;
   /** Forget a source; the deletion is persisted at the next flush. */
   remove(kind: string, id: string): void;
   /**
    * Record the settled watermark of a source (`FileCursor` for files,
    * `ContainerCursor` for containers, any JSON for other kinds). A cursor
-   * at or behind the current position is ignored and counted.
+   * at or behind the current position is ignored and counted, and so is a
+   * file cursor of an older `epoch` (read before the last reset); a newer
+   * epoch is taken whatever its offset.
    */
   commit(source: SourceRef, cursor: Cursor): void;
   /** Persist every change made so far. Rejects on a store error (kept dirty). */
@@ -136,6 +162,8 @@ export interface PositionManager extends CursorCommitter {
 }
 
 const MAX_TOMBSTONES = 10_000;
+/** Bound on remembered `movedTo` redirections (oldest forgotten first). */
+const MAX_MOVED = 10_000;
 const MARKER_CONCURRENCY = 32;
 
 /** Create a {@link PositionManager}. Throws `LC_ERR_INVALID_OPTION` on bad options. */
@@ -159,6 +187,8 @@ export function createPositionManager(
   const dirty = new Set<string>();
   const deleted = new Set<string>();
   const tombstones = new Set<string>();
+  /** `${key}\u0000${epoch}` → where that epoch's content lives on. */
+  const moved = new Map<string, { id: string; epoch: number }>();
   let closed = false;
   let flushChain: Promise<void> = Promise.resolve();
   let flushQueued = false;
@@ -298,10 +328,30 @@ export function createPositionManager(
       const base = isFilePosition(existing)
         ? existing
         : bareFilePosition(source.id, now);
-      next =
-        existing !== undefined && cursor.offset <= base.offset
-          ? undefined
-          : fileWithOffset(base, cursor.offset, cursor.line, now);
+      const epoch = epochOf(cursor);
+      // A cursor from before the last reset belongs to content that is gone
+      // (truncated, copytruncated): the dispatcher acknowledges in arrival
+      // order, so such commits can land after the reset. They must not
+      // become the offset of the new content.
+      if (existing !== undefined && epoch < epochOf(base)) {
+        const to = moved.get(`${key}\u0000${epoch}`);
+        if (to !== undefined) {
+          commit(
+            { kind: 'file', id: to.id },
+            to.epoch === 0
+              ? { offset: cursor.offset, line: cursor.line }
+              : { offset: cursor.offset, line: cursor.line, epoch: to.epoch },
+          );
+          return;
+        }
+      }
+      const stale =
+        existing !== undefined &&
+        (epoch < epochOf(base) ||
+          (epoch === epochOf(base) && cursor.offset <= base.offset));
+      next = stale
+        ? undefined
+        : fileWithOffset(base, cursor.offset, cursor.line, epoch, now);
     } else if (source.kind === 'container' && isContainerCursor(cursor)) {
       const base = isContainerPosition(existing)
         ? existing
@@ -338,15 +388,19 @@ export function createPositionManager(
     const key = positionKey(p);
     tombstones.delete(key);
     const existing = positions.get(key);
+    // The epoch, like the offset, is the manager's: only reset moves it.
     const next: FilePosition = isFilePosition(existing)
-      ? {
-          ...p,
-          offset: existing.offset,
-          offsetMarker: existing.offsetMarker,
-          logCount: existing.logCount,
-          bytesRead: existing.bytesRead,
-          updatedAtMs: clock.now(),
-        }
+      ? withEpoch(
+          {
+            ...p,
+            offset: existing.offset,
+            offsetMarker: existing.offsetMarker,
+            logCount: existing.logCount,
+            bytesRead: existing.bytesRead,
+            updatedAtMs: clock.now(),
+          },
+          epochOf(existing),
+        )
       : { ...p, updatedAtMs: clock.now() };
     updatesBy.upsert.inc();
     put(key, next);
@@ -370,7 +424,12 @@ export function createPositionManager(
     put(key, next);
   }
 
-  function reset(kind: string, id: string, reason: ResetReason): void {
+  function reset(
+    kind: string,
+    id: string,
+    reason: ResetReason,
+    options?: ResetOptions,
+  ): void {
     if (ignoreClosed()) return;
     const key = positionKey({ kind, id });
     s.resets++;
@@ -382,6 +441,7 @@ export function createPositionManager(
         id,
         reason,
         fromOffset: isFilePosition(existing) ? existing.offset : undefined,
+        ...(options?.movedTo === undefined ? {} : { movedTo: options.movedTo }),
       },
       'position reset',
     );
@@ -389,11 +449,24 @@ export function createPositionManager(
     const now = clock.now();
     let next: Position;
     if (isFilePosition(existing)) {
+      const movedTo = options?.movedTo;
+      if (movedTo !== undefined && movedTo !== id) {
+        const target = positions.get(positionKey({ kind, id: movedTo }));
+        moved.set(`${key}\u0000${epochOf(existing)}`, {
+          id: movedTo,
+          epoch: isFilePosition(target) ? epochOf(target) : 0,
+        });
+        if (moved.size > MAX_MOVED) {
+          const oldest = moved.keys().next().value;
+          if (oldest !== undefined) moved.delete(oldest);
+        }
+      }
       next = {
         ...existing,
         offset: 0,
         offsetMarker: '',
         logCount: 0,
+        epoch: epochOf(existing) + 1,
         updatedAtMs: now,
       };
     } else if (isContainerPosition(existing)) {

@@ -16,8 +16,28 @@ export function isFileCursor(cursor: Cursor): cursor is FileCursor {
     Number.isSafeInteger(c.offset) &&
     (c.offset as number) >= 0 &&
     Number.isSafeInteger(c.line) &&
-    (c.line as number) >= 0
+    (c.line as number) >= 0 &&
+    (c.epoch === undefined ||
+      (Number.isSafeInteger(c.epoch) && (c.epoch as number) >= 0))
   );
+}
+
+/** The epoch of a file position or cursor; absent means 0. */
+export function epochOf(p: { readonly epoch?: number }): number {
+  return p.epoch ?? 0;
+}
+
+/**
+ * `p` with `epoch` set; the field is left out at 0 so positions that were
+ * never reset keep their stored shape.
+ */
+export function withEpoch(p: FilePosition, epoch: number): FilePosition {
+  if (epoch === epochOf(p)) return p;
+  if (epoch === 0) {
+    const { epoch: _dropped, ...rest } = p;
+    return rest;
+  }
+  return { ...p, epoch };
 }
 
 /** True for a well-formed `ContainerCursor`. */
@@ -139,9 +159,10 @@ export function fileWithOffset(
   b: FilePosition,
   offset: number,
   logCount: number,
+  epoch: number,
   nowMs: number,
 ): FilePosition {
-  return {
+  const p: FilePosition = {
     kind: 'file',
     id: b.id,
     path: b.path,
@@ -159,6 +180,7 @@ export function fileWithOffset(
     status: b.status,
     updatedAtMs: nowMs,
   };
+  return epoch === 0 ? p : withEpoch(p, epoch);
 }
 
 /** A container position with a new watermark (see {@link fileWithOffset}). */

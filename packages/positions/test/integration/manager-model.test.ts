@@ -12,13 +12,14 @@ import type { PositionManager } from '../../src/index.js';
 
 /**
  * Model-based test of the manager over a real JSON file store: random
- * upserts, commits (forward and stale), resets, removes, flushes and
- * restarts without shutdown (a crash), against two plain Maps (live and
- * last flushed).
+ * upserts, commits (forward, stale, and from before a reset), resets,
+ * removes, flushes and restarts without shutdown (a crash), against two
+ * plain Maps of [offset, epoch] (live and last flushed).
  */
+type Pos = readonly [offset: number, epoch: number];
 interface Model {
-  live: Map<string, number>;
-  flushed: Map<string, number>;
+  live: Map<string, Pos>;
+  flushed: Map<string, Pos>;
   /** Removed since the last start and not upserted again: late commits are ignored. */
   removed: Set<string>;
 }
@@ -43,8 +44,15 @@ const open = async (path: string): Promise<Real> => {
   return { manager, store, path };
 };
 
-const snapshot = (manager: PositionManager): Map<string, number> =>
-  new Map(manager.list('file').map((p) => [p.id, (p as FilePosition).offset]));
+const snapshot = (manager: PositionManager): Map<string, Pos> =>
+  new Map(
+    manager
+      .list('file')
+      .map((p) => [
+        p.id,
+        [(p as FilePosition).offset, (p as FilePosition).epoch ?? 0],
+      ]),
+  );
 
 type Cmd = fc.AsyncCommand<Model, Real>;
 
@@ -63,7 +71,7 @@ class Upsert implements Cmd {
       ...makeFilePosition(this.id, this.offset),
       path: '',
     });
-    if (!m.live.has(this.id)) m.live.set(this.id, this.offset);
+    if (!m.live.has(this.id)) m.live.set(this.id, [this.offset, 0]);
     m.removed.delete(this.id);
     expect(snapshot(r.manager)).toEqual(m.live);
   }
@@ -73,26 +81,41 @@ class Upsert implements Cmd {
 class Commit implements Cmd {
   readonly id: string;
   readonly offset: number;
-  constructor(id: string, offset: number) {
+  /** A late acknowledgement of a line read before the last reset. */
+  readonly beforeReset: boolean;
+  constructor(id: string, offset: number, beforeReset: boolean) {
     this.id = id;
     this.offset = offset;
+    this.beforeReset = beforeReset;
   }
   check = () => true;
   async run(m: Model, r: Real) {
     const before = m.live.get(this.id);
+    const current = before?.[1] ?? 0;
+    const epoch = Math.max(0, this.beforeReset ? current - 1 : current);
     r.manager.commit(
       { kind: 'file', id: this.id },
-      { offset: this.offset, line: 1 },
+      epoch === 0
+        ? { offset: this.offset, line: 1 }
+        : { offset: this.offset, line: 1, epoch },
     );
     if (m.removed.has(this.id)) {
       // a late acknowledgement of a forgotten source must not resurrect it
-    } else if (before === undefined || this.offset > before)
-      m.live.set(this.id, this.offset);
+    } else if (
+      before === undefined ||
+      (epoch === before[1] && this.offset > before[0])
+    )
+      m.live.set(this.id, [this.offset, epoch]);
     const after = snapshot(r.manager).get(this.id);
-    if (before !== undefined) expect(after).toBeGreaterThanOrEqual(before);
+    if (before !== undefined && after !== undefined) {
+      // Within an epoch, never backwards; an older epoch never comes back.
+      expect(after[1]).toBe(before[1]);
+      expect(after[0]).toBeGreaterThanOrEqual(before[0]);
+    }
     expect(snapshot(r.manager)).toEqual(m.live);
   }
-  toString = () => `commit(${this.id}, ${this.offset})`;
+  toString = () =>
+    `commit(${this.id}, ${this.offset}${this.beforeReset ? ', before reset' : ''})`;
 }
 
 class Reset implements Cmd {
@@ -103,7 +126,7 @@ class Reset implements Cmd {
   check = (m: Readonly<Model>) => m.live.has(this.id);
   async run(m: Model, r: Real) {
     r.manager.reset('file', this.id, 'truncated');
-    m.live.set(this.id, 0);
+    m.live.set(this.id, [0, (m.live.get(this.id)?.[1] ?? 0) + 1]);
     expect(snapshot(r.manager)).toEqual(m.live);
   }
   toString = () => `reset(${this.id})`;
@@ -152,8 +175,13 @@ describe('createPositionManager (model)', () => {
       fc.commands(
         [
           fc.tuple(ids, fc.nat(1000)).map(([id, o]) => new Upsert(id, o)),
-          fc.tuple(ids, fc.nat(1000)).map(([id, o]) => new Commit(id, o)),
-          fc.tuple(ids, fc.nat(1000)).map(([id, o]) => new Commit(id, o)),
+          fc
+            .tuple(ids, fc.nat(1000))
+            .map(([id, o]) => new Commit(id, o, false)),
+          fc
+            .tuple(ids, fc.nat(1000))
+            .map(([id, o]) => new Commit(id, o, false)),
+          fc.tuple(ids, fc.nat(1000)).map(([id, o]) => new Commit(id, o, true)),
           ids.map((id) => new Reset(id)),
           ids.map((id) => new Remove(id)),
           fc.constant(new Flush()),
@@ -164,7 +192,7 @@ describe('createPositionManager (model)', () => {
     ],
     { numRuns: 60 },
   )(
-    'should reload exactly the last flushed state and never move a committed offset backwards',
+    'should reload exactly the last flushed state, never move a committed offset backwards nor take a commit from before a reset',
     async (cmds) => {
       const dir = await createTempDir('lc-pos-model-');
       const real = await open(join(dir.path, 'positions.json'));
