@@ -29,8 +29,17 @@ export interface FilePositionTracker {
   list(kind?: string): Position[];
   /** Record what the monitor observed; never moves `offset` backwards. */
   upsertFile(position: FilePosition): void;
-  /** Move a source's offset back to 0, for the given reason. */
-  reset(kind: string, id: string, reason: FileResetReason): void;
+  /**
+   * Move a source's offset back to 0, for the given reason. `movedTo` names
+   * the identity the old content lives on in (a copytruncate copy), where
+   * late commits of what was read before the reset belong.
+   */
+  reset(
+    kind: string,
+    id: string,
+    reason: FileResetReason,
+    options?: { readonly movedTo?: string },
+  ): void;
 }
 
 /** Options of {@link createFileMonitor}. */

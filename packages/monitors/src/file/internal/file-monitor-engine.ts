@@ -18,7 +18,9 @@ import {
   decideFileResume,
   fileSourceId,
   findRotatedFile,
+  fingerprintOf,
 } from '@lc/positions';
+import type { FileFingerprint } from '@lc/positions';
 import type {
   FileMonitorOptions,
   FilePositionTracker,
@@ -844,8 +846,43 @@ export class FileMonitorEngine {
 
   /** Decide where a newly opened identity starts. */
   private async initialize(f: TailedFile, buf: Buffer): Promise<void> {
+    await this.decideStart(f, buf);
+    this.syncEpoch(f);
+  }
+
+  /**
+   * Read and fingerprint the head of `f`, and have the reads that cover it
+   * check they find the same bytes: a copytruncate between this and the
+   * first read would otherwise go unseen, and the new content would be
+   * read under the old content's fingerprint (its copy never finished).
+   */
+  private async takeHead(
+    f: TailedFile,
+    handle: FileHandle,
+  ): Promise<FileFingerprint> {
+    const head = Buffer.alloc(FINGERPRINT_BYTES);
+    let n = 0;
+    while (n < head.length) {
+      const { bytesRead } = await handle.read(head, n, head.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    f.expectHead(head.subarray(0, n));
+    return fingerprintOf(head.subarray(0, n));
+  }
+
+  /**
+   * Stamp what is read from now on with the position's epoch (bumped by
+   * every reset), so late commits of content read before a reset are told
+   * apart from commits of the content after it.
+   */
+  private syncEpoch(f: TailedFile): void {
+    f.epoch = this.committed(f.id)?.epoch ?? 0;
+  }
+
+  private async decideStart(f: TailedFile, buf: Buffer): Promise<void> {
     const handle = f.handle as NonNullable<TailedFile['handle']>;
-    const head = await computeFingerprint(handle, FINGERPRINT_BYTES);
+    const head = await this.takeHead(f, handle);
     f.fingerprint = head.fingerprint;
     f.fingerprintBytes = head.fingerprintBytes;
     f.initialized = true;
@@ -916,14 +953,16 @@ export class FileMonitorEngine {
       return;
     }
     if (saved !== undefined) {
+      let copyId: string | undefined;
       if (saved.offset > 0) {
         // Truncated, copytruncated or rewritten while down (the head differs
         // once the file regrew): the unread end of the old content may be in the copy.
-        await this.findCopy(f, {
+        copyId = await this.findCopy(f, {
           fingerprint: saved.fingerprint,
           fingerprintBytes: saved.fingerprintBytes,
           from: saved.offset,
           lineNo: saved.logCount,
+          committed: { offset: saved.offset, lineNo: saved.logCount },
           minSize: saved.offset,
           // The position manager computes markers when it flushes, possibly
           // after the truncation (over the new content): a full 1 KiB head
@@ -934,7 +973,14 @@ export class FileMonitorEngine {
             (await computeOffsetMarker(h, saved.offset)) === saved.offsetMarker,
         });
       }
-      this.positions.reset('file', f.id, decision.reason as FileResetReason);
+      // Batches replayed from the WAL still carry the old epoch: they
+      // belong to the copy.
+      this.positions.reset(
+        'file',
+        f.id,
+        decision.reason as FileResetReason,
+        copyId === undefined ? undefined : { movedTo: copyId },
+      );
       if (decision.reason === 'inode-reused')
         this.metrics.rotations.inc({ kind: 'inode-reused' });
       else this.metrics.truncations.inc();
@@ -1012,7 +1058,8 @@ export class FileMonitorEngine {
   ): Promise<void> {
     const lines: SplitLine[] = [];
     f.joiner?.flush(lines);
-    const recovered = await this.recoverFromCopy(f);
+    const copyId = await this.recoverFromCopy(f);
+    const recovered = copyId !== undefined;
     if (!recovered && f.splitter.partialBytes > 0) {
       f.splitter.flushPartial(lines);
       this.metrics.partialLineFlushes.inc();
@@ -1020,13 +1067,17 @@ export class FileMonitorEngine {
     if (lines.length > 0) this.emitRaw(f, lines);
     await f.startAt(0, 0);
     f.clearTail();
+    // Lines read before the truncation may still be in flight: their
+    // acknowledgements arrive after this reset and belong to the copy.
     this.positions.reset(
       'file',
       f.id,
       kind === 'truncate' ? 'truncated' : 'copytruncate',
+      copyId === undefined ? undefined : { movedTo: copyId },
     );
+    this.syncEpoch(f);
     if (f.handle !== undefined) {
-      const head = await computeFingerprint(f.handle, FINGERPRINT_BYTES);
+      const head = await this.takeHead(f, f.handle);
       f.fingerprint = head.fingerprint;
       f.fingerprintBytes = head.fingerprintBytes;
     }
@@ -1046,15 +1097,24 @@ export class FileMonitorEngine {
    * the copy (`app.log.1`). Find a sibling with the same head whose bytes
    * before our offset match, and finish it from our line start.
    */
-  private async recoverFromCopy(f: TailedFile): Promise<boolean> {
-    if (f.handle === undefined || f.fingerprintBytes === 0) return false;
+  private async recoverFromCopy(f: TailedFile): Promise<string | undefined> {
+    if (f.handle === undefined || f.fingerprintBytes === 0) return undefined;
     const tail = f.tailCopy();
     const fed = f.splitter.fedOffset;
+    const from = f.splitter.lineStartOffset;
+    const saved = this.committed(f.id);
+    const committed =
+      saved !== undefined &&
+      saved.offset <= from &&
+      (saved.epoch ?? 0) === f.epoch
+        ? { offset: saved.offset, lineNo: saved.logCount }
+        : { offset: from, lineNo: f.splitter.lastLineNo };
     return this.findCopy(f, {
       fingerprint: f.fingerprint,
       fingerprintBytes: f.fingerprintBytes,
-      from: f.splitter.lineStartOffset,
+      from,
       lineNo: f.splitter.lastLineNo,
+      committed,
       minSize: fed,
       verify: async (h) => {
         const probe = Buffer.alloc(tail.length);
@@ -1072,7 +1132,10 @@ export class FileMonitorEngine {
   /**
    * Look among the siblings of `f` (same name stem, not compressed) for a
    * copy of its old content: same head fingerprint and `verify` passes.
-   * When found, finish the copy from `from` as its own identity.
+   * When found, finish the copy from `from` as its own identity, and give
+   * it the position `committed` (what was delivered of the old content, at
+   * most `from`): a crash before the lines in between are acknowledged
+   * resumes the copy there. Returns the copy's id.
    */
   private async findCopy(
     f: TailedFile,
@@ -1081,10 +1144,11 @@ export class FileMonitorEngine {
       fingerprintBytes: number;
       from: number;
       lineNo: number;
+      committed: { offset: number; lineNo: number };
       minSize: number;
       verify: (h: FileHandle) => Promise<boolean>;
     },
-  ): Promise<boolean> {
+  ): Promise<string | undefined> {
     const dir = dirname(f.path);
     const base = basename(f.path);
     const stem = base.includes('.') ? base.slice(0, base.indexOf('.')) : base;
@@ -1092,7 +1156,7 @@ export class FileMonitorEngine {
     try {
       names = await readdir(dir);
     } catch {
-      return false;
+      return undefined;
     }
     for (const name of names) {
       if (name === base || !name.startsWith(stem) || name.endsWith('.gz'))
@@ -1121,17 +1185,29 @@ export class FileMonitorEngine {
         continue;
       }
       if (!matches) continue;
-      if (this.byId.has(id)) return true; // being read as its own file already
+      if (this.byId.has(id)) return id; // being read as its own file already
       const copy = this.track(path, st, 'finish');
       copy.presetStart = { offset: want.from, lineNo: want.lineNo };
+      if (this.committed(id) === undefined) {
+        // Persisted before the live identity is reset, so no moment exists
+        // where neither position covers the undelivered lines. (A saved
+        // position of this inode is checked in `decideStart`.)
+        copy.fingerprint = want.fingerprint;
+        copy.fingerprintBytes = want.fingerprintBytes;
+        const at =
+          want.committed.offset <= want.from
+            ? want.committed
+            : { offset: want.from, lineNo: want.lineNo };
+        this.upsert(copy, at.offset, '', undefined, at.lineNo);
+      }
       this.metrics.rotations.inc({ kind: 'copytruncate' });
       this.logger.info(
         { path: f.path, copy: path, from: want.from },
         'file monitor: finishing the copy of a copytruncated file',
       );
-      return true;
+      return id;
     }
-    return false;
+    return undefined;
   }
 
   /** Drop an identity: flush what it holds, close it, remember it. */
@@ -1272,7 +1348,10 @@ export class FileMonitorEngine {
         line: line.text,
         labels: f.labels,
         source: f.source,
-        cursor: { offset: line.endOffset, line: line.lineNo },
+        cursor:
+          f.epoch === 0
+            ? { offset: line.endOffset, line: line.lineNo }
+            : { offset: line.endOffset, line: line.lineNo, epoch: f.epoch },
         timestampMs: this.lastStampMs,
         timestampNanos: this.lastStampNanos,
       });
@@ -1291,6 +1370,7 @@ export class FileMonitorEngine {
     status: FilePosition['status'],
     offset?: number,
     marker?: string,
+    logCount?: number,
   ): FilePosition {
     const saved = this.committed(f.id);
     const useOffset = offset ?? saved?.offset ?? 0;
@@ -1300,7 +1380,7 @@ export class FileMonitorEngine {
         (saved !== undefined && saved.offset === useOffset
           ? saved.offsetMarker
           : ''),
-      saved?.logCount ?? 0,
+      logCount ?? saved?.logCount ?? 0,
       saved?.bytesRead ?? 0,
       status,
       this.clock.now(),
@@ -1312,12 +1392,15 @@ export class FileMonitorEngine {
     offset?: number,
     marker?: string,
     status?: FilePosition['status'],
+    logCount?: number,
   ): void {
     const s =
       status ??
       (f.state === 'active' ? (f.finishOnly ? 'rotated' : 'active') : f.state);
     try {
-      this.positions.upsertFile(this.positionOf(f, s, offset, marker));
+      this.positions.upsertFile(
+        this.positionOf(f, s, offset, marker, logCount),
+      );
     } catch (error) {
       this.onError(error);
     }

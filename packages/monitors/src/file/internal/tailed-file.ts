@@ -64,6 +64,8 @@ export class TailedFile {
   mtimeMs = 0;
   fingerprint = '';
   fingerprintBytes = 0;
+  /** Epoch of the position (see `FileCursor.epoch`), stamped on every cursor. */
+  epoch = 0;
   /** Monotonic ms of the last read that returned bytes (or of tracking). */
   lastGrowthAt: number;
   /** Monotonic ms when draining began (rotated or deleted). */
@@ -82,6 +84,8 @@ export class TailedFile {
   private carry: Buffer | undefined;
   private readonly tail = Buffer.alloc(TAIL_BYTES);
   private tailLen = 0;
+  /** The fingerprinted head bytes, until reading has gone past them. */
+  private head: Buffer | undefined;
 
   readonly id: string;
   readonly dev: string;
@@ -151,6 +155,16 @@ export class TailedFile {
   }
 
   /**
+   * The head bytes the fingerprint was computed over. Reads that cover
+   * them must find them again, else they report `changed`: the file was
+   * truncated and rewritten between the fingerprint and the read (where
+   * no bytes before the offset exist yet to compare).
+   */
+  expectHead(head: Buffer): void {
+    this.head = head.length > 0 ? head : undefined;
+  }
+
+  /**
    * Read up to `maxBytes` new bytes into `buf` and split them into `out`.
    * Re-reads the last {@link TAIL_BYTES} bytes before the offset and
    * reports `changed` when they differ or are gone: the file was truncated
@@ -187,6 +201,19 @@ export class TailedFile {
       }
     }
     const n = bytesRead - overlap;
+    const head = this.head;
+    if (head !== undefined) {
+      if (pos >= head.length) this.head = undefined;
+      else {
+        const end = Math.min(head.length, pos + Math.max(0, n));
+        if (buf.compare(head, pos, end, overlap, overlap + end - pos) !== 0)
+          return { kind: 'changed' };
+        // End of file inside the head: shorter than when it was hashed.
+        if (end < head.length && bytesRead < want + overlap)
+          return { kind: 'changed' };
+        if (end === head.length) this.head = undefined;
+      }
+    }
     if (n <= 0) return { kind: 'eof' };
     const used = this.splitter.feed(buf.subarray(overlap, bytesRead), out);
     if (used === 0) return { kind: 'eof' };
