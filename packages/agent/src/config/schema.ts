@@ -128,10 +128,65 @@ const fileSource = section({
   exclude: z.array(z.string()).default([]).describe('Globs to skip.'),
   labels: stringMap('Labels added to every record.'),
   start_at: z
+    .enum(['beginning', 'end', 'recent'])
+    .default('beginning')
+    .describe(
+      'Where files present at startup without a saved position start (recent: the last recent_bytes, from a line start).',
+    ),
+  new_file_start_at: z
     .enum(['beginning', 'end'])
     .default('beginning')
-    .describe('Where new files (no saved position) start.'),
-  poll_interval: duration(1000, 'Rescan interval for new files.'),
+    .describe('Where files discovered later without a saved position start.'),
+  recent_bytes: size(64 * 1024, 'How far back start_at: recent starts.'),
+  rescan_interval: duration(
+    10_000,
+    'Full rescan of the globs and stat of every file (fs.watch finds most changes sooner).',
+  ),
+  poll_interval: duration(
+    250,
+    'How often recently written files are checked without waiting for an event.',
+  ),
+  watch: flag(
+    true,
+    'Use fs.watch on directories for fast discovery and reads.',
+  ),
+  max_depth: positiveInt(
+    16,
+    'Directory levels below a glob base that ** descends.',
+  ),
+  include_hidden: flag(false, 'Match names starting with a dot.'),
+  follow_symlinks: flag(true, 'Follow symlinks (each target once).'),
+  max_files: positiveInt(
+    100_000,
+    'Most files tracked (excess counted and logged).',
+  ),
+  max_open_files: positiveInt(
+    1024,
+    'Most file descriptors held at once (keep well under `ulimit -n`).',
+  ),
+  idle_close: duration(
+    60_000,
+    'Close a file after this long without growth; reopened when it changes.',
+  ),
+  max_line_bytes: size(256 * 1024, 'Longest line kept.'),
+  long_line_policy: z
+    .enum(['truncate', 'skip'])
+    .default('truncate')
+    .describe(
+      'Longer lines are truncated or skipped (counted); reading goes on.',
+    ),
+  encoding: z
+    .enum(['utf8', 'utf16le', 'latin1'])
+    .default('utf8')
+    .describe('File encoding; invalid bytes become U+FFFD (counted).'),
+  partial_line_flush: duration(
+    1000,
+    'How long an unterminated last line of a rotated or deleted file waits before it is emitted.',
+  ),
+  rotated_file_grace: duration(
+    5000,
+    'How long a renamed-away file stays open to drain late writes.',
+  ),
 });
 
 const dockerSource = section({
