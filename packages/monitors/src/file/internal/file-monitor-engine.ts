@@ -14,29 +14,25 @@ import type {
 import { LcError, silentLogger, systemClock } from '@lc/core';
 import {
   computeFingerprint,
-  computeOffsetMarker,
-  decideFileResume,
   fileSourceId,
   findRotatedFile,
-  fingerprintOf,
 } from '@lc/positions';
-import type { FileFingerprint } from '@lc/positions';
 import type {
   FileMonitorOptions,
-  FilePositionTracker,
-  FileResetReason,
   ResolvedFileMonitorOptions,
-  StartPosition,
 } from '../file-monitor-options.js';
 import { resolveFileMonitorOptions } from '../file-monitor-options.js';
 import type { FileStatus } from '../file-status.js';
 import { discoverFiles, isUnder } from './discovery.js';
 import type { FileMetrics } from './file-metrics.js';
 import { createFileMetrics } from './file-metrics.js';
+import { FilePositions } from './file-positions.js';
+import { FileResume, FINGERPRINT_BYTES } from './file-resume.js';
 import type { CompiledGlob } from './glob.js';
 import { compileGlob, matchesAny } from './glob.js';
 import type { SplitLine, SplitterCounters } from './line-splitter.js';
 import { readGzipFile } from './gzip-reader.js';
+import { RecordEmitter } from './record-emitter.js';
 import type { TrackContext } from './tailed-file.js';
 import { fileLabels, TAIL_BYTES, TailedFile } from './tailed-file.js';
 
@@ -46,7 +42,6 @@ const HOT_WINDOW_MS = 5000;
 const MAX_WATCHED_DIRECTORIES = 4096;
 /** Bound on finished identities remembered to avoid re-reading. */
 const MAX_FINISHED_REMEMBERED = 10_000;
-const FINGERPRINT_BYTES = 1024;
 /** Files serviced concurrently in one pass (each has its own read buffer). */
 const READ_CONCURRENCY = 8;
 
@@ -59,7 +54,9 @@ interface WatchedDir {
 export class FileMonitorEngine {
   private readonly o: ResolvedFileMonitorOptions;
   private readonly intake: Intake;
-  private readonly positions: FilePositionTracker;
+  private readonly positions: FilePositions;
+  private readonly emitter: RecordEmitter;
+  private readonly resume: FileResume;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly onError: (error: unknown) => void;
@@ -94,21 +91,34 @@ export class FileMonitorEngine {
   private nextRescanAt = 0;
   private lastLagUpdateAt = 0;
   private roundRobin = 0;
-  private lastStampMs = 0;
-  private lastStampNanos = 0;
   /** Paths that had a saved identity at start: a new identity there is a rotation. */
-  private savedPaths = new Set<string>();
+  private readonly savedPaths = new Set<string>();
 
   constructor(options: FileMonitorOptions) {
     this.o = resolveFileMonitorOptions(options);
     this.intake = options.intake;
-    this.positions = options.positions;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.onError =
       options.onError ??
       ((error) => this.logger.error({ err: error }, 'file monitor error'));
     this.metrics = createFileMetrics(options.registry);
+    this.positions = new FilePositions(
+      options.positions,
+      this.clock,
+      this.onError,
+    );
+    this.emitter = new RecordEmitter(this.intake, this.clock, this.metrics);
+    this.resume = new FileResume({
+      options: this.o,
+      positions: this.positions,
+      emitter: this.emitter,
+      metrics: this.metrics,
+      logger: this.logger,
+      savedPaths: this.savedPaths,
+      isTracked: (id) => this.byId.has(id),
+      trackCopy: (path, st) => this.track(path, st, 'finish'),
+    });
     this.includes = this.o.include.flatMap(compileGlob);
     this.excludes = this.o.exclude.flatMap(compileGlob);
     this.selfPaths = [...this.o.selfPaths];
@@ -121,12 +131,8 @@ export class FileMonitorEngine {
     if (this.started) return;
     this.started = true;
     this.selfPaths.push(...(await ownOutputFiles()));
-    for (const p of this.positions.list('file')) {
-      if (p.kind === 'file') this.savedPaths.add((p as FilePosition).path);
-    }
-    const savedAtStart = this.positions
-      .list('file')
-      .filter((p): p is FilePosition => p.kind === 'file');
+    for (const p of this.positions.list()) this.savedPaths.add(p.path);
+    const savedAtStart = this.positions.list();
     await this.rescan('startup');
     await this.recoverRotatedWhileDown();
     // Decide every start offset now (this also finds copies of files
@@ -136,7 +142,7 @@ export class FileMonitorEngine {
       if (f.initialized || f.gzip) continue;
       try {
         if (f.handle === undefined && !(await this.openFile(f))) continue;
-        await this.initialize(f, this.bufs[0] as Buffer);
+        await this.resume.initialize(f, this.bufs[0] as Buffer);
       } catch (error) {
         this.fileError(f, error);
       }
@@ -160,7 +166,7 @@ export class FileMonitorEngine {
       if (f.joiner?.pending !== true) continue;
       const joined: SplitLine[] = [];
       f.joiner.flush(joined);
-      this.toRecords(f, joined, out);
+      this.emitter.toRecords(f, joined, out);
     }
     if (out.length > 0) this.intake.dispatchMany(out);
   }
@@ -183,7 +189,7 @@ export class FileMonitorEngine {
   status(): FileStatus[] {
     const out: FileStatus[] = [];
     for (const f of this.byId.values()) {
-      const committed = this.committed(f.id);
+      const committed = this.positions.committed(f.id);
       out.push({
         id: f.id,
         path: f.path,
@@ -294,7 +300,7 @@ export class FileMonitorEngine {
     // loaded machine makes a strictly sequential pass slow for 100+ busy files.
     let next = 0;
     const worker = async (buf: Buffer): Promise<void> => {
-      while (next < todo.length && !this.stopped && !this.blocked) {
+      while (next < todo.length && !this.stopped && !this.emitter.blocked) {
         if (budget <= 0) {
           more = true;
           return;
@@ -318,7 +324,7 @@ export class FileMonitorEngine {
         .map(worker),
     );
     if (next < todo.length) more = true;
-    if (this.blocked) {
+    if (this.emitter.blocked) {
       await this.waitWritable();
       if (this.stopped) return false;
     }
@@ -327,13 +333,12 @@ export class FileMonitorEngine {
     return more;
   }
 
-  private blocked = false;
   private readonly abort = new AbortController();
 
   private async waitWritable(): Promise<void> {
     try {
       await this.intake.whenWritable({ signal: this.abort.signal });
-      this.blocked = false;
+      this.emitter.blocked = false;
     } catch (error) {
       if (LcError.isInstance(error, 'LC_ERR_ABORTED') && this.stopped) return;
       if (LcError.isInstance(error, 'LC_ERR_SHUT_DOWN')) {
@@ -484,9 +489,7 @@ export class FileMonitorEngine {
 
   /** Rotated while the monitor was down: finish saved identities found next to their old path. */
   private async recoverRotatedWhileDown(): Promise<void> {
-    for (const p of this.positions.list('file')) {
-      if (p.kind !== 'file') continue;
-      const saved = p as FilePosition;
+    for (const saved of this.positions.list()) {
       if (this.byId.has(saved.id)) continue;
       const wanted =
         matchesAny(this.includes, saved.path) ||
@@ -571,7 +574,7 @@ export class FileMonitorEngine {
         if (!st.isFile() || Number(st.mtimeMs) <= sinceMs) continue;
         const id = fileSourceId(st.dev.toString(), st.ino.toString());
         if (this.byId.has(id)) continue;
-        const known = this.committed(id);
+        const known = this.positions.committed(id);
         if (known !== undefined && (await sameHead(path, known))) continue;
         if (
           skipHead !== undefined &&
@@ -665,7 +668,7 @@ export class FileMonitorEngine {
         return 0;
       if (!(await this.openFile(f))) return 0;
     }
-    if (!f.initialized) await this.initialize(f, buf);
+    if (!f.initialized) await this.resume.initialize(f, buf);
     if (f.gzip) return this.readGzip(f);
     let budget = Math.min(this.o.maxBytesPerFilePerTick, tickBudget);
     let total = 0;
@@ -674,7 +677,7 @@ export class FileMonitorEngine {
       const lines: SplitLine[] = [];
       const r = await f.readChunk(buf, budget, lines);
       if (r.kind === 'changed') {
-        await this.handleRewrite(
+        await this.resume.handleRewrite(
           f,
           f.size < f.splitter.fedOffset ? 'truncate' : 'copytruncate',
         );
@@ -687,7 +690,7 @@ export class FileMonitorEngine {
       this.openLru.delete(f.id);
       this.openLru.set(f.id, f);
       f.lastReadAtMs = this.clock.now();
-      this.emit(f, lines);
+      this.emitter.emit(f, lines);
       if (
         f.fingerprintBytes < FINGERPRINT_BYTES &&
         f.splitter.fedOffset > f.fingerprintBytes &&
@@ -696,13 +699,13 @@ export class FileMonitorEngine {
         const fp = await computeFingerprint(f.handle, FINGERPRINT_BYTES);
         f.fingerprint = fp.fingerprint;
         f.fingerprintBytes = fp.fingerprintBytes;
-        this.upsert(f);
+        this.positions.upsert(f);
       }
-      if (this.blocked) break;
+      if (this.emitter.blocked) break;
       // A short read means end of file: skip the read that would say so.
       if (r.bytes < Math.min(budget + r.bytes, buf.length - TAIL_BYTES)) break;
     }
-    if (budget <= 0 || (this.blocked && total > 0)) f.backlog = true;
+    if (budget <= 0 || (this.emitter.blocked && total > 0)) f.backlog = true;
     this.metrics.bytesRead.inc(total);
     return total;
   }
@@ -729,7 +732,7 @@ export class FileMonitorEngine {
         f.size < f.splitter.fedOffset &&
         f.handle !== undefined
       ) {
-        await this.handleRewrite(f, 'truncate');
+        await this.resume.handleRewrite(f, 'truncate');
       }
       return true;
     }
@@ -750,7 +753,7 @@ export class FileMonitorEngine {
     if (f.handle === undefined && f.initialized) {
       // Closed while idle: look for it next to its old path (rename rotation).
       const found = await findRotatedFile(
-        this.positionOf(f, 'rotated'),
+        this.positions.positionOf(f, 'rotated'),
         dirname(f.path),
       );
       if (found !== undefined) {
@@ -770,7 +773,7 @@ export class FileMonitorEngine {
     this.metrics.rotations.inc({
       kind: f.state === 'deleted' ? 'delete' : 'rename',
     });
-    this.upsert(f);
+    this.positions.upsert(f);
   }
 
   private async openFile(f: TailedFile): Promise<boolean> {
@@ -844,371 +847,26 @@ export class FileMonitorEngine {
     }
   }
 
-  /** Decide where a newly opened identity starts. */
-  private async initialize(f: TailedFile, buf: Buffer): Promise<void> {
-    await this.decideStart(f, buf);
-    this.syncEpoch(f);
-  }
-
-  /**
-   * Read and fingerprint the head of `f`, and have the reads that cover it
-   * check they find the same bytes: a copytruncate between this and the
-   * first read would otherwise go unseen, and the new content would be
-   * read under the old content's fingerprint (its copy never finished).
-   */
-  private async takeHead(
-    f: TailedFile,
-    handle: FileHandle,
-  ): Promise<FileFingerprint> {
-    const head = Buffer.alloc(FINGERPRINT_BYTES);
-    let n = 0;
-    while (n < head.length) {
-      const { bytesRead } = await handle.read(head, n, head.length - n, n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-    }
-    f.expectHead(head.subarray(0, n));
-    return fingerprintOf(head.subarray(0, n));
-  }
-
-  /**
-   * Stamp what is read from now on with the position's epoch (bumped by
-   * every reset), so late commits of content read before a reset are told
-   * apart from commits of the content after it.
-   */
-  private syncEpoch(f: TailedFile): void {
-    f.epoch = this.committed(f.id)?.epoch ?? 0;
-  }
-
-  private async decideStart(f: TailedFile, buf: Buffer): Promise<void> {
-    const handle = f.handle as NonNullable<TailedFile['handle']>;
-    const head = await this.takeHead(f, handle);
-    f.fingerprint = head.fingerprint;
-    f.fingerprintBytes = head.fingerprintBytes;
-    f.initialized = true;
-    if (f.presetStart !== undefined) {
-      // A copy found by copytruncate recovery. Its inode may have been used
-      // by an earlier, deleted file that has a saved position: compare heads.
-      const prior = this.committed(f.id);
-      let start = f.presetStart;
-      if (prior !== undefined) {
-        const head2 =
-          prior.fingerprintBytes <= f.size
-            ? await computeFingerprint(handle, prior.fingerprintBytes)
-            : undefined;
-        if (
-          head2?.fingerprint === prior.fingerprint &&
-          prior.offset > start.offset
-        ) {
-          start = { offset: prior.offset, lineNo: prior.logCount };
-        } else if (head2?.fingerprint !== prior.fingerprint) {
-          this.positions.reset('file', f.id, 'inode-reused');
-        }
-      }
-      await f.startAt(start.offset, start.lineNo);
-      this.upsert(
-        f,
-        start.offset,
-        await computeOffsetMarker(handle, start.offset),
-      );
-      return;
-    }
-    const saved = this.committed(f.id);
-    if (f.gzip) {
-      f.splitter.reset(saved?.offset ?? 0, saved?.logCount ?? 0);
-      this.upsert(f);
-      return;
-    }
-    let fingerprintAtSavedBytes: string | undefined;
-    let markerAtSavedOffset: string | undefined;
-    if (saved !== undefined) {
-      if (
-        saved.fingerprintBytes !== head.fingerprintBytes &&
-        saved.fingerprintBytes <= f.size
-      ) {
-        fingerprintAtSavedBytes = (
-          await computeFingerprint(handle, saved.fingerprintBytes)
-        ).fingerprint;
-      }
-      if (saved.offset > 0 && saved.offset <= f.size) {
-        markerAtSavedOffset = await computeOffsetMarker(handle, saved.offset);
-      }
-    }
-    const decision = decideFileResume(saved, {
-      path: f.path,
-      dev: f.dev,
-      ino: f.ino,
-      size: f.size,
-      mtimeMs: f.mtimeMs,
-      fingerprint: head.fingerprint,
-      fingerprintBytes: head.fingerprintBytes,
-      ...(fingerprintAtSavedBytes === undefined
-        ? {}
-        : { fingerprintAtSavedBytes }),
-      ...(markerAtSavedOffset === undefined ? {} : { markerAtSavedOffset }),
-    });
-    if (decision.action === 'continue' && saved !== undefined) {
-      await f.startAt(saved.offset, saved.logCount);
-      this.upsert(f);
-      return;
-    }
-    if (saved !== undefined) {
-      let copyId: string | undefined;
-      if (saved.offset > 0) {
-        // Truncated, copytruncated or rewritten while down (the head differs
-        // once the file regrew): the unread end of the old content may be in the copy.
-        copyId = await this.findCopy(f, {
-          fingerprint: saved.fingerprint,
-          fingerprintBytes: saved.fingerprintBytes,
-          from: saved.offset,
-          lineNo: saved.logCount,
-          committed: { offset: saved.offset, lineNo: saved.logCount },
-          minSize: saved.offset,
-          // The position manager computes markers when it flushes, possibly
-          // after the truncation (over the new content): a full 1 KiB head
-          // match identifies the copy on its own.
-          verify: async (h) =>
-            saved.offsetMarker === '' ||
-            saved.fingerprintBytes >= FINGERPRINT_BYTES ||
-            (await computeOffsetMarker(h, saved.offset)) === saved.offsetMarker,
-        });
-      }
-      // Batches replayed from the WAL still carry the old epoch: they
-      // belong to the copy.
-      this.positions.reset(
-        'file',
-        f.id,
-        decision.reason as FileResetReason,
-        copyId === undefined ? undefined : { movedTo: copyId },
-      );
-      if (decision.reason === 'inode-reused')
-        this.metrics.rotations.inc({ kind: 'inode-reused' });
-      else this.metrics.truncations.inc();
-      await f.startAt(0, 0);
-      this.upsert(f, 0, '');
-      return;
-    }
-    const policy: StartPosition =
-      f.context === 'startup' && !this.savedPaths.has(f.path)
-        ? this.o.startPosition
-        : f.context === 'discovered'
-          ? this.o.newFileStartPosition
-          : 'beginning';
-    const offset = await this.startOffset(f, policy, buf);
-    await f.startAt(offset, 0);
-    this.upsert(
-      f,
-      offset,
-      offset === 0 ? '' : await computeOffsetMarker(handle, offset),
-    );
-  }
-
-  private async startOffset(
-    f: TailedFile,
-    policy: StartPosition,
-    buf: Buffer,
-  ): Promise<number> {
-    if (policy === 'beginning' || f.gzip) return 0;
-    if (policy === 'end') return f.size;
-    const from = Math.max(0, f.size - this.o.recentBytes);
-    if (from === 0) return 0;
-    // Align to the start of the next line.
-    const handle = f.handle as NonNullable<TailedFile['handle']>;
-    let pos = from - 1;
-    while (pos < f.size) {
-      const { bytesRead } = await handle.read(
-        buf,
-        0,
-        Math.min(buf.length, f.size - pos),
-        pos,
-      );
-      if (bytesRead === 0) break;
-      const nl = buf.subarray(0, bytesRead).indexOf(0x0a);
-      if (nl !== -1) return pos + nl + 1;
-      pos += bytesRead;
-    }
-    return f.size;
-  }
-
   private async readGzip(f: TailedFile): Promise<number> {
     await this.closeHandle(f);
     const before = f.bytesRead;
     await readGzipFile(f.path, f.splitter.fedOffset, async (chunk) => {
       const lines: SplitLine[] = [];
       f.feed(chunk, lines);
-      this.emit(f, lines);
-      if (this.blocked) await this.waitWritable();
+      this.emitter.emit(f, lines);
+      if (this.emitter.blocked) await this.waitWritable();
       return !this.stopped;
     });
     if (this.stopped) return 0;
     const tail: SplitLine[] = [];
     f.splitter.flushPartial(tail);
-    this.emit(f, tail);
+    this.emitter.emit(f, tail);
     f.size = f.splitter.fedOffset;
     await this.finish(f, 'completed');
     return f.bytesRead - before;
   }
 
   // ---- rotation --------------------------------------------------------
-
-  /** The file is shorter than what was read, or its bytes before the offset changed. */
-  private async handleRewrite(
-    f: TailedFile,
-    kind: 'truncate' | 'copytruncate',
-  ): Promise<void> {
-    const lines: SplitLine[] = [];
-    f.joiner?.flush(lines);
-    const copyId = await this.recoverFromCopy(f);
-    const recovered = copyId !== undefined;
-    if (!recovered && f.splitter.partialBytes > 0) {
-      f.splitter.flushPartial(lines);
-      this.metrics.partialLineFlushes.inc();
-    }
-    if (lines.length > 0) this.emitRaw(f, lines);
-    await f.startAt(0, 0);
-    f.clearTail();
-    // Lines read before the truncation may still be in flight: their
-    // acknowledgements arrive after this reset and belong to the copy.
-    this.positions.reset(
-      'file',
-      f.id,
-      kind === 'truncate' ? 'truncated' : 'copytruncate',
-      copyId === undefined ? undefined : { movedTo: copyId },
-    );
-    this.syncEpoch(f);
-    if (f.handle !== undefined) {
-      const head = await this.takeHead(f, f.handle);
-      f.fingerprint = head.fingerprint;
-      f.fingerprintBytes = head.fingerprintBytes;
-    }
-    this.upsert(f, 0, '');
-    this.metrics.truncations.inc();
-    this.metrics.rotations.inc({
-      kind: kind === 'truncate' ? 'truncate' : 'copytruncate',
-    });
-    this.logger.info(
-      { path: f.path, kind, recoveredFromCopy: recovered },
-      'file monitor: file truncated, reading from 0',
-    );
-  }
-
-  /**
-   * copytruncate: the bytes between what was read and the truncation are in
-   * the copy (`app.log.1`). Find a sibling with the same head whose bytes
-   * before our offset match, and finish it from our line start.
-   */
-  private async recoverFromCopy(f: TailedFile): Promise<string | undefined> {
-    if (f.handle === undefined || f.fingerprintBytes === 0) return undefined;
-    const tail = f.tailCopy();
-    const fed = f.splitter.fedOffset;
-    const from = f.splitter.lineStartOffset;
-    const saved = this.committed(f.id);
-    const committed =
-      saved !== undefined &&
-      saved.offset <= from &&
-      (saved.epoch ?? 0) === f.epoch
-        ? { offset: saved.offset, lineNo: saved.logCount }
-        : { offset: from, lineNo: f.splitter.lastLineNo };
-    return this.findCopy(f, {
-      fingerprint: f.fingerprint,
-      fingerprintBytes: f.fingerprintBytes,
-      from,
-      lineNo: f.splitter.lastLineNo,
-      committed,
-      minSize: fed,
-      verify: async (h) => {
-        const probe = Buffer.alloc(tail.length);
-        const { bytesRead } = await h.read(
-          probe,
-          0,
-          tail.length,
-          fed - tail.length,
-        );
-        return bytesRead === tail.length && probe.equals(tail);
-      },
-    });
-  }
-
-  /**
-   * Look among the siblings of `f` (same name stem, not compressed) for a
-   * copy of its old content: same head fingerprint and `verify` passes.
-   * When found, finish the copy from `from` as its own identity, and give
-   * it the position `committed` (what was delivered of the old content, at
-   * most `from`): a crash before the lines in between are acknowledged
-   * resumes the copy there. Returns the copy's id.
-   */
-  private async findCopy(
-    f: TailedFile,
-    want: {
-      fingerprint: string;
-      fingerprintBytes: number;
-      from: number;
-      lineNo: number;
-      committed: { offset: number; lineNo: number };
-      minSize: number;
-      verify: (h: FileHandle) => Promise<boolean>;
-    },
-  ): Promise<string | undefined> {
-    const dir = dirname(f.path);
-    const base = basename(f.path);
-    const stem = base.includes('.') ? base.slice(0, base.indexOf('.')) : base;
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      return undefined;
-    }
-    for (const name of names) {
-      if (name === base || !name.startsWith(stem) || name.endsWith('.gz'))
-        continue;
-      const path = join(dir, name);
-      let st: BigIntStats;
-      try {
-        st = await stat(path, { bigint: true });
-      } catch {
-        continue;
-      }
-      if (!st.isFile() || Number(st.size) < want.minSize) continue;
-      const id = fileSourceId(st.dev.toString(), st.ino.toString());
-      if (id === f.id) continue;
-      let matches = false;
-      try {
-        const h = await open(path, 'r');
-        try {
-          const head = await computeFingerprint(h, want.fingerprintBytes);
-          matches =
-            head.fingerprint === want.fingerprint && (await want.verify(h));
-        } finally {
-          await h.close();
-        }
-      } catch {
-        continue;
-      }
-      if (!matches) continue;
-      if (this.byId.has(id)) return id; // being read as its own file already
-      const copy = this.track(path, st, 'finish');
-      copy.presetStart = { offset: want.from, lineNo: want.lineNo };
-      if (this.committed(id) === undefined) {
-        // Persisted before the live identity is reset, so no moment exists
-        // where neither position covers the undelivered lines. (A saved
-        // position of this inode is checked in `decideStart`.)
-        copy.fingerprint = want.fingerprint;
-        copy.fingerprintBytes = want.fingerprintBytes;
-        const at =
-          want.committed.offset <= want.from
-            ? want.committed
-            : { offset: want.from, lineNo: want.lineNo };
-        this.upsert(copy, at.offset, '', undefined, at.lineNo);
-      }
-      this.metrics.rotations.inc({ kind: 'copytruncate' });
-      this.logger.info(
-        { path: f.path, copy: path, from: want.from },
-        'file monitor: finishing the copy of a copytruncated file',
-      );
-      return id;
-    }
-    return undefined;
-  }
 
   /** Drop an identity: flush what it holds, close it, remember it. */
   private async finish(
@@ -1221,7 +879,7 @@ export class FileMonitorEngine {
       this.metrics.partialLineFlushes.inc();
     }
     f.joiner?.flush(lines);
-    if (lines.length > 0) this.emitRaw(f, lines);
+    if (lines.length > 0) this.emitter.emitRaw(f, lines);
     if (status === 'deleted' && f.size > f.splitter.fedOffset) {
       this.metrics.errors.inc({ kind: 'deleted-unread' });
       this.logger.warn(
@@ -1230,7 +888,7 @@ export class FileMonitorEngine {
       );
     }
     await this.closeHandle(f);
-    this.upsert(f, undefined, undefined, status);
+    this.positions.upsert(f, undefined, undefined, status);
     this.byId.delete(f.id);
     if (this.byPath.get(f.path) === f.id) this.byPath.delete(f.path);
     if (this.finished.size >= MAX_FINISHED_REMEMBERED) {
@@ -1243,7 +901,7 @@ export class FileMonitorEngine {
       state: 'completed',
       open: false,
       readOffset: f.splitter.fedOffset,
-      committedOffset: this.committed(f.id)?.offset ?? 0,
+      committedOffset: this.positions.committed(f.id)?.offset ?? 0,
       size: f.size,
       lagBytes: 0,
       linesRead: f.linesRead,
@@ -1270,7 +928,7 @@ export class FileMonitorEngine {
           const lines: SplitLine[] = [];
           f.splitter.flushPartial(lines);
           this.metrics.partialLineFlushes.inc();
-          this.emitRaw(f, lines);
+          this.emitter.emitRaw(f, lines);
         }
         if (
           f.state === 'deleted' &&
@@ -1292,7 +950,7 @@ export class FileMonitorEngine {
       ) {
         const lines: SplitLine[] = [];
         f.joiner.flush(lines);
-        this.emitRaw(f, lines);
+        this.emitter.emitRaw(f, lines);
       }
       if (
         f.handle !== undefined &&
@@ -1308,103 +966,7 @@ export class FileMonitorEngine {
     }
   }
 
-  // ---- records ---------------------------------------------------------
-
-  private emit(f: TailedFile, lines: SplitLine[]): void {
-    if (lines.length === 0) return;
-    if (f.joiner === undefined) {
-      this.emitRaw(f, lines);
-      return;
-    }
-    const joined: SplitLine[] = [];
-    const now = this.clock.monotonicNow();
-    for (const line of lines) f.joiner.push(line, now, joined);
-    if (joined.length > 0) this.emitRaw(f, joined);
-  }
-
-  private emitRaw(f: TailedFile, lines: SplitLine[]): void {
-    if (lines.length === 0) return;
-    const records: LogRecord[] = [];
-    this.toRecords(f, lines, records);
-    f.linesRead += records.length;
-    this.metrics.linesRead.inc(records.length);
-    if (!this.intake.dispatchMany(records)) this.blocked = true;
-  }
-
-  private toRecords(
-    f: TailedFile,
-    lines: readonly SplitLine[],
-    out: LogRecord[],
-  ): void {
-    // One clock read per chunk; nanos count up so records keep their order.
-    const ms = this.clock.now();
-    if (ms > this.lastStampMs) {
-      this.lastStampMs = ms;
-      this.lastStampNanos = -1;
-    }
-    for (const line of lines) {
-      if (this.lastStampNanos < 999_999) this.lastStampNanos++;
-      out.push({
-        line: line.text,
-        labels: f.labels,
-        source: f.source,
-        cursor:
-          f.epoch === 0
-            ? { offset: line.endOffset, line: line.lineNo }
-            : { offset: line.endOffset, line: line.lineNo, epoch: f.epoch },
-        timestampMs: this.lastStampMs,
-        timestampNanos: this.lastStampNanos,
-      });
-    }
-  }
-
   // ---- positions and errors --------------------------------------------
-
-  private committed(id: string): FilePosition | undefined {
-    const p = this.positions.get('file', id);
-    return p?.kind === 'file' ? (p as FilePosition) : undefined;
-  }
-
-  private positionOf(
-    f: TailedFile,
-    status: FilePosition['status'],
-    offset?: number,
-    marker?: string,
-    logCount?: number,
-  ): FilePosition {
-    const saved = this.committed(f.id);
-    const useOffset = offset ?? saved?.offset ?? 0;
-    return f.toPosition(
-      useOffset,
-      marker ??
-        (saved !== undefined && saved.offset === useOffset
-          ? saved.offsetMarker
-          : ''),
-      logCount ?? saved?.logCount ?? 0,
-      saved?.bytesRead ?? 0,
-      status,
-      this.clock.now(),
-    );
-  }
-
-  private upsert(
-    f: TailedFile,
-    offset?: number,
-    marker?: string,
-    status?: FilePosition['status'],
-    logCount?: number,
-  ): void {
-    const s =
-      status ??
-      (f.state === 'active' ? (f.finishOnly ? 'rotated' : 'active') : f.state);
-    try {
-      this.positions.upsertFile(
-        this.positionOf(f, s, offset, marker, logCount),
-      );
-    } catch (error) {
-      this.onError(error);
-    }
-  }
 
   private fileError(f: TailedFile, error: unknown): void {
     const code = (error as NodeJS.ErrnoException).code;

@@ -1,0 +1,99 @@
+import type { Clock, FilePosition } from '@lc/core';
+import type {
+  FilePositionTracker,
+  FileResetReason,
+} from '../file-monitor-options.js';
+import type { TailedFile } from './tailed-file.js';
+
+/**
+ * The monitor's view of the position tracker: committed positions of file
+ * identities, and the metadata written back as files are read. Upsert
+ * failures go to `onError`; they never stop reading.
+ */
+export class FilePositions {
+  private readonly tracker: FilePositionTracker;
+  private readonly clock: Clock;
+  private readonly onError: (error: unknown) => void;
+
+  constructor(
+    tracker: FilePositionTracker,
+    clock: Clock,
+    onError: (error: unknown) => void,
+  ) {
+    this.tracker = tracker;
+    this.clock = clock;
+    this.onError = onError;
+  }
+
+  /** Every saved file position. */
+  list(): FilePosition[] {
+    return this.tracker
+      .list('file')
+      .filter((p): p is FilePosition => p.kind === 'file');
+  }
+
+  /** The committed position of identity `id`, if any. */
+  committed(id: string): FilePosition | undefined {
+    const p = this.tracker.get('file', id);
+    return p?.kind === 'file' ? (p as FilePosition) : undefined;
+  }
+
+  /**
+   * Move an identity back to 0 (next epoch); see `FilePositionTracker.reset`.
+   * Arguments are passed through as given.
+   */
+  reset(
+    ...args: [
+      id: string,
+      reason: FileResetReason,
+      options?: { readonly movedTo?: string },
+    ]
+  ): void {
+    this.tracker.reset('file', ...args);
+  }
+
+  /**
+   * The position of `f` with `status`; `offset`, `marker` and `logCount`
+   * default to the committed ones (the marker only when the offset is the
+   * committed offset).
+   */
+  positionOf(
+    f: TailedFile,
+    status: FilePosition['status'],
+    offset?: number,
+    marker?: string,
+    logCount?: number,
+  ): FilePosition {
+    const saved = this.committed(f.id);
+    const useOffset = offset ?? saved?.offset ?? 0;
+    return f.toPosition(
+      useOffset,
+      marker ??
+        (saved !== undefined && saved.offset === useOffset
+          ? saved.offsetMarker
+          : ''),
+      logCount ?? saved?.logCount ?? 0,
+      saved?.bytesRead ?? 0,
+      status,
+      this.clock.now(),
+    );
+  }
+
+  /** Write the position of `f` (status derived from its state unless given). */
+  upsert(
+    f: TailedFile,
+    offset?: number,
+    marker?: string,
+    status?: FilePosition['status'],
+    logCount?: number,
+  ): void {
+    const s =
+      status ??
+      (f.state === 'active' ? (f.finishOnly ? 'rotated' : 'active') : f.state);
+    try {
+      this.tracker.upsertFile(this.positionOf(f, s, offset, marker, logCount));
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+}

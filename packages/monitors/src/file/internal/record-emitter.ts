@@ -1,0 +1,80 @@
+import type { Clock, Intake, LogRecord } from '@lc/core';
+import type { FileMetrics } from './file-metrics.js';
+import type { SplitLine } from './line-splitter.js';
+import type { TailedFile } from './tailed-file.js';
+
+/**
+ * Turns split lines into records and hands them to the intake. Timestamps
+ * are shared by all files so records keep their order within a millisecond.
+ */
+export class RecordEmitter {
+  /** Set when the intake refused more (`dispatchMany` returned false); the read loop clears it. */
+  blocked = false;
+  private lastStampMs = 0;
+  private lastStampNanos = 0;
+
+  private readonly intake: Intake;
+  private readonly clock: Clock;
+  private readonly metrics: Pick<FileMetrics, 'linesRead'>;
+
+  constructor(
+    intake: Intake,
+    clock: Clock,
+    metrics: Pick<FileMetrics, 'linesRead'>,
+  ) {
+    this.intake = intake;
+    this.clock = clock;
+    this.metrics = metrics;
+  }
+
+  /** Emit lines through the file's multiline joiner, if it has one. */
+  emit(f: TailedFile, lines: SplitLine[]): void {
+    if (lines.length === 0) return;
+    if (f.joiner === undefined) {
+      this.emitRaw(f, lines);
+      return;
+    }
+    const joined: SplitLine[] = [];
+    const now = this.clock.monotonicNow();
+    for (const line of lines) f.joiner.push(line, now, joined);
+    if (joined.length > 0) this.emitRaw(f, joined);
+  }
+
+  /** Emit lines as they are (already joined, or flushed). */
+  emitRaw(f: TailedFile, lines: SplitLine[]): void {
+    if (lines.length === 0) return;
+    const records: LogRecord[] = [];
+    this.toRecords(f, lines, records);
+    f.linesRead += records.length;
+    this.metrics.linesRead.inc(records.length);
+    if (!this.intake.dispatchMany(records)) this.blocked = true;
+  }
+
+  /** Append the records of `lines` to `out`, with cursors and timestamps. */
+  toRecords(
+    f: TailedFile,
+    lines: readonly SplitLine[],
+    out: LogRecord[],
+  ): void {
+    // One clock read per chunk; nanos count up so records keep their order.
+    const ms = this.clock.now();
+    if (ms > this.lastStampMs) {
+      this.lastStampMs = ms;
+      this.lastStampNanos = -1;
+    }
+    for (const line of lines) {
+      if (this.lastStampNanos < 999_999) this.lastStampNanos++;
+      out.push({
+        line: line.text,
+        labels: f.labels,
+        source: f.source,
+        cursor:
+          f.epoch === 0
+            ? { offset: line.endOffset, line: line.lineNo }
+            : { offset: line.endOffset, line: line.lineNo, epoch: f.epoch },
+        timestampMs: this.lastStampMs,
+        timestampNanos: this.lastStampNanos,
+      });
+    }
+  }
+}
