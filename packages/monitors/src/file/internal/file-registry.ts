@@ -1,0 +1,196 @@
+import type { BigIntStats } from 'node:fs';
+import type { Clock, FilePosition } from '@lc/core';
+import { LcError } from '@lc/core';
+import { fileSourceId } from '@lc/positions';
+import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
+import type { FileStatus } from '../file-status.js';
+import type { FileMetrics } from './file-metrics.js';
+import type { SplitterCounters } from './line-splitter.js';
+import type { TrackContext } from './tailed-file.js';
+import { fileLabels, TailedFile } from './tailed-file.js';
+
+/** Bound on finished identities remembered to avoid re-reading. */
+const MAX_FINISHED_REMEMBERED = 10_000;
+
+/** What {@link FileRegistry} needs from the monitor. */
+export interface FileRegistryContext {
+  readonly options: ResolvedFileMonitorOptions;
+  /** Shared by every file's splitter; published by the read loop. */
+  readonly counters: SplitterCounters;
+  readonly clock: Clock;
+  readonly metrics: Pick<FileMetrics, 'filesActive' | 'errors'>;
+  readonly onError: (error: unknown) => void;
+  /** The committed position of an identity (for status). */
+  readonly committed: (id: string) => FilePosition | undefined;
+}
+
+/**
+ * The tracked file identities (by id and by the path each owns), the ones
+ * finished recently, and errors of files and paths: what `status()` reports.
+ */
+export class FileRegistry {
+  /** Tracked identities by `dev:ino`. */
+  readonly byId = new Map<string, TailedFile>();
+  /** The identity at each matched path (finishing identities own none). */
+  readonly byPath = new Map<string, string>();
+  /** Statuses of identities finished recently, oldest first. */
+  private readonly finished = new Map<string, FileStatus>();
+  private readonly errorsByPath = new Map<string, LcError>();
+  private readonly options: ResolvedFileMonitorOptions;
+  private readonly counters: SplitterCounters;
+  private readonly clock: Clock;
+  private readonly metrics: FileRegistryContext['metrics'];
+  private readonly onError: (error: unknown) => void;
+  private readonly committed: FileRegistryContext['committed'];
+
+  constructor(ctx: FileRegistryContext) {
+    this.options = ctx.options;
+    this.counters = ctx.counters;
+    this.clock = ctx.clock;
+    this.metrics = ctx.metrics;
+    this.onError = ctx.onError;
+    this.committed = ctx.committed;
+  }
+
+  /**
+   * Track a new identity found at `path`. With context `finish` it is read
+   * to its end and dropped, and never owns its path.
+   */
+  track(path: string, st: BigIntStats, context: TrackContext): TailedFile {
+    const dev = st.dev.toString();
+    const ino = st.ino.toString();
+    const id = fileSourceId(dev, ino);
+    const f = new TailedFile(
+      id,
+      dev,
+      ino,
+      path,
+      fileLabels(path, this.options),
+      context,
+      this.options,
+      this.counters,
+      this.options.multiline,
+      this.clock.monotonicNow(),
+    );
+    f.size = Number(st.size);
+    f.mtimeMs = Number(st.mtimeMs);
+    this.byId.set(id, f);
+    this.finished.delete(id);
+    this.errorsByPath.delete(path);
+    if (context !== 'finish') this.byPath.set(path, id);
+    else {
+      f.state = 'rotated';
+      f.finishOnly = true;
+      f.drainSince = this.clock.monotonicNow();
+    }
+    this.metrics.filesActive.set(this.byId.size);
+    return f;
+  }
+
+  /** Stop tracking `f` (finished) and remember its last status. */
+  retire(f: TailedFile): void {
+    this.byId.delete(f.id);
+    if (this.byPath.get(f.path) === f.id) this.byPath.delete(f.path);
+    if (this.finished.size >= MAX_FINISHED_REMEMBERED) {
+      const oldest = this.finished.keys().next().value;
+      if (oldest !== undefined) this.finished.delete(oldest);
+    }
+    this.finished.set(f.id, {
+      id: f.id,
+      path: f.path,
+      state: 'completed',
+      open: false,
+      readOffset: f.splitter.fedOffset,
+      committedOffset: this.committed(f.id)?.offset ?? 0,
+      size: f.size,
+      lagBytes: 0,
+      linesRead: f.linesRead,
+      bytesRead: f.bytesRead,
+      lastReadAtMs: f.lastReadAtMs,
+    });
+    this.metrics.filesActive.set(this.byId.size);
+  }
+
+  /** Tracked identities, path errors, then recently finished identities. */
+  status(): FileStatus[] {
+    const out: FileStatus[] = [];
+    for (const f of this.byId.values()) {
+      const committed = this.committed(f.id);
+      out.push({
+        id: f.id,
+        path: f.path,
+        state: f.error !== undefined ? 'error' : f.state,
+        open: f.handle !== undefined,
+        readOffset: f.splitter.fedOffset,
+        committedOffset: committed?.offset ?? 0,
+        size: f.size,
+        lagBytes: Math.max(0, f.size - f.splitter.fedOffset),
+        linesRead: f.linesRead,
+        bytesRead: f.bytesRead,
+        lastReadAtMs: f.lastReadAtMs,
+        ...(f.error === undefined
+          ? {}
+          : { error: { code: f.error.code, message: f.error.message } }),
+      });
+    }
+    for (const [path, error] of this.errorsByPath) {
+      if (this.byPath.has(path)) continue;
+      out.push({
+        id: '',
+        path,
+        state: 'error',
+        open: false,
+        readOffset: 0,
+        committedOffset: 0,
+        size: 0,
+        lagBytes: 0,
+        linesRead: 0,
+        bytesRead: 0,
+        lastReadAtMs: 0,
+        error: { code: error.code, message: error.message },
+      });
+    }
+    for (const s of this.finished.values()) out.push(s);
+    return out;
+  }
+
+  /** Record a read error on `f`, retried after a rescan interval; only the first goes to `onError`. */
+  fileError(f: TailedFile, error: unknown): void {
+    const code = (error as NodeJS.ErrnoException).code;
+    const lcCode =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'LC_ERR_FILE_PERMISSION'
+        : 'LC_ERR_FILE_READ';
+    const first = f.error === undefined;
+    f.error = new LcError({
+      code: lcCode,
+      message: `cannot read ${f.path}: ${(error as Error).message}`,
+      cause: error,
+      details: { path: f.path, offset: f.splitter.fedOffset },
+    });
+    f.retryAt = this.clock.monotonicNow() + this.options.rescanIntervalMs;
+    this.metrics.errors.inc({
+      kind: lcCode === 'LC_ERR_FILE_PERMISSION' ? 'permission' : 'read',
+    });
+    if (first) this.onError(f.error);
+  }
+
+  /** Record a discovery error on a path; only the first per path goes to `onError`. */
+  pathError(path: string, error: NodeJS.ErrnoException): void {
+    const permission = error.code === 'EACCES' || error.code === 'EPERM';
+    const first = !this.errorsByPath.has(path);
+    const lcError = new LcError({
+      code: permission ? 'LC_ERR_FILE_PERMISSION' : 'LC_ERR_FILE_READ',
+      message: `cannot read ${path}: ${error.message}`,
+      cause: error,
+      details: { path },
+    });
+    this.errorsByPath.set(path, lcError);
+    if (first) {
+      this.metrics.errors.inc({
+        kind: permission ? 'permission' : 'discovery',
+      });
+      this.onError(lcError);
+    }
+  }
+}

@@ -1,0 +1,173 @@
+import type { BigIntStats } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { FilePosition, Logger } from '@lc/core';
+import {
+  computeFingerprint,
+  fileSourceId,
+  findRotatedFile,
+} from '@lc/positions';
+import { isUnder } from './discovery.js';
+import type { FileMetrics } from './file-metrics.js';
+import type { FilePositions } from './file-positions.js';
+import type { FileRegistry } from './file-registry.js';
+import type { CompiledGlob } from './glob.js';
+import { matchesAny } from './glob.js';
+
+/** What {@link SiblingSweep} needs from the monitor. */
+export interface SiblingSweepContext {
+  readonly includes: readonly CompiledGlob[];
+  readonly selfPaths: readonly string[];
+  readonly registry: Pick<FileRegistry, 'byId' | 'track'>;
+  readonly positions: Pick<FilePositions, 'list' | 'committed'>;
+  readonly metrics: Pick<FileMetrics, 'rotations'>;
+  readonly logger: Logger;
+}
+
+/**
+ * Finds generations the monitor did not see rotate (while down, or between
+ * two checks) among the siblings of their path, and tracks them to be
+ * read to their end.
+ */
+export class SiblingSweep {
+  private readonly includes: readonly CompiledGlob[];
+  private readonly selfPaths: readonly string[];
+  private readonly registry: SiblingSweepContext['registry'];
+  private readonly positions: SiblingSweepContext['positions'];
+  private readonly metrics: SiblingSweepContext['metrics'];
+  private readonly logger: Logger;
+
+  constructor(ctx: SiblingSweepContext) {
+    this.includes = ctx.includes;
+    this.selfPaths = ctx.selfPaths;
+    this.registry = ctx.registry;
+    this.positions = ctx.positions;
+    this.metrics = ctx.metrics;
+    this.logger = ctx.logger;
+  }
+
+  /** Rotated while the monitor was down: finish saved identities found next to their old path. */
+  async recoverRotatedWhileDown(): Promise<void> {
+    for (const saved of this.positions.list()) {
+      if (this.registry.byId.has(saved.id)) continue;
+      const wanted =
+        matchesAny(this.includes, saved.path) ||
+        (saved.status === 'rotated' &&
+          this.includes.some((g) => isUnder(dirname(saved.path), [g.base])));
+      if (!wanted) continue;
+      const found = await findRotatedFile(saved, dirname(saved.path));
+      if (found === undefined) continue;
+      let st: BigIntStats;
+      try {
+        st = await stat(found, { bigint: true });
+      } catch {
+        continue;
+      }
+      if (Number(st.size) <= saved.offset || this.registry.byId.has(saved.id))
+        continue;
+      this.registry.track(found, st, 'finish');
+      this.metrics.rotations.inc({ kind: 'rotated-while-down' });
+      this.logger.info(
+        { path: found, savedPath: saved.path, offset: saved.offset },
+        'file monitor: finishing a file rotated while down',
+      );
+    }
+  }
+
+  /**
+   * Generations rotated away entirely while the monitor was down (created
+   * and renamed, or copied by copytruncate, after the last commit) were
+   * never seen, so they have no position. Read them from 0: siblings named
+   * after a live path (`app.log.1`, `app.log-2024...`), not matched by the
+   * include globs, unknown, and modified after that path's last commit.
+   */
+  async sweepUnseenGenerations(saved: readonly FilePosition[]): Promise<void> {
+    const since = new Map<string, number>();
+    const active = new Map<string, number>();
+    for (const p of saved) {
+      if (!matchesAny(this.includes, p.path)) continue;
+      since.set(p.path, Math.max(since.get(p.path) ?? 0, p.updatedAtMs));
+      if (p.status === 'active')
+        active.set(p.path, Math.max(active.get(p.path) ?? 0, p.updatedAtMs));
+    }
+    for (const [live, sinceAny] of since) {
+      await this.sweepSiblings(live, active.get(live) ?? sinceAny, undefined);
+    }
+  }
+
+  /**
+   * Finish, from 0, unknown siblings of `live` (rotation names) modified
+   * after `sinceMs`, except copies whose head is `skipHead` (content already
+   * read through the live identity).
+   */
+  async sweepSiblings(
+    live: string,
+    sinceMs: number,
+    skipHead: { fingerprint: string; fingerprintBytes: number } | undefined,
+  ): Promise<void> {
+    {
+      const dir = dirname(live);
+      const base = basename(live);
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        if (
+          !(name.startsWith(`${base}.`) || name.startsWith(`${base}-`)) ||
+          name.endsWith('.gz')
+        )
+          continue;
+        const path = join(dir, name);
+        if (matchesAny(this.includes, path) || isUnder(path, this.selfPaths))
+          continue;
+        let st: BigIntStats;
+        try {
+          st = await stat(path, { bigint: true });
+        } catch {
+          continue;
+        }
+        if (!st.isFile() || Number(st.mtimeMs) <= sinceMs) continue;
+        const id = fileSourceId(st.dev.toString(), st.ino.toString());
+        if (this.registry.byId.has(id)) continue;
+        const known = this.positions.committed(id);
+        if (known !== undefined && (await sameHead(path, known))) continue;
+        if (
+          skipHead !== undefined &&
+          skipHead.fingerprintBytes > 0 &&
+          (await sameHead(path, skipHead))
+        )
+          continue;
+        this.registry.track(path, st, 'finish');
+        this.metrics.rotations.inc({ kind: 'rotated-while-down' });
+        this.logger.info(
+          { path, livePath: live },
+          'file monitor: reading a generation rotated away while down',
+        );
+      }
+    }
+  }
+}
+
+/** True when the file at `path` still has the head `saved` was taken from. */
+async function sameHead(
+  path: string,
+  saved: { fingerprint: string; fingerprintBytes: number },
+): Promise<boolean> {
+  try {
+    const h = await open(path, 'r');
+    try {
+      const head = await computeFingerprint(h, saved.fingerprintBytes);
+      return (
+        head.fingerprintBytes === saved.fingerprintBytes &&
+        head.fingerprint === saved.fingerprint
+      );
+    } finally {
+      await h.close();
+    }
+  } catch {
+    return false;
+  }
+}
