@@ -1,33 +1,26 @@
-import type { BigIntStats } from 'node:fs';
 import { readlink, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Clock, Intake, LogRecord, Logger } from '@lc/core';
 import { LcError, silentLogger, systemClock } from '@lc/core';
-import {
-  computeFingerprint,
-  fileSourceId,
-  findRotatedFile,
-} from '@lc/positions';
 import type {
   FileMonitorOptions,
   ResolvedFileMonitorOptions,
 } from '../file-monitor-options.js';
 import { resolveFileMonitorOptions } from '../file-monitor-options.js';
 import type { FileStatus } from '../file-status.js';
+import { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
 import { createFileMetrics } from './file-metrics.js';
 import { FilePositions } from './file-positions.js';
+import { FileReader } from './file-reader.js';
 import { FileRegistry } from './file-registry.js';
-import { FileResume, FINGERPRINT_BYTES } from './file-resume.js';
+import { FileResume } from './file-resume.js';
 import { FileScanner } from './file-scanner.js';
 import { compileGlob } from './glob.js';
 import type { SplitLine, SplitterCounters } from './line-splitter.js';
-import { readGzipFile } from './gzip-reader.js';
 import { OpenFiles } from './open-files.js';
 import { RecordEmitter } from './record-emitter.js';
 import { SiblingSweep } from './sibling-sweep.js';
 import type { TailedFile } from './tailed-file.js';
-import { TAIL_BYTES } from './tailed-file.js';
 import { TickScheduler } from './tick-scheduler.js';
 
 /** Files that grew this recently are polled every `pollIntervalMs`. */
@@ -57,6 +50,8 @@ export class FileMonitorEngine {
   private readonly scanner: FileScanner;
   private readonly sweep: SiblingSweep;
   private readonly scheduler: TickScheduler;
+  private readonly drain: FileDrain;
+  private readonly reader: FileReader;
   private readonly bufs: Buffer[];
   private started = false;
   /** Set once `start()` finished its own pass; no tick runs before. */
@@ -140,6 +135,30 @@ export class FileMonitorEngine {
       positions: this.positions,
       metrics: this.metrics,
       logger: this.logger,
+    });
+    this.drain = new FileDrain({
+      options: this.o,
+      files: this.files,
+      openFiles: this.openFiles,
+      positions: this.positions,
+      emitter: this.emitter,
+      metrics: this.metrics,
+      logger: this.logger,
+    });
+    this.reader = new FileReader({
+      options: this.o,
+      clock: this.clock,
+      files: this.files,
+      openFiles: this.openFiles,
+      resume: this.resume,
+      emitter: this.emitter,
+      positions: this.positions,
+      metrics: this.metrics,
+      sweep: this.sweep,
+      scanner: this.scanner,
+      drain: this.drain,
+      waitWritable: () => this.waitWritable(),
+      isStopped: () => this.stopped,
     });
     this.bufs = Array.from({ length: READ_CONCURRENCY }, () =>
       Buffer.allocUnsafe(this.o.readBufferBytes),
@@ -238,7 +257,7 @@ export class FileMonitorEngine {
         if (!this.files.byId.has(f.id)) continue;
         f.busy = true;
         try {
-          budget -= await this.service(f, budget, buf);
+          budget -= await this.reader.service(f, budget, buf);
         } catch (error) {
           this.files.fileError(f, error);
         } finally {
@@ -285,238 +304,9 @@ export class FileMonitorEngine {
     return f.handle !== undefined && now - f.lastGrowthAt < HOT_WINDOW_MS;
   }
 
-  // ---- reading ---------------------------------------------------------
-
-  /** Check and read one file; returns the bytes read. */
-  private async service(
-    f: TailedFile,
-    tickBudget: number,
-    buf: Buffer,
-  ): Promise<number> {
-    f.dirty = false;
-    if (f.state === 'active' && !f.finishOnly) {
-      const proceed = await this.checkPath(f);
-      if (!proceed) return 0;
-    } else if (f.handle !== undefined && f.state === 'rotated') {
-      const st = await f.handle.stat();
-      if (st.nlink === 0) {
-        f.state = 'deleted';
-        f.drainSince = this.clock.monotonicNow();
-      }
-      f.size = st.size;
-    }
-    if (f.handle === undefined) {
-      if (
-        f.initialized &&
-        f.size <= f.splitter.fedOffset &&
-        f.state === 'active'
-      )
-        return 0;
-      if (!(await this.openFiles.open(f))) return 0;
-    }
-    if (!f.initialized) await this.resume.initialize(f, buf);
-    if (f.gzip) return this.readGzip(f);
-    let budget = Math.min(this.o.maxBytesPerFilePerTick, tickBudget);
-    let total = 0;
-    f.backlog = false;
-    while (budget > 0 && !this.stopped) {
-      const lines: SplitLine[] = [];
-      const r = await f.readChunk(buf, budget, lines);
-      if (r.kind === 'changed') {
-        await this.resume.handleRewrite(
-          f,
-          f.size < f.splitter.fedOffset ? 'truncate' : 'copytruncate',
-        );
-        continue;
-      }
-      if (r.kind === 'eof') break;
-      total += r.bytes;
-      budget -= r.bytes;
-      f.lastGrowthAt = this.clock.monotonicNow();
-      this.openFiles.touch(f);
-      f.lastReadAtMs = this.clock.now();
-      this.emitter.emit(f, lines);
-      if (
-        f.fingerprintBytes < FINGERPRINT_BYTES &&
-        f.splitter.fedOffset > f.fingerprintBytes &&
-        f.handle !== undefined
-      ) {
-        const fp = await computeFingerprint(f.handle, FINGERPRINT_BYTES);
-        f.fingerprint = fp.fingerprint;
-        f.fingerprintBytes = fp.fingerprintBytes;
-        this.positions.upsert(f);
-      }
-      if (this.emitter.blocked) break;
-      // A short read means end of file: skip the read that would say so.
-      if (r.bytes < Math.min(budget + r.bytes, buf.length - TAIL_BYTES)) break;
-    }
-    if (budget <= 0 || (this.emitter.blocked && total > 0)) f.backlog = true;
-    this.metrics.bytesRead.inc(total);
-    return total;
-  }
-
-  /** Stat the path of an active file: detect deletion, replacement, truncation. */
-  private async checkPath(f: TailedFile): Promise<boolean> {
-    let st: BigIntStats | undefined;
-    try {
-      st = await stat(f.path, { bigint: true });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
-    }
-    if (
-      st !== undefined &&
-      fileSourceId(st.dev.toString(), st.ino.toString()) === f.id
-    ) {
-      f.verifiedAtMs = this.clock.now();
-      f.size = Number(st.size);
-      f.mtimeMs = Number(st.mtimeMs);
-      if (
-        f.initialized &&
-        !f.gzip &&
-        f.size < f.splitter.fedOffset &&
-        f.handle !== undefined
-      ) {
-        await this.resume.handleRewrite(f, 'truncate');
-      }
-      return true;
-    }
-    // The identity left its path: renamed away or deleted, maybe replaced.
-    if (this.files.byPath.get(f.path) === f.id)
-      this.files.byPath.delete(f.path);
-    const livePath = f.path;
-    await this.leavePath(f);
-    if (st !== undefined && f.verifiedAtMs > 0) {
-      // Generations created and rotated away between two checks were never seen.
-      await this.sweep.sweepSiblings(livePath, f.verifiedAtMs, f);
-    }
-    if (st !== undefined && st.isFile())
-      this.scanner.consider(f.path, st, 'rotated');
-    return this.files.byId.has(f.id);
-  }
-
-  /** Start draining an identity that is no longer at its path. */
-  private async leavePath(f: TailedFile): Promise<void> {
-    if (f.handle === undefined && f.initialized) {
-      // Closed while idle: look for it next to its old path (rename rotation).
-      const found = await findRotatedFile(
-        this.positions.positionOf(f, 'rotated'),
-        dirname(f.path),
-      );
-      if (found !== undefined) {
-        f.path = found;
-        if (!(await this.openFiles.open(f))) return;
-      }
-    }
-    if (f.handle === undefined) {
-      this.metrics.rotations.inc({ kind: 'delete' });
-      await this.finish(f, 'deleted');
-      return;
-    }
-    const st = await f.handle.stat();
-    f.state = st.nlink === 0 ? 'deleted' : 'rotated';
-    f.drainSince = this.clock.monotonicNow();
-    f.size = st.size;
-    this.metrics.rotations.inc({
-      kind: f.state === 'deleted' ? 'delete' : 'rename',
-    });
-    this.positions.upsert(f);
-  }
-
-  private async readGzip(f: TailedFile): Promise<number> {
-    await this.openFiles.close(f);
-    const before = f.bytesRead;
-    await readGzipFile(f.path, f.splitter.fedOffset, async (chunk) => {
-      const lines: SplitLine[] = [];
-      f.feed(chunk, lines);
-      this.emitter.emit(f, lines);
-      if (this.emitter.blocked) await this.waitWritable();
-      return !this.stopped;
-    });
-    if (this.stopped) return 0;
-    const tail: SplitLine[] = [];
-    f.splitter.flushPartial(tail);
-    this.emitter.emit(f, tail);
-    f.size = f.splitter.fedOffset;
-    await this.finish(f, 'completed');
-    return f.bytesRead - before;
-  }
-
-  // ---- rotation --------------------------------------------------------
-
-  /** Drop an identity: flush what it holds, close it, remember it. */
-  private async finish(
-    f: TailedFile,
-    status: 'rotated' | 'deleted' | 'completed',
-  ): Promise<void> {
-    const lines: SplitLine[] = [];
-    if (f.splitter.partialBytes > 0) {
-      f.splitter.flushPartial(lines);
-      this.metrics.partialLineFlushes.inc();
-    }
-    f.joiner?.flush(lines);
-    if (lines.length > 0) this.emitter.emitRaw(f, lines);
-    if (status === 'deleted' && f.size > f.splitter.fedOffset) {
-      this.metrics.errors.inc({ kind: 'deleted-unread' });
-      this.logger.warn(
-        { path: f.path, unreadBytes: f.size - f.splitter.fedOffset },
-        'file monitor: deleted file closed after its grace with unread bytes',
-      );
-    }
-    await this.openFiles.close(f);
-    this.positions.upsert(f, undefined, undefined, status);
-    this.files.retire(f);
-  }
-
   private async housekeeping(): Promise<void> {
     const now = this.clock.monotonicNow();
-    for (const f of [...this.files.byId.values()]) {
-      if (f.state !== 'active' || f.finishOnly) {
-        if (f.backlog || f.handle === undefined) {
-          if (f.handle === undefined && f.initialized)
-            await this.finish(
-              f,
-              f.state === 'deleted' ? 'deleted' : 'completed',
-            );
-          continue;
-        }
-        const idle = now - f.lastGrowthAt;
-        if (f.splitter.partialBytes > 0 && idle >= this.o.partialLineFlushMs) {
-          const lines: SplitLine[] = [];
-          f.splitter.flushPartial(lines);
-          this.metrics.partialLineFlushes.inc();
-          this.emitter.emitRaw(f, lines);
-        }
-        if (
-          f.state === 'deleted' &&
-          now - f.drainSince >= this.o.deletedFileGraceMs
-        ) {
-          await this.finish(f, 'deleted');
-        } else if (
-          f.state !== 'deleted' &&
-          idle >= this.o.rotatedFileGraceMs &&
-          f.size <= f.splitter.fedOffset
-        ) {
-          await this.finish(f, f.finishOnly ? 'completed' : 'rotated');
-        }
-        continue;
-      }
-      if (
-        f.joiner?.pending === true &&
-        now - f.joiner.lastAddedAt >= (this.o.multiline?.flushTimeoutMs ?? 0)
-      ) {
-        const lines: SplitLine[] = [];
-        f.joiner.flush(lines);
-        this.emitter.emitRaw(f, lines);
-      }
-      if (
-        f.handle !== undefined &&
-        now - f.lastGrowthAt >= this.o.idleCloseMs &&
-        f.size <= f.splitter.fedOffset
-      ) {
-        await this.openFiles.close(f);
-      }
-    }
+    await this.drain.housekeeping(now);
     if (now - this.lastLagUpdateAt >= 1000) {
       this.lastLagUpdateAt = now;
       this.updateLagMetric();

@@ -1,0 +1,236 @@
+import type { BigIntStats } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Clock } from '@lc/core';
+import {
+  computeFingerprint,
+  fileSourceId,
+  findRotatedFile,
+} from '@lc/positions';
+import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
+import type { FileDrain } from './file-drain.js';
+import type { FileMetrics } from './file-metrics.js';
+import type { FilePositions } from './file-positions.js';
+import type { FileRegistry } from './file-registry.js';
+import type { FileResume } from './file-resume.js';
+import { FINGERPRINT_BYTES } from './file-resume.js';
+import type { FileScanner } from './file-scanner.js';
+import { readGzipFile } from './gzip-reader.js';
+import type { SplitLine } from './line-splitter.js';
+import type { OpenFiles } from './open-files.js';
+import type { RecordEmitter } from './record-emitter.js';
+import type { SiblingSweep } from './sibling-sweep.js';
+import type { TailedFile } from './tailed-file.js';
+import { TAIL_BYTES } from './tailed-file.js';
+
+/** What {@link FileReader} needs from the monitor. */
+export interface FileReaderContext {
+  readonly options: Pick<ResolvedFileMonitorOptions, 'maxBytesPerFilePerTick'>;
+  readonly clock: Clock;
+  readonly files: Pick<FileRegistry, 'byId' | 'byPath'>;
+  readonly openFiles: Pick<OpenFiles, 'open' | 'close' | 'touch'>;
+  readonly resume: Pick<FileResume, 'initialize' | 'handleRewrite'>;
+  /** `blocked` is read after each chunk: reading stops when the intake pushes back. */
+  readonly emitter: Pick<RecordEmitter, 'emit' | 'blocked'>;
+  readonly positions: Pick<FilePositions, 'upsert' | 'positionOf'>;
+  readonly metrics: Pick<FileMetrics, 'bytesRead' | 'rotations'>;
+  readonly sweep: Pick<SiblingSweep, 'sweepSiblings'>;
+  readonly scanner: Pick<FileScanner, 'consider'>;
+  readonly drain: Pick<FileDrain, 'finish'>;
+  /** Wait until the intake accepts records again (gzip files are read in one go). */
+  readonly waitWritable: () => Promise<void>;
+  readonly isStopped: () => boolean;
+}
+
+/**
+ * Services one file in a pass: checks its path (rename, deletion,
+ * replacement, truncation), opens and initializes it, and reads new bytes
+ * within the pass budget.
+ */
+export class FileReader {
+  private readonly options: FileReaderContext['options'];
+  private readonly clock: Clock;
+  private readonly files: FileReaderContext['files'];
+  private readonly openFiles: FileReaderContext['openFiles'];
+  private readonly resume: FileReaderContext['resume'];
+  private readonly emitter: FileReaderContext['emitter'];
+  private readonly positions: FileReaderContext['positions'];
+  private readonly metrics: FileReaderContext['metrics'];
+  private readonly sweep: FileReaderContext['sweep'];
+  private readonly scanner: FileReaderContext['scanner'];
+  private readonly drain: FileReaderContext['drain'];
+  private readonly waitWritable: () => Promise<void>;
+  private readonly isStopped: () => boolean;
+
+  constructor(ctx: FileReaderContext) {
+    this.options = ctx.options;
+    this.clock = ctx.clock;
+    this.files = ctx.files;
+    this.openFiles = ctx.openFiles;
+    this.resume = ctx.resume;
+    this.emitter = ctx.emitter;
+    this.positions = ctx.positions;
+    this.metrics = ctx.metrics;
+    this.sweep = ctx.sweep;
+    this.scanner = ctx.scanner;
+    this.drain = ctx.drain;
+    this.waitWritable = ctx.waitWritable;
+    this.isStopped = ctx.isStopped;
+  }
+
+  /** Check and read one file; returns the bytes read. */
+  async service(
+    f: TailedFile,
+    tickBudget: number,
+    buf: Buffer,
+  ): Promise<number> {
+    f.dirty = false;
+    if (f.state === 'active' && !f.finishOnly) {
+      const proceed = await this.checkPath(f);
+      if (!proceed) return 0;
+    } else if (f.handle !== undefined && f.state === 'rotated') {
+      const st = await f.handle.stat();
+      if (st.nlink === 0) {
+        f.state = 'deleted';
+        f.drainSince = this.clock.monotonicNow();
+      }
+      f.size = st.size;
+    }
+    if (f.handle === undefined) {
+      if (
+        f.initialized &&
+        f.size <= f.splitter.fedOffset &&
+        f.state === 'active'
+      )
+        return 0;
+      if (!(await this.openFiles.open(f))) return 0;
+    }
+    if (!f.initialized) await this.resume.initialize(f, buf);
+    if (f.gzip) return this.readGzip(f);
+    let budget = Math.min(this.options.maxBytesPerFilePerTick, tickBudget);
+    let total = 0;
+    f.backlog = false;
+    while (budget > 0 && !this.isStopped()) {
+      const lines: SplitLine[] = [];
+      const r = await f.readChunk(buf, budget, lines);
+      if (r.kind === 'changed') {
+        await this.resume.handleRewrite(
+          f,
+          f.size < f.splitter.fedOffset ? 'truncate' : 'copytruncate',
+        );
+        continue;
+      }
+      if (r.kind === 'eof') break;
+      total += r.bytes;
+      budget -= r.bytes;
+      f.lastGrowthAt = this.clock.monotonicNow();
+      this.openFiles.touch(f);
+      f.lastReadAtMs = this.clock.now();
+      this.emitter.emit(f, lines);
+      if (
+        f.fingerprintBytes < FINGERPRINT_BYTES &&
+        f.splitter.fedOffset > f.fingerprintBytes &&
+        f.handle !== undefined
+      ) {
+        const fp = await computeFingerprint(f.handle, FINGERPRINT_BYTES);
+        f.fingerprint = fp.fingerprint;
+        f.fingerprintBytes = fp.fingerprintBytes;
+        this.positions.upsert(f);
+      }
+      if (this.emitter.blocked) break;
+      // A short read means end of file: skip the read that would say so.
+      if (r.bytes < Math.min(budget + r.bytes, buf.length - TAIL_BYTES)) break;
+    }
+    if (budget <= 0 || (this.emitter.blocked && total > 0)) f.backlog = true;
+    this.metrics.bytesRead.inc(total);
+    return total;
+  }
+
+  /** Stat the path of an active file: detect deletion, replacement, truncation. */
+  private async checkPath(f: TailedFile): Promise<boolean> {
+    let st: BigIntStats | undefined;
+    try {
+      st = await stat(f.path, { bigint: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+    }
+    if (
+      st !== undefined &&
+      fileSourceId(st.dev.toString(), st.ino.toString()) === f.id
+    ) {
+      f.verifiedAtMs = this.clock.now();
+      f.size = Number(st.size);
+      f.mtimeMs = Number(st.mtimeMs);
+      if (
+        f.initialized &&
+        !f.gzip &&
+        f.size < f.splitter.fedOffset &&
+        f.handle !== undefined
+      ) {
+        await this.resume.handleRewrite(f, 'truncate');
+      }
+      return true;
+    }
+    // The identity left its path: renamed away or deleted, maybe replaced.
+    if (this.files.byPath.get(f.path) === f.id)
+      this.files.byPath.delete(f.path);
+    const livePath = f.path;
+    await this.leavePath(f);
+    if (st !== undefined && f.verifiedAtMs > 0) {
+      // Generations created and rotated away between two checks were never seen.
+      await this.sweep.sweepSiblings(livePath, f.verifiedAtMs, f);
+    }
+    if (st !== undefined && st.isFile())
+      this.scanner.consider(f.path, st, 'rotated');
+    return this.files.byId.has(f.id);
+  }
+
+  /** Start draining an identity that is no longer at its path. */
+  private async leavePath(f: TailedFile): Promise<void> {
+    if (f.handle === undefined && f.initialized) {
+      // Closed while idle: look for it next to its old path (rename rotation).
+      const found = await findRotatedFile(
+        this.positions.positionOf(f, 'rotated'),
+        dirname(f.path),
+      );
+      if (found !== undefined) {
+        f.path = found;
+        if (!(await this.openFiles.open(f))) return;
+      }
+    }
+    if (f.handle === undefined) {
+      this.metrics.rotations.inc({ kind: 'delete' });
+      await this.drain.finish(f, 'deleted');
+      return;
+    }
+    const st = await f.handle.stat();
+    f.state = st.nlink === 0 ? 'deleted' : 'rotated';
+    f.drainSince = this.clock.monotonicNow();
+    f.size = st.size;
+    this.metrics.rotations.inc({
+      kind: f.state === 'deleted' ? 'delete' : 'rename',
+    });
+    this.positions.upsert(f);
+  }
+
+  /** Read a compressed file whole, then finish it. */
+  private async readGzip(f: TailedFile): Promise<number> {
+    await this.openFiles.close(f);
+    const before = f.bytesRead;
+    await readGzipFile(f.path, f.splitter.fedOffset, async (chunk) => {
+      const lines: SplitLine[] = [];
+      f.feed(chunk, lines);
+      this.emitter.emit(f, lines);
+      if (this.emitter.blocked) await this.waitWritable();
+      return !this.isStopped();
+    });
+    if (this.isStopped()) return 0;
+    const tail: SplitLine[] = [];
+    f.splitter.flushPartial(tail);
+    this.emitter.emit(f, tail);
+    f.size = f.splitter.fedOffset;
+    await this.drain.finish(f, 'completed');
+    return f.bytesRead - before;
+  }
+}
