@@ -25,7 +25,7 @@ export interface CollectingIntake extends Intake {
   take(): LogRecord[];
   /** Resolves once `records.length >= count`, or rejects after `timeoutMs`. */
   waitFor(count: number, timeoutMs?: number): Promise<void>;
-  /** Make `whenWritable` reject from now on. */
+  /** Make `whenWritable` reject `LC_ERR_SHUT_DOWN` from now on, pending waits included. */
   close(): void;
 }
 
@@ -37,7 +37,7 @@ export function createCollectingIntake(
   const all: LogRecord[] = [];
   let held = 0;
   let closed = false;
-  let writable: Array<() => void> = [];
+  let writable: Array<(error?: LcError) => void> = [];
   let watchers: Array<() => void> = [];
 
   const accept = (record: LogRecord): void => {
@@ -74,10 +74,20 @@ export function createCollectingIntake(
       }
       if (held < highWaterMark) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        writable.push(resolve);
-        opts?.signal?.addEventListener('abort', () =>
-          reject(new LcError({ code: 'LC_ERR_ABORTED', message: 'aborted' })),
-        );
+        const signal = opts?.signal;
+        const onAbort = (): void => {
+          writable = writable.filter((w) => w !== done);
+          reject(new LcError({ code: 'LC_ERR_ABORTED', message: 'aborted' }));
+        };
+        // The listener goes when the wait ends: callers reuse one signal
+        // for many waits.
+        const done = (error?: LcError): void => {
+          signal?.removeEventListener('abort', onAbort);
+          if (error === undefined) resolve();
+          else reject(error);
+        };
+        writable.push(done);
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
     },
     take() {
@@ -111,6 +121,13 @@ export function createCollectingIntake(
     },
     close() {
       closed = true;
+      const w = writable;
+      writable = [];
+      const error = new LcError({
+        code: 'LC_ERR_SHUT_DOWN',
+        message: 'intake closed',
+      });
+      for (const fn of w) fn(error);
     },
   };
 }

@@ -4,6 +4,7 @@ import {
   appendFileSync,
   mkdirSync,
   readdirSync,
+  readlinkSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -22,6 +23,18 @@ const numbered = (from: number, to: number, prefix = 'line'): string => {
   for (let i = from; i < to; i++) s += `${prefix} ${i}\n`;
   return s;
 };
+/** Descriptors of this process open on files under `dir` (Linux /proc). */
+function openDescriptorsUnder(dir: string): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir)) n++;
+    } catch {
+      // closed between readdir and readlink
+    }
+  }
+  return n;
+}
 const sleep = (ms: number): Promise<void> =>
   new Promise((r) => setTimeout(r, ms));
 
@@ -32,6 +45,26 @@ afterEach(async () => {
 });
 
 describe('createFileMonitor', () => {
+  describe('shutdown', () => {
+    it('should stop and close its files when the intake shuts down while it waits for room', async () => {
+      const intake = createCollectingIntake({ highWaterMark: 10 });
+      h = await fileHarness({ intake });
+      const dir = h.dir.path;
+      writeFileSync(join(dir, 'a.log'), numbered(0, 1000));
+      await h.monitor.start();
+      await eventually(() => intake.records.length >= 10, 'blocked');
+      await sleep(100);
+      expect(openDescriptorsUnder(dir)).toBeGreaterThan(0);
+      intake.close();
+      // Before the fix the monitor awaited its own running pass here and
+      // never closed anything.
+      await eventually(
+        () => openDescriptorsUnder(dir) === 0,
+        'every file closed after the intake shut down',
+      );
+    });
+  });
+
   describe('options', () => {
     it('should reject invalid options with LC_ERR_INVALID_OPTION naming the option', () => {
       const intake = createCollectingIntake();

@@ -290,7 +290,11 @@ export class FileMonitorEngine {
     } catch (error) {
       if (LcError.isInstance(error, 'LC_ERR_ABORTED') && this.stopped) return;
       if (LcError.isInstance(error, 'LC_ERR_SHUT_DOWN')) {
-        await this.shutdown();
+        // Called from inside a pass: shutdown() waits for the running pass,
+        // so it must not be awaited here (the pass ends because `stopped`
+        // is set; shutdown then closes every file).
+        this.logger.info('intake shut down: stopping the file monitor');
+        this.shutdown().catch(this.onError);
         return;
       }
       throw error;
