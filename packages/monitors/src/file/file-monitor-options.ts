@@ -93,7 +93,10 @@ export interface FileMonitorOptions extends Instrumentation {
   partialLineFlushMs?: number;
   /** How long a renamed-away file stays open to drain late writes, ms. @default 5000 */
   rotatedFileGraceMs?: number;
-  /** How long a deleted file stays open to drain, ms; never longer. @default 5000 */
+  /**
+   * How long a deleted file stays open to drain, ms; longer only while it
+   * still has a read backlog (backpressure), so no line is lost. @default 5000
+   */
   deletedFileGraceMs?: number;
   /** Most file descriptors held at once. @default 1024 */
   maxOpenFiles?: number;
