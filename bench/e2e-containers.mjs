@@ -113,9 +113,26 @@ async function main() {
   const dir = tempDir('lc-bench-containers-');
 
   const containers = [];
-  onCleanup(() =>
-    Promise.allSettled(containers.map((c) => c.remove({ force: true }))),
-  );
+  // Removal retries for 60 s: the engine may be restarting (other tests on
+  // this machine restart dockerd); a container already gone is fine.
+  onCleanup(async () => {
+    let left = containers;
+    for (let i = 0; i < 60 && left.length > 0; i++) {
+      if (i > 0) await sleep(1000);
+      const results = await Promise.allSettled(
+        left.map((c) => c.remove({ force: true })),
+      );
+      left = left.filter(
+        (_, k) =>
+          results[k].status === 'rejected' &&
+          results[k].reason?.statusCode !== 404,
+      );
+    }
+    if (left.length > 0)
+      console.error(
+        `could not remove containers: ${left.map((c) => c.id).join(' ')}`,
+      );
+  });
   for (let k = 0; k < CONTAINERS; k++) {
     const tag = String(k).padStart(2, '0');
     containers.push(
