@@ -140,13 +140,17 @@ export function createKafkaJsProducer(
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => {
       const { message, ...rest } = entry.log;
-      const fn =
-        entry.level <= logLevel.ERROR
-          ? logger.error
-          : entry.level === logLevel.WARN
-            ? logger.warn
-            : logger.debug;
-      fn({ kafkajs: entry.namespace, ...rest }, message);
+      const fields = { kafkajs: entry.namespace, ...rest };
+      // Called as methods: loggers such as pino need their `this`. This
+      // runs inside kafkajs's socket handlers, where a throw would be an
+      // uncaught exception that ends the process.
+      try {
+        if (entry.level <= logLevel.ERROR) logger.error(fields, message);
+        else if (entry.level === logLevel.WARN) logger.warn(fields, message);
+        else logger.debug(fields, message);
+      } catch {
+        // A failing logger must not take the producer down.
+      }
     },
     ...options.kafkaConfig,
   });
