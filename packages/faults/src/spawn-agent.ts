@@ -59,7 +59,7 @@ export function spawnAgent(options: SpawnAgentOptions): AgentProcess {
     ],
     {
       cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+      env: { ...inheritedEnv(), ...options.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
@@ -100,4 +100,17 @@ export function spawnAgent(options: SpawnAgentOptions): AgentProcess {
       return exited;
     },
   };
+}
+
+/**
+ * The test process's environment without the agent's `LC_*` config
+ * overrides (`LC_KAFKA_BROKERS` from `.lc-services.env` would otherwise
+ * point a scenario's Kafka sink at the shared broker instead of its own).
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('LC_')) env[key] = value;
+  }
+  return env;
 }
