@@ -153,23 +153,36 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
   process.on('SIGTERM', stop);
   process.on('SIGHUP', onHup);
   try {
-    await agent.start();
-    if (api !== undefined) {
-      const address = await api.listen({
-        host: config.api.host,
-        port: config.api.port,
-      });
-      logger.info({ address }, 'api listening');
-    }
+    // The API answers while the agent starts (a large WAL backlog is
+    // delivered before sources start): /health is up, /ready says 503
+    // "starting" until start() finishes.
+    const address =
+      api === undefined
+        ? undefined
+        : await api.listen({ host: config.api.host, port: config.api.port });
+    if (address !== undefined)
+      logger.info({ listen: address }, 'api listening; agent starting');
+    // A signal during a long (or stuck) start must still end the process.
+    const started = await Promise.race([
+      agent.start().then(() => true),
+      exited.then(() => false),
+    ]);
+    if (!started) return await finish();
+    if (address !== undefined)
+      logger.info({ address }, 'api listening; agent ready');
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
     await api?.close().catch(() => undefined);
     await agent.shutdown().catch(() => undefined);
     return EXIT_CODES.failure;
   }
-  const code = await exited;
-  process.off('SIGINT', stop);
-  process.off('SIGTERM', stop);
-  process.off('SIGHUP', onHup);
-  return code;
+  return finish();
+
+  async function finish(): Promise<number> {
+    const code = await exited;
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    process.off('SIGHUP', onHup);
+    return code;
+  }
 }

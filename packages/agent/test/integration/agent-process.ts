@@ -32,7 +32,7 @@ export function spawnAgent(
     ['--conditions=@lc/source', '--import', TSX, CLI, ...args],
     {
       cwd,
-      env: { ...process.env, ...env },
+      env: { ...inheritedEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -93,4 +93,17 @@ export async function eventually(
       throw new Error(`${what} not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * The test process's environment without `LC_*` variables: they are the
+ * agent's config overrides (`LC_DOCKER_SOCKET`, `LC_KAFKA_BROKERS` from
+ * `.lc-services.env`) and would silently replace what a test's config says.
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('LC_')) out[key] = value;
+  }
+  return out;
 }

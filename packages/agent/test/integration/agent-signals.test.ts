@@ -80,6 +80,51 @@ sinks: {loki: [{url: "${silent.url}"}]}
     expect(await a.exited).toBe(130);
     expect(a.stderr()).toContain('second signal: forcing exit');
   }, 120_000);
+
+  it('should answer /health during a start that hangs and still exit on SIGTERM', async () => {
+    // A Docker socket that accepts and never answers: the container source
+    // cannot start, so neither can the agent.
+    const socket = join(tmp.path, 'docker.sock');
+    const hung = createServer((c) => c.resume());
+    await new Promise<void>((r) => hung.listen(socket, r));
+    try {
+      await writeFile(
+        join(tmp.path, 'agent.yaml'),
+        `app: {data_dir: ${tmp.path}/data}
+api: {port: 0}
+sources: {docker: {enabled: true, socket: ${socket}}}
+dispatcher: {shutdown_timeout: 1s}
+sinks: {file: [{directory: ${tmp.path}/out}]}
+`,
+      );
+      agent = spawnAgent(
+        ['run', '--config', join(tmp.path, 'agent.yaml')],
+        tmp.path,
+      );
+      const a = agent;
+      let listen = '';
+      await eventually(
+        async () => {
+          listen = /"listen":"(http:\/\/[^"]+)"/.exec(a.stderr())?.[1] ?? '';
+          return listen !== '';
+        },
+        60_000,
+        'the API listening while the agent starts',
+      );
+      expect((await fetch(`${listen}/health`)).status).toBe(200);
+      const ready = await fetch(`${listen}/ready`);
+      expect(ready.status).toBe(503);
+      expect(
+        ((await ready.json()) as { components: { agent: string } }).components
+          .agent,
+      ).toBe('starting');
+      a.child.kill('SIGTERM');
+      // The drain bound (1 s) + 15 s, then exit 3 (shutdown timeout).
+      expect(await a.exited).toBe(3);
+    } finally {
+      hung.close();
+    }
+  }, 120_000);
 });
 
 function connections(server: Server): Promise<number> {
