@@ -43,11 +43,14 @@ need_root_apt() {
 
 docker_ok() { timeout 5 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
+# Services run in their own session (setsid): a restart from inside a test
+# must not leave the engine in the test runner's process group, where the
+# runner's exit would take it down for every later test.
 start_dockerd() {
   if docker_ok; then log "docker engine already answers"; return 0; fi
   log "starting dockerd"
   mkdir -p /var/lib/docker
-  nohup dockerd --bridge=none --iptables=false --ip-masq=false --ip6tables=false \
+  setsid nohup dockerd --bridge=none --iptables=false --ip-masq=false --ip6tables=false \
     --host=unix:///var/run/docker.sock --pidfile="$STATE/dockerd.pid" \
     >"$STATE/dockerd.log" 2>&1 </dev/null &
   echo $! >"$STATE/dockerd.started"
@@ -77,11 +80,11 @@ start_kafka() {
   rm -f "$STATE/kafka.addr" "$STATE/kafka.err"
   # A fifo holds kcat's stdin open without a writer process of our own.
   rm -f "$STATE/kafka.stdin"; mkfifo "$STATE/kafka.stdin"
-  nohup kcat -P -b 127.0.0.1:1 -t lc -X test.mock.num.brokers=1 \
+  setsid nohup kcat -P -b 127.0.0.1:1 -t lc -X test.mock.num.brokers=1 \
     <"$STATE/kafka.stdin" >"$STATE/kafka.out" 2>"$STATE/kafka.err" &
   echo $! >"$STATE/kafka.pid"
   # Open the fifo for writing and keep it open in a sleeper we also track.
-  nohup sleep infinity >"$STATE/kafka.stdin" 2>/dev/null &
+  setsid nohup sleep infinity >"$STATE/kafka.stdin" 2>/dev/null &
   echo $! >"$STATE/kafka-stdin.pid"
   for _ in $(seq 1 50); do
     if grep -o 'bootstrap.servers=127.0.0.1:[0-9]*' "$STATE/kafka.err" >/dev/null 2>&1; then break; fi
