@@ -120,6 +120,9 @@ describe('createDispatcher', () => {
         expect(committedOffset(dir)).toBe(TOTAL);
         expect(kills).toBeGreaterThan(KILLS / 2);
         // The WAL was exercised: some restarts found unsettled batches.
+        process.stdout.write(
+          `${kills} kills, ${recoveredTotal} records recovered from the WAL\n`,
+        );
         expect(recoveredTotal).toBeGreaterThan(0);
         await tmp.cleanup();
       },
