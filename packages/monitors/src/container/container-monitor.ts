@@ -9,7 +9,8 @@ import type {
   TimerHandle,
 } from '@lc/core';
 import { LcError, once, silentLogger, systemClock } from '@lc/core';
-import Dockerode from 'dockerode';
+import { createRequire } from 'node:module';
+import type Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
 import type { ContainerMonitorOptions } from './container-monitor-options.js';
 import {
@@ -140,7 +141,9 @@ export function createContainerMonitor(
   );
   const docker =
     options.docker ??
-    new Dockerode({ socketPath: options.socketPath ?? DEFAULT_SOCKET_PATH });
+    new (loadDockerode())({
+      socketPath: options.socketPath ?? DEFAULT_SOCKET_PATH,
+    });
   const { intake, positions } = options;
   const accept = compileContainerFilter(options.filters);
   const baseLabels: Readonly<Record<string, string>> = options.labels ?? {};
@@ -772,4 +775,12 @@ function dockerError(
     cause: error,
     details: { op, ...(containerId === undefined ? {} : { containerId }) },
   });
+}
+
+// dockerode (with ssh2 and docker-modem) costs ~28 MB once loaded: it is
+// required when the first container monitor is created, so a process that
+// only tails files never loads it.
+const requireCjs = createRequire(import.meta.url);
+function loadDockerode(): typeof Dockerode {
+  return requireCjs('dockerode') as typeof Dockerode;
 }
