@@ -97,7 +97,7 @@ async function runScenario(): Promise<Outcome> {
       await proxy.down();
       const held = await drain(broker.address);
       perBroker.push(held.length);
-      delivered.push(...held);
+      for (const l of held) delivered.push(l);
       await broker.kill();
       broker = undefined;
       await sleep(OUTAGE_MS);
@@ -121,7 +121,7 @@ async function runScenario(): Promise<Outcome> {
     const exit = await agent.stop();
     const held = await drain(last.address);
     perBroker.push(held.length);
-    delivered.push(...held);
+    for (const l of held) delivered.push(l);
     const crashes = agent.crashes;
     const t = tally(
       `Kafka broker SIGKILL + restart x${RESTARTS} (${OUTAGE_MS / 1000} s down each, same address)` +
