@@ -139,8 +139,8 @@ const fileSource = section({
     .describe('Where files discovered later without a saved position start.'),
   recent_bytes: size(64 * 1024, 'How far back start_at: recent starts.'),
   rescan_interval: duration(
-    10_000,
-    'Full rescan of the globs and stat of every file (fs.watch finds most changes sooner).',
+    1000,
+    'Full rescan of the globs and stat of every file (fs.watch finds most changes sooner, but fast rename rotation needs the rescan: see docs/reliability.md).',
   ),
   poll_interval: duration(
     250,
