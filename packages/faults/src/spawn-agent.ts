@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { agentChildEnv } from '@lc/test-utils';
 
 const require = createRequire(import.meta.url);
 const AGENT_DIR = dirname(require.resolve('@lc/agent/package.json'));
@@ -59,7 +60,7 @@ export function spawnAgent(options: SpawnAgentOptions): AgentProcess {
     ],
     {
       cwd: options.cwd,
-      env: { ...inheritedEnv(), ...options.env },
+      env: { ...agentChildEnv(), ...options.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
@@ -100,17 +101,4 @@ export function spawnAgent(options: SpawnAgentOptions): AgentProcess {
       return exited;
     },
   };
-}
-
-/**
- * The test process's environment without the agent's `LC_*` config
- * overrides (`LC_KAFKA_BROKERS` from `.lc-services.env` would otherwise
- * point a scenario's Kafka sink at the shared broker instead of its own).
- */
-function inheritedEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('LC_')) env[key] = value;
-  }
-  return env;
 }

@@ -1,3 +1,4 @@
+export { agentChildEnv } from './child-env.js';
 export {
   serviceEnv,
   servicesRequired,

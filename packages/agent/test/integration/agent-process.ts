@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { agentChildEnv } from '@lc/test-utils';
 
 const PKG = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(PKG, 'src', 'cli.ts');
@@ -32,7 +33,7 @@ export function spawnAgent(
     ['--conditions=@lc/source', '--import', TSX, CLI, ...args],
     {
       cwd,
-      env: { ...inheritedEnv(), ...env },
+      env: { ...agentChildEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -93,17 +94,4 @@ export async function eventually(
       throw new Error(`${what} not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/**
- * The test process's environment without `LC_*` variables: they are the
- * agent's config overrides (`LC_DOCKER_SOCKET`, `LC_KAFKA_BROKERS` from
- * `.lc-services.env`) and would silently replace what a test's config says.
- */
-function inheritedEnv(): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('LC_')) out[key] = value;
-  }
-  return out;
 }
