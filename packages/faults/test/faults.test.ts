@@ -1,5 +1,6 @@
 import {
   appendFile,
+  cp,
   mkdir,
   readdir,
   readFile,
@@ -46,12 +47,22 @@ async function setup(
     config,
     agentConfig({ root, batchMaxRecords: BATCH, ...extra }),
   );
+  const spawned: AgentProcess[] = [];
   const start = () => {
     const a = spawnAgent({ config, cwd: root });
     agents.push(a);
+    spawned.push(a);
     return a;
   };
-  return { root, config, start };
+  /** Lines lost: keep the scenario directory and every agent's log. */
+  const keepEvidence = async () => {
+    const kept = `${root}-kept`;
+    await cp(root, kept, { recursive: true, preserveTimestamps: true });
+    for (const [i, a] of spawned.entries())
+      await writeFile(join(kept, `agent-${i}.log`), a.stderr());
+    console.info(`${name}: scenario directory and agent logs kept in ${kept}`);
+  };
+  return { root, config, start, keepEvidence };
 }
 
 afterEach(async () => {
@@ -74,7 +85,7 @@ function record(t: Tally): Tally {
 
 describe('fault injection through the real lc-agent process', () => {
   const runKills = (rotation: RotationMode, kills: number) => async () => {
-    const { root, start } = await setup(`kill-${rotation}`);
+    const { root, start, keepEvidence } = await setup(`kill-${rotation}`);
     // The first agent is up before the first line: files rotated away
     // before any agent ever saw them are out of reach of every tailer.
     let a = start();
@@ -111,6 +122,7 @@ describe('fault injection through the real lc-agent process', () => {
         await readFileSink(join(root, 'out')),
       ),
     );
+    if (t.lost > 0) await keepEvidence();
     expect(t.unexpected).toBe(0);
     expect(t.lost).toBe(0);
     // Only lines in flight at a kill come twice: ≤ one batch per kill.

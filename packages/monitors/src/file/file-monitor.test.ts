@@ -6,6 +6,7 @@ import {
   truncateSync,
   writeFileSync,
   copyFileSync,
+  utimesSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { createCollectingIntake } from '@lc/core/testing';
@@ -236,6 +237,62 @@ describe('createFileMonitor', () => {
       await h.intake.waitFor(10);
       await h.monitor.flush();
       expect([...h.lines()].sort()).toEqual(range(10, 20).sort());
+    });
+
+    it('should read a generation created and rotated away before the last commit of the one it replaced', async () => {
+      // Acks land after the read: the last commit of `a` (status active,
+      // updatedAtMs = commit time) can come after `b` was created, written
+      // and renamed away, all before the monitor looked at the path again
+      // (killed in between). `b` is then older than that commit but newer
+      // than `a` itself.
+      h = await fileHarness();
+      const path = join(h.dir.path, 'app.log');
+      writeFileSync(path, numbered(0, 10));
+      await h.monitor.start();
+      await h.intake.waitFor(10);
+      await h.monitor.shutdown();
+      const now = Date.now() / 1000;
+      renameSync(path, `${path}.1`);
+      utimesSync(`${path}.1`, now - 20, now - 20);
+      writeFileSync(path, numbered(10, 15));
+      renameSync(path, `${path}.2`);
+      utimesSync(`${path}.2`, now - 10, now - 10);
+      writeFileSync(path, numbered(15, 20));
+      h = await h.restart();
+      await h.monitor.start();
+      await h.intake.waitFor(10, 5000).catch(() => undefined);
+      await h.monitor.flush();
+      expect([...h.lines()].sort()).toEqual(range(10, 20).sort());
+    });
+
+    it('should read a generation unseen between one saved as rotated and one saved as active', async () => {
+      // Killed after the monitor saw `a` rotate and tracked `c`, but `b`
+      // (between them) was never seen: backdated here so the live sweep
+      // skips it as the kill would have. The restart sweep must reach back
+      // to `a`, not only to the newest identity saved at the path.
+      h = await fileHarness();
+      const path = join(h.dir.path, 'app.log');
+      writeFileSync(path, numbered(0, 10));
+      await h.monitor.start();
+      await h.intake.waitFor(10);
+      const now = Date.now() / 1000;
+      renameSync(path, `${path}.1`);
+      writeFileSync(path, numbered(10, 15));
+      renameSync(path, `${path}.2`);
+      utimesSync(`${path}.2`, now - 20, now - 20);
+      utimesSync(`${path}.1`, now - 30, now - 30);
+      writeFileSync(path, numbered(15, 20));
+      await h.intake.waitFor(15);
+      h = await h.restart();
+      renameSync(path, `${path}.3`);
+      utimesSync(`${path}.3`, now - 10, now - 10);
+      writeFileSync(path, numbered(20, 25));
+      await h.monitor.start();
+      await h.intake.waitFor(10, 5000).catch(() => undefined);
+      await h.monitor.flush();
+      expect([...h.lines()].sort()).toEqual(
+        range(10, 15).concat(range(20, 25)).sort(),
+      );
     });
 
     it('should resume a copytruncated file from its own commits when acks of the previous content land after the truncation', async () => {

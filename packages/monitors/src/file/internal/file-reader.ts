@@ -176,10 +176,13 @@ export class FileReader {
     if (this.files.byPath.get(f.path) === f.id)
       this.files.byPath.delete(f.path);
     const livePath = f.path;
+    // Last moment `f` was known at its path: its last check, or else its
+    // last write seen at tracking (younger generations are written later).
+    const seenAt = f.verifiedAtMs > 0 ? f.verifiedAtMs : f.mtimeMs - 1;
     await this.leavePath(f);
-    if (st !== undefined && f.verifiedAtMs > 0) {
+    if (st !== undefined) {
       // Generations created and rotated away between two checks were never seen.
-      await this.sweep.sweepSiblings(livePath, f.verifiedAtMs, f);
+      await this.sweep.sweepSiblings(livePath, seenAt, f);
     }
     if (st !== undefined && st.isFile())
       this.scanner.consider(f.path, st, 'rotated');
@@ -188,8 +191,9 @@ export class FileReader {
 
   /** Start draining an identity that is no longer at its path. */
   private async leavePath(f: TailedFile): Promise<void> {
-    if (f.handle === undefined && f.initialized) {
-      // Closed while idle: look for it next to its old path (rename rotation).
+    if (f.handle === undefined) {
+      // Closed while idle, or renamed before it was first opened: look for
+      // it next to its old path (rename rotation).
       const found = await findRotatedFile(
         this.positions.positionOf(f, 'rotated'),
         dirname(f.path),

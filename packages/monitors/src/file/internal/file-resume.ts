@@ -217,7 +217,7 @@ export class FileResume {
       return;
     }
     const policy: StartPosition =
-      f.context === 'startup' && !this.savedPaths.has(f.path)
+      f.context === 'startup' && !this.savedPaths.has(f.trackedPath)
         ? this.options.startPosition
         : f.context === 'discovered'
           ? this.options.newFileStartPosition

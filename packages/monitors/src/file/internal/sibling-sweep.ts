@@ -79,19 +79,47 @@ export class SiblingSweep {
    * and renamed, or copied by copytruncate, after the last commit) were
    * never seen, so they have no position. Read them from 0: siblings named
    * after a live path (`app.log.1`, `app.log-2024...`), not matched by the
-   * include globs, unknown, and modified after that path's last commit.
+   * include globs, unknown, and modified after a generation the monitor
+   * knew at that path.
+   *
+   * That cut-off is the oldest of, for each saved identity of the path
+   * still on disk: its last commit while it lives at the path, or its last
+   * write once renamed away next to it. Commits follow delivery acks, so
+   * they land after younger generations were created, filled and renamed
+   * away unseen (killed before the next check); and an identity saved as
+   * rotated may be older than the one saved as active, with unseen
+   * generations between the two.
    */
   async sweepUnseenGenerations(saved: readonly FilePosition[]): Promise<void> {
     const since = new Map<string, number>();
     const active = new Map<string, number>();
+    const onDisk = new Map<string, number>();
+    const dirs = new Map<string, Map<string, DirEntry>>();
     for (const p of saved) {
       if (!matchesAny(this.includes, p.path)) continue;
       since.set(p.path, Math.max(since.get(p.path) ?? 0, p.updatedAtMs));
       if (p.status === 'active')
         active.set(p.path, Math.max(active.get(p.path) ?? 0, p.updatedAtMs));
+      const dir = dirname(p.path);
+      let index = dirs.get(dir);
+      if (index === undefined) {
+        index = await indexDirectory(dir);
+        dirs.set(dir, index);
+      }
+      const at = index.get(p.id);
+      // Identities gone from disk say nothing about what came after them.
+      if (at === undefined) continue;
+      // One millisecond earlier: a younger generation written within the
+      // same millisecond still passes the strict `mtime > since` test.
+      const cutoff =
+        at.path === p.path
+          ? p.updatedAtMs
+          : Math.min(p.updatedAtMs, at.mtimeMs - 1);
+      onDisk.set(p.path, Math.min(onDisk.get(p.path) ?? Infinity, cutoff));
     }
     for (const [live, sinceAny] of since) {
-      await this.sweepSiblings(live, active.get(live) ?? sinceAny, undefined);
+      const cutoff = onDisk.get(live) ?? active.get(live) ?? sinceAny;
+      await this.sweepSiblings(live, cutoff, undefined);
     }
   }
 
@@ -149,6 +177,37 @@ export class SiblingSweep {
       }
     }
   }
+}
+
+/** Where a file identity lives in a directory. */
+interface DirEntry {
+  readonly path: string;
+  readonly mtimeMs: number;
+}
+
+/** Regular files of `dir` by identity (`dev:ino`); empty when unreadable. */
+async function indexDirectory(dir: string): Promise<Map<string, DirEntry>> {
+  const index = new Map<string, DirEntry>();
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return index;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      const st = await stat(path, { bigint: true });
+      if (!st.isFile()) continue;
+      index.set(fileSourceId(st.dev.toString(), st.ino.toString()), {
+        path,
+        mtimeMs: Number(st.mtimeMs),
+      });
+    } catch {
+      // vanished while indexing
+    }
+  }
+  return index;
 }
 
 /** True when the file at `path` still has the head `saved` was taken from. */

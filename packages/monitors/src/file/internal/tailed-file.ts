@@ -91,6 +91,8 @@ export class TailedFile {
   readonly dev: string;
   readonly ino: string;
   path: string;
+  /** The path it was tracked at (decides its start position). */
+  readonly trackedPath: string;
   readonly labels: Labels;
   readonly context: TrackContext;
 
@@ -110,6 +112,7 @@ export class TailedFile {
     this.dev = dev;
     this.ino = ino;
     this.path = path;
+    this.trackedPath = path;
     this.labels = labels;
     this.context = context;
     this.source = Object.freeze({ kind: 'file', id });
