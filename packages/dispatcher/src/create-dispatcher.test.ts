@@ -156,6 +156,26 @@ describe('createDispatcher', () => {
       expect(d.stats().backpressureMs).toBeGreaterThan(0);
     });
 
+    it('should default the bound to one batch per worker plus one building, at least 5,000 records', () => {
+      const accepted = (options: {
+        workers?: number;
+        batchMaxRecords?: number;
+      }): number => {
+        const d = track(
+          createDispatcher({
+            sinks: [createInMemorySink({ delayMs: 60_000 })],
+            shutdownTimeoutMs: 0,
+            ...options,
+          }),
+        );
+        let n = 0;
+        while (d.dispatch(rec(++n))) if (n > 100_000) break;
+        return n;
+      };
+      expect(accepted({})).toBe(5_000);
+      expect(accepted({ workers: 4, batchMaxRecords: 2_000 })).toBe(10_000);
+    });
+
     it('should bound by maxQueueBytes too', () => {
       const sink = createInMemorySink({ delayMs: 1000 });
       const d = track(

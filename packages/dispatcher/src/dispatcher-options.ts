@@ -124,9 +124,16 @@ export interface DispatcherOptions extends Instrumentation {
   batchStore?: BatchStore;
   /** Where failed records go when the batch is not in `batchStore`. */
   deadLetters?: DeadLetterStore;
-  /** Records held (accepted, not settled) before backpressure. @default 100_000 */
+  /**
+   * Records held (accepted, not settled) before backpressure: what the
+   * dispatcher keeps in memory. Enough to keep every worker busy with one
+   * batch building; sources are the buffer beyond that (files stay on
+   * disk, container streams pause). A larger bound buys no throughput and
+   * costs memory and GC time (see docs/benchmarks.md).
+   * @default (workers + 1) × batchMaxRecords, at least 5,000
+   */
   maxQueueRecords?: number;
-  /** Estimated bytes held before backpressure. @default 64 MiB */
+  /** Estimated bytes held before backpressure. @default (workers + 1) × batchMaxBytes, at least 8 MiB */
   maxQueueBytes?: number;
   /** @default 'block' */
   dropPolicy?: DropPolicy;
@@ -157,8 +164,10 @@ export interface DispatcherOptions extends Instrumentation {
 }
 
 export const DEFAULTS = {
-  maxQueueRecords: 100_000,
-  maxQueueBytes: 64 * 1024 * 1024,
+  /** Floor of the derived default (see `maxQueueRecords`). */
+  maxQueueRecords: 5_000,
+  /** Floor of the derived default (see `maxQueueBytes`). */
+  maxQueueBytes: 8 * 1024 * 1024,
   batchMaxRecords: 1000,
   batchMaxBytes: 1024 * 1024,
   batchTimeoutMs: 1000,

@@ -8,6 +8,7 @@ import {
   positiveInt,
   section,
   size,
+  sizeValue,
   stringMap,
 } from './schema-helpers.js';
 
@@ -279,8 +280,19 @@ export const configSchema = section({
     }).prefault({}),
   }).prefault({}),
   dispatcher: section({
-    max_queue_records: positiveInt(100_000, 'Intake queue bound (records).'),
-    max_queue_bytes: size(64 * MiB, 'Intake queue bound (bytes).'),
+    max_queue_records: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'Intake queue bound (records): what the agent holds in memory; sources pause beyond it. @default (workers + 1) × batch_max_records, at least 5000',
+      ),
+    max_queue_bytes: sizeValue()
+      .optional()
+      .describe(
+        'Intake queue bound (bytes). @default (workers + 1) × batch_max_bytes, at least 8MiB',
+      ),
     drop_policy: z
       .enum(['block', 'drop_newest', 'drop_oldest'])
       .default('block')

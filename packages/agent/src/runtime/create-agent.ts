@@ -223,8 +223,12 @@ export function createAgent(options: AgentOptions): Agent {
       committer: positions,
       ...(batchStore === undefined ? {} : { batchStore }),
       ...(deadLetters === undefined ? {} : { deadLetters }),
-      maxQueueRecords: d.max_queue_records,
-      maxQueueBytes: d.max_queue_bytes,
+      ...(d.max_queue_records === undefined
+        ? {}
+        : { maxQueueRecords: d.max_queue_records }),
+      ...(d.max_queue_bytes === undefined
+        ? {}
+        : { maxQueueBytes: d.max_queue_bytes }),
       dropPolicy: d.drop_policy,
       batchMaxRecords: d.batch_max_records,
       batchMaxBytes: d.batch_max_bytes,

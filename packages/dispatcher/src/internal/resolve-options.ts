@@ -53,34 +53,37 @@ export function resolveOptions(options: DispatcherOptions): ResolvedOptions {
   validateTopology(options);
   const retry = options.retry ?? {};
   const circuit = options.circuit ?? {};
+  const batchMaxRecords = positive(
+    'batchMaxRecords',
+    options.batchMaxRecords,
+    DEFAULTS.batchMaxRecords,
+  );
+  const batchMaxBytes = positive(
+    'batchMaxBytes',
+    options.batchMaxBytes,
+    DEFAULTS.batchMaxBytes,
+  );
+  const workers = positive('workers', options.workers, DEFAULTS.workers);
   return {
     maxQueueRecords: positive(
       'maxQueueRecords',
       options.maxQueueRecords,
-      DEFAULTS.maxQueueRecords,
+      Math.max(DEFAULTS.maxQueueRecords, (workers + 1) * batchMaxRecords),
     ),
     maxQueueBytes: positive(
       'maxQueueBytes',
       options.maxQueueBytes,
-      DEFAULTS.maxQueueBytes,
+      Math.max(DEFAULTS.maxQueueBytes, (workers + 1) * batchMaxBytes),
     ),
     dropPolicy: options.dropPolicy ?? 'block',
-    batchMaxRecords: positive(
-      'batchMaxRecords',
-      options.batchMaxRecords,
-      DEFAULTS.batchMaxRecords,
-    ),
-    batchMaxBytes: positive(
-      'batchMaxBytes',
-      options.batchMaxBytes,
-      DEFAULTS.batchMaxBytes,
-    ),
+    batchMaxRecords,
+    batchMaxBytes,
     batchTimeoutMs: nonNegative(
       'batchTimeoutMs',
       options.batchTimeoutMs,
       DEFAULTS.batchTimeoutMs,
     ),
-    workers: positive('workers', options.workers, DEFAULTS.workers),
+    workers,
     sendTimeoutMs: positive(
       'sendTimeoutMs',
       options.sendTimeoutMs,
