@@ -205,12 +205,16 @@ sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: o
     'fds end': ph.fdsEnd,
     ...extra,
   });
-  console.table([
+  const phases = [
     row('agent: discovery (spawn → all files delivered)', disc),
     row(`agent: active (${active.length} files × ${RATE} lines/s)`, act),
     row(`agent: idle (${FILES} files, none growing)`, idle),
     row(`baseline: stat loop over ${FILES} files, 1/s`, base),
-  ]);
+  ];
+  console.table(phases);
+  console.log(
+    `e2e-result ${JSON.stringify({ scenario: `many files: ${FILES}, ${active.length} active`, rows: phases, lost: out.lost, duplicated: out.dups, p99Ms: out.p99 })}`,
+  );
   console.table([
     {
       figure: 'agent ready (API listening), s after spawn',

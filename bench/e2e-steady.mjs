@@ -203,6 +203,9 @@ sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: o
     },
   ];
   console.table(rows);
+  console.log(
+    `e2e-result ${JSON.stringify({ scenario: `steady state: ${FILES} files × ${RATE} lines/s × ${SECONDS} s`, rows })}`,
+  );
   console.table([
     {
       metric: 'agent CPU % of one core',

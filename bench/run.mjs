@@ -45,6 +45,11 @@ for (const script of scripts) {
     script,
     exitCode: run.status,
     wallMs: Date.now() - started,
+    // End-to-end scripts print one `e2e-result {json}` line per scenario.
+    e2e: (run.stdout ?? '')
+      .split('\n')
+      .filter((l) => l.startsWith('e2e-result '))
+      .map((l) => JSON.parse(l.slice('e2e-result '.length))),
     output: run.stdout ?? '',
   });
 }
@@ -66,6 +71,23 @@ writeFileSync(
     2,
   )}\n`,
 );
+// One table per end-to-end scenario (agent rows next to their baselines).
+const cell = (v) =>
+  typeof v === 'number' ? v.toLocaleString('en') : String(v ?? '');
+for (const r of results) {
+  for (const e of r.e2e) {
+    const rows = e.rows ?? [];
+    const keys = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+    process.stdout.write(`\n### ${e.scenario} (${r.script})\n\n`);
+    process.stdout.write(
+      `| ${keys.join(' | ')} |\n|${keys.map(() => '---').join('|')}|\n`,
+    );
+    for (const row of rows)
+      process.stdout.write(
+        `| ${keys.map((k) => cell(row[k])).join(' | ')} |\n`,
+      );
+  }
+}
 process.stdout.write('\n| script | exit | wall s |\n|---|---|---|\n');
 for (const r of results) {
   process.stdout.write(
