@@ -10,7 +10,7 @@
 // (container → file), e2e-outage.mjs (sink down 60 s at 20,000 lines/s),
 // e2e-backlog.mjs (restart with a 1 GiB WAL backlog), e2e-steady.mjs and
 // e2e-many-files.mjs (steady state, many files). See docs/benchmarks.md.
-// Not yet: file → Loki has no baseline row of its own.
+// file → Loki's baseline is @lc/sinks' Loki sink alone, in a child process.
 import {
   closeSync,
   mkdirSync,
@@ -34,6 +34,7 @@ import {
   peakRssMb,
   spawnBuiltAgent,
 } from './lib/agent-proc.mjs';
+import { timedCommand } from './lib/e2e-util.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LINES = Number(process.env.LC_BENCH_LINES ?? 2_000_000);
@@ -59,7 +60,7 @@ function baselineCopy(src, dst) {
   };
 }
 
-async function fileToSink(name, sinkYaml, delivered, baseline) {
+async function fileToSink(name, sinkYaml, delivered, baseline, sinkBaseline) {
   const dir = mkdtempSync(join(tmpdir(), 'lc-bench-e2e-'));
   try {
     mkdirSync(join(dir, 'logs'));
@@ -106,6 +107,10 @@ ${sinkYaml(dir)}
       rows.push(
         row('baseline: cat-like copy', base.seconds, base.cpu, base.rss, LINES),
       );
+    if (sinkBaseline !== undefined) {
+      const b = await sinkBaseline(join(dir, 'logs', 'app.log'));
+      rows.push(row(b.label, b.seconds, b.cpu, b.rss, b.lines));
+    }
     console.table(rows);
     console.log(`e2e-result ${JSON.stringify({ scenario: name, rows })}`);
     console.log(`${name}: ${got}/${LINES} lines delivered`);
@@ -116,6 +121,50 @@ ${sinkYaml(dir)}
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Child mode: push the corpus through `createLokiSink` alone. */
+async function lokiBaseline(corpus, url) {
+  const { createLokiSink } = await import('../packages/sinks/dist/index.js');
+  const sink = createLokiSink({ name: 'baseline', url });
+  const labels = Object.freeze({ job: 'bench' });
+  const source = Object.freeze({ kind: 'file', id: 'baseline' });
+  const signal = new AbortController().signal;
+  const fd = openSync(corpus, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const inFlight = new Set();
+  let rest = '';
+  let batch = [];
+  const send = async () => {
+    const records = batch;
+    batch = [];
+    const p = sink.write(records, { signal }).then((r) => {
+      inFlight.delete(p);
+      if (r.status !== 'success') throw new Error(JSON.stringify(r));
+    });
+    inFlight.add(p);
+    if (inFlight.size >= 4) await Promise.race(inFlight);
+  };
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) break;
+    const lines = (rest + buf.toString('utf8', 0, n)).split('\n');
+    rest = lines.pop();
+    const now = Date.now();
+    for (const line of lines) {
+      batch.push({ line, labels, source, timestampMs: now, timestampNanos: 0 });
+      if (batch.length === 1000) await send();
+    }
+  }
+  closeSync(fd);
+  if (batch.length > 0) await send();
+  await Promise.all(inFlight);
+  await sink.shutdown();
+}
+
+if (process.argv[2] === '--loki-baseline') {
+  await lokiBaseline(process.argv[3], process.argv[4]);
+  process.exit(0);
 }
 
 await fileToSink(
@@ -130,11 +179,28 @@ const { createLokiTestServer } =
   await import('../packages/sinks/dist/testing/index.js');
 const loki = await createLokiTestServer();
 try {
+  let agentEntries = 0;
   await fileToSink(
     'file → Loki test server (agent, protobuf+snappy)',
     () => `sinks: {loki: [{name: loki, url: "${loki.url}"}]}`,
-    () => loki.entries().length,
+    () => (agentEntries = loki.entries().length),
     false,
+    // Baseline: @lc/sinks' Loki sink alone (read, split, encode, push 1000
+    // lines per request, 4 in flight) in a child process: the sink's floor.
+    async (corpus) => {
+      const r = await timedCommand(process.execPath, [
+        fileURLToPath(import.meta.url),
+        '--loki-baseline',
+        corpus,
+        loki.url,
+      ]);
+      if (r.code !== 0) throw new Error(`Loki baseline failed: ${r.stderr}`);
+      return {
+        label: 'baseline: @lc/sinks Loki sink loop (no agent)',
+        ...r,
+        lines: loki.entries().length - agentEntries,
+      };
+    },
   );
 } finally {
   await loki.close();
