@@ -129,14 +129,14 @@ describe('fault injection through the real lc-agent process', () => {
     expect(t.duplicates).toBeLessThanOrEqual(kills * BATCH);
   };
 
-  const createKills = LONG ? 60 : 5;
+  const createKills = LONG ? 100 : 5;
   it(
     `should lose nothing across ${createKills} SIGKILLs with rotation by create`,
     runKills('create', createKills),
   );
   // This writer never appends between copy and truncate, so the
   // copy→truncate race of docs/rotation.md cannot lose a line here.
-  const copytruncateKills = LONG ? 60 : 5;
+  const copytruncateKills = LONG ? 100 : 5;
   it(
     `should lose nothing across ${copytruncateKills} SIGKILLs with rotation by copytruncate`,
     runKills('copytruncate', copytruncateKills),
