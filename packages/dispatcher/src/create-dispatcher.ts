@@ -154,7 +154,8 @@ class DispatcherImpl implements Dispatcher {
       clock: this.clock,
       logger: this.logger,
       metrics: this.metrics,
-      onHalfOpen: (lane) => this.engine.pump(lane),
+      onHalfOpen: (lane) => this.engine.probe(lane),
+      onClosed: (lane) => this.engine.recovered(lane),
     });
     const fallbacks = new Set<string>();
     for (const so of Object.values(options.sinkOptions ?? {}))

@@ -276,6 +276,36 @@ describe('createDispatcher', () => {
       expect(sink.records).toHaveLength(5);
       expect(d.stats().sinks[0]?.circuit).toBe('closed');
     });
+    it('should probe with a backed-off retry and send every retry once the sink is back, not after the backoff', async () => {
+      // Every batch backs off ~60 s (jitter pinned to the ceiling); nothing
+      // new arrives. The half-open probe takes the earliest retry, and its
+      // success closes the circuit and releases the rest at once.
+      const sink = createInMemorySink({ behaviour: 'retryable' });
+      const d = track(
+        createDispatcher({
+          sinks: [sink],
+          batchTimeoutMs: 0,
+          sinkOptions: { memory: { ordering: 'none' } },
+          circuit: { failureThreshold: 2, openMs: 50 },
+          retry: { baseDelayMs: 60_000, maxDelayMs: 60_000 },
+          random: () => 0.999,
+          shutdownTimeoutMs: 0,
+        }),
+      );
+      d.dispatchMany(recs(1, 5));
+      await eventually(() => d.stats().sinks[0]?.circuit === 'open');
+      // A probe while the sink is still down opens the circuit again.
+      const before = sink.calls.length;
+      await eventually(() => sink.calls.length > before);
+      sink.setBehaviour('success');
+      const done = await Promise.race([
+        d.flush().then(() => 'flushed'),
+        new Promise((r) => setTimeout(() => r('still backing off'), 5_000)),
+      ]);
+      expect(done).toBe('flushed');
+      expect(sink.records).toHaveLength(5);
+      expect(d.stats().sinks[0]?.circuit).toBe('closed');
+    });
   });
 
   describe('fan-out', () => {

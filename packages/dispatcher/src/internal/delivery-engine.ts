@@ -106,6 +106,26 @@ export class DeliveryEngine {
     }
   }
 
+  /**
+   * The circuit of `lane` is half-open: send the probe. When nothing is
+   * waiting (every batch backs off, sources paused by backpressure), the
+   * earliest retry becomes the probe instead of waiting out its backoff.
+   */
+  probe(lane: Lane): void {
+    this.pump(lane);
+    if (this.stopped || lane.inflight > 0) return;
+    this.retryQueue.hurry((d) => d.target === lane, 1);
+  }
+
+  /**
+   * The circuit of `lane` closed after an outage (a write succeeded): its
+   * backed-off retries go now rather than up to `retry.maxDelayMs` later.
+   */
+  recovered(lane: Lane): void {
+    if (this.stopped) return;
+    this.retryQueue.hurry((d) => d.target === lane);
+  }
+
   /** Release `d`'s streams; later batches of them may go now. */
   unlock(d: Delivery): void {
     if (!unlockStreams(d)) return;

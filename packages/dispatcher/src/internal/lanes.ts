@@ -17,6 +17,8 @@ export interface LaneSetup {
   readonly metrics: DispatcherMetrics;
   /** A circuit went half-open: its lane may send a probe. */
   readonly onHalfOpen: (lane: Lane) => void;
+  /** The circuit closed again after an outage. */
+  readonly onClosed: (lane: Lane) => void;
 }
 
 /** One lane per sink, keyed by name, with fallbacks resolved. */
@@ -53,6 +55,7 @@ export function createLanes(
             'circuit state changed',
           );
           if (state === 'half-open') setup.onHalfOpen(lane);
+          else if (state === 'closed') setup.onClosed(lane);
         },
       }),
       metrics: setup.metrics.sink(sink.name),

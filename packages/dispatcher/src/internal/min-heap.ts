@@ -49,6 +49,11 @@ export class MinHeap<T> {
     return top;
   }
 
+  /** Every item, in no particular order (a view: do not mutate). */
+  values(): readonly T[] {
+    return this.items;
+  }
+
   /** Remove and return every item (in no particular order). */
   drain(): T[] {
     return this.items.splice(0, this.items.length);

@@ -47,6 +47,27 @@ export class RetryQueue<T extends RetryItem> {
     this.arm();
   }
 
+  /**
+   * Make the waiting entries `match` selects due now: all of them, or the
+   * `limit` earliest. Returns how many were moved.
+   */
+  hurry(match: (item: T) => boolean, limit = Infinity): number {
+    const now = this.clock.now();
+    const waiting = this.heap
+      .values()
+      .filter(
+        (e) =>
+          e.token === e.item.retryToken &&
+          e.item.inRetryQueue &&
+          e.at > now &&
+          match(e.item),
+      );
+    if (limit < waiting.length) waiting.sort((a, b) => a.at - b.at);
+    const moved = waiting.slice(0, limit);
+    for (const e of moved) this.push(e.item, now);
+    return moved.length;
+  }
+
   /** Take `item` out (its heap slot becomes stale). */
   cancel(item: T): void {
     if (!item.inRetryQueue) return;
