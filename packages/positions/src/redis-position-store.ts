@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import type {
   Instrumentation,
   Position,
@@ -67,7 +68,7 @@ export function createRedisPositionStore(
   const owned = options.client === undefined;
   const client =
     options.client ??
-    new Redis(options.url as string, {
+    new (loadRedis())(options.url as string, {
       lazyConnect: true,
       maxRetriesPerRequest: 2,
       commandTimeout: options.commandTimeoutMs ?? 5000,
@@ -212,4 +213,15 @@ export function createRedisPositionStore(
       }
     },
   };
+}
+
+/**
+ * ioredis, loaded on first use: importing `@lc/positions` for the JSON
+ * store alone must not cost its ~20 MB of resident memory.
+ */
+function loadRedis(): typeof Redis {
+  const mod = createRequire(import.meta.url)('ioredis') as {
+    Redis: typeof Redis;
+  };
+  return mod.Redis;
 }
