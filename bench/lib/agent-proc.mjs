@@ -6,11 +6,24 @@ import { join } from 'node:path';
 
 const TICKS = 100; // USER_HZ on Linux
 
-/** Spawn `lc-agent run --config <config>` from packages/agent/dist. */
+/**
+ * Spawn `lc-agent run --config <config>` from packages/agent/dist.
+ * LC_BENCH_AGENT_NODE_ARGS adds Node flags to the agent only (e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses).
+ */
 export function spawnBuiltAgent(root, config) {
+  const nodeArgs = (process.env.LC_BENCH_AGENT_NODE_ARGS ?? '')
+    .split(' ')
+    .filter((a) => a !== '');
   const child = spawn(
     process.execPath,
-    [join(root, 'packages/agent/dist/cli.js'), 'run', '--config', config],
+    [
+      ...nodeArgs,
+      join(root, 'packages/agent/dist/cli.js'),
+      'run',
+      '--config',
+      config,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';

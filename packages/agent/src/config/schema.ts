@@ -151,6 +151,10 @@ const fileSource = section({
     true,
     'Use fs.watch on directories for fast discovery and reads.',
   ),
+  watch_delay: duration(
+    250,
+    'How long a read woken by fs.watch waits for more writes to gather (one pass per window, not one per write); adds at most this much latency.',
+  ),
   max_depth: positiveInt(
     16,
     'Directory levels below a glob base that ** descends.',

@@ -285,6 +285,7 @@ export function createAgent(options: AgentOptions): Agent {
         rescanIntervalMs: f.rescan_interval,
         pollIntervalMs: f.poll_interval,
         watch: f.watch,
+        watchDelayMs: f.watch_delay,
         maxDepth: f.max_depth,
         includeHidden: f.include_hidden,
         followSymlinks: f.follow_symlinks,

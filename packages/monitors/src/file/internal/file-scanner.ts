@@ -47,6 +47,7 @@ export class FileScanner {
   private readonly metrics: FileScannerContext['metrics'];
   private readonly isStopped: () => boolean;
   private readonly requestTick: (delayMs: number) => void;
+  private readonly watchDelayMs: number;
   private readonly watchers: DirectoryWatchers;
   private readonly pendingPaths = new Set<string>();
   private rescanRequested = false;
@@ -63,6 +64,7 @@ export class FileScanner {
     this.metrics = ctx.metrics;
     this.isStopped = ctx.isStopped;
     this.requestTick = ctx.requestTick;
+    this.watchDelayMs = ctx.options.watchDelayMs;
     this.watchers = new DirectoryWatchers({
       enabled: ctx.options.watch,
       metrics: ctx.metrics,
@@ -204,6 +206,6 @@ export class FileScanner {
       if (f !== undefined) f.dirty = true;
       else this.pendingPaths.add(path);
     }
-    this.requestTick(0);
+    this.requestTick(this.watchDelayMs);
   }
 }

@@ -29,6 +29,8 @@ export class TickScheduler {
   private timerDueAt = Infinity;
   private ticking: Promise<void> | undefined;
   private tickAgain = false;
+  /** Earliest delay requested while a pass ran (applied after it). */
+  private delayAfterPass = Infinity;
 
   constructor(ctx: TickSchedulerContext) {
     this.clock = ctx.clock;
@@ -49,6 +51,7 @@ export class TickScheduler {
     if (!this.canSchedule()) return;
     if (this.ticking !== undefined) {
       if (delayMs === 0) this.tickAgain = true;
+      else this.delayAfterPass = Math.min(this.delayAfterPass, delayMs);
       return;
     }
     const due = this.clock.monotonicNow() + delayMs;
@@ -81,9 +84,11 @@ export class TickScheduler {
       } finally {
         this.ticking = undefined;
       }
+      const requested = this.delayAfterPass;
+      this.delayAfterPass = Infinity;
       if (!this.isStopped()) {
         const idleDelayMs = this.idleDelayMs();
-        this.request(more ? 0 : idleDelayMs);
+        this.request(more ? 0 : Math.min(idleDelayMs, requested));
       }
     };
     this.ticking = run();
