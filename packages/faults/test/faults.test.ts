@@ -133,6 +133,7 @@ describe('fault injection through the real lc-agent process', () => {
   it(
     `should lose nothing across ${createKills} SIGKILLs with rotation by create`,
     runKills('create', createKills),
+    LONG ? 900_000 : undefined,
   );
   // This writer never appends between copy and truncate, so the
   // copy→truncate race of docs/rotation.md cannot lose a line here.
@@ -140,6 +141,7 @@ describe('fault injection through the real lc-agent process', () => {
   it(
     `should lose nothing across ${copytruncateKills} SIGKILLs with rotation by copytruncate`,
     runKills('copytruncate', copytruncateKills),
+    LONG ? 900_000 : undefined,
   );
 
   it('should deliver every line once through a Loki outage answering 500/429', async () => {
