@@ -392,6 +392,32 @@ describe('createFileMonitor', () => {
       expect([...after.records.map((r) => r.line)].sort()).toEqual(want.sort());
     });
 
+    it('should read every copy when the file is copytruncated twice between two reads', async () => {
+      h = await fileHarness();
+      const path = join(h.dir.path, 'app.log');
+      const tagged = (tag: string, from: number, to: number): string =>
+        numbered(from, to).replaceAll('line ', `${tag} line `);
+      writeFileSync(path, tagged('a', 0, 200));
+      await h.monitor.start();
+      await h.intake.waitFor(200);
+      // Two rotations by copytruncate before the monitor looks again.
+      appendFileSync(path, tagged('a', 200, 210));
+      copyFileSync(path, `${path}.1`);
+      truncateSync(path, 0);
+      appendFileSync(path, tagged('b', 0, 150));
+      copyFileSync(path, `${path}.2`);
+      truncateSync(path, 0);
+      appendFileSync(path, tagged('c', 0, 10));
+      const want = [
+        ...range(0, 210).map((l) => `a ${l}`),
+        ...range(0, 150).map((l) => `b ${l}`),
+        ...range(0, 10).map((l) => `c ${l}`),
+      ];
+      await h.intake.waitFor(want.length, 5000).catch(() => undefined);
+      await h.monitor.flush();
+      expect([...h.lines()].sort()).toEqual(want.sort());
+    });
+
     it('should finish the copy when the file is copytruncated between the start decision and the first read', async () => {
       h = await fileHarness();
       const path = join(h.dir.path, 'app.log');

@@ -103,6 +103,8 @@ export class FileMonitorEngine {
       savedPaths: this.savedPaths,
       isTracked: (id) => this.files.byId.has(id),
       trackCopy: (path, st) => this.files.track(path, st, 'finish'),
+      sweepSiblings: (live, sinceMs) =>
+        this.sweep.sweepSiblings(live, sinceMs, undefined),
     });
     this.scheduler = new TickScheduler({
       clock: this.clock,

@@ -44,6 +44,8 @@ export interface FileResumeContext {
   readonly isTracked: (id: string) => boolean;
   /** Track the copy found at `path`, to be read to its end and dropped. */
   readonly trackCopy: (path: string, st: BigIntStats) => TailedFile;
+  /** Finish, from 0, unknown siblings of `live` modified after `sinceMs`. */
+  readonly sweepSiblings: (live: string, sinceMs: number) => Promise<void>;
 }
 
 /**
@@ -61,6 +63,9 @@ export class FileResume {
   private readonly savedPaths: ReadonlySet<string>;
   private readonly isTracked: FileResumeContext['isTracked'];
   private readonly trackCopy: FileResumeContext['trackCopy'];
+  private readonly sweepSiblings: FileResumeContext['sweepSiblings'];
+  /** Last write of the copy `findCopy` found last. */
+  private foundCopyMtimeMs = 0;
 
   constructor(ctx: FileResumeContext) {
     this.options = ctx.options;
@@ -71,6 +76,7 @@ export class FileResume {
     this.savedPaths = ctx.savedPaths;
     this.isTracked = ctx.isTracked;
     this.trackCopy = ctx.trackCopy;
+    this.sweepSiblings = ctx.sweepSiblings;
   }
 
   /** Decide where a newly opened identity starts. */
@@ -272,6 +278,13 @@ export class FileResume {
       this.metrics.partialLineFlushes.inc();
     }
     if (lines.length > 0) this.emitter.emitRaw(f, lines);
+    if (recovered) {
+      // More than one copytruncate since the last read (a long pause, a
+      // slow start): copies younger than the one holding what was read
+      // hold content this identity never showed. Finish them from 0 (one
+      // millisecond back: two copies can share a millisecond mtime).
+      await this.sweepSiblings(f.path, this.foundCopyMtimeMs - 1);
+    }
     await f.startAt(0, 0);
     f.clearTail();
     // Lines read before the truncation may still be in flight: their
@@ -391,6 +404,7 @@ export class FileResume {
         continue;
       }
       if (!matches) continue;
+      this.foundCopyMtimeMs = Number(st.mtimeMs);
       if (this.isTracked(id)) return id; // being read as its own file already
       const copy = this.trackCopy(path, st);
       copy.presetStart = { offset: want.from, lineNo: want.lineNo };

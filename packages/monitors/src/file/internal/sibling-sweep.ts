@@ -48,6 +48,9 @@ export class SiblingSweep {
 
   /** Rotated while the monitor was down: finish saved identities found next to their old path. */
   async recoverRotatedWhileDown(): Promise<void> {
+    // One listing per directory, not one per saved position: a directory
+    // with hundreds of rotated generations made start-up quadratic.
+    const dirs = new Map<string, Map<string, DirEntry>>();
     for (const saved of this.positions.list()) {
       if (this.registry.byId.has(saved.id)) continue;
       const wanted =
@@ -55,7 +58,18 @@ export class SiblingSweep {
         (saved.status === 'rotated' &&
           this.includes.some((g) => isUnder(dirname(saved.path), [g.base])));
       if (!wanted) continue;
-      const found = await findRotatedFile(saved, dirname(saved.path));
+      const dir = dirname(saved.path);
+      let index = dirs.get(dir);
+      if (index === undefined) {
+        index = await indexDirectory(dir);
+        dirs.set(dir, index);
+      }
+      const at = index.get(saved.id);
+      if (at === undefined) continue;
+      const found =
+        saved.fingerprint === '' || (await sameHead(at.path, saved))
+          ? at.path
+          : await findRotatedFile(saved, dir);
       if (found === undefined) continue;
       let st: BigIntStats;
       try {
