@@ -48,6 +48,13 @@ export interface FileResumeContext {
   readonly sweepSiblings: (live: string, sinceMs: number) => Promise<void>;
 }
 
+/** The copy of copytruncated content `findCopy` found. */
+interface FoundCopy {
+  readonly id: string;
+  /** Its last write (when it was copied), ms. */
+  readonly mtimeMs: number;
+}
+
 /**
  * Where reading an identity starts and restarts: the start decision
  * (saved position, start policy, inode reuse, rewritten while down) and
@@ -64,8 +71,6 @@ export class FileResume {
   private readonly isTracked: FileResumeContext['isTracked'];
   private readonly trackCopy: FileResumeContext['trackCopy'];
   private readonly sweepSiblings: FileResumeContext['sweepSiblings'];
-  /** Last write of the copy `findCopy` found last. */
-  private foundCopyMtimeMs = 0;
 
   constructor(ctx: FileResumeContext) {
     this.options = ctx.options;
@@ -192,21 +197,24 @@ export class FileResume {
       if (saved.offset > 0) {
         // Truncated, copytruncated or rewritten while down (the head differs
         // once the file regrew): the unread end of the old content may be in the copy.
-        copyId = await this.findCopy(f, {
-          fingerprint: saved.fingerprint,
-          fingerprintBytes: saved.fingerprintBytes,
-          from: saved.offset,
-          lineNo: saved.logCount,
-          committed: { offset: saved.offset, lineNo: saved.logCount },
-          minSize: saved.offset,
-          // The position manager computes markers when it flushes, possibly
-          // after the truncation (over the new content): a full 1 KiB head
-          // match identifies the copy on its own.
-          verify: async (h) =>
-            saved.offsetMarker === '' ||
-            saved.fingerprintBytes >= FINGERPRINT_BYTES ||
-            (await computeOffsetMarker(h, saved.offset)) === saved.offsetMarker,
-        });
+        copyId = (
+          await this.findCopy(f, {
+            fingerprint: saved.fingerprint,
+            fingerprintBytes: saved.fingerprintBytes,
+            from: saved.offset,
+            lineNo: saved.logCount,
+            committed: { offset: saved.offset, lineNo: saved.logCount },
+            minSize: saved.offset,
+            // The position manager computes markers when it flushes, possibly
+            // after the truncation (over the new content): a full 1 KiB head
+            // match identifies the copy on its own.
+            verify: async (h) =>
+              saved.offsetMarker === '' ||
+              saved.fingerprintBytes >= FINGERPRINT_BYTES ||
+              (await computeOffsetMarker(h, saved.offset)) ===
+                saved.offsetMarker,
+          })
+        )?.id;
       }
       // Batches replayed from the WAL still carry the old epoch: they
       // belong to the copy.
@@ -271,19 +279,20 @@ export class FileResume {
   ): Promise<void> {
     const lines: SplitLine[] = [];
     f.joiner?.flush(lines);
-    const copyId = await this.recoverFromCopy(f);
-    const recovered = copyId !== undefined;
+    const copy = await this.recoverFromCopy(f);
+    const copyId = copy?.id;
+    const recovered = copy !== undefined;
     if (!recovered && f.splitter.partialBytes > 0) {
       f.splitter.flushPartial(lines);
       this.metrics.partialLineFlushes.inc();
     }
     if (lines.length > 0) this.emitter.emitRaw(f, lines);
-    if (recovered) {
+    if (copy !== undefined) {
       // More than one copytruncate since the last read (a long pause, a
       // slow start): copies younger than the one holding what was read
       // hold content this identity never showed. Finish them from 0 (one
       // millisecond back: two copies can share a millisecond mtime).
-      await this.sweepSiblings(f.path, this.foundCopyMtimeMs - 1);
+      await this.sweepSiblings(f.path, copy.mtimeMs - 1);
     }
     await f.startAt(0, 0);
     f.clearTail();
@@ -316,7 +325,7 @@ export class FileResume {
    * the copy (`app.log.1`). Find a sibling with the same head whose bytes
    * before our offset match, and finish it from our line start.
    */
-  private async recoverFromCopy(f: TailedFile): Promise<string | undefined> {
+  private async recoverFromCopy(f: TailedFile): Promise<FoundCopy | undefined> {
     if (f.handle === undefined || f.fingerprintBytes === 0) return undefined;
     const tail = f.tailCopy();
     const fed = f.splitter.fedOffset;
@@ -354,7 +363,7 @@ export class FileResume {
    * When found, finish the copy from `from` as its own identity, and give
    * it the position `committed` (what was delivered of the old content, at
    * most `from`): a crash before the lines in between are acknowledged
-   * resumes the copy there. Returns the copy's id.
+   * resumes the copy there. Returns the copy's id and last write.
    */
   private async findCopy(
     f: TailedFile,
@@ -367,7 +376,7 @@ export class FileResume {
       minSize: number;
       verify: (h: FileHandle) => Promise<boolean>;
     },
-  ): Promise<string | undefined> {
+  ): Promise<FoundCopy | undefined> {
     const dir = dirname(f.path);
     const base = basename(f.path);
     const stem = base.includes('.') ? base.slice(0, base.indexOf('.')) : base;
@@ -404,8 +413,8 @@ export class FileResume {
         continue;
       }
       if (!matches) continue;
-      this.foundCopyMtimeMs = Number(st.mtimeMs);
-      if (this.isTracked(id)) return id; // being read as its own file already
+      const found = { id, mtimeMs: Number(st.mtimeMs) };
+      if (this.isTracked(id)) return found; // being read as its own file already
       const copy = this.trackCopy(path, st);
       copy.presetStart = { offset: want.from, lineNo: want.lineNo };
       if (this.positions.committed(id) === undefined) {
@@ -425,7 +434,7 @@ export class FileResume {
         { path: f.path, copy: path, from: want.from },
         'file monitor: finishing the copy of a copytruncated file',
       );
-      return id;
+      return found;
     }
     return undefined;
   }

@@ -2,11 +2,7 @@ import type { BigIntStats } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { FilePosition, Logger } from '@lc/core';
-import {
-  computeFingerprint,
-  fileSourceId,
-  findRotatedFile,
-} from '@lc/positions';
+import { computeFingerprint, fileSourceId } from '@lc/positions';
 import { isUnder } from './discovery.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
@@ -50,7 +46,7 @@ export class SiblingSweep {
   async recoverRotatedWhileDown(): Promise<void> {
     // One listing per directory, not one per saved position: a directory
     // with hundreds of rotated generations made start-up quadratic.
-    const dirs = new Map<string, Map<string, DirEntry>>();
+    const dirs = new DirectoryIndexes();
     for (const saved of this.positions.list()) {
       if (this.registry.byId.has(saved.id)) continue;
       const wanted =
@@ -58,19 +54,14 @@ export class SiblingSweep {
         (saved.status === 'rotated' &&
           this.includes.some((g) => isUnder(dirname(saved.path), [g.base])));
       if (!wanted) continue;
-      const dir = dirname(saved.path);
-      let index = dirs.get(dir);
-      if (index === undefined) {
-        index = await indexDirectory(dir);
-        dirs.set(dir, index);
-      }
-      const at = index.get(saved.id);
-      if (at === undefined) continue;
-      const found =
-        saved.fingerprint === '' || (await sameHead(at.path, saved))
-          ? at.path
-          : await findRotatedFile(saved, dir);
-      if (found === undefined) continue;
+      const at = await dirs.find(saved);
+      // Same identity, other content: the inode was reused.
+      if (
+        at === undefined ||
+        (saved.fingerprint !== '' && !(await sameHead(at.path, saved)))
+      )
+        continue;
+      const found = at.path;
       let st: BigIntStats;
       try {
         st = await stat(found, { bigint: true });
@@ -108,19 +99,13 @@ export class SiblingSweep {
     const since = new Map<string, number>();
     const active = new Map<string, number>();
     const onDisk = new Map<string, number>();
-    const dirs = new Map<string, Map<string, DirEntry>>();
+    const dirs = new DirectoryIndexes();
     for (const p of saved) {
       if (!matchesAny(this.includes, p.path)) continue;
       since.set(p.path, Math.max(since.get(p.path) ?? 0, p.updatedAtMs));
       if (p.status === 'active')
         active.set(p.path, Math.max(active.get(p.path) ?? 0, p.updatedAtMs));
-      const dir = dirname(p.path);
-      let index = dirs.get(dir);
-      if (index === undefined) {
-        index = await indexDirectory(dir);
-        dirs.set(dir, index);
-      }
-      const at = index.get(p.id);
+      const at = await dirs.find(p);
       // Identities gone from disk say nothing about what came after them.
       if (at === undefined) continue;
       // One millisecond earlier: a younger generation written within the
@@ -197,6 +182,22 @@ export class SiblingSweep {
 interface DirEntry {
   readonly path: string;
   readonly mtimeMs: number;
+}
+
+/** Directory listings by identity, each directory read once. */
+class DirectoryIndexes {
+  private readonly dirs = new Map<string, Map<string, DirEntry>>();
+
+  /** Where the identity of `p` lives in the directory of its saved path. */
+  async find(p: FilePosition): Promise<DirEntry | undefined> {
+    const dir = dirname(p.path);
+    let index = this.dirs.get(dir);
+    if (index === undefined) {
+      index = await indexDirectory(dir);
+      this.dirs.set(dir, index);
+    }
+    return index.get(p.id);
+  }
 }
 
 /** Regular files of `dir` by identity (`dev:ino`); empty when unreadable. */
