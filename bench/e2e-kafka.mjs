@@ -11,15 +11,7 @@
 //   node bench/e2e-kafka.mjs                        2,000,000 lines
 //   LC_BENCH_LINES=200000 node bench/e2e-kafka.mjs  a quicker run
 //   LC_KAFKA_BROKERS=host:port overrides .lc-services.env
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { writeCorpus } from './corpus.mjs';
@@ -32,6 +24,7 @@ import {
   requireFrom,
   root,
   runScenario,
+  sendCorpusInBatches,
   servicesEnv,
   sleep,
   stopAgent,
@@ -54,33 +47,10 @@ async function kafkajsBaseline(corpus, topic, broker) {
     idempotent: false,
   });
   await producer.connect();
-  const fd = openSync(corpus, 'r');
-  const buf = Buffer.allocUnsafe(1 << 20);
-  let rest = '';
-  let batch = [];
-  const inFlight = new Set();
-  const flush = async () => {
-    const messages = batch;
-    batch = [];
-    const p = producer
-      .send({ topic, acks: -1, messages })
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    if (inFlight.size >= 4) await Promise.race(inFlight);
-  };
-  for (;;) {
-    const n = readSync(fd, buf, 0, buf.length, null);
-    if (n === 0) break;
-    const lines = (rest + buf.toString('utf8', 0, n)).split('\n');
-    rest = lines.pop();
-    for (const value of lines) {
-      batch.push({ key: 'bench', value });
-      if (batch.length === 1000) await flush();
-    }
-  }
-  closeSync(fd);
-  if (batch.length > 0) await flush();
-  await Promise.all(inFlight);
+  await sendCorpusInBatches(corpus, {
+    toItem: (value) => ({ key: 'bench', value }),
+    send: (messages) => producer.send({ topic, acks: -1, messages }),
+  });
   await producer.disconnect();
 }
 

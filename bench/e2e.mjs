@@ -34,7 +34,7 @@ import {
   peakRssMb,
   spawnBuiltAgent,
 } from './lib/agent-proc.mjs';
-import { timedCommand } from './lib/e2e-util.mjs';
+import { sendCorpusInBatches, timedCommand } from './lib/e2e-util.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LINES = Number(process.env.LC_BENCH_LINES ?? 2_000_000);
@@ -130,35 +130,20 @@ async function lokiBaseline(corpus, url) {
   const labels = Object.freeze({ job: 'bench' });
   const source = Object.freeze({ kind: 'file', id: 'baseline' });
   const signal = new AbortController().signal;
-  const fd = openSync(corpus, 'r');
-  const buf = Buffer.allocUnsafe(1 << 20);
-  const inFlight = new Set();
-  let rest = '';
-  let batch = [];
-  const send = async () => {
-    const records = batch;
-    batch = [];
-    const p = sink.write(records, { signal }).then((r) => {
-      inFlight.delete(p);
+  const now = Date.now();
+  await sendCorpusInBatches(corpus, {
+    toItem: (line) => ({
+      line,
+      labels,
+      source,
+      timestampMs: now,
+      timestampNanos: 0,
+    }),
+    send: async (records) => {
+      const r = await sink.write(records, { signal });
       if (r.status !== 'success') throw new Error(JSON.stringify(r));
-    });
-    inFlight.add(p);
-    if (inFlight.size >= 4) await Promise.race(inFlight);
-  };
-  for (;;) {
-    const n = readSync(fd, buf, 0, buf.length, null);
-    if (n === 0) break;
-    const lines = (rest + buf.toString('utf8', 0, n)).split('\n');
-    rest = lines.pop();
-    const now = Date.now();
-    for (const line of lines) {
-      batch.push({ line, labels, source, timestampMs: now, timestampNanos: 0 });
-      if (batch.length === 1000) await send();
-    }
-  }
-  closeSync(fd);
-  if (batch.length > 0) await send();
-  await Promise.all(inFlight);
+    },
+  });
   await sink.shutdown();
 }
 

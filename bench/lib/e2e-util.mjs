@@ -9,6 +9,7 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  readSync,
   rmSync,
   writeSync,
 } from 'node:fs';
@@ -314,6 +315,46 @@ export function report(scenario, rows, extra = {}) {
   console.log(
     `e2e-result ${JSON.stringify({ scenario, load: loadAvg(), rows, ...extra })}`,
   );
+}
+
+/**
+ * Read `corpus` line by line and hand `send` batches of `batchSize` items
+ * (`toItem(line)`), keeping at most `maxInFlight` sends running: the loop
+ * of the client-library baselines (kafkajs, the Loki sink). Resolves once
+ * every send settled; a rejected send rejects it.
+ */
+export async function sendCorpusInBatches(
+  corpus,
+  { batchSize = 1000, maxInFlight = 4, toItem, send },
+) {
+  const fd = openSync(corpus, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const inFlight = new Set();
+  let rest = '';
+  let batch = [];
+  const flush = async () => {
+    const items = batch;
+    batch = [];
+    const p = send(items).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+  };
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const lines = (rest + buf.toString('utf8', 0, n)).split('\n');
+      rest = lines.pop();
+      for (const line of lines) {
+        batch.push(toItem(line));
+        if (batch.length === batchSize) await flush();
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (batch.length > 0) await flush();
+  await Promise.all(inFlight);
 }
 
 // ---- paced writer ----------------------------------------------------------
