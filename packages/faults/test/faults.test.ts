@@ -265,8 +265,11 @@ describe('fault injection through the real lc-agent process', () => {
     } catch (e) {
       expect(String(e)).toMatch(/LC_ERR_POSITIONS_CORRUPT/);
       positionsOutcome = 'start refused (LC_ERR_POSITIONS_CORRUPT)';
+      // The operator's fix: put the last good file back. (After a restore
+      // the restored agent's own saves are newer; rolling them back would
+      // replay what it delivered and count as duplicates it never caused.)
+      await writeFile(positions, good);
     }
-    await writeFile(positions, good);
     const walDir = join(root, 'data', 'wal');
     const segs = (await readdir(walDir, { recursive: true }).catch(() => []))
       .map(String)

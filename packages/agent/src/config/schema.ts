@@ -338,6 +338,18 @@ export const configSchema = section({
     redis_url: z.string().optional().describe('Redis URL (store: redis).'),
     namespace: z.string().default('lc').describe('Redis key namespace.'),
     flush_interval: duration(1000, 'How often committed positions are saved.'),
+    on_corruption: z
+      .enum(['restore_backup', 'recreate', 'fail'])
+      .default('restore_backup')
+      .describe(
+        'JSON store: a corrupt or missing file with backups present is restored from the newest valid backup (re-reads at most one flush interval), started empty (`recreate`: sources apply their start policy) or refused (`fail`).',
+      ),
+    backup_count: z
+      .number()
+      .int()
+      .min(0)
+      .default(3)
+      .describe('JSON store: rotated backups kept next to the file.'),
   }).prefault({}),
   persistence: section({
     enabled: flag(

@@ -1,5 +1,13 @@
-import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdir,
+  readFile,
+  readdir,
+  rename,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
+import { createJsonFilePositionStore } from '@lc/positions';
 import { createTempDir } from '@lc/test-utils';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, unwrapConfig } from '../config/load-config.js';
@@ -186,5 +194,62 @@ describe('diffConfig', () => {
       logLevel: true,
       requiresRestart: ['api'],
     });
+  });
+});
+
+describe('positions.on_corruption', () => {
+  async function corruptWithBackup(dir: string): Promise<void> {
+    const data = join(dir, 'data');
+    await mkdir(data, { recursive: true });
+    // A valid (empty) file written by the real store becomes the backup.
+    const path = join(data, 'positions.json');
+    const store = createJsonFilePositionStore({ path });
+    await store.save({ upserts: [] });
+    await store.close();
+    await rename(path, `${path}.bak.1`);
+    await writeFile(path, '{"version":1,"entries":[{');
+  }
+
+  it('should refuse to start on a corrupt position file when set to fail, naming the file', async () => {
+    const tmp = await createTempDir('lc-agent-poscorrupt-');
+    await mkdir(join(tmp.path, 'logs', 'a'), { recursive: true });
+    await corruptWithBackup(tmp.path);
+    const config = unwrapConfig(
+      parseConfig(
+        yaml(tmp.path, 'one').replace(
+          'positions: {store: file, flush_interval: 50ms}',
+          'positions: {store: file, flush_interval: 50ms, on_corruption: fail}',
+        ),
+        { env: {} },
+      ),
+    );
+    expect(config.positions.on_corruption).toBe('fail');
+    const agent = createAgent({ config });
+    await expect(agent.start()).rejects.toMatchObject({
+      code: 'LC_ERR_POSITIONS_CORRUPT',
+      message: expect.stringContaining(
+        join(tmp.path, 'data', 'positions.json'),
+      ),
+    });
+    await agent.shutdown().catch(() => {});
+    await tmp.cleanup();
+  });
+
+  it('should restore the newest valid backup by default and keep reading', async () => {
+    const tmp = await createTempDir('lc-agent-posrestore-');
+    await mkdir(join(tmp.path, 'logs', 'a'), { recursive: true });
+    await corruptWithBackup(tmp.path);
+    await appendFile(join(tmp.path, 'logs', 'a', 'x.log'), 'one\ntwo\n');
+    const config = unwrapConfig(
+      parseConfig(yaml(tmp.path, 'one'), { env: {} }),
+    );
+    expect(config.positions.on_corruption).toBe('restore_backup');
+    const agent = createAgent({ config });
+    await agent.start();
+    for (let i = 0; i < 200 && (await lines(tmp.path)).length < 2; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    await agent.shutdown();
+    expect(await lines(tmp.path)).toEqual(['one', 'two']);
+    await tmp.cleanup();
   });
 });

@@ -160,6 +160,8 @@ function createPositionStore(
     case 'file':
       return createJsonFilePositionStore({
         path: p.path ?? resolve(config.app.data_dir, 'positions.json'),
+        onCorruption: p.on_corruption,
+        backupCount: p.backup_count,
         logger,
         registry,
       });
