@@ -12,18 +12,15 @@ const TICKS = 100; // USER_HZ on Linux
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses).
  */
 export function spawnBuiltAgent(root, config) {
-  const nodeArgs = (process.env.LC_BENCH_AGENT_NODE_ARGS ?? '')
-    .split(' ')
-    .filter((a) => a !== '');
+  const cli = join(root, 'packages/agent/dist/cli.js');
+  const nodeArgs = [
+    // What the binary runs with: the Node flags of its shebang.
+    ...shebangNodeFlags(cli),
+    ...(process.env.LC_BENCH_AGENT_NODE_ARGS ?? '').split(' '),
+  ].filter((a) => a !== '');
   const child = spawn(
     process.execPath,
-    [
-      ...nodeArgs,
-      join(root, 'packages/agent/dist/cli.js'),
-      'run',
-      '--config',
-      config,
-    ],
+    [...nodeArgs, cli, 'run', '--config', config],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';
@@ -46,6 +43,13 @@ export function spawnBuiltAgent(root, config) {
       }
     },
   };
+}
+
+/** Node flags of a `#!/usr/bin/env -S node <flags>` script ([] for plain `node`). */
+export function shebangNodeFlags(script) {
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0];
+  const m = /^#!\/usr\/bin\/env -S node\s+(.*)$/.exec(first);
+  return m ? m[1].trim().split(/\s+/) : [];
 }
 
 /** CPU seconds (user + system) used so far by `pid`. */

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { agentChildEnv } from '@lc/test-utils';
+import { agentChildEnv, shebangNodeFlags } from '@lc/test-utils';
 
 const require = createRequire(import.meta.url);
 const AGENT_DIR = dirname(require.resolve('@lc/agent/package.json'));
@@ -44,12 +44,14 @@ export interface SpawnAgentOptions {
 /**
  * Spawns the real `lc-agent run --config <config>` from the agent's
  * TypeScript sources (through tsx, `@lc/source` condition): the same code
- * path as the `lc-agent` binary, without a build step.
+ * path and Node flags as the `lc-agent` binary, without a build step.
  */
 export function spawnAgent(options: SpawnAgentOptions): AgentProcess {
   const child = spawn(
     process.execPath,
     [
+      // The GC flags of the lc-agent binary's shebang.
+      ...shebangNodeFlags(CLI),
       '--conditions=@lc/source',
       '--import',
       TSX,

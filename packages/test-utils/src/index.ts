@@ -9,3 +9,4 @@ export {
 export type { ServiceEnv, ServiceName } from './services.js';
 export { createTempDir } from './temp-dir.js';
 export type { TempDir } from './temp-dir.js';
+export { shebangNodeFlags } from './node-flags.js';

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { agentChildEnv } from '@lc/test-utils';
+import { agentChildEnv, shebangNodeFlags } from '@lc/test-utils';
 
 const PKG = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(PKG, 'src', 'cli.ts');
@@ -30,7 +30,14 @@ export function spawnAgent(
 ): AgentProcess {
   const child = spawn(
     process.execPath,
-    ['--conditions=@lc/source', '--import', TSX, CLI, ...args],
+    [
+      ...shebangNodeFlags(CLI),
+      '--conditions=@lc/source',
+      '--import',
+      TSX,
+      CLI,
+      ...args,
+    ],
     {
       cwd,
       env: { ...agentChildEnv(), ...env },

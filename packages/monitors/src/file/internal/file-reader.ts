@@ -1,4 +1,4 @@
-import type { BigIntStats } from 'node:fs';
+import type { BigIntStats, Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Clock } from '@lc/core';
@@ -25,7 +25,10 @@ import { TAIL_BYTES } from './tailed-file.js';
 
 /** What {@link FileReader} needs from the monitor. */
 export interface FileReaderContext {
-  readonly options: Pick<ResolvedFileMonitorOptions, 'maxBytesPerFilePerTick'>;
+  readonly options: Pick<
+    ResolvedFileMonitorOptions,
+    'maxBytesPerFilePerTick' | 'pollIntervalMs'
+  >;
   readonly clock: Clock;
   readonly files: Pick<FileRegistry, 'byId' | 'byPath'>;
   readonly openFiles: Pick<OpenFiles, 'open' | 'close' | 'touch'>;
@@ -86,8 +89,21 @@ export class FileReader {
   ): Promise<number> {
     f.dirty = false;
     if (f.state === 'active' && !f.finishOnly) {
-      const proceed = await this.checkPath(f);
-      if (!proceed) return 0;
+      // The path is checked at most once per poll interval: passes repeat
+      // quickly while a file has a backlog or the intake pushes back, and a
+      // rename seen one interval later loses nothing (the open handle keeps
+      // reading the renamed identity; rewrites in place are caught by the
+      // read itself, see `readChunk`).
+      const now = this.clock.monotonicNow();
+      if (
+        f.handle === undefined ||
+        !f.initialized ||
+        now - f.pathCheckedAt >= this.options.pollIntervalMs
+      ) {
+        const proceed = await this.checkPath(f);
+        if (!proceed) return 0;
+        f.pathCheckedAt = now;
+      }
     } else if (f.handle !== undefined && f.state === 'rotated') {
       const st = await f.handle.stat();
       if (st.nlink === 0) {
@@ -114,6 +130,7 @@ export class FileReader {
       const lines: SplitLine[] = [];
       const r = await f.readChunk(buf, budget, lines);
       if (r.kind === 'changed') {
+        if (f.handle !== undefined) f.size = (await f.handle.stat()).size;
         await this.resume.handleRewrite(
           f,
           f.size < f.splitter.fedOffset ? 'truncate' : 'copytruncate',
@@ -148,20 +165,25 @@ export class FileReader {
 
   /** Stat the path of an active file: detect deletion, replacement, truncation. */
   private async checkPath(f: TailedFile): Promise<boolean> {
-    let st: BigIntStats | undefined;
-    try {
-      st = await stat(f.path, { bigint: true });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
-    }
+    // Numbers first (no BigInt allocations on the hot path); BigInt only
+    // when the identity is not exact as a number or did not match.
+    const quick = await statPath(f.path, false);
+    const st =
+      quick !== undefined &&
+      Number.isSafeInteger(quick.dev) &&
+      Number.isSafeInteger(quick.ino) &&
+      fileSourceId(String(quick.dev), String(quick.ino)) === f.id
+        ? quick
+        : quick === undefined
+          ? undefined
+          : await statPath(f.path, true);
     if (
       st !== undefined &&
-      fileSourceId(st.dev.toString(), st.ino.toString()) === f.id
+      fileSourceId(String(st.dev), String(st.ino)) === f.id
     ) {
       f.verifiedAtMs = this.clock.now();
       f.size = Number(st.size);
-      f.mtimeMs = Number(st.mtimeMs);
+      f.mtimeMs = Math.floor(Number(st.mtimeMs));
       if (
         f.initialized &&
         !f.gzip &&
@@ -185,7 +207,8 @@ export class FileReader {
       await this.sweep.sweepSiblings(livePath, seenAt, f);
     }
     if (st !== undefined && st.isFile())
-      this.scanner.consider(f.path, st, 'rotated');
+      // Not the quick stat: a mismatch was stat'ed again with BigInts.
+      this.scanner.consider(f.path, st as BigIntStats, 'rotated');
     return this.files.byId.has(f.id);
   }
 
@@ -236,5 +259,19 @@ export class FileReader {
     f.size = f.splitter.fedOffset;
     await this.drain.finish(f, 'completed');
     return f.bytesRead - before;
+  }
+}
+
+/** `stat` of a path; `undefined` when it is gone. */
+async function statPath(
+  path: string,
+  bigint: boolean,
+): Promise<Stats | BigIntStats | undefined> {
+  try {
+    return bigint ? await stat(path, { bigint: true }) : await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+    return undefined;
   }
 }

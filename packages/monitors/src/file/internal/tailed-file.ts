@@ -73,6 +73,8 @@ export class TailedFile {
   lastReadAtMs = 0;
   /** Wall ms when the identity was last seen at its path (0: never checked). */
   verifiedAtMs = 0;
+  /** Monotonic ms of the last path check (see `FileReader.service`). */
+  pathCheckedAt = -Infinity;
   dirty = true;
   /** Being read by a pass worker: not to be closed for the open-file budget. */
   busy = false;
