@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import type {
   ContainerPosition,
   Cursor,
@@ -18,7 +17,7 @@ import {
 } from '@lc/core';
 import type { TimerHandle } from '@lc/core';
 import { computeOffsetMarker, DEFAULT_MARKER_BYTES } from './file-identity.js';
-import { statRef } from './file-identity.js';
+import { MarkerHandles } from './internal/marker-handles.js';
 import { managerMetrics } from './internal/metrics.js';
 import {
   bareContainerPosition,
@@ -182,6 +181,7 @@ export function createPositionManager(
       logger.error({ err: error }, 'position manager error'));
   const metrics = managerMetrics(options.registry);
   const markerBytes = options.markerBytes ?? DEFAULT_MARKER_BYTES;
+  const markerHandles = new MarkerHandles();
 
   const positions = new Map<string, Position>();
   const dirty = new Set<string>();
@@ -493,16 +493,12 @@ export function createPositionManager(
   async function withMarker(p: FilePosition): Promise<FilePosition> {
     if (p.path === '' || p.offset === 0) return p;
     try {
-      const handle = await open(p.path, 'r');
-      try {
-        const st = await statRef(handle);
-        if (st.dev.toString() !== p.dev || st.ino.toString() !== p.ino)
-          return p;
-        const marker = await computeOffsetMarker(handle, p.offset, markerBytes);
-        return marker === '' ? p : { ...p, offsetMarker: marker };
-      } finally {
-        await handle.close();
-      }
+      const marker = await markerHandles.use(p, (handle) =>
+        computeOffsetMarker(handle, p.offset, markerBytes),
+      );
+      return marker === undefined || marker === ''
+        ? p
+        : { ...p, offsetMarker: marker };
     } catch {
       metrics.errors.inc({ type: 'marker' });
       return p; // gone or unreadable: saved without a marker, resume unverified
@@ -510,6 +506,8 @@ export function createPositionManager(
   }
 
   async function doFlush(): Promise<void> {
+    // Every flush, even an empty one, ages the kept marker handles.
+    await markerHandles.beginFlush();
     publish();
     flushQueued = false;
     updatesSinceFlush = 0;
@@ -651,6 +649,7 @@ export function createPositionManager(
     }
     closed = true;
     if (flushTimer !== undefined) clock.clearTimeout(flushTimer);
+    await markerHandles.closeAll();
     if (o.closeStoreOnShutdown) await store.close();
     if (failure !== undefined) throw failure;
   });
