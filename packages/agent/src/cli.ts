@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=32
+#!/usr/bin/env -S node --single-threaded-gc
 // lc-agent command line: run, validate, positions, dlq, buffer.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
