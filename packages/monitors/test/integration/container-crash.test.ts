@@ -126,7 +126,15 @@ describe.skipIf(await skipWithout('docker'))('createContainerMonitor', () => {
           } = spawnChild();
           await nextReady;
           const lengthAtRestart = out.length;
-          await new Promise((r) => setTimeout(r, 300));
+          // Wait for the restarted run's first delivery (a fixed 300 ms was
+          // too short on a loaded CI machine: no restart got checked).
+          const growBy = Date.now() + 10_000;
+          while (
+            readOut(outputPath).length <= lengthAtRestart &&
+            Date.now() < growBy
+          ) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
           const after = readOut(outputPath);
           if (expectedNext !== undefined && after.length > lengthAtRestart) {
             expect(after[lengthAtRestart]?.line).toBe(expectedNext);
