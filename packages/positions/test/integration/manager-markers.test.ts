@@ -4,12 +4,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FilePosition } from '@lc/core';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
+import { observedFilePosition } from '../support/observed-position.js';
 import {
   computeOffsetMarker,
   createJsonFilePositionStore,
   createPositionManager,
   decideFileResume,
-  fileSourceId,
   observeFile,
 } from '../../src/index.js';
 
@@ -36,28 +36,9 @@ describe('createPositionManager offset markers (real files)', () => {
       store: createJsonFilePositionStore({ path: positions }),
     });
     await manager.start();
-    const handle = await open(log, 'r');
-    const o = await observeFile(handle, log);
-    await handle.close();
-    const id = fileSourceId(o.dev, o.ino);
-    manager.upsertFile({
-      kind: 'file',
-      id,
-      path: log,
-      dev: o.dev,
-      ino: o.ino,
-      fingerprint: o.fingerprint,
-      fingerprintBytes: o.fingerprintBytes,
-      offset: 0,
-      offsetMarker: '',
-      size: o.size,
-      mtimeMs: o.mtimeMs,
-      lastReadAtMs: 0,
-      logCount: 0,
-      bytesRead: 0,
-      status: 'active',
-      updatedAtMs: 0,
-    });
+    const observed = await observedFilePosition(log, 0);
+    const id = observed.id;
+    manager.upsertFile(observed);
     manager.commit({ kind: 'file', id }, { offset: committedOffset, line: 90 });
     await manager.shutdown();
     const again = createJsonFilePositionStore({ path: positions });

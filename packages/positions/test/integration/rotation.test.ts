@@ -12,10 +12,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FilePosition } from '@lc/core';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
+import { observedFilePosition } from '../support/observed-position.js';
 import {
-  computeOffsetMarker,
   decideFileResume,
-  fileSourceId,
   findRotatedFile,
   observeFile,
 } from '../../src/index.js';
@@ -34,36 +33,8 @@ describe('decideFileResume', () => {
   afterEach(() => dir.cleanup());
 
   /** Save a position for `file` as committed at `offset` (the end by default). */
-  async function savePosition(
-    file: string,
-    offset?: number,
-  ): Promise<FilePosition> {
-    const handle = await open(file, 'r');
-    try {
-      const o = await observeFile(handle, file);
-      const at = offset ?? o.size;
-      return {
-        kind: 'file',
-        id: fileSourceId(o.dev, o.ino),
-        path: file,
-        dev: o.dev,
-        ino: o.ino,
-        fingerprint: o.fingerprint,
-        fingerprintBytes: o.fingerprintBytes,
-        offset: at,
-        offsetMarker: await computeOffsetMarker(handle, at),
-        size: o.size,
-        mtimeMs: o.mtimeMs,
-        lastReadAtMs: 0,
-        logCount: 0,
-        bytesRead: at,
-        status: 'active',
-        updatedAtMs: 0,
-      };
-    } finally {
-      await handle.close();
-    }
-  }
+  const savePosition = (file: string, offset?: number): Promise<FilePosition> =>
+    observedFilePosition(file, offset, { withMarker: true });
 
   async function decide(saved: FilePosition | undefined, file = path) {
     const handle = await open(file, 'r');
