@@ -167,20 +167,14 @@ export class FileReader {
   private async checkPath(f: TailedFile): Promise<boolean> {
     // Numbers first (no BigInt allocations on the hot path); BigInt only
     // when the identity is not exact as a number or did not match.
-    const quick = await statPath(f.path, false);
-    const st =
-      quick !== undefined &&
-      Number.isSafeInteger(quick.dev) &&
-      Number.isSafeInteger(quick.ino) &&
-      fileSourceId(String(quick.dev), String(quick.ino)) === f.id
-        ? quick
-        : quick === undefined
-          ? undefined
-          : await statPath(f.path, true);
-    if (
+    let st: Stats | BigIntStats | undefined = await statPath(f.path, false);
+    const same =
       st !== undefined &&
-      fileSourceId(String(st.dev), String(st.ino)) === f.id
-    ) {
+      Number.isSafeInteger(st.dev) &&
+      Number.isSafeInteger(st.ino) &&
+      identityOf(st) === f.id;
+    if (st !== undefined && !same) st = await statPath(f.path, true);
+    if (st !== undefined && (same || identityOf(st) === f.id)) {
       f.verifiedAtMs = this.clock.now();
       f.size = Number(st.size);
       f.mtimeMs = Math.floor(Number(st.mtimeMs));
@@ -260,6 +254,11 @@ export class FileReader {
     await this.drain.finish(f, 'completed');
     return f.bytesRead - before;
   }
+}
+
+/** The source id of what a stat describes. */
+function identityOf(st: Stats | BigIntStats): string {
+  return fileSourceId(String(st.dev), String(st.ino));
 }
 
 /** `stat` of a path; `undefined` when it is gone. */
