@@ -46,6 +46,11 @@ describe('createFileMonitor', () => {
           [`${dir.path}/*.log`, out, join(dir.path, 'positions.json')],
           {
             stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+            // Nor may it read the test runner's preloads (NODE_OPTIONS
+            // --require into the checkout's node_modules): the bundle
+            // needs none.
+            env: { ...process.env, NODE_OPTIONS: '' },
+            execArgv: [],
             ...(isRoot ? { uid: NOBODY, gid: NOBODY } : {}),
           },
         );
