@@ -98,6 +98,21 @@ describe('fault injection through the real lc-agent process', () => {
       rotateEvery: 15,
       rotation,
     });
+    // ...and has saved a position before the first kill: an agent killed
+    // before it ever committed leaves nothing behind, and the next one
+    // cannot tell the generations rotated away meanwhile from old archives
+    // (seen once in CI on a loaded machine: the first agent delivered
+    // nothing in 0.8 s, and the first two generations were lost).
+    const committed = await waitFor(
+      async () =>
+        (
+          await readFile(join(root, 'data', 'positions.json'), 'utf8').catch(
+            () => '',
+          )
+        ).includes('"kind":"file"'),
+      60_000,
+    );
+    expect(committed).toBe(true);
     for (let k = 0; k < kills; k++) {
       if (k > 0) {
         a = start();
