@@ -34,12 +34,16 @@ describe('createJsonFilePositionStore', () => {
   const open = (extra: Partial<JsonFilePositionStoreOptions> = {}) =>
     createJsonFilePositionStore({ path, ...extra });
 
-  /** Three saves: offsets 10, 20, 30 of file a. Leaves backups of 10 and 20. */
+  /**
+   * Three runs saving offsets 10, 20, 30 of file a. Each close folds the
+   * journal into a new snapshot, so backups of 10 and 20 are left.
+   */
   async function threeSaves(): Promise<void> {
-    const s = open();
-    for (const offset of [10, 20, 30])
+    for (const offset of [10, 20, 30]) {
+      const s = open();
       await s.save({ upserts: [makeFilePosition('a', offset)] });
-    await s.close();
+      await s.close();
+    }
   }
   const offsetOf = async (
     extra: Partial<JsonFilePositionStoreOptions> = {},
@@ -76,16 +80,22 @@ describe('createJsonFilePositionStore', () => {
     });
 
     it('should keep backupCount rotated backups and no temp files', async () => {
-      const s = open({ backupCount: 2 });
-      for (let i = 1; i <= 5; i++)
+      for (let i = 1; i <= 5; i++) {
+        const s = open({ backupCount: 2 });
         await s.save({ upserts: [makeFilePosition('a', i)] });
-      await s.close();
+        await s.close();
+      }
       const names = (await readdir(join(dir.path, 'sub'))).sort();
       expect(names).toEqual([
         'positions.json',
         'positions.json.bak.3',
         'positions.json.bak.4',
+        'positions.json.journal.5',
       ]);
+      // The journal left after a clean close is empty: the snapshot holds all.
+      expect(
+        await readFile(join(dir.path, 'sub', 'positions.json.journal.5')),
+      ).toHaveLength(0);
     });
   });
 

@@ -24,6 +24,9 @@ export interface StoreMetrics {
   readonly recoveries: Counter<'store' | 'strategy'>;
   readonly backups: Counter<'store'>;
   readonly errors: Counter<'store' | 'type'>;
+  readonly journalRecoveries: Counter<'store'>;
+  readonly journalDroppedBytes: Counter<'store'>;
+  readonly compactions: Counter<'store'>;
 }
 
 /** Register (or reuse) the manager's metrics on `registry`. */
@@ -164,8 +167,41 @@ export function storeMetrics(registry?: MetricsRegistry): StoreMetrics {
       () =>
         new Counter({
           name: 'lc_positions_store_errors_total',
-          help: 'Position store I/O errors, by type (load, save, backup)',
+          help: 'Position store I/O errors, by type (load, save, backup, sync, compact)',
           labelNames: ['store', 'type'],
+          registers: [r],
+        }),
+    ),
+    journalRecoveries: getOrCreateMetric(
+      r,
+      'lc_positions_journal_recoveries_total',
+      () =>
+        new Counter({
+          name: 'lc_positions_journal_recoveries_total',
+          help: 'Position journals read back only up to their last valid record (torn or damaged tail)',
+          labelNames: ['store'],
+          registers: [r],
+        }),
+    ),
+    journalDroppedBytes: getOrCreateMetric(
+      r,
+      'lc_positions_journal_dropped_bytes_total',
+      () =>
+        new Counter({
+          name: 'lc_positions_journal_dropped_bytes_total',
+          help: 'Bytes of position journals past their last valid record, ignored on load',
+          labelNames: ['store'],
+          registers: [r],
+        }),
+    ),
+    compactions: getOrCreateMetric(
+      r,
+      'lc_positions_compactions_total',
+      () =>
+        new Counter({
+          name: 'lc_positions_compactions_total',
+          help: 'Position journals folded into a new snapshot file',
+          labelNames: ['store'],
           registers: [r],
         }),
     ),

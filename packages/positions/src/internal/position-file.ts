@@ -12,10 +12,12 @@ const TAIL = ']}\n';
  * `checksum` over the exact text of that array's contents, so a torn or
  * edited file is detected. `lines` are `JSON.stringify(position)` strings
  * (cached by the store so unchanged positions are not re-serialised).
+ * `journalSeq` is the first journal generation to replay on top of it.
  */
 export function serializeLines(
   lines: readonly string[],
   savedAtMs: number,
+  journalSeq = 0,
 ): string {
   const body = lines.length === 0 ? '' : `\n${lines.join(',\n')}\n`;
   const checksum = createHash('sha256').update(body).digest('hex');
@@ -25,6 +27,7 @@ export function serializeLines(
     savedAtMs,
     count: lines.length,
     checksum,
+    journal: journalSeq,
   });
   return `${header.slice(0, -1)}${ARRAY_OPEN}${body}${TAIL}`;
 }
@@ -36,6 +39,11 @@ export type ParsedPositionFile =
       readonly positions: Position[];
       /** `JSON.stringify` of each position, as stored. */
       readonly lines: string[];
+      /**
+       * First journal generation that holds changes made after this
+       * snapshot (0 for files written before the journal existed).
+       */
+      readonly journalSeq: number;
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -84,5 +92,9 @@ export function parsePositions(text: string): ParsedPositionFile {
       return { ok: false, reason: 'malformed position entry' };
     }
   }
-  return { ok: true, positions: positions as Position[], lines };
+  const journalSeq =
+    typeof header.journal === 'number' && Number.isSafeInteger(header.journal)
+      ? header.journal
+      : 0;
+  return { ok: true, positions: positions as Position[], lines, journalSeq };
 }
