@@ -6,7 +6,7 @@ export type {
   PositionManagerStats,
   ResetOptions,
   ResetReason,
-} from './position-manager.js';
+} from './position-manager-options.js';
 export {
   computeFingerprint,
   computeOffsetMarker,

@@ -295,7 +295,7 @@ describe('createPositionManager', () => {
 
     it('should flush after flushEveryUpdates updates', async () => {
       const { manager, store } = setup({
-        flushIntervalMs: 0,
+        autoFlush: false,
         flushEveryUpdates: 3,
       });
       await manager.start();

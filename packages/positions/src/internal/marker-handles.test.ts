@@ -45,17 +45,20 @@ describe('MarkerHandles', () => {
     await handles.closeAll();
   });
 
-  it('should close a handle the previous flush did not use, so a deleted file is not held open', async () => {
+  it('should close a handle no flush used for idleMs, so a deleted file is not held open', async () => {
     await writeFile(path, 'some bytes to mark\n');
     const p = await observedFilePosition(path, 5);
-    const handles = new MarkerHandles();
+    let now = 0;
+    const handles = new MarkerHandles(1000, () => now);
     await handles.beginFlush();
     await handles.use(p, async () => 'x');
     await unlink(path);
     expect(await fdsIn(dir.path)).toBe(1);
-    await handles.beginFlush(); // used by the previous flush: kept
+    now = 999;
+    await handles.beginFlush(); // used 999 ms ago: kept
     expect(handles.size).toBe(1);
-    await handles.beginFlush(); // the previous flush did not use it
+    now = 1000;
+    await handles.beginFlush(); // unused for idleMs
     expect(handles.size).toBe(0);
     expect(await fdsIn(dir.path)).toBe(0);
   });

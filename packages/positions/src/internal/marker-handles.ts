@@ -5,6 +5,8 @@ import { statRef } from '../file-identity.js';
 
 /** Handles kept open between flushes, at most. */
 const MAX_KEPT = 256;
+/** A handle no flush used for this long is closed, ms. */
+const DEFAULT_IDLE_MS = 2000;
 
 interface Kept {
   readonly handle: FileHandle;
@@ -16,13 +18,24 @@ interface Kept {
  * files whose positions keep moving: a busy file costs one `pread` per
  * flush instead of open + fstat + pread + close. Keyed by identity
  * (dev+inode), so a kept handle reads the right file even after a rename.
- * A handle the last flush did not use is closed when the next one begins
- * (a deleted file's space is held two flush intervals at most); past
+ * A handle no flush used for `idleMs` is closed when the next flush begins
+ * (flushes follow acknowledgements, many per second, and a busy file is in
+ * only some of them; a deleted file's space is held about `idleMs`); past
  * {@link MAX_KEPT} a handle is used once and closed.
  */
 export class MarkerHandles {
   private readonly kept = new Map<string, Kept>();
-  private flushSeq = 0;
+  private readonly idleMs: number;
+  private readonly now: () => number;
+  private flushAt = 0;
+
+  constructor(
+    idleMs = DEFAULT_IDLE_MS,
+    now: () => number = () => performance.now(),
+  ) {
+    this.idleMs = idleMs;
+    this.now = now;
+  }
 
   /**
    * Run `fn` with a handle on `p`'s identity; `undefined` when the file at
@@ -35,7 +48,7 @@ export class MarkerHandles {
     const key = `${p.dev}:${p.ino}`;
     const hit = this.kept.get(key);
     if (hit !== undefined) {
-      hit.usedAt = this.flushSeq;
+      hit.usedAt = this.flushAt;
       return fn(hit.handle);
     }
     const handle = await open(p.path, 'r');
@@ -45,7 +58,7 @@ export class MarkerHandles {
       if (st.dev.toString() !== p.dev || st.ino.toString() !== p.ino)
         return undefined;
       keep = this.kept.size < MAX_KEPT;
-      if (keep) this.kept.set(key, { handle, usedAt: this.flushSeq });
+      if (keep) this.kept.set(key, { handle, usedAt: this.flushAt });
       return await fn(handle);
     } finally {
       if (!keep) await handle.close();
@@ -53,15 +66,15 @@ export class MarkerHandles {
   }
 
   /**
-   * A flush begins: close the handles the previous flush did not use (a
-   * handle lives on while its file's position keeps moving).
+   * A flush begins: close the handles no flush used for `idleMs` (a handle
+   * lives on while its file's position keeps moving).
    */
   async beginFlush(): Promise<void> {
-    const cutoff = this.flushSeq;
-    this.flushSeq++;
+    this.flushAt = this.now();
+    const cutoff = this.flushAt - this.idleMs;
     const stale: FileHandle[] = [];
     for (const [key, k] of this.kept) {
-      if (k.usedAt < cutoff) {
+      if (k.usedAt <= cutoff) {
         this.kept.delete(key);
         stale.push(k.handle);
       }

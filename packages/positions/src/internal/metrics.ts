@@ -207,3 +207,22 @@ export function storeMetrics(registry?: MetricsRegistry): StoreMetrics {
     ),
   };
 }
+
+/** The manager's own counters, all at zero (see `PositionManagerStats`). */
+export function emptyCounters() {
+  return {
+    updates: 0,
+    commits: 0,
+    staleCommits: 0,
+    resets: 0,
+    flushes: 0,
+    flushErrors: 0,
+    lastFlushDurationMs: 0,
+    lastFlushPositions: 0,
+    lastFlushAtMs: 0,
+    cleanups: 0,
+    lastCleanupDurationMs: 0,
+    evictions: 0,
+    errors: 0,
+  };
+}

@@ -1,9 +1,10 @@
 import { LcError } from '@lc/core';
-import type { PositionManagerOptions } from '../position-manager.js';
+import type { PositionManagerOptions } from '../position-manager-options.js';
 
 /** Resolved numeric options of the position manager. */
 export interface ResolvedOptions {
   readonly flushIntervalMs: number;
+  readonly autoFlush: boolean;
   readonly flushEveryUpdates: number;
   readonly maxPositionAgeMs: number;
   readonly cleanupIntervalMs: number;
@@ -12,7 +13,7 @@ export interface ResolvedOptions {
   readonly closeStoreOnShutdown: boolean;
 }
 
-const DEFAULT_FLUSH_INTERVAL_MS = 1000;
+const DEFAULT_FLUSH_INTERVAL_MS = 0;
 const DEFAULT_MAX_POSITION_AGE_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_CLEANUP_INTERVAL_MS = 60_000;
 const DEFAULT_MAX_POSITIONS = 50_000;
@@ -57,6 +58,7 @@ export function validateOptions(
       DEFAULT_FLUSH_INTERVAL_MS,
       0,
     ),
+    autoFlush: options.autoFlush ?? true,
     flushEveryUpdates: integer(
       'flushEveryUpdates',
       options.flushEveryUpdates,

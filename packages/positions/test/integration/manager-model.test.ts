@@ -37,7 +37,7 @@ const open = async (path: string): Promise<Real> => {
   });
   const manager = createPositionManager({
     store,
-    flushIntervalMs: 0,
+    autoFlush: false,
     cleanupIntervalMs: 0,
   });
   await manager.start();

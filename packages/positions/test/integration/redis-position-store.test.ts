@@ -141,7 +141,7 @@ describe.skipIf(skip)('createRedisPositionStore (real redis)', () => {
       const namespace = ns();
       const a = createPositionManager({
         store: createRedisPositionStore({ url, namespace }),
-        flushIntervalMs: 0,
+        autoFlush: false,
       });
       await a.start();
       a.commit(
@@ -151,7 +151,7 @@ describe.skipIf(skip)('createRedisPositionStore (real redis)', () => {
       await a.shutdown();
       const b = createPositionManager({
         store: createRedisPositionStore({ url, namespace }),
-        flushIntervalMs: 0,
+        autoFlush: false,
       });
       await b.start();
       expect(b.get('container', 'e'.repeat(64))).toMatchObject({
