@@ -5,7 +5,7 @@ import {
   createMemoryPositionStore,
   createPositionManager,
 } from '@lc/positions';
-import type { PositionManager } from '@lc/positions';
+import type { PositionManager, PositionManagerOptions } from '@lc/positions';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import { createFileMonitor } from '../src/index.js';
@@ -27,13 +27,14 @@ export interface FileHarness {
 export async function fileHarness(
   overrides: Partial<FileMonitorOptions> = {},
   existing?: { dir: TempDir; store: PositionStore },
+  positionOptions: Partial<PositionManagerOptions> = {},
 ): Promise<FileHarness> {
   const dir = existing?.dir ?? (await createTempDir('lc-fm-'));
   const store = existing?.store ?? createMemoryPositionStore();
   const positions = createPositionManager({
     store,
-    flushIntervalMs: 60_000,
     closeStoreOnShutdown: false,
+    ...positionOptions,
   });
   await positions.start();
   const intake = createCollectingIntake({
@@ -62,7 +63,11 @@ export async function fileHarness(
       await monitor.shutdown();
       await positions.flush();
       await positions.shutdown();
-      return fileHarness({ ...overrides, ...more }, { dir, store });
+      return fileHarness(
+        { ...overrides, ...more },
+        { dir, store },
+        positionOptions,
+      );
     },
     async close() {
       await monitor.shutdown();

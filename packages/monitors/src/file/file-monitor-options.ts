@@ -40,6 +40,13 @@ export interface FilePositionTracker {
     reason: FileResetReason,
     options?: { readonly movedTo?: string },
   ): void;
+  /**
+   * Resolves once every change made so far is durable (true) or its save
+   * failed (false). When given, a new identity is not read before its
+   * position is durable, so a monitor killed after reading leaves the next
+   * one that identity to finish. `PositionManager` has it.
+   */
+  whenSaved?(): Promise<boolean>;
 }
 
 /** Options of {@link createFileMonitor}. */

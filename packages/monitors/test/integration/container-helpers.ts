@@ -86,7 +86,6 @@ export async function startMonitor(
     positions ??
     createPositionManager({
       store: createMemoryPositionStore(),
-      flushIntervalMs: 60_000,
     });
   if (positions === undefined) await pm.start();
   const intake = createCollectingIntake({ autoCommit: pm });

@@ -79,7 +79,19 @@ export class FilePositions {
     );
   }
 
-  /** Write the position of `f` (status derived from its state unless given). */
+  /**
+   * Resolves once what was recorded so far is durable (or its save failed:
+   * reading goes on, the store's failure is reported where it happens).
+   * Immediate with a tracker that cannot tell.
+   */
+  async durable(): Promise<void> {
+    await this.tracker.whenSaved?.();
+  }
+
+  /**
+   * Write the position of `f` (status derived from its state unless
+   * given). A first position of an identity marks it `unsaved`.
+   */
   upsert(
     f: TailedFile,
     offset?: number,
@@ -91,6 +103,7 @@ export class FilePositions {
       status ??
       (f.state === 'active' ? (f.finishOnly ? 'rotated' : 'active') : f.state);
     try {
+      if (this.committed(f.id) === undefined) f.unsaved = true;
       this.tracker.upsertFile(this.positionOf(f, s, offset, marker, logCount));
     } catch (error) {
       this.onError(error);

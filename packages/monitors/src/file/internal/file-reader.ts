@@ -35,7 +35,7 @@ export interface FileReaderContext {
   readonly resume: Pick<FileResume, 'initialize' | 'handleRewrite'>;
   /** `blocked` is read after each chunk: reading stops when the intake pushes back. */
   readonly emitter: Pick<RecordEmitter, 'emit' | 'blocked'>;
-  readonly positions: Pick<FilePositions, 'upsert' | 'positionOf'>;
+  readonly positions: Pick<FilePositions, 'upsert' | 'positionOf' | 'durable'>;
   readonly metrics: Pick<FileMetrics, 'bytesRead' | 'rotations'>;
   readonly sweep: Pick<SiblingSweep, 'sweepSiblings'>;
   readonly scanner: Pick<FileScanner, 'consider'>;
@@ -122,6 +122,14 @@ export class FileReader {
       if (!(await this.openFiles.open(f))) return 0;
     }
     if (!f.initialized) await this.resume.initialize(f, buf);
+    if (f.unsaved) {
+      // Durable before its first line can be delivered: an agent killed
+      // from here on leaves the next one an identity to finish, wherever
+      // the file is renamed meanwhile.
+      f.unsaved = false;
+      await this.positions.durable();
+      if (this.isStopped()) return 0;
+    }
     if (f.gzip) return this.readGzip(f);
     let budget = Math.min(this.options.maxBytesPerFilePerTick, tickBudget);
     let total = 0;

@@ -55,6 +55,11 @@ export class TailedFile {
   initialized = false;
   /** Read to the end, then stop (rotated while down, copytruncate copy). */
   finishOnly = false;
+  /**
+   * Its identity was just recorded and may not be durable yet: the next
+   * read waits for the position save first (see `FilePositions.durable`).
+   */
+  unsaved = false;
   /** The start offset to use when the monitor already knows it (copy recovery). */
   presetStart: { offset: number; lineNo: number } | undefined;
   readonly gzip: boolean;
