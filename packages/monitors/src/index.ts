@@ -24,6 +24,12 @@ export type {
   LineAssemblerOptions,
 } from './container/line-assembler.js';
 export { createFileMonitor } from './file/file-monitor.js';
+export {
+  FILE_WATCH_KIND,
+  fileWatchSince,
+  recordFileWatches,
+} from './file/record-file-watches.js';
+export type { FileWatchTracker } from './file/record-file-watches.js';
 export type { FileMonitor } from './file/file-monitor.js';
 export type {
   FileEncoding,

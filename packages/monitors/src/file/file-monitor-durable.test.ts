@@ -1,10 +1,11 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FilePosition, PositionChanges } from '@lc/core';
 import { createMemoryPositionStore } from '@lc/positions';
 import { createTempDir } from '@lc/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, fileHarness } from '../../test/file-harness.js';
+import { fileWatchSince, recordFileWatches } from './record-file-watches.js';
 import type { FileHarness } from '../../test/file-harness.js';
 
 let h: FileHarness | undefined;
@@ -20,7 +21,12 @@ describe('createFileMonitor', () => {
     it('should not read a new file before its identity is saved', async () => {
       h = await fileHarness({}, undefined, { autoFlush: false });
       writeFileSync(join(h.dir.path, 'app.log'), 'one\ntwo\n');
-      await h.monitor.start();
+      const started = h.monitor.start();
+      // The watch marker is saved before any file is opened...
+      await settle();
+      expect(h.positions.list('file')).toHaveLength(0);
+      await h.positions.flush();
+      await started;
       await settle();
       // Recorded ("seen at offset 0") but not durable: nothing read yet.
       expect(h.positions.list('file')).toHaveLength(1);
@@ -65,5 +71,40 @@ describe('createFileMonitor', () => {
         'the rename saved',
       );
     });
+  });
+});
+
+describe('recordFileWatches', () => {
+  it('should let a monitor that finds no saved identity read the generations rotated away since the watch began', async () => {
+    const first = await fileHarness();
+    const { dir } = first;
+    const live = join(dir.path, 'app.log');
+    const pattern = `${dir.path}/**/*.log`;
+    // An archive from before any agent watched: must stay unread.
+    writeFileSync(`${live}.3`, 'old\n');
+    utimesSync(
+      `${live}.3`,
+      new Date(Date.now() - 60_000),
+      new Date(Date.now() - 60_000),
+    );
+    // A crash loop: each agent recorded the watch, none saved an identity.
+    expect(
+      recordFileWatches(first.positions, [pattern], Date.now() - 10_000),
+    ).toBe(true);
+    expect(recordFileWatches(first.positions, [pattern], Date.now())).toBe(
+      false,
+    );
+    expect(fileWatchSince(first.positions, pattern)).toBeLessThan(
+      Date.now() - 5_000,
+    );
+    h = await first.restart();
+    // Meanwhile two generations were written and rotated away.
+    writeFileSync(`${live}.2`, 'g1-a\ng1-b\n');
+    writeFileSync(`${live}.1`, 'g2-a\n');
+    writeFileSync(live, 'g3-a\n');
+    await h.monitor.start();
+    await h.intake.waitFor(4);
+    await settle();
+    expect(h.lines().sort()).toEqual(['g1-a', 'g1-b', 'g2-a', 'g3-a']);
   });
 });

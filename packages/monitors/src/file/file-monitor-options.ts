@@ -1,6 +1,13 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import type { FilePosition, Instrumentation, Intake, Position } from '@lc/core';
+import type {
+  Cursor,
+  FilePosition,
+  Instrumentation,
+  Intake,
+  Position,
+  SourceRef,
+} from '@lc/core';
 import { LcError } from '@lc/core';
 import type { FileEncoding, LongLinePolicy } from './internal/line-splitter.js';
 import type {
@@ -47,6 +54,13 @@ export interface FilePositionTracker {
    * one that identity to finish. `PositionManager` has it.
    */
   whenSaved?(): Promise<boolean>;
+  /**
+   * Record a position of another kind (the `file-watch` markers, see
+   * `recordFileWatches`). Without it no watch is recorded and a restart
+   * after a crash loop knows only the identities saved. `PositionManager`
+   * has it.
+   */
+  commit?(source: SourceRef, cursor: Cursor): void;
 }
 
 /** Options of {@link createFileMonitor}. */

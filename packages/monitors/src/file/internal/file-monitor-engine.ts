@@ -15,7 +15,7 @@ import { FileReader } from './file-reader.js';
 import { FileRegistry } from './file-registry.js';
 import { FileResume } from './file-resume.js';
 import { FileScanner } from './file-scanner.js';
-import { compileGlob } from './glob.js';
+import { compileGlob, matchesAny } from './glob.js';
 import type { SplitLine, SplitterCounters } from './line-splitter.js';
 import { OpenFiles } from './open-files.js';
 import { RecordEmitter } from './record-emitter.js';
@@ -171,6 +171,10 @@ export class FileMonitorEngine {
     if (this.started) return;
     this.started = true;
     this.selfPaths.push(...(await ownOutputFiles()));
+    // "Watched since" first, durable before any file is opened: a restart
+    // after a crash loop then knows which rotated generations are ours.
+    if (this.positions.recordWatches(this.o.include, this.clock.now()))
+      await this.positions.durable();
     for (const p of this.positions.list()) this.savedPaths.add(p.path);
     const savedAtStart = this.positions.list();
     await this.scanner.rescan('startup');
@@ -188,8 +192,31 @@ export class FileMonitorEngine {
       }
     }
     await this.sweep.sweepUnseenGenerations(savedAtStart);
+    await this.sweepUnrecordedPaths();
     this.ready = true;
     this.scheduler.request(0);
+  }
+
+  /**
+   * Live files at a path no identity was ever saved for, under a glob
+   * watched since some time: every earlier run was killed before it saved
+   * one (a crash loop), so generations rotated away next to them since then
+   * were written while watched and are read from their beginning.
+   */
+  private async sweepUnrecordedPaths(): Promise<void> {
+    if (this.o.startPosition !== 'beginning') return;
+    for (const f of [...this.files.byId.values()]) {
+      if (f.context !== 'startup' || f.finishOnly) continue;
+      if (this.savedPaths.has(f.trackedPath)) continue;
+      const pattern = this.o.include.find((g) =>
+        compileGlob(g).some((c) => matchesAny([c], f.trackedPath)),
+      );
+      const since =
+        pattern === undefined ? undefined : this.positions.watchSince(pattern);
+      // One millisecond back: a generation written in the same millisecond.
+      if (since !== undefined)
+        await this.sweep.sweepSiblings(f.trackedPath, since - 1, undefined);
+    }
   }
 
   async flush(): Promise<void> {

@@ -3,6 +3,7 @@ import type {
   FilePositionTracker,
   FileResetReason,
 } from '../file-monitor-options.js';
+import { fileWatchSince, recordFileWatches } from '../record-file-watches.js';
 import type { TailedFile } from './tailed-file.js';
 
 /**
@@ -30,6 +31,26 @@ export class FilePositions {
     return this.tracker
       .list('file')
       .filter((p): p is FilePosition => p.kind === 'file');
+  }
+
+  /**
+   * Record the include globs not recorded as watched yet (see
+   * `recordFileWatches`); true when something was recorded.
+   */
+  recordWatches(include: readonly string[], sinceMs: number): boolean {
+    const t = this.tracker;
+    if (t.commit === undefined) return false;
+    const commit = t.commit.bind(t);
+    return recordFileWatches(
+      { get: (kind, id) => t.get(kind, id), commit },
+      include,
+      sinceMs,
+    );
+  }
+
+  /** Since when files of `pattern` are watched, if recorded. */
+  watchSince(pattern: string): number | undefined {
+    return fileWatchSince(this.tracker, pattern);
   }
 
   /** The committed position of identity `id`, if any. */
