@@ -173,6 +173,7 @@ class DispatcherImpl implements Dispatcher {
       batchMaxRecords: o.batchMaxRecords,
       batchMaxBytes: o.batchMaxBytes,
       batchTimeoutMs: o.batchTimeoutMs,
+      sendWhenIdle: o.sendWhenIdle,
       onClosed: (batch) => {
         this.settler.liveBatches.set(batch.seq, batch);
         this.wal.submit(batch);

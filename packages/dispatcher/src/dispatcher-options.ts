@@ -143,6 +143,15 @@ export interface DispatcherOptions extends Instrumentation {
   batchMaxBytes?: number;
   /** Longest a record waits for its batch to fill, ms. @default 1000 */
   batchTimeoutMs?: number;
+  /**
+   * When every sink of a batch is idle (nothing in flight or queued) and
+   * none was sent to for `batchTimeoutMs`, send the first records as soon
+   * as the current dispatch call is done instead of waiting for the batch
+   * to fill: the first line after a quiet spell (or after start) goes out
+   * at once, while a steady flow is still batched by size and timeout.
+   * @default true
+   */
+  sendWhenIdle?: boolean;
   /** Concurrent writes per sink. @default 2 */
   workers?: number;
   /** One write attempt's time limit, ms (the sink's signal aborts). @default 30_000 */

@@ -2,6 +2,7 @@ import type { Clock, Labels, LogRecord, TimerHandle } from '@lc/core';
 import type { RouteOptions } from '../dispatcher-options.js';
 import type { AckItem, AckTracker } from './ack-tracker.js';
 import type { IntakeBudget } from './intake-budget.js';
+import { queuedOn } from './lanes.js';
 import type { Batch, Lane } from './model.js';
 
 /** Records going to the same set of sinks, filling one open batch. */
@@ -12,6 +13,10 @@ export interface Group {
   bytes: number;
   firstAcceptedMs: number;
   timer: TimerHandle | undefined;
+  /** Pending close at the end of this turn (`sendWhenIdle`). */
+  soon: NodeJS.Immediate | undefined;
+  /** Monotonic ms of the last batch closed; -Infinity before the first. */
+  lastClosedMs: number;
 }
 
 /** What a {@link Batcher} needs. */
@@ -25,6 +30,8 @@ export interface BatcherSetup {
   readonly batchMaxRecords: number;
   readonly batchMaxBytes: number;
   readonly batchTimeoutMs: number;
+  /** Close at once (after this turn) a batch whose sinks are idle. */
+  readonly sendWhenIdle: boolean;
   /** A batch was closed: hand it on (WAL, then the lanes). */
   readonly onClosed: (batch: Batch) => void;
 }
@@ -94,6 +101,14 @@ export class Batcher {
     s.budget.heldBytes += bytes;
     if (group.records.length === 0) {
       group.firstAcceptedMs = s.clock.monotonicNow();
+      if (this.idle(group)) {
+        // The rest of this dispatch call still joins the batch.
+        group.soon = setImmediate(() => {
+          group.soon = undefined;
+          this.close(group);
+        });
+        group.soon.unref();
+      }
       if (s.batchTimeoutMs > 0) {
         const timer = s.clock.setTimeout(() => {
           group.timer = undefined;
@@ -120,6 +135,23 @@ export class Batcher {
     for (const group of this.groups.values()) this.close(group);
   }
 
+  /**
+   * True when `sendWhenIdle` applies: every sink of the group has nothing
+   * in flight or waiting, and none got a batch of it for `batchTimeoutMs`.
+   */
+  private idle(group: Group): boolean {
+    const s = this.setup;
+    if (!s.sendWhenIdle || s.batchTimeoutMs === 0) return false;
+    if (group.firstAcceptedMs - group.lastClosedMs < s.batchTimeoutMs)
+      return false;
+    return group.lanes.every(
+      (l) =>
+        l.inflight === 0 &&
+        l.ready.length === 0 &&
+        l.queueHead >= l.queue.length,
+    );
+  }
+
   private close(group: Group): void {
     if (group.records.length === 0) return;
     const s = this.setup;
@@ -127,6 +159,11 @@ export class Batcher {
       s.clock.clearTimeout(group.timer);
       group.timer = undefined;
     }
+    if (group.soon !== undefined) {
+      clearImmediate(group.soon);
+      group.soon = undefined;
+    }
+    group.lastClosedMs = s.clock.monotonicNow();
     const seq = this.seq++;
     const batch: Batch = {
       id: `${this.runId}-${seq}`,
@@ -160,6 +197,8 @@ export class Batcher {
         bytes: 0,
         firstAcceptedMs: 0,
         timer: undefined,
+        soon: undefined,
+        lastClosedMs: Number.NEGATIVE_INFINITY,
       };
       this.groups.set(key, group);
     }

@@ -1,4 +1,4 @@
-import { xxh3 } from '@node-rs/xxhash';
+import { createRequire } from 'node:module';
 import type { LogRecord } from '@lc/core';
 
 /**
@@ -22,7 +22,7 @@ export class DedupCache {
 
   /** True when `record` was seen within the TTL; remembers it otherwise. */
   isDuplicate(record: LogRecord, nowMs: number): boolean {
-    const key = xxh3.xxh64(
+    const key = xxhash().xxh3.xxh64(
       `${record.source.kind}\u0000${record.source.id}\u0000${record.timestampMs}.${record.timestampNanos}\u0000${record.line}`,
     );
     const expires = this.seen.get(key);
@@ -39,4 +39,12 @@ export class DedupCache {
       this.seen.delete(key);
     }
   }
+}
+
+type XxHash = typeof import('@node-rs/xxhash');
+let xxhashModule: XxHash | undefined;
+/** The xxhash native addon, loaded when dedup is first used (it is off by default). */
+function xxhash(): XxHash {
+  xxhashModule ??= createRequire(import.meta.url)('@node-rs/xxhash') as XxHash;
+  return xxhashModule;
 }

@@ -18,6 +18,7 @@ export interface ResolvedOptions {
   readonly batchMaxRecords: number;
   readonly batchMaxBytes: number;
   readonly batchTimeoutMs: number;
+  readonly sendWhenIdle: boolean;
   readonly workers: number;
   readonly sendTimeoutMs: number;
   readonly retryBaseMs: number;
@@ -83,6 +84,7 @@ export function resolveOptions(options: DispatcherOptions): ResolvedOptions {
       options.batchTimeoutMs,
       DEFAULTS.batchTimeoutMs,
     ),
+    sendWhenIdle: options.sendWhenIdle ?? true,
     workers,
     sendTimeoutMs: positive(
       'sendTimeoutMs',

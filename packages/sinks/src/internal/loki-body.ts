@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { formatTimestampNs } from '@lc/core';
-import { compressSync } from 'snappy';
+import { createRequire } from 'node:module';
 import { encodePushRequest } from './loki-proto.js';
 import type { LokiEntry, LokiStream } from './loki-proto.js';
 
@@ -95,7 +95,7 @@ export async function encodeBody(
 ): Promise<LokiBody> {
   if (encoding === 'protobuf') {
     return {
-      body: compressSync(encodePushRequest(streams)),
+      body: snappy().compressSync(encodePushRequest(streams)),
       headers: { 'content-type': 'application/x-protobuf' },
     };
   }
@@ -110,4 +110,15 @@ export async function encodeBody(
       'content-encoding': 'gzip',
     },
   };
+}
+
+type Snappy = typeof import('snappy');
+let snappyModule: Snappy | undefined;
+/**
+ * The snappy native addon, loaded with the first protobuf push: a config
+ * without a Loki sink does not pay for opening it at start-up.
+ */
+function snappy(): Snappy {
+  snappyModule ??= createRequire(import.meta.url)('snappy') as Snappy;
+  return snappyModule;
 }
