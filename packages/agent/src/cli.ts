@@ -2,8 +2,6 @@
 // lc-agent command line: run, validate, positions, dlq, buffer.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { runCommands } from './cli/commands.js';
-import { runAgent } from './runtime/run-agent.js';
 
 const pkg = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -44,6 +42,9 @@ program
   )
   .addOption(configOption())
   .action(async (opts: { config?: string }) => {
+    // The config is validated once or twice per process: zod's JIT (code
+    // generated per schema) costs more at start-up than it ever saves.
+    const { runAgent } = await import('./runtime/run-agent.js');
     process.exitCode = await runAgent({
       version: pkg.version,
       ...(opts.config === undefined ? {} : { configPath: opts.config }),
@@ -52,6 +53,11 @@ program
     setTimeout(() => process.exit(), 200).unref();
   });
 
-runCommands(program, configOption);
+// Each command loads what it needs: `run` starts capturing without
+// loading the offline tools (DLQ, buffer, schema), and they without it.
+if (process.argv[2] !== 'run') {
+  const { runCommands } = await import('./cli/commands.js');
+  runCommands(program, configOption);
+}
 
 await program.parseAsync(process.argv);

@@ -34,6 +34,7 @@ export type {
   AgentOptions,
   AgentState,
   AgentStats,
+  PositionsStatus,
   ReloadResult,
 } from './runtime/create-agent.js';
 export { createApiServer } from './api/create-api-server.js';

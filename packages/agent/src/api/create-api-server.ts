@@ -123,7 +123,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
 
   app.get('/status', async () => {
     const now = Date.now();
-    const { files, containers } = agent.status();
+    const { files, containers, positions } = agent.status();
     return {
       files: files.map((f) => ({
         ...f,
@@ -133,6 +133,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
             : 0,
       })),
       containers,
+      positions,
     };
   });
 

@@ -180,7 +180,10 @@ describe('parseConfig', () => {
       expect(config.dispatcher.batch_timeout).toBe(90_000);
       expect(config.dispatcher.max_queue_bytes).toBe(2 * 1024 * 1024);
       expect(config.api).toMatchObject({ host: '127.0.0.1', port: 8401 });
-      expect(config.positions.flush_interval).toBe(1000);
+      expect(config.positions).toMatchObject({
+        flush_interval: 0,
+        fsync: 'interval',
+      });
     });
   });
 });

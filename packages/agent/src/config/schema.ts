@@ -337,7 +337,16 @@ export const configSchema = section({
       .describe('JSON store path. @default <data_dir>/positions.json'),
     redis_url: z.string().optional().describe('Redis URL (store: redis).'),
     namespace: z.string().default('lc').describe('Redis key namespace.'),
-    flush_interval: duration(1000, 'How often committed positions are saved.'),
+    flush_interval: duration(
+      0,
+      'Longest a committed position waits before it is saved. 0: saved with every acknowledged batch (group commit), so a crash re-sends only what was in flight.',
+    ),
+    fsync: z
+      .enum(['always', 'interval', 'never'])
+      .default('interval')
+      .describe(
+        'File store: when position saves reach the disk itself. Every save is written to the OS first, so a killed agent loses nothing with any policy; this is about power loss (`interval`: within 1 s).',
+      ),
     on_corruption: z
       .enum(['restore_backup', 'recreate', 'fail'])
       .default('restore_backup')

@@ -30,9 +30,11 @@ sinks:
 async function lines(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const f of await readdir(join(dir, 'out')).catch(() => [] as string[])) {
-    for (const l of (await readFile(join(dir, 'out', f), 'utf8')).split('\n')) {
-      if (l !== '') out.push((JSON.parse(l) as { line: string }).line);
-    }
+    // Only whole lines: the sink may be in the middle of an append (what
+    // follows the last newline is not written yet).
+    const whole = (await readFile(join(dir, 'out', f), 'utf8')).split('\n');
+    whole.pop();
+    for (const l of whole) out.push((JSON.parse(l) as { line: string }).line);
   }
   return out;
 }
@@ -173,7 +175,9 @@ sinks: {file: [{name: out, directory: ${tmp.path}/out, path_template: "{file_nam
     expect(
       (await read()).map((l) => (JSON.parse(l) as { line: string }).line),
     ).toEqual(['one', 'two']);
-    expect(agent.positions().length).toBeLessThanOrEqual(1);
+    expect(
+      agent.positions().filter((p) => p.kind === 'file').length,
+    ).toBeLessThanOrEqual(1);
     await tmp.cleanup();
   });
 });

@@ -19,7 +19,11 @@ import type {
   FileMonitor,
   FileStatus,
 } from '@lc/monitors';
-import { createContainerMonitor, createFileMonitor } from '@lc/monitors';
+import {
+  createContainerMonitor,
+  createFileMonitor,
+  recordFileWatches,
+} from '@lc/monitors';
 import type { BatchPersistence, BatchPersistenceStats } from '@lc/persistence';
 import { createBatchPersistence, createDeadLetterStore } from '@lc/persistence';
 import type { PositionManager, PositionManagerStats } from '@lc/positions';
@@ -60,6 +64,16 @@ export interface ReloadResult {
   readonly applied: readonly string[];
   /** Changed sections that only take effect after a restart. */
   readonly requiresRestart: readonly string[];
+}
+
+/** Whether the position store takes saves (see `readiness()`). */
+export interface PositionsStatus {
+  /** `ok`, or `failing` while saves fail (retried; reading goes on). */
+  readonly state: 'ok' | 'failing';
+  /** Since when saves fail, ms since the epoch. */
+  readonly failingSinceMs?: number;
+  /** The last save error. */
+  readonly lastError?: string;
 }
 
 /** Counters and component stats for /stats. */
@@ -105,8 +119,12 @@ export interface Agent {
   ingest(records: readonly LogRecord[]): boolean;
   /** Readiness of each component. */
   readiness(): { ready: boolean; components: Record<string, string> };
-  /** Every tracked file and container. */
-  status(): { files: FileStatus[]; containers: ContainerStatus[] };
+  /** Every tracked file and container, and whether positions can be saved. */
+  status(): {
+    files: FileStatus[];
+    containers: ContainerStatus[];
+    positions: PositionsStatus;
+  };
   /** Counters. */
   stats(): AgentStats;
   /** Committed positions. */
@@ -162,6 +180,7 @@ function createPositionStore(
         path: p.path ?? resolve(config.app.data_dir, 'positions.json'),
         onCorruption: p.on_corruption,
         backupCount: p.backup_count,
+        fsync: p.fsync,
         logger,
         registry,
       });
@@ -207,6 +226,19 @@ export function createAgent(options: AgentOptions): Agent {
   });
   let gen: Generation | undefined;
   let chain: Promise<unknown> = Promise.resolve();
+
+  const positionsStatus = (): PositionsStatus => {
+    const st = positions.stats();
+    return st.storeFailing
+      ? {
+          state: 'failing',
+          failingSinceMs: st.storeFailingSinceMs,
+          ...(st.lastStoreError === undefined
+            ? {}
+            : { lastError: st.lastStoreError }),
+        }
+      : { state: 'ok' };
+  };
 
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = chain.then(fn, fn);
@@ -356,6 +388,18 @@ export function createAgent(options: AgentOptions): Agent {
         if (state !== 'new') return;
         state = 'starting';
         await positions.start();
+        // Each file group's "watched since" is the process start: a crash
+        // loop's next run then knows what rotated away while it was down.
+        const since = Math.floor(performance.timeOrigin);
+        let recorded = false;
+        for (const f of config.sources.files)
+          recorded =
+            recordFileWatches(
+              positions,
+              f.include.map((g) => resolve(g)),
+              since,
+            ) || recorded;
+        if (recorded) await positions.whenSaved();
         if (config.dlq.enabled) {
           deadLetters = await createDeadLetterStore({
             ...inst,
@@ -489,9 +533,15 @@ export function createAgent(options: AgentOptions): Agent {
       return gen.intake.dispatchMany(records);
     },
     readiness() {
+      const saves = positionsStatus();
       const components: Record<string, string> = {
         agent: state,
-        positions: state === 'running' ? 'up' : state,
+        positions:
+          state !== 'running'
+            ? state
+            : saves.state === 'ok'
+              ? 'up'
+              : `failing: ${saves.lastError ?? 'save failed'}`,
         dispatcher:
           gen === undefined
             ? 'down'
@@ -503,11 +553,15 @@ export function createAgent(options: AgentOptions): Agent {
         fileSources: String(gen?.files.length ?? 0),
         docker: gen?.docker === undefined ? 'disabled' : 'up',
       };
-      return { ready: state === 'running', components };
+      // Positions that cannot be saved are a durability failure: delivery
+      // goes on, but a crash would replay (or, for a new file rotated
+      // away meanwhile, miss) what was read since. Not ready until fixed.
+      return { ready: state === 'running' && saves.state === 'ok', components };
     },
     status: () => ({
       files: gen?.files.flatMap((m) => m.status()) ?? [],
       containers: gen?.docker?.status() ?? [],
+      positions: positionsStatus(),
     }),
     stats: () => ({
       state,

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LcError } from '@lc/core';
-import { createApiServer } from '../api/create-api-server.js';
+import type { FastifyInstance } from 'fastify';
 import {
   formatConfigIssues,
   loadConfigFile,
@@ -27,6 +27,9 @@ export const EXIT_CODES = {
   /** A second SIGINT/SIGTERM forced the exit. */
   forced: 130,
 } as const;
+
+/** How long a slow start runs before the API is brought up anyway, ms. */
+const API_DEFER_MS = 1000;
 
 /** Options for {@link runAgent}. */
 export interface RunAgentOptions {
@@ -97,22 +100,33 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     }
     return agent.reload(next.config);
   };
-  const api = config.api.enabled
-    ? createApiServer({
-        agent,
-        version: options.version,
-        ...(config.api.token === undefined ? {} : { token: config.api.token }),
-        maxBodyBytes: config.api.max_body_bytes,
-        maxRecordsPerRequest: config.api.max_records_per_request,
-        metrics: config.metrics.enabled,
-        ...(options.configPath === undefined ? {} : { reload }),
-        logger,
-      })
-    : undefined;
+  let api: FastifyInstance | undefined;
+  /** Load, build and bind the API; its address, or undefined when disabled. */
+  const startApi = async (): Promise<string | undefined> => {
+    if (!config.api.enabled) return undefined;
+    const { createApiServer } = await import('../api/create-api-server.js');
+    api = createApiServer({
+      agent,
+      version: options.version,
+      ...(config.api.token === undefined ? {} : { token: config.api.token }),
+      maxBodyBytes: config.api.max_body_bytes,
+      maxRecordsPerRequest: config.api.max_records_per_request,
+      metrics: config.metrics.enabled,
+      ...(options.configPath === undefined ? {} : { reload }),
+      logger,
+    });
+    return api.listen({ host: config.api.host, port: config.api.port });
+  };
 
   let resolveExit: (code: number) => void = () => {};
   const exited = new Promise<number>((r) => (resolveExit = r));
+  // The process holds itself alive from here to the end, whatever the
+  // config starts (API off, no watchers, nothing to read): components
+  // unref their timers, so without this Node would exit on an empty loop.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   let stopping = false;
+  /** Exit code of a clean stop; a fatal error makes it a failure. */
+  let stopCode: number = EXIT_CODES.ok;
   const stop = (signal: string) => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: forcing exit');
@@ -131,7 +145,7 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
       try {
         await api?.close();
         await agent.shutdown();
-        resolveExit(EXIT_CODES.ok);
+        resolveExit(stopCode);
       } catch (error) {
         logger.error({ err: error }, 'shutdown failed');
         resolveExit(EXIT_CODES.failure);
@@ -149,40 +163,73 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
       logger.warn({ err: error }, 'reload failed'),
     );
   };
+  // A bug must not end the process silently: say what happened, then stop
+  // as cleanly as can be (positions and the WAL are durable per batch).
+  const onFatal = (kind: string) => (error: unknown) => {
+    logger.fatal(
+      { err: error },
+      `${kind}: stopping the agent (exit ${EXIT_CODES.failure})`,
+    );
+    stopCode = EXIT_CODES.failure;
+    if (!stopping) stop(kind);
+  };
+  const onUncaught = onFatal('uncaught exception');
+  const onUnhandled = onFatal('unhandled promise rejection');
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   process.on('SIGHUP', onHup);
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUnhandled);
   try {
-    // The API answers while the agent starts (a large WAL backlog is
-    // delivered before sources start): /health is up, /ready says 503
-    // "starting" until start() finishes.
-    const address =
-      api === undefined
-        ? undefined
-        : await api.listen({ host: config.api.host, port: config.api.port });
-    if (address !== undefined)
-      logger.info({ listen: address }, 'api listening; agent starting');
-    // A signal during a long (or stuck) start must still end the process.
-    const started = await Promise.race([
-      agent.start().then(() => true),
-      exited.then(() => false),
-    ]);
-    if (!started) return await finish();
+    // Sources start first: that is what makes the identities of the files
+    // being read durable, and a crash loop must get there each time. The
+    // API follows once they run, or after API_DEFER_MS of a slow start (a
+    // WAL backlog is delivered before sources start), answering /health and
+    // /ready 503 "starting" meanwhile.
+    const starting = agent.start().then(() => 'started' as const);
+    starting.catch(() => undefined); // awaited below; not "unhandled" meanwhile
+    const stopped = exited.then(() => 'exited' as const);
+    let slowTimer: NodeJS.Timeout | undefined;
+    const slow = new Promise<'slow'>((r) => {
+      slowTimer = setTimeout(() => r('slow'), API_DEFER_MS);
+    });
+    let outcome = await Promise.race([starting, slow, stopped]);
+    clearTimeout(slowTimer);
+    if (outcome === 'exited') return await finish();
+    const address = await startApi();
+    if (outcome === 'slow') {
+      if (address !== undefined)
+        logger.info({ listen: address }, 'api listening; agent starting');
+      // A signal during a long (or stuck) start must still end the process.
+      outcome = await Promise.race([starting, stopped]);
+      if (outcome === 'exited') return await finish();
+    }
     if (address !== undefined)
       logger.info({ address }, 'api listening; agent ready');
   } catch (error) {
-    logger.fatal({ err: error }, 'failed to start');
+    logger.fatal(
+      { err: error },
+      `failed to start (exit ${EXIT_CODES.failure})`,
+    );
     await api?.close().catch(() => undefined);
     await agent.shutdown().catch(() => undefined);
+    release();
     return EXIT_CODES.failure;
   }
   return finish();
 
   async function finish(): Promise<number> {
     const code = await exited;
+    release();
+    return code;
+  }
+
+  function release(): void {
+    clearInterval(keepAlive);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     process.off('SIGHUP', onHup);
-    return code;
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUnhandled);
   }
 }
