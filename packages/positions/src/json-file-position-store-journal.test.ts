@@ -181,7 +181,10 @@ describe('createJsonFilePositionStore (journal)', () => {
         encodeJournalRecord([JSON.stringify(stale)], []),
       );
       expect(await offsets()).toEqual({ a: 10 });
+      const s2 = open();
+      await s2.save({ upserts: [makeFilePosition('b', 1)] });
       expect(await journals()).not.toContain('positions.json.journal.0');
+      await s2.close();
     });
 
     it('should replay a journal over a snapshot restored from backup', async () => {

@@ -189,16 +189,27 @@ describe('createJsonFilePositionStore', () => {
       expect(await offsetOf()).toBeUndefined();
     });
 
-    it('should ignore leftover temp files of a crashed save', async () => {
+    it('should ignore leftover temp files of a crashed save, and remove them at the first write', async () => {
       await threeSaves();
       await writeFile(
         join(dir.path, 'sub', 'positions.json.tmp-999-1'),
         '{"half',
       );
+      const before = (await readdir(join(dir.path, 'sub'))).sort();
+      // A load alone (e.g. `lc-agent positions list`) changes nothing.
       expect(await offsetOf()).toBe(30);
+      expect((await readdir(join(dir.path, 'sub'))).sort()).toEqual(before);
+      const s = open();
+      await s.save({ upserts: [makeFilePosition('a', 40)] });
+      await s.close();
       expect(await readdir(join(dir.path, 'sub'))).not.toContain(
         'positions.json.tmp-999-1',
       );
+    });
+
+    it('should create nothing when loading from a directory that does not exist', async () => {
+      expect(await offsetOf()).toBeUndefined();
+      await expect(readdir(join(dir.path, 'sub'))).rejects.toThrow(/ENOENT/);
     });
   });
 });

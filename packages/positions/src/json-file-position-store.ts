@@ -170,6 +170,9 @@ export function createJsonFilePositionStore(
   /** Valid bytes of the newest journal (appends continue after them). */
   let newestValidBytes = 0;
   let appender: JournalAppender | undefined;
+  /** Journals older than the snapshot, deleted before the first write. */
+  let stale: JournalFile[] = [];
+  let prepared = false;
   let appendedSinceCompaction = false;
   let syncTimer: TimerHandle | undefined;
   let closed = false;
@@ -232,6 +235,7 @@ export function createJsonFilePositionStore(
     next: Map<string, Entry>,
     keepBackup: boolean,
   ): Promise<void> {
+    await prepareWrite();
     const seq = Math.max(snapshotSeq, journals.at(-1)?.seq ?? 0) + 1;
     const fresh =
       compactAfter === 0
@@ -339,18 +343,23 @@ export function createJsonFilePositionStore(
       }
       if (i === journals.length - 1) newestValidBytes = got.validBytes;
     }
-    // Journals the snapshot already holds (a crash after it was written).
-    await removeJournals(all.filter((j) => j.seq < fromSeq));
+    // Journals the snapshot already holds (a crash after it was written):
+    // removed before the first write, so a load alone changes nothing.
+    stale = all.filter((j) => j.seq < fromSeq);
+  }
+
+  /** Before the first write: the directory, and leftovers of crashed writes. */
+  async function prepareWrite(): Promise<void> {
+    if (prepared) return;
+    await mkdir(dir, { recursive: true });
+    await snapshot.removeTempFiles();
+    await removeJournals(stale);
+    stale = [];
+    prepared = true;
   }
 
   async function ensureLoaded(): Promise<Map<string, Entry>> {
     if (state !== undefined) return state;
-    try {
-      await mkdir(dir, { recursive: true });
-      await snapshot.removeTempFiles();
-    } catch (error) {
-      throw ioError(error, 'load');
-    }
     const backups = await snapshot.backups();
     backupSeq = backups[0]?.seq ?? 0;
     let got: Awaited<ReturnType<SnapshotFile['read']>>;
@@ -388,6 +397,7 @@ export function createJsonFilePositionStore(
 
   async function openAppender(): Promise<JournalAppender> {
     if (appender !== undefined) return appender;
+    await prepareWrite();
     const newest = journals.at(-1);
     const seq = newest?.seq ?? snapshotSeq;
     const j = await JournalAppender.open(
