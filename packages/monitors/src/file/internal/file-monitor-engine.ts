@@ -191,32 +191,37 @@ export class FileMonitorEngine {
         this.files.fileError(f, error);
       }
     }
-    await this.sweep.sweepUnseenGenerations(savedAtStart);
-    await this.sweepUnrecordedPaths();
+    await this.sweep.sweepUnseenGenerations(
+      savedAtStart,
+      this.livePathsAtStart(),
+      (path) => this.watchedSince(path),
+    );
     this.ready = true;
     this.scheduler.request(0);
   }
 
+  /** Paths of the live files found at start-up. */
+  private livePathsAtStart(): string[] {
+    const out: string[] = [];
+    for (const f of this.files.byId.values())
+      if (f.context === 'startup' && !f.finishOnly) out.push(f.trackedPath);
+    return out;
+  }
+
   /**
-   * Live files at a path no identity was ever saved for, under a glob
-   * watched since some time: every earlier run was killed before it saved
-   * one (a crash loop), so generations rotated away next to them since then
-   * were written while watched and are read from their beginning.
+   * Since when files at `path` are watched (its include glob's marker);
+   * undefined when unknown, or when a path no identity was saved for starts
+   * at its end or recent lines (the user asked for no history there).
    */
-  private async sweepUnrecordedPaths(): Promise<void> {
-    if (this.o.startPosition !== 'beginning') return;
-    for (const f of [...this.files.byId.values()]) {
-      if (f.context !== 'startup' || f.finishOnly) continue;
-      if (this.savedPaths.has(f.trackedPath)) continue;
-      const pattern = this.o.include.find((g) =>
-        compileGlob(g).some((c) => matchesAny([c], f.trackedPath)),
-      );
-      const since =
-        pattern === undefined ? undefined : this.positions.watchSince(pattern);
-      // One millisecond back: a generation written in the same millisecond.
-      if (since !== undefined)
-        await this.sweep.sweepSiblings(f.trackedPath, since - 1, undefined);
-    }
+  private watchedSince(path: string): number | undefined {
+    if (this.o.startPosition !== 'beginning' && !this.savedPaths.has(path))
+      return undefined;
+    const pattern = this.o.include.find((g) =>
+      compileGlob(g).some((c) => matchesAny([c], path)),
+    );
+    return pattern === undefined
+      ? undefined
+      : this.positions.watchSince(pattern);
   }
 
   async flush(): Promise<void> {

@@ -94,8 +94,20 @@ export class SiblingSweep {
    * away unseen (killed before the next check); and an identity saved as
    * rotated may be older than the one saved as active, with unseen
    * generations between the two.
+   *
+   * `watchedSince(live)` (the path's `file-watch` marker) lowers every
+   * cut-off to when watching began, and gives one to live paths no
+   * identity was ever saved for: a run killed after it saved a younger
+   * identity but before an older generation it had just found leaves no
+   * other trace of it, and in a crash loop no run may save any identity.
+   * Generations read since are known (positions of finished files are kept
+   * for a day, longer than the marker), so only unread ones are read.
    */
-  async sweepUnseenGenerations(saved: readonly FilePosition[]): Promise<void> {
+  async sweepUnseenGenerations(
+    saved: readonly FilePosition[],
+    live: readonly string[],
+    watchedSince: (live: string) => number | undefined,
+  ): Promise<void> {
     const since = new Map<string, number>();
     const active = new Map<string, number>();
     const onDisk = new Map<string, number>();
@@ -116,10 +128,17 @@ export class SiblingSweep {
           : Math.min(p.updatedAtMs, at.mtimeMs - 1);
       onDisk.set(p.path, Math.min(onDisk.get(p.path) ?? Infinity, cutoff));
     }
-    for (const [live, sinceAny] of since) {
-      const cutoff = onDisk.get(live) ?? active.get(live) ?? sinceAny;
-      await this.sweepSiblings(live, cutoff, undefined);
+    const cutoffs = new Map<string, number>();
+    for (const [path, sinceAny] of since)
+      cutoffs.set(path, onDisk.get(path) ?? active.get(path) ?? sinceAny);
+    for (const path of live) {
+      const watched = watchedSince(path);
+      // One millisecond back: a generation written in the same millisecond.
+      if (watched !== undefined)
+        cutoffs.set(path, Math.min(cutoffs.get(path) ?? Infinity, watched - 1));
     }
+    for (const [path, cutoff] of cutoffs)
+      await this.sweepSiblings(path, cutoff, undefined);
   }
 
   /**
