@@ -8,27 +8,45 @@ export interface AgentConfigOptions {
   readonly kafkaBroker?: string;
   /** Kafka topic. @default 'faults' */
   readonly kafkaTopic?: string;
-  /** Enable the WAL (`persistence.enabled`). @default false */
+  /** Enable the WAL (`persistence.enabled`). @default false (the agent's default) */
   readonly wal?: boolean;
-  /** `dispatcher.batch_max_records`. @default 200 */
+  /**
+   * `dispatcher.batch_max_records`; unset keeps the agent's default (1000).
+   * Only the reload scenario changes it, to make reloads change something.
+   */
   readonly batchMaxRecords?: number;
   /** Extra static label on every record (changes across reloads). */
   readonly generation?: number;
 }
 
-/** An `lc-agent` YAML config: file source `logs/**\/*.log` → one sink. */
+/**
+ * An `lc-agent` YAML config: file source `logs/**\/*.log` → one sink, at the
+ * agent's default settings (batching, flush, polling, positions), as users
+ * run it. Only what a scenario needs is set: paths, a random API port, the
+ * sink, and the WAL where a scenario is about it.
+ */
 export function agentConfig(o: AgentConfigOptions): string {
   let sinks = `sinks:\n  file: [{name: out, directory: ${o.root}/out, path_template: "{file_name}.jsonl"}]\n`;
   if (o.lokiUrl !== undefined)
     sinks = `sinks:\n  loki: [{name: loki, url: "${o.lokiUrl}", timeout: 5s}]\n`;
   if (o.kafkaBroker !== undefined)
     sinks = `sinks:\n  kafka: [{name: kafka, brokers: ["${o.kafkaBroker}"], topic: ${o.kafkaTopic ?? 'faults'}, format: text, timeout: 5s}]\n`;
+  const dispatcher =
+    o.batchMaxRecords === undefined
+      ? ''
+      : `dispatcher: {batch_max_records: ${o.batchMaxRecords}}\n`;
+  const wal = o.wal === true ? 'persistence: {enabled: true}\n' : '';
   return `app: {data_dir: ${o.root}/data, log_level: info}
 api: {port: 0}
 sources:
-  files: [{include: ["${o.root}/logs/**/*.log"], poll_interval: 250ms, labels: {job: faults, gen: "g${o.generation ?? 0}"}}]
-dispatcher: {batch_timeout: 100ms, batch_max_records: ${o.batchMaxRecords ?? 200}}
-positions: {flush_interval: 100ms}
-persistence: {enabled: ${o.wal === true}}
-${sinks}`;
+  files: [{include: ["${o.root}/logs/**/*.log"], labels: {job: faults, gen: "g${o.generation ?? 0}"}}]
+${dispatcher}${wal}${sinks}`;
 }
+
+/**
+ * The agent's in-flight window at default settings: (workers + 1) ×
+ * batch_max_records, the intake bound. After a SIGKILL at most this many
+ * lines can have been sent and not yet acknowledged and committed, so at
+ * most this many are sent again per kill.
+ */
+export const DEFAULT_IN_FLIGHT_LINES = (4 + 1) * 1000;

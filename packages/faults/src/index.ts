@@ -1,4 +1,4 @@
-export { agentConfig } from './agent-config.js';
+export { agentConfig, DEFAULT_IN_FLIGHT_LINES } from './agent-config.js';
 export type { AgentConfigOptions } from './agent-config.js';
 export { createLineWriter } from './line-writer.js';
 export type {
@@ -17,3 +17,9 @@ export { createKafkaProxy, rewriteMetadataPorts } from './kafka-proxy.js';
 export type { KafkaProxy } from './kafka-proxy.js';
 export { superviseAgent } from './supervise.js';
 export type { SupervisedAgent } from './supervise.js';
+export { randomBetween, runKillSchedule } from './kill-schedule.js';
+export type {
+  KillScheduleOptions,
+  KillScheduleResult,
+  StopSignal,
+} from './kill-schedule.js';

@@ -2,16 +2,12 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { agentChildEnv, shebangNodeFlags } from '@lc/test-utils';
 
 const require = createRequire(import.meta.url);
 const AGENT_DIR = dirname(require.resolve('@lc/agent/package.json'));
-const CLI = join(AGENT_DIR, 'src', 'cli.ts');
-const TSX = pathToFileURL(require.resolve('tsx')).href.replace(
-  /\/dist\/[^/]+$/,
-  '/dist/loader.mjs',
-);
+/** The built `lc-agent` binary (`pnpm test` builds it first, see turbo.json). */
+const CLI = join(AGENT_DIR, 'dist', 'cli.js');
 
 /** A running `lc-agent run` child process. */
 export interface AgentProcess {
@@ -42,9 +38,9 @@ export interface SpawnAgentOptions {
 }
 
 /**
- * Spawns the real `lc-agent run --config <config>` from the agent's
- * TypeScript sources (through tsx, `@lc/source` condition): the same code
- * path and Node flags as the `lc-agent` binary, without a build step.
+ * Spawns the real `lc-agent run --config <config>`: the built binary with
+ * the Node flags of its shebang, as users run it (start-up time included,
+ * which the early-kill and crash-loop scenarios depend on).
  */
 export function spawnAgent(options: SpawnAgentOptions): AgentProcess {
   const child = spawn(
@@ -52,9 +48,6 @@ export function spawnAgent(options: SpawnAgentOptions): AgentProcess {
     [
       // The GC flags of the lc-agent binary's shebang.
       ...shebangNodeFlags(CLI),
-      '--conditions=@lc/source',
-      '--import',
-      TSX,
       CLI,
       'run',
       '--config',
