@@ -269,6 +269,23 @@ describe('createPositionManager', () => {
       await manager.shutdown();
     });
 
+    it('should carry commits made before the reset over to movedTo', async () => {
+      const { manager } = setup();
+      await manager.start();
+      const live = { kind: 'file', id: '1:2' };
+      manager.upsertFile(file('1:2'));
+      manager.commit(live, { offset: 70, line: 7 });
+      manager.upsertFile(file('1:9', 70)); // the copy, found at offset 70
+      // An acknowledgement lands before the live identity is reset.
+      manager.commit(live, { offset: 80, line: 8 });
+      manager.reset('file', '1:2', 'copytruncate', { movedTo: '1:9' });
+      expect(manager.get('file', '1:9')).toMatchObject({
+        offset: 80,
+        logCount: 8,
+      });
+      await manager.shutdown();
+    });
+
     it('should leave the epoch out of positions never reset', async () => {
       const { manager } = setup();
       await manager.start();

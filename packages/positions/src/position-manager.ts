@@ -16,7 +16,11 @@ import type { TimerHandle } from '@lc/core';
 import { DEFAULT_MARKER_BYTES } from './file-identity.js';
 import { fillMarkers } from './internal/fill-markers.js';
 import { MarkerHandles } from './internal/marker-handles.js';
-import { emptyCounters, managerMetrics } from './internal/metrics.js';
+import {
+  emptyCounters,
+  managerMetrics,
+  PendingUpdateCounts,
+} from './internal/metrics.js';
 import { epochOf, isFileCursor, isFilePosition } from './internal/merge.js';
 import { MovedContent } from './internal/moved-content.js';
 import {
@@ -72,21 +76,8 @@ export function createPositionManager(
   let cleanupTimer: TimerHandle | undefined;
   const s = emptyCounters();
 
-  // Hot-path counts are kept as plain numbers and published to prom-client
-  // at each flush and stats() call: a labelled inc() costs more than the
-  // commit itself. Metrics lag by at most one flush interval.
-  const pending = { commit: 0, stale: 0, upsert: 0 };
-  const updatesBy = {
-    commit: { inc: () => void pending.commit++ },
-    stale: { inc: () => void pending.stale++ },
-    upsert: { inc: () => void pending.upsert++ },
-  };
-  const publish = (): void => {
-    for (const op of ['commit', 'stale', 'upsert'] as const) {
-      if (pending[op] > 0) metrics.updates.inc({ op }, pending[op]);
-      pending[op] = 0;
-    }
-  };
+  const updatesBy = new PendingUpdateCounts(metrics.updates);
+
   const put = (key: string, p: Position): void => {
     const added = table.put(key, p);
     s.updates++;
@@ -143,7 +134,7 @@ export function createPositionManager(
     const key = positionKey(source);
     if (table.isTombstoned(key)) {
       s.staleCommits++;
-      updatesBy.stale.inc();
+      updatesBy.stale++;
       return;
     }
     const existing = positions.get(key);
@@ -177,11 +168,11 @@ export function createPositionManager(
     }
     if (next === 'stale') {
       s.staleCommits++;
-      updatesBy.stale.inc();
+      updatesBy.stale++;
       return;
     }
     s.commits++;
-    updatesBy.commit.inc();
+    updatesBy.commit++;
     put(key, next);
   }
 
@@ -191,7 +182,7 @@ export function createPositionManager(
     table.revive(key);
     // The epoch, like the offset, is the manager's: only reset moves it.
     const next = mergeFileUpsert(positions.get(key), p, clock.now());
-    updatesBy.upsert.inc();
+    updatesBy.upsert++;
     put(key, next);
   }
 
@@ -200,7 +191,7 @@ export function createPositionManager(
     const key = positionKey(p);
     table.revive(key);
     const next = mergeContainerUpsert(positions.get(key), p, clock.now());
-    updatesBy.upsert.inc();
+    updatesBy.upsert++;
     put(key, next);
   }
 
@@ -229,10 +220,23 @@ export function createPositionManager(
     const movedTo = options?.movedTo;
     if (isFilePosition(existing) && movedTo !== undefined && movedTo !== id) {
       const target = positions.get(positionKey({ kind, id: movedTo }));
-      moved.set(key, epochOf(existing), {
+      const to = {
         id: movedTo,
         epoch: isFilePosition(target) ? epochOf(target) : 0,
-      });
+      };
+      moved.set(key, epochOf(existing), to);
+      // What was committed here before the reset is delivered content the
+      // copy holds at the same offsets (commits can land between the copy
+      // being found and this reset): the copy resumes after it, not before.
+      if (existing.offset > 0)
+        commit(
+          { kind, id: movedTo },
+          {
+            offset: existing.offset,
+            line: existing.logCount,
+            ...(to.epoch === 0 ? {} : { epoch: to.epoch }),
+          },
+        );
     }
     const next = resetPosition(existing, clock.now());
     metrics.updates.inc({ op: 'reset' });
@@ -248,7 +252,7 @@ export function createPositionManager(
   async function doFlush(): Promise<void> {
     // Every flush, even an empty one, ages the kept marker handles.
     await markerHandles.beginFlush();
-    publish();
+    updatesBy.publish();
     updatesSinceFlush = 0;
     if (!table.hasChanges) return;
     const started = clock.monotonicNow();
@@ -376,7 +380,7 @@ export function createPositionManager(
     whenSaved: () => (closed ? Promise.resolve(false) : loop.whenSaved()),
     shutdown,
     stats() {
-      publish();
+      updatesBy.publish();
       const health = loop.health();
       return {
         ...s,

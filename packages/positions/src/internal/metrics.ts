@@ -226,3 +226,26 @@ export function emptyCounters() {
     errors: 0,
   };
 }
+
+/**
+ * Hot-path update counts kept as plain numbers and published to prom-client
+ * at each save and `stats()` call: a labelled `inc()` costs more than the
+ * commit itself. The metric lags by at most one save.
+ */
+export class PendingUpdateCounts {
+  commit = 0;
+  stale = 0;
+  upsert = 0;
+  private readonly counter: Counter<'op'>;
+
+  constructor(counter: Counter<'op'>) {
+    this.counter = counter;
+  }
+
+  publish(): void {
+    for (const op of ['commit', 'stale', 'upsert'] as const) {
+      if (this[op] > 0) this.counter.inc({ op }, this[op]);
+      this[op] = 0;
+    }
+  }
+}
