@@ -27,6 +27,10 @@ export interface Intake {
  * Receives the settled watermark per source (implemented by the position
  * manager, called by the dispatcher's ack tracker). `cursor` is the cursor
  * of the last record of an unbroken settled prefix of the source's records.
+ * Settlements are coalesced into one commit per source, except that the
+ * last cursor of each `epoch` (see {@link FileCursor}) is committed on its
+ * own: a committer redirects older epochs (the copy of copytruncated
+ * content), which a coalesced commit of the newer epoch would skip.
  */
 export interface CursorCommitter {
   commit(source: SourceRef, cursor: Cursor): void;

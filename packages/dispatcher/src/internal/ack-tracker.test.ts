@@ -40,6 +40,27 @@ function recordingCommitter(): {
 
 describe('createAckTracker', () => {
   describe('settle', () => {
+    it('should commit the last cursor of each epoch on its own when settlements coalesce', () => {
+      const committer = recordingCommitter();
+      const tracker = createAckTracker({ committer });
+      const src = SOURCES[0] as SourceRef;
+      const cursors: Cursor[] = [
+        { offset: 10, line: 1 },
+        { offset: 20, line: 2 }, // read before a copytruncate (epoch 0)
+        { offset: 5, line: 1, epoch: 1 }, // the new content
+        { offset: 9, line: 2, epoch: 1 },
+      ];
+      const items = cursors.map((cursor, n) =>
+        tracker.track({ ...record(src, n, false), cursor }, 1),
+      );
+      for (const item of items) tracker.settle(item);
+      tracker.flush();
+      expect(committer.commits.get('file:a')).toEqual([
+        { offset: 20, line: 2 },
+        { offset: 9, line: 2, epoch: 1 },
+      ]);
+    });
+
     it('should not move the watermark past an unsettled earlier record', () => {
       const committer = recordingCommitter();
       const tracker = createAckTracker({ committer });

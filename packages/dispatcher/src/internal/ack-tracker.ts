@@ -116,7 +116,13 @@ export function createAckTracker(options: AckTrackerOptions = {}): AckTracker {
     while (head < pending.length) {
       const item = pending[head] as AckItem;
       if (item.remaining > 0) break;
-      if (item.cursor !== undefined) cursor = item.cursor;
+      if (item.cursor !== undefined) {
+        // The last cursor of an epoch goes on its own: it belongs to other
+        // content (a copytruncate copy), which a later epoch's commit skips.
+        if (cursor !== undefined && epochOf(cursor) !== epochOf(item.cursor))
+          commit(source, cursor);
+        cursor = item.cursor;
+      }
       source.settledSeq = item.seq;
       head++;
     }
@@ -190,4 +196,12 @@ export function createAckTracker(options: AckTrackerOptions = {}): AckTracker {
       return byKey.size;
     },
   };
+}
+
+/** The `epoch` of a file cursor (absent: 0); 0 for other cursors. */
+function epochOf(cursor: Cursor): number {
+  if (typeof cursor !== 'object' || cursor === null || Array.isArray(cursor))
+    return 0;
+  const epoch = (cursor as { epoch?: unknown }).epoch;
+  return typeof epoch === 'number' ? epoch : 0;
 }
