@@ -2,7 +2,13 @@ export { LC_ERROR_CODES } from './lc-error-code.js';
 export type { LcErrorCode } from './lc-error-code.js';
 export { LcError, toLcError } from './lc-error.js';
 export type { LcErrorOptions } from './lc-error.js';
-export { EMPTY_LABELS, freezeLabels, labelsKey, withLabels } from './labels.js';
+export {
+  EMPTY_LABELS,
+  freezeLabels,
+  labelsKey,
+  setOwnKey,
+  withLabels,
+} from './labels.js';
 export type { Labels } from './labels.js';
 export {
   compareTimestamps,

@@ -9,6 +9,26 @@ export type Labels = Readonly<Record<string, string>>;
 /** The empty label set, shared. */
 export const EMPTY_LABELS: Labels = Object.freeze({});
 
+/**
+ * `target[key] = value` for keys that are data (label names, metadata and
+ * parsed field names from log lines): `__proto__` becomes an own key
+ * instead of reaching the prototype setter (where it would be lost).
+ */
+export function setOwnKey(
+  target: Record<string, string>,
+  key: string,
+  value: string,
+): void {
+  if (key === '__proto__')
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  else target[key] = value;
+}
+
 /** Freeze a label object so it can be shared safely. */
 export function freezeLabels(labels: Record<string, string>): Labels {
   return Object.freeze(labels);
@@ -26,11 +46,12 @@ export function withLabels(
   let next: Record<string, string> | undefined;
   for (const key of Object.keys(patch)) {
     const value = patch[key];
-    if (base[key] === value) continue;
-    if (value === undefined && !(key in base)) continue;
+    if (Object.hasOwn(base, key) ? base[key] === value : value === undefined)
+      continue;
+    if (value === undefined && !Object.hasOwn(base, key)) continue;
     next ??= { ...base };
     if (value === undefined) delete next[key];
-    else next[key] = value;
+    else setOwnKey(next, key, value);
   }
   return next === undefined ? base : Object.freeze(next);
 }

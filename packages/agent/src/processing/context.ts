@@ -1,5 +1,5 @@
 import type { Labels } from '@lc/core';
-import { withLabels } from '@lc/core';
+import { setOwnKey, withLabels } from '@lc/core';
 
 /**
  * Mutable working state of one record while it passes through a pipeline.
@@ -61,9 +61,14 @@ export function patchMetadata(
   let next: Record<string, string> | undefined;
   for (const key of Object.keys(patch)) {
     const value = patch[key] as string;
-    if (ctx.metadata?.[key] === value) continue;
+    if (
+      ctx.metadata !== undefined &&
+      Object.hasOwn(ctx.metadata, key) &&
+      ctx.metadata[key] === value
+    )
+      continue;
     next ??= { ...ctx.metadata };
-    next[key] = value;
+    setOwnKey(next, key, value);
   }
   if (next !== undefined) {
     ctx.metadata = next;
@@ -93,7 +98,7 @@ export function promoteFields(
     for (const name of labels) {
       const text = fieldText(fields[name]);
       if (text !== undefined) {
-        patch[name] = text;
+        setOwnKey(patch, name, text);
         any = true;
       }
     }
@@ -105,7 +110,7 @@ export function promoteFields(
     for (const name of metadata) {
       const text = fieldText(fields[name]);
       if (text !== undefined) {
-        patch[name] = text;
+        setOwnKey(patch, name, text);
         any = true;
       }
     }

@@ -99,6 +99,20 @@ describe('createProcessor', () => {
       expect(out?.labels).toEqual({ level: 'warn' });
     });
 
+    it('should keep field names that are Object.prototype keys (names are data)', () => {
+      const p = processor([
+        {
+          type: 'logfmt_parse',
+          metadata: ['__proto__', 'constructor'],
+        },
+      ]);
+      const out = p.process(record('__proto__=p constructor=c msg=x'));
+      expect(Object.entries(out?.metadata ?? {})).toEqual([
+        ['__proto__', 'p'],
+        ['constructor', 'c'],
+      ]);
+    });
+
     it('should fall back to a regex over the line for the level', () => {
       const p = processor([{ type: 'level_extract' }]);
       expect(p.process(record('[ERROR] boom'))?.labels).toEqual({

@@ -1,3 +1,4 @@
+import { setOwnKey } from '@lc/core';
 import type { StepConfig } from '../config/processing-schema.js';
 import type { CompiledStep } from './context.js';
 import { addFields, fieldText, promoteFields } from './context.js';
@@ -82,7 +83,7 @@ export function parseLogfmt(line: string): Record<string, string> {
       continue;
     }
     if (line[i] !== '=') {
-      out[key] = 'true';
+      setOwnKey(out, key, 'true');
       continue;
     }
     i++;
@@ -102,12 +103,12 @@ export function parseLogfmt(line: string): Record<string, string> {
         i++;
       }
       value += line.slice(start, i);
-      out[key] = value;
+      setOwnKey(out, key, value);
       i++;
     } else {
       const start = i;
       while (i < n && line.charCodeAt(i) > 32) i++;
-      out[key] = line.slice(start, i);
+      setOwnKey(out, key, line.slice(start, i));
     }
   }
   return out;

@@ -1,3 +1,4 @@
+import { setOwnKey } from '@lc/core';
 import type { REDACT_RULES, StepConfig } from '../config/processing-schema.js';
 import type { CompiledStep } from './context.js';
 
@@ -133,7 +134,7 @@ export function compileRedact(config: Of<'redact'>): CompiledStep {
         const red = redact(v);
         if (red !== v) {
           next ??= { ...ctx.metadata };
-          next[k] = red;
+          setOwnKey(next, k, red);
         }
       }
       if (next !== undefined) {

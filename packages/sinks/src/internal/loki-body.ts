@@ -79,12 +79,13 @@ function jsonBody(streams: readonly LokiStream[]): string {
 }
 
 function parseSelectorPairs(selector: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  // Names are data: built with fromEntries, `__proto__` stays a key.
+  const pairs: Array<[string, string]> = [];
   const re = /([a-zA-Z_][a-zA-Z0-9_]*)=("(?:[^"\\]|\\.)*")/g;
   for (let m = re.exec(selector); m !== null; m = re.exec(selector)) {
-    out[m[1] as string] = JSON.parse(m[2] as string) as string;
+    pairs.push([m[1] as string, JSON.parse(m[2] as string) as string]);
   }
-  return out;
+  return Object.fromEntries(pairs);
 }
 
 /** Encode streams as snappy-compressed protobuf or (gzipped) JSON. */

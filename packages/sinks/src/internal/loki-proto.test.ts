@@ -53,6 +53,34 @@ describe('encodePushRequest', () => {
     },
   );
 
+  it('should keep metadata names that are Object.prototype keys (seed 2146351959 lost __proto__)', () => {
+    const metadata = [
+      ['__proto__', 'p'],
+      ['constructor', 'c'],
+      ['toString', 't'],
+      ['hasOwnProperty', 'h'],
+    ] as const;
+    const decoded = decodePushRequest(
+      encodePushRequest([
+        {
+          labels: '{a="1"}',
+          entries: [
+            {
+              timestampMs: 1,
+              timestampNanos: 0,
+              line: 'x',
+              metadata,
+              index: 0,
+            },
+          ],
+        },
+      ]),
+    );
+    const md = decoded[0]?.entries[0]?.structuredMetadata ?? {};
+    expect(Object.entries(md)).toEqual(metadata.map(([k, v]) => [k, v]));
+    expect(Object.getPrototypeOf(md)).toBe(Object.prototype);
+  });
+
   it('should encode an empty request as zero bytes', () => {
     expect(encodePushRequest([]).length).toBe(0);
   });

@@ -93,9 +93,10 @@ export function decodePushRequest(bytes: Uint8Array): DecodedLokiStream[] {
   return (raw.streams ?? []).map((s) => ({
     labels: s.labels ?? '',
     entries: (s.entries ?? []).map((e) => {
-      const md: Record<string, string> = {};
-      for (const p of e.structuredMetadata ?? [])
-        md[p.name ?? ''] = p.value ?? '';
+      // Metadata names are data: fromEntries keeps `__proto__` a key.
+      const md: Record<string, string> = Object.fromEntries(
+        (e.structuredMetadata ?? []).map((p) => [p.name ?? '', p.value ?? '']),
+      );
       return {
         timestampNs: nsFrom(
           e.timestamp?.seconds ?? '0',
