@@ -42,11 +42,13 @@ program
   )
   .addOption(configOption())
   .action(async (opts: { config?: string }) => {
-    // The config is validated once or twice per process: zod's JIT (code
-    // generated per schema) costs more at start-up than it ever saves.
+    // First, before the pipeline's code loads: record the file watches.
+    const { openPositionsEarly } = await import('./runtime/early-positions.js');
+    const early = await openPositionsEarly(opts.config);
     const { runAgent } = await import('./runtime/run-agent.js');
     process.exitCode = await runAgent({
       version: pkg.version,
+      early,
       ...(opts.config === undefined ? {} : { configPath: opts.config }),
     });
     // Exit even if a library left a handle open (sockets after a forced stop).

@@ -1,12 +1,7 @@
 import { z } from 'zod';
 import { didYouMean } from '../internal/did-you-mean.js';
-import {
-  describeValue,
-  duration,
-  regex,
-  section,
-  stringMap,
-} from './schema-helpers.js';
+import { describeValue } from '../internal/describe-value.js';
+import { duration, regex, section, stringMap } from './schema-helpers.js';
 
 const fieldList = (description: string) =>
   z.array(z.string()).default([]).describe(description);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { didYouMean } from '../internal/did-you-mean.js';
+import { describeValue } from '../internal/describe-value.js';
 import { parseDurationMs, parseSizeBytes } from './units.js';
 
 /**
@@ -131,16 +132,6 @@ export function regex(description: string) {
       },
     )
     .describe(description);
-}
-
-/** Short JSON-ish rendering of a config value for error messages. */
-export function describeValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a map';
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
 }
 
 /** 90000 → "1m30s"; used for documented defaults. */

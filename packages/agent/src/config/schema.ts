@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_DATA_DIR } from './defaults.js';
 import { pipelineSchema } from './processing-schema.js';
 import {
   duration,
@@ -248,7 +249,7 @@ export const configSchema = section({
       ),
     data_dir: z
       .string()
-      .default('./data')
+      .default(DEFAULT_DATA_DIR)
       .describe('Base directory for positions, WAL and DLQ.'),
     self_capture_guard: flag(
       true,

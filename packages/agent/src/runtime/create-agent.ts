@@ -34,6 +34,7 @@ import {
   createRedisPositionStore,
 } from '@lc/positions';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { positionsFilePath } from '../config/defaults.js';
 import type { AgentConfig } from '../config/schema.js';
 import type {
   Processor,
@@ -50,8 +51,19 @@ export interface AgentOptions {
   config: AgentConfig;
   /** Agent logger (pino). @default silentLogger */
   logger?: Logger & { level?: string };
-  /** Registry served on /metrics. @default a new registry with default metrics as configured */
+  /**
+   * Registry served on /metrics; Node's default metrics are added when the
+   * config asks (`metrics.default_metrics`) and it has none yet.
+   * @default a new registry
+   */
   registry?: Registry;
+  /**
+   * An open store to keep positions in instead of the one `positions`
+   * describes (`lc-agent run` opens the JSON store at process start to
+   * record file watches before the pipeline's code loads). Closed by
+   * `shutdown()`.
+   */
+  positionStore?: PositionStore;
 }
 
 /** Lifecycle state of the agent. */
@@ -177,7 +189,7 @@ function createPositionStore(
       });
     case 'file':
       return createJsonFilePositionStore({
-        path: p.path ?? resolve(config.app.data_dir, 'positions.json'),
+        path: positionsFilePath(config.app.data_dir, p.path),
         onCorruption: p.on_corruption,
         backupCount: p.backup_count,
         fsync: p.fsync,
@@ -192,8 +204,8 @@ export function createAgent(options: AgentOptions): Agent {
   const logger = options.logger ?? silentLogger;
   const registry = options.registry ?? new Registry();
   if (
-    options.registry === undefined &&
-    options.config.metrics.default_metrics
+    options.config.metrics.default_metrics &&
+    registry.getSingleMetric('process_cpu_user_seconds_total') === undefined
   ) {
     collectDefaultMetrics({ register: registry });
   }
@@ -215,7 +227,8 @@ export function createAgent(options: AgentOptions): Agent {
   };
   const positions: PositionManager = createPositionManager({
     ...inst,
-    store: createPositionStore(config, logger, registry),
+    store:
+      options.positionStore ?? createPositionStore(config, logger, registry),
     flushIntervalMs: config.positions.flush_interval,
   });
   let deadLetters: DeadLetterStore | undefined;

@@ -13,6 +13,7 @@ import { DEFAULT_CONFIG_YAML, SAMPLE_LINES } from '../default-config.js';
 import { checkSinkAvailability } from './build-sinks.js';
 import { createAgent } from './create-agent.js';
 import { createAgentLogger } from './create-logger.js';
+import type { EarlyStart } from './early-positions.js';
 
 /** Process exit codes of `lc-agent`. */
 export const EXIT_CODES = {
@@ -37,16 +38,24 @@ export interface RunAgentOptions {
   configPath?: string;
   /** Agent version, for /health and logs. */
   version: string;
+  /** What `openPositionsEarly` prepared at process start, if it ran. */
+  early?: EarlyStart;
 }
 
-/** Load a config file, or the embedded default when no path is given. */
+/**
+ * Load a config file, or the embedded default when no path is given
+ * (`text`: its content, already read).
+ */
 export async function loadAgentConfig(
   configPath: string | undefined,
+  text?: string,
 ): Promise<ConfigResult> {
   const result =
-    configPath === undefined
-      ? parseConfig(DEFAULT_CONFIG_YAML)
-      : await loadConfigFile(configPath);
+    text !== undefined
+      ? parseConfig(text)
+      : configPath === undefined
+        ? parseConfig(DEFAULT_CONFIG_YAML)
+        : await loadConfigFile(configPath);
   if (!result.ok) return result;
   const unavailable = checkSinkAvailability(result.config);
   return unavailable.length > 0 ? { ok: false, issues: unavailable } : result;
@@ -66,8 +75,10 @@ async function seedSampleLogs(): Promise<boolean> {
  * the running config kept).
  */
 export async function runAgent(options: RunAgentOptions): Promise<number> {
-  const loaded = await loadAgentConfig(options.configPath);
+  const early = options.early;
+  const loaded = await loadAgentConfig(options.configPath, early?.text);
   if (!loaded.ok) {
+    await early?.store?.close().catch(() => undefined);
     process.stderr.write(
       `lc-agent: invalid configuration${options.configPath === undefined ? '' : ` in ${options.configPath}`}:\n${formatConfigIssues(loaded.issues)}\n`,
     );
@@ -79,12 +90,22 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     config.app.name,
     config.app.log_format,
   );
+  early?.logger.attach(logger);
   if (options.configPath === undefined && (await seedSampleLogs())) {
     logger.info(
       'created ./logs/sample.log with sample lines (embedded default config)',
     );
   }
-  const agent = createAgent({ config, logger });
+  const agent = createAgent({
+    config,
+    logger,
+    ...(early === undefined
+      ? {}
+      : {
+          registry: early.registry,
+          ...(early.store === undefined ? {} : { positionStore: early.store }),
+        }),
+  });
   const reload = async () => {
     const next = await loadAgentConfig(options.configPath);
     if (!next.ok) {

@@ -108,3 +108,22 @@ describe('recordFileWatches', () => {
     expect(h.lines().sort()).toEqual(['g1-a', 'g1-b', 'g2-a', 'g3-a']);
   });
 });
+
+describe('a watched path gone at start-up', () => {
+  it('should read the generations rotated away from it since the watch began, with no live file left', async () => {
+    const first = await fileHarness();
+    const { dir } = first;
+    const pattern = `${dir.path}/**/*.log`;
+    expect(
+      recordFileWatches(first.positions, [pattern], Date.now() - 10_000),
+    ).toBe(true);
+    h = await first.restart();
+    // Two generations written and rotated away; the writer then stopped
+    // before creating app.log again.
+    writeFileSync(join(dir.path, 'app.log.2'), 'g1\n');
+    writeFileSync(join(dir.path, 'app.log.1'), 'g2\n');
+    await h.monitor.start();
+    await h.intake.waitFor(2);
+    expect(h.lines().sort()).toEqual(['g1', 'g2']);
+  });
+});

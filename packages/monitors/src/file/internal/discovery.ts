@@ -18,6 +18,8 @@ export interface DiscoveryOptions {
    * report their changes); they are listed with `undefined` stats.
    */
   readonly skipStat?: (path: string, dir: string) => boolean;
+  /** Fill `rotatedPaths` (start-up only: it looks at every other file). */
+  readonly collectRotated?: boolean;
 }
 
 /** Result of one pass. */
@@ -32,6 +34,12 @@ export interface DiscoveryResult {
   readonly errors: Array<{ path: string; error: NodeJS.ErrnoException }>;
   /** True when `maxFiles` stopped the walk. */
   readonly truncated: boolean;
+  /**
+   * Paths that match a pattern and have rotated generations next to them
+   * (`app.log.3`, `app.log-20240101` for `app.log`), whether the path
+   * itself exists or not.
+   */
+  readonly rotatedPaths: Set<string>;
 }
 
 /** True when `path` is one of `prefixes` or inside one of them. */
@@ -57,6 +65,7 @@ export async function discoverFiles(
     skippedNonFiles: [] as string[],
     errors: [] as Array<{ path: string; error: NodeJS.ErrnoException }>,
     truncated: false,
+    rotatedPaths: new Set<string>(),
   };
   const visited = new Set<string>();
   const bases = [...new Set(options.includes.map((g) => g.base))];
@@ -122,7 +131,13 @@ export async function discoverFiles(
           result.skippedNonFiles.push(path);
         continue;
       }
-      if (!matchesAny(options.includes, path)) continue;
+      if (!matchesAny(options.includes, path)) {
+        if (isFile && options.collectRotated === true) {
+          const live = rotatedFrom(dir, name, options.includes);
+          if (live !== undefined) result.rotatedPaths.add(live);
+        }
+        continue;
+      }
       if (!isFile) {
         result.skippedNonFiles.push(path);
         continue;
@@ -154,4 +169,25 @@ export async function discoverFiles(
     await walk(base, 0, maxDepthOf(base));
   }
   return result;
+}
+
+/**
+ * The path a rotated generation was named after, when one matches: the
+ * name cut at one of its last `.` or `-` (`app.log.3` and `app.log-2024`
+ * were `app.log`). Compressed generations are not sibling generations.
+ */
+function rotatedFrom(
+  dir: string,
+  name: string,
+  includes: readonly CompiledGlob[],
+): string | undefined {
+  if (name.endsWith('.gz')) return undefined;
+  for (let i = name.length - 1; i > 0; i--) {
+    const c = name[i];
+    if (c !== '.' && c !== '-') continue;
+    const live =
+      dir === '/' ? `/${name.slice(0, i)}` : `${dir}/${name.slice(0, i)}`;
+    if (matchesAny(includes, live)) return live;
+  }
+  return undefined;
 }

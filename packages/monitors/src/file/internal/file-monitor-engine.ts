@@ -200,12 +200,16 @@ export class FileMonitorEngine {
     this.scheduler.request(0);
   }
 
-  /** Paths of the live files found at start-up. */
+  /**
+   * Paths of the live files found at start-up, and paths with rotated
+   * generations next to them that are gone themselves (rotated away and
+   * not recreated: the writer stopped).
+   */
   private livePathsAtStart(): string[] {
-    const out: string[] = [];
+    const out = new Set(this.scanner.rotatedAtStart);
     for (const f of this.files.byId.values())
-      if (f.context === 'startup' && !f.finishOnly) out.push(f.trackedPath);
-    return out;
+      if (f.context === 'startup' && !f.finishOnly) out.add(f.trackedPath);
+    return [...out];
   }
 
   /**

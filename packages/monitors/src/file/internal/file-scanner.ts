@@ -49,6 +49,11 @@ export class FileScanner {
   private readonly requestTick: (delayMs: number) => void;
   private readonly watchDelayMs: number;
   private readonly watchers: DirectoryWatchers;
+  /**
+   * Matched paths with rotated generations next to them, found by the
+   * start-up scan (whether the path exists or not); see `DiscoveryResult`.
+   */
+  rotatedAtStart: ReadonlySet<string> = new Set();
   private readonly pendingPaths = new Set<string>();
   private rescanRequested = false;
   private nextRescanAtMs = 0;
@@ -113,7 +118,9 @@ export class FileScanner {
         context !== 'startup' &&
         this.registry.byPath.has(path) &&
         this.watchers.has(dir),
+      collectRotated: context === 'startup',
     });
+    if (context === 'startup') this.rotatedAtStart = result.rotatedPaths;
     if (this.isStopped()) return;
     this.watchers.sync(result.directories);
     for (const { path, error } of result.errors)
