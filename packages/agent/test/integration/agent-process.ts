@@ -22,28 +22,43 @@ export interface AgentProcess {
   apiAddress(timeoutMs?: number): Promise<string>;
 }
 
-/** Spawn `lc-agent <args>` in `cwd`. */
+/** Spawn `lc-agent <args>` in `cwd`, from the TypeScript sources. */
 export function spawnAgent(
   args: string[],
   cwd: string,
   env: Record<string, string> = {},
 ): AgentProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      ...shebangNodeFlags(CLI),
-      '--conditions=@lc/source',
-      '--import',
-      TSX,
-      CLI,
-      ...args,
-    ],
-    {
-      cwd,
-      env: { ...agentChildEnv(), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  return spawnWith(
+    [...shebangNodeFlags(CLI), '--conditions=@lc/source', '--import', TSX, CLI],
+    args,
+    cwd,
+    env,
   );
+}
+
+/** The built `lc-agent` binary (this package's tests build it first: turbo.json). */
+export const BIN = join(PKG, 'dist', 'cli.js');
+
+/** Spawn the built `lc-agent` binary with its shebang's Node flags, as users run it. */
+export function spawnBinary(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): AgentProcess {
+  return spawnWith([...shebangNodeFlags(BIN), BIN], args, cwd, env);
+}
+
+function spawnWith(
+  node: string[],
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): AgentProcess {
+  const child = spawn(process.execPath, [...node, ...args], {
+    cwd,
+    env: { ...agentChildEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   let out = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
