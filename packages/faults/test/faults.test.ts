@@ -3,7 +3,6 @@ import {
   cp,
   mkdir,
   readdir,
-  readFile,
   stat,
   writeFile,
 } from 'node:fs/promises';
@@ -175,7 +174,7 @@ describe('fault injection through the real lc-agent process', () => {
     expect(t.duplicates).toBe(0);
   });
 
-  it('should recover a corrupt positions file and a torn WAL segment without loss', async () => {
+  it('should recover a corrupt positions snapshot, a torn positions journal and a torn WAL segment without loss', async () => {
     const { root, start } = await setup('corrupt', { wal: true });
     const file = join(root, 'logs', 'app.log');
     const writer = createLineWriter({
@@ -184,32 +183,37 @@ describe('fault injection through the real lc-agent process', () => {
       linesPerWrite: 50,
       intervalMs: 10,
     });
-    const a = start();
-    await a.ready();
-    await sleep(1_500);
-    await a.kill();
-    await writer.stop();
-    // Corrupt what the killed agent left behind.
-    const positions = join(root, 'data', 'positions.json');
-    const good = await readFile(positions);
-    await writeFile(positions, '{"version":1,"entries":[{"key":"file:');
-    // A corrupt position file is restored from its backup when one exists;
-    // without one the start fails closed with LC_ERR_POSITIONS_CORRUPT
-    // (no silent re-read, no skip) and the operator restores the file.
-    const first = start();
-    let positionsOutcome = 'restored from backup';
-    try {
-      await first.ready();
-      await first.kill();
-    } catch (e) {
-      expect(String(e)).toMatch(/LC_ERR_POSITIONS_CORRUPT/);
-      positionsOutcome = 'start refused (LC_ERR_POSITIONS_CORRUPT)';
-      // The operator's fix: put the last good file back. (After a restore
-      // the restored agent's own saves are newer; rolling them back would
-      // replay what it delivered and count as duplicates it never caused.)
-      await writeFile(positions, good);
+    // Two clean stops: a snapshot, and a newer one with the first as backup.
+    for (let i = 0; i < 2; i++) {
+      const a = start();
+      await a.ready();
+      await sleep(700);
+      expect(await a.stop()).toBe(0);
     }
-    const walDir = join(root, 'data', 'wal');
+    // Then a crash: what it committed since is in the journal only.
+    const c = start();
+    await c.ready();
+    await sleep(1_000);
+    await c.kill();
+    await writer.stop();
+    const data = join(root, 'data');
+    const names = await readdir(data);
+    const journal = names
+      .filter((n) => n.startsWith('positions.json.journal.'))
+      .sort((x, y) => Number(x.split('.').at(-1)) - Number(y.split('.').at(-1)))
+      .at(-1);
+    expect(journal).toBeDefined();
+    expect(names).toContain('positions.json.bak.1');
+    const journalPath = join(data, journal as string);
+    const validBytes = (await stat(journalPath)).size;
+    // A torn journal record (a crash in the middle of an append) and a
+    // snapshot that is garbage.
+    await appendFile(journalPath, '1234abcd {"u":[{"kind":"file","id":"6');
+    await writeFile(
+      join(data, 'positions.json'),
+      '{"version":1,"entries":[{"key":"file:',
+    );
+    const walDir = join(data, 'wal');
     const segs = (await readdir(walDir, { recursive: true }).catch(() => []))
       .map(String)
       .filter((f) => /seg-\d+\.log$/.test(f));
@@ -233,17 +237,24 @@ describe('fault injection through the real lc-agent process', () => {
       );
       torn = 'segment torn inside its header';
     }
-    const b = start();
-    await b.ready();
+    const d = start();
+    await d.ready();
     const all = writer.written;
     await waitFor(async () => {
       const got = new Set(await readFileSink(join(root, 'out')));
       return all.every((l) => got.has(l));
     }, 120_000);
-    expect(await b.stop()).toBe(0);
+    expect(await d.stop()).toBe(0);
+    // Both recoveries are said, with the file and where the journal ends.
+    expect(d.stderr()).toContain('position file restored from backup');
+    expect(d.stderr()).toMatch(
+      new RegExp(
+        `"file":"${journalPath.replace(/[.]/g, '\\.')}","offset":${validBytes},.*position journal damaged`,
+      ),
+    );
     const t = record(
       tally(
-        `corrupt positions (${positionsOutcome}) + ${torn}`,
+        `kill after two clean stops, garbage snapshot (restored from backup) + torn journal record + ${torn}`,
         all,
         await readFileSink(join(root, 'out')),
       ),
