@@ -144,12 +144,7 @@ export class Batcher {
     if (!s.sendWhenIdle || s.batchTimeoutMs === 0) return false;
     if (group.firstAcceptedMs - group.lastClosedMs < s.batchTimeoutMs)
       return false;
-    return group.lanes.every(
-      (l) =>
-        l.inflight === 0 &&
-        l.ready.length === 0 &&
-        l.queueHead >= l.queue.length,
-    );
+    return group.lanes.every((l) => l.inflight === 0 && queuedOn(l) === 0);
   }
 
   private close(group: Group): void {

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type * as XxHashModule from '@node-rs/xxhash';
 import type { LogRecord } from '@lc/core';
 
 /**
@@ -41,7 +42,7 @@ export class DedupCache {
   }
 }
 
-type XxHash = typeof import('@node-rs/xxhash');
+type XxHash = typeof XxHashModule;
 let xxhashModule: XxHash | undefined;
 /** The xxhash native addon, loaded when dedup is first used (it is off by default). */
 function xxhash(): XxHash {

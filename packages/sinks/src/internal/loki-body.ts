@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { formatTimestampNs } from '@lc/core';
 import { createRequire } from 'node:module';
+import type * as SnappyModule from 'snappy';
 import { encodePushRequest } from './loki-proto.js';
 import type { LokiEntry, LokiStream } from './loki-proto.js';
 
@@ -113,7 +114,7 @@ export async function encodeBody(
   };
 }
 
-type Snappy = typeof import('snappy');
+type Snappy = typeof SnappyModule;
 let snappyModule: Snappy | undefined;
 /**
  * The snappy native addon, loaded with the first protobuf push: a config
