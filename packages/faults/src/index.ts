@@ -23,3 +23,5 @@ export type {
   KillScheduleResult,
   StopSignal,
 } from './kill-schedule.js';
+export { createScenario } from './scenario.js';
+export type { Scenario } from './scenario.js';

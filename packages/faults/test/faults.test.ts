@@ -1,26 +1,17 @@
-import {
-  appendFile,
-  cp,
-  mkdir,
-  readdir,
-  stat,
-  writeFile,
-} from 'node:fs/promises';
+import { appendFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLokiTestServer } from '@lc/sinks/testing';
-import { createTempDir } from '@lc/test-utils';
-import type { TempDir } from '@lc/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   agentConfig,
   createLineWriter,
+  createScenario,
   formatTallies,
   readFileSink,
-  spawnAgent,
   tally,
   waitFor,
 } from '../src/index.js';
-import type { AgentProcess, Tally } from '../src/index.js';
+import type { Scenario, Tally } from '../src/index.js';
 
 // Sink outage, reloads and damaged state files through the real lc-agent
 // at its default settings (kills and restarts: kills.test.ts). Short by
@@ -30,42 +21,19 @@ const LONG = process.env['LC_LONG_TESTS'] === '1';
 const rows: Tally[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let tmp: TempDir | undefined;
-const agents: AgentProcess[] = [];
+let scenario: Scenario | undefined;
 
 async function setup(
   name: string,
-  extra: Parameters<typeof agentConfig>[0] extends infer O
-    ? Omit<O, 'root'>
-    : never = {},
-) {
-  tmp = await createTempDir(`lc-faults-${name}-`);
-  const root = tmp.path;
-  await mkdir(join(root, 'logs'), { recursive: true });
-  const config = join(root, 'agent.yaml');
-  await writeFile(config, agentConfig({ root, ...extra }));
-  const spawned: AgentProcess[] = [];
-  const start = () => {
-    const a = spawnAgent({ config, cwd: root });
-    agents.push(a);
-    spawned.push(a);
-    return a;
-  };
-  /** Lines lost: keep the scenario directory and every agent's log. */
-  const keepEvidence = async () => {
-    const kept = `${root}-kept`;
-    await cp(root, kept, { recursive: true, preserveTimestamps: true });
-    for (const [i, a] of spawned.entries())
-      await writeFile(join(kept, `agent-${i}.log`), a.stderr());
-    console.info(`${name}: scenario directory and agent logs kept in ${kept}`);
-  };
-  return { root, config, start, keepEvidence };
+  extra: Parameters<typeof createScenario>[1] = {},
+): Promise<Scenario> {
+  scenario = await createScenario(name, extra);
+  return scenario;
 }
 
 afterEach(async () => {
-  for (const a of agents.splice(0)) await a.kill();
-  await tmp?.cleanup();
-  tmp = undefined;
+  await scenario?.close();
+  scenario = undefined;
 });
 
 afterAll(() => {

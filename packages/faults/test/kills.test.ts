@@ -4,27 +4,23 @@
 // ready or saved anything: kills land before the agent loaded its code,
 // while it reads, and in crash loops where no agent lives long. Each line
 // is then checked: delivered, duplicated or lost.
-import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createJsonFilePositionStore } from '@lc/positions';
-import { createTempDir } from '@lc/test-utils';
-import type { TempDir } from '@lc/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
-  agentConfig,
   createLineWriter,
+  createScenario,
   DEFAULT_IN_FLIGHT_LINES,
   formatTallies,
   randomBetween,
   readFileSink,
   runKillSchedule,
-  spawnAgent,
   tally,
   waitFor,
 } from '../src/index.js';
 import type {
-  AgentProcess,
   RotationMode,
+  Scenario,
   StopSignal,
   Tally,
 } from '../src/index.js';
@@ -37,13 +33,11 @@ const LINES_PER_WRITE = LONG ? 200 : 100; // every 10 ms: 20k or 10k lines/s
 const TOTAL = LONG ? 200_000 : 40_000;
 const ROTATE_EVERY = LONG ? 250 : 50; // appends: 50,000 or 5,000 lines
 const rows: Tally[] = [];
-const agents: AgentProcess[] = [];
-let tmp: TempDir | undefined;
+let scenario: Scenario | undefined;
 
 afterEach(async () => {
-  for (const a of agents.splice(0)) await a.kill();
-  await tmp?.cleanup();
-  tmp = undefined;
+  await scenario?.close();
+  scenario = undefined;
 });
 
 afterAll(() => {
@@ -63,7 +57,7 @@ async function watchedSince(positionsFile: string): Promise<number> {
   return since as number;
 }
 
-interface Scenario {
+interface KillScenario {
   readonly name: string;
   readonly rotation: RotationMode;
   readonly signal: StopSignal;
@@ -71,19 +65,9 @@ interface Scenario {
   readonly restartDelayMs: () => number;
 }
 
-async function run(s: Scenario): Promise<Tally> {
-  tmp = await createTempDir(`lc-kills-${s.rotation}-`);
-  const root = tmp.path;
-  await mkdir(join(root, 'logs'), { recursive: true });
-  const config = join(root, 'agent.yaml');
-  await writeFile(config, agentConfig({ root }));
-  const spawned: AgentProcess[] = [];
-  const start = () => {
-    const a = spawnAgent({ config, cwd: root });
-    agents.push(a);
-    spawned.push(a);
-    return a;
-  };
+async function run(s: KillScenario): Promise<Tally> {
+  scenario = await createScenario(`kills-${s.rotation}`);
+  const { root, start } = scenario;
   // The writer and the first agent start together.
   const writer = createLineWriter({
     path: join(root, 'logs', 'app.log'),
@@ -131,10 +115,7 @@ async function run(s: Scenario): Promise<Tally> {
     scenario: `${t.scenario}: ${(t.duplicates / kills).toFixed(0)} dup/stop`,
   });
   if (t.lost > 0 || process.env['LC_KEEP_EVIDENCE'] === '1') {
-    const kept = `${root}-kept`;
-    await cp(root, kept, { recursive: true, preserveTimestamps: true });
-    for (const [i, a] of spawned.entries())
-      await writeFile(join(kept, `agent-${i}.log`), a.stderr());
+    const kept = await scenario.keepEvidence();
     console.info(
       `${t.scenario}: lost e.g. ${t.lostSample.join(', ')}; evidence in ${kept}`,
     );

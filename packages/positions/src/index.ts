@@ -28,7 +28,8 @@ export { createJsonFilePositionStore } from './json-file-position-store.js';
 export type {
   CorruptionStrategy,
   JsonFilePositionStoreOptions,
-} from './json-file-position-store.js';
+  PositionFsyncPolicy,
+} from './json-file-position-store-options.js';
 export { createRedisPositionStore } from './redis-position-store.js';
 export type { RedisPositionStoreOptions } from './redis-position-store.js';
 export { createMemoryPositionStore } from './memory-position-store.js';

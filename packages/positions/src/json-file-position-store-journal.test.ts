@@ -17,7 +17,7 @@ import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import { encodeJournalRecord } from './internal/position-journal.js';
 import { createJsonFilePositionStore } from './json-file-position-store.js';
-import type { JsonFilePositionStoreOptions } from './json-file-position-store.js';
+import type { JsonFilePositionStoreOptions } from './json-file-position-store-options.js';
 
 /** A logger that keeps what was logged at warn level. */
 function recordingLogger(): Logger & { warnings: Record<string, unknown>[] } {

@@ -10,7 +10,7 @@ import {
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import { createJsonFilePositionStore } from './json-file-position-store.js';
-import type { JsonFilePositionStoreOptions } from './json-file-position-store.js';
+import type { JsonFilePositionStoreOptions } from './json-file-position-store-options.js';
 
 describePositionStoreContract('json file', async () => {
   const dir = await createTempDir('lc-pos-json-');

@@ -1,8 +1,6 @@
-import { mkdir, rename, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type {
-  Instrumentation,
-  Position,
   PositionBackup,
   PositionChanges,
   PositionStore,
@@ -14,92 +12,19 @@ import {
   encodeJournalRecord,
   JournalAppender,
   journalPath,
-  listJournals,
-  readJournal,
   removeJournals,
+  replayJournals,
 } from './internal/position-journal.js';
 import type { JournalFile } from './internal/position-journal.js';
+import { recoverSnapshot } from './internal/recover-snapshot.js';
+import { entriesOf, linesOf, storeIoError } from './internal/store-entries.js';
+import type { Entry } from './internal/store-entries.js';
 import { SnapshotFile } from './internal/snapshot-file.js';
+import { resolveStoreOptions } from './json-file-position-store-options.js';
+import type { JsonFilePositionStoreOptions } from './json-file-position-store-options.js';
 
-/** What to do when the position file is corrupt, truncated or missing while backups exist. */
-export type CorruptionStrategy = 'restore_backup' | 'recreate' | 'fail';
-
-/** When the journal is fsync'd (see {@link JsonFilePositionStoreOptions.fsync}). */
-export type PositionFsyncPolicy = 'always' | 'interval' | 'never';
-
-/** Options of {@link createJsonFilePositionStore}. */
-export interface JsonFilePositionStoreOptions extends Instrumentation {
-  /** The position file (the snapshot). Its directory is created if needed. */
-  path: string;
-  /**
-   * Rotated backups kept next to the file (`<path>.bak.<n>`): every
-   * snapshot write first hard-links the previous file as the newest
-   * backup. 0 disables. @default 3
-   */
-  backupCount?: number;
-  /**
-   * On a corrupt/truncated snapshot (bad JSON, wrong checksum or count) or
-   * a missing one with backups present: `restore_backup` restores the
-   * newest valid backup (rejects `LC_ERR_POSITIONS_CORRUPT` if none is
-   * valid), `recreate` starts empty, `fail` rejects
-   * `LC_ERR_POSITIONS_CORRUPT`. The journal is replayed on top in the first
-   * two cases. The bad file is kept as `<path>.corrupt-<ms>`. Always logged
-   * and counted.
-   * @default 'restore_backup'
-   */
-  onCorruption?: CorruptionStrategy;
-  /**
-   * When journal appends reach the disk itself. Every save is written to
-   * the OS before it resolves, so a killed process loses nothing either
-   * way; fsync is about a machine crash or power loss. `always`: each save
-   * (slowest, nothing lost); `interval`: within `fsyncIntervalMs`;
-   * `never`: when the OS decides. Snapshots are fsync'd unless `never`.
-   * `true`/`false` mean `always`/`never`.
-   * @default 'interval'
-   */
-  fsync?: PositionFsyncPolicy | boolean;
-  /** With `fsync: 'interval'`, the longest a save stays un-fsync'd, ms. @default 1000 */
-  fsyncIntervalMs?: number;
-  /**
-   * Fold the journal into a new snapshot once it holds this many bytes.
-   * 0 rewrites the whole snapshot on every save instead of journalling.
-   * @default max(1 MiB, 4 × the last snapshot's size)
-   */
-  compactAfterBytes?: number;
-}
-
-const DEFAULT_BACKUP_COUNT = 3;
-const DEFAULT_FSYNC_INTERVAL_MS = 1000;
 const MIN_COMPACT_BYTES = 1024 * 1024;
 const STORE = 'json';
-
-/** Current contents, with each position's serialised line reused by later writes. */
-interface Entry {
-  readonly p: Position;
-  readonly line: string;
-}
-
-function invalid(option: string, message: string): LcError {
-  return new LcError({
-    code: 'LC_ERR_INVALID_OPTION',
-    message: `positions: option ${option} ${message}`,
-    details: { option },
-  });
-}
-
-function resolveFsync(
-  value: JsonFilePositionStoreOptions['fsync'],
-): PositionFsyncPolicy {
-  if (value === undefined) return 'interval';
-  if (value === true) return 'always';
-  if (value === false) return 'never';
-  if (value === 'always' || value === 'interval' || value === 'never')
-    return value;
-  throw invalid(
-    'fsync',
-    `must be always, interval or never, got ${String(value)}`,
-  );
-}
 
 /**
  * A {@link PositionStore} in one human-readable JSON snapshot plus an
@@ -115,40 +40,8 @@ function resolveFsync(
 export function createJsonFilePositionStore(
   options: JsonFilePositionStoreOptions,
 ): PositionStore {
-  const { path } = options;
-  if (typeof path !== 'string' || path === '')
-    throw invalid(
-      'path',
-      `must be a non-empty string, got ${JSON.stringify(path)}`,
-    );
-  const backupCount = options.backupCount ?? DEFAULT_BACKUP_COUNT;
-  if (!Number.isSafeInteger(backupCount) || backupCount < 0)
-    throw invalid(
-      'backupCount',
-      `must be an integer >= 0, got ${String(backupCount)}`,
-    );
-  const strategy = options.onCorruption ?? 'restore_backup';
-  if (!['restore_backup', 'recreate', 'fail'].includes(strategy))
-    throw invalid(
-      'onCorruption',
-      `must be restore_backup, recreate or fail, got ${String(strategy)}`,
-    );
-  const fsync = resolveFsync(options.fsync);
-  const fsyncIntervalMs = options.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS;
-  if (!Number.isSafeInteger(fsyncIntervalMs) || fsyncIntervalMs < 1)
-    throw invalid(
-      'fsyncIntervalMs',
-      `must be an integer >= 1, got ${String(fsyncIntervalMs)}`,
-    );
-  const compactAfter = options.compactAfterBytes;
-  if (
-    compactAfter !== undefined &&
-    (!Number.isSafeInteger(compactAfter) || compactAfter < 0)
-  )
-    throw invalid(
-      'compactAfterBytes',
-      `must be an integer >= 0, got ${String(compactAfter)}`,
-    );
+  const { path, backupCount, strategy, fsync, fsyncIntervalMs, compactAfter } =
+    resolveStoreOptions(options);
   const clock = options.clock ?? systemClock;
   const logger = (options.logger ?? silentLogger).child({
     component: 'positions-json',
@@ -194,37 +87,10 @@ export function createJsonFilePositionStore(
     return run;
   };
 
-  const ioError = (error: unknown, what: string): LcError => {
-    if (LcError.isInstance(error)) return error;
-    const code =
-      (error as NodeJS.ErrnoException).code === 'ENOSPC'
-        ? 'LC_ERR_DISK_FULL'
-        : 'LC_ERR_POSITIONS_IO';
-    metrics.errors.inc({ store: STORE, type: what });
-    return new LcError({
-      code,
-      message: `position store ${path}: ${what} failed: ${(error as Error).message}`,
-      cause: error,
-      details: { path },
-    });
-  };
-
-  const toMap = (got: {
-    positions: Position[];
-    lines: string[];
-  }): Map<string, Entry> => {
-    const map = new Map<string, Entry>();
-    got.positions.forEach((p, i) =>
-      map.set(positionKey(p), { p, line: got.lines[i] as string }),
+  const ioError = (error: unknown, what: string): LcError =>
+    storeIoError(error, what, path, () =>
+      metrics.errors.inc({ store: STORE, type: what }),
     );
-    return map;
-  };
-
-  const linesOf = (m: Map<string, Entry>): string[] => {
-    const lines: string[] = [];
-    for (const e of m.values()) lines.push(e.line);
-    return lines;
-  };
 
   /**
    * Write `next` as the snapshot, with a fresh, empty journal generation
@@ -264,51 +130,19 @@ export function createJsonFilePositionStore(
   async function recover(
     reason: string,
   ): Promise<{ map: Map<string, Entry>; journalSeq: number }> {
-    metrics.corruption.inc({ store: STORE });
-    const backups = await snapshot.backups();
-    logger.error(
-      { reason, strategy, backups: backups.length },
-      'position file is corrupt',
-    );
-    if (strategy === 'fail') {
-      throw new LcError({
-        code: 'LC_ERR_POSITIONS_CORRUPT',
-        message: `position file ${path} is corrupt (${reason}); onCorruption is 'fail'`,
-        details: { path, reason },
-      });
-    }
-    if (mainExists) {
-      await rename(path, `${path}.corrupt-${clock.now()}`).catch(() => {});
-      mainExists = false;
-    }
-    if (strategy === 'recreate') {
-      metrics.recoveries.inc({ store: STORE, strategy });
-      logger.warn(
-        { reason },
-        'position file recreated: sources restart from the journal or their beginning',
-      );
-      return { map: new Map(), journalSeq: 0 };
-    }
-    const tried: string[] = [];
-    for (const { file } of backups) {
-      const got = await snapshot.read(file);
-      if (got !== undefined && 'positions' in got) {
-        metrics.recoveries.inc({ store: STORE, strategy });
-        logger.warn(
-          { reason, backup: file, positions: got.positions.length },
-          'position file restored from backup',
-        );
-        return { map: toMap(got), journalSeq: got.journalSeq };
-      }
-      tried.push(
-        `${basename(file)}: ${got === undefined ? 'missing' : got.reason}`,
-      );
-    }
-    throw new LcError({
-      code: 'LC_ERR_POSITIONS_CORRUPT',
-      message: `position file ${path} is corrupt (${reason}) and no valid backup exists (${tried.join('; ') || 'none'}); set onCorruption: 'recreate' to start empty`,
-      details: { path, reason, tried },
+    const got = await recoverSnapshot({
+      snapshot,
+      path,
+      reason,
+      strategy,
+      keepCorrupt: mainExists,
+      clock,
+      metrics,
+      logger,
+      store: STORE,
     });
+    mainExists = false;
+    return { map: entriesOf(got), journalSeq: got.journalSeq };
   }
 
   /** Apply the journals from `fromSeq` on, each up to its last valid line. */
@@ -316,36 +150,19 @@ export function createJsonFilePositionStore(
     map: Map<string, Entry>,
     fromSeq: number,
   ): Promise<void> {
-    const all = await listJournals(dir, base);
-    journals = all.filter((j) => j.seq >= fromSeq);
-    newestValidBytes = 0;
-    for (const [i, j] of journals.entries()) {
-      const got = await readJournal(j.path);
-      for (const r of got.records) {
-        r.upserts.forEach((p, k) =>
-          map.set(positionKey(p), { p, line: r.lines[k] as string }),
-        );
-        for (const key of r.deletes) map.delete(key);
-      }
-      if (got.badReason !== undefined) {
-        const dropped = got.totalBytes - got.validBytes;
+    const got = await replayJournals(dir, base, fromSeq, {
+      upsert: (p, line) => map.set(positionKey(p), { p, line }),
+      remove: (key) => map.delete(key),
+      damaged: (file, validBytes, droppedBytes, reason) => {
         metrics.journalRecoveries.inc({ store: STORE });
-        metrics.journalDroppedBytes.inc({ store: STORE }, dropped);
+        metrics.journalDroppedBytes.inc({ store: STORE }, droppedBytes);
         logger.warn(
-          {
-            file: j.path,
-            offset: got.validBytes,
-            droppedBytes: dropped,
-            reason: got.badReason,
-          },
+          { file, offset: validBytes, droppedBytes, reason },
           'position journal damaged: recovered up to its last valid record',
         );
-      }
-      if (i === journals.length - 1) newestValidBytes = got.validBytes;
-    }
-    // Journals the snapshot already holds (a crash after it was written):
-    // removed before the first write, so a load alone changes nothing.
-    stale = all.filter((j) => j.seq < fromSeq);
+      },
+    });
+    ({ journals, newestValidBytes, stale } = got);
   }
 
   /** Before the first write: the directory, and leftovers of crashed writes. */
@@ -371,7 +188,7 @@ export function createJsonFilePositionStore(
     mainExists = got !== undefined;
     let loaded: { map: Map<string, Entry>; journalSeq: number };
     if (got !== undefined && 'positions' in got)
-      loaded = { map: toMap(got), journalSeq: got.journalSeq };
+      loaded = { map: entriesOf(got), journalSeq: got.journalSeq };
     else if (got !== undefined) loaded = await recover(got.reason);
     else if (backups.length > 0)
       loaded = await recover('file missing while backups exist');
@@ -429,6 +246,16 @@ export function createJsonFilePositionStore(
     syncTimer.unref();
   }
 
+  /** Fold the journal into a new snapshot; a failure is logged with `failed`. */
+  async function compact(failed: string): Promise<void> {
+    try {
+      await writeSnapshot(state as Map<string, Entry>, true);
+      metrics.compactions.inc({ store: STORE });
+    } catch (error) {
+      logger.warn({ err: ioError(error, 'compact') }, failed);
+    }
+  }
+
   async function save(changes: PositionChanges): Promise<void> {
     const current = await ensureLoaded();
     const upserts = changes.upserts.map((p) => ({
@@ -466,19 +293,10 @@ export function createJsonFilePositionStore(
     apply(current);
     appendedSinceCompaction = true;
     if (fsync === 'interval') scheduleSync();
-    if ((appender?.size ?? 0) >= compactAt()) {
-      try {
-        await writeSnapshot(current, true);
-        metrics.compactions.inc({ store: STORE });
-      } catch (error) {
-        // The save itself is durable in the journal; compaction is retried
-        // after the next save.
-        logger.warn(
-          { err: ioError(error, 'compact') },
-          'position journal compaction failed; will retry',
-        );
-      }
-    }
+    if ((appender?.size ?? 0) >= compactAt())
+      // The save itself is durable in the journal; a failed compaction is
+      // retried after the next save.
+      await compact('position journal compaction failed; will retry');
   }
 
   return {
@@ -540,7 +358,7 @@ export function createJsonFilePositionStore(
             details: { path: chosen.file },
           });
         }
-        const restored = toMap(got);
+        const restored = entriesOf(got);
         // A new journal generation: what the old journal holds must not be
         // replayed over the restored state.
         try {
@@ -556,17 +374,10 @@ export function createJsonFilePositionStore(
       if (syncTimer !== undefined) clock.clearTimeout(syncTimer);
       await chain.catch(() => {});
       // Leave a current snapshot and an empty journal behind after a clean stop.
-      if (state !== undefined && appendedSinceCompaction) {
-        try {
-          await writeSnapshot(state, true);
-          metrics.compactions.inc({ store: STORE });
-        } catch (error) {
-          logger.warn(
-            { err: ioError(error, 'compact') },
-            'position journal not compacted at close; it is replayed at the next load',
-          );
-        }
-      }
+      if (state !== undefined && appendedSinceCompaction)
+        await compact(
+          'position journal not compacted at close; it is replayed at the next load',
+        );
       try {
         if (fsync !== 'never') await appender?.sync();
       } catch (error) {

@@ -244,3 +244,61 @@ export class JournalAppender {
     return this.handle;
   }
 }
+
+/** What {@link replayJournals} hands back for each record and damage. */
+export interface ReplayHandlers {
+  upsert(p: Position, line: string): void;
+  remove(key: string): void;
+  /** A journal ends before its size: a torn or damaged record. */
+  damaged(
+    file: string,
+    validBytes: number,
+    droppedBytes: number,
+    reason: string,
+  ): void;
+}
+
+/** The journals after a replay. */
+export interface ReplayedJournals {
+  /** Generations from `fromSeq` on, oldest first (still to be folded in). */
+  readonly journals: JournalFile[];
+  /** Valid bytes of the newest one (appends continue there). */
+  readonly newestValidBytes: number;
+  /** Older generations the snapshot already holds (to delete at the first write). */
+  readonly stale: JournalFile[];
+}
+
+/**
+ * Replay, in order, every journal of `base` in `dir` from generation
+ * `fromSeq` on, each up to its last valid record.
+ */
+export async function replayJournals(
+  dir: string,
+  base: string,
+  fromSeq: number,
+  on: ReplayHandlers,
+): Promise<ReplayedJournals> {
+  const all = await listJournals(dir, base);
+  const journals = all.filter((j) => j.seq >= fromSeq);
+  let newestValidBytes = 0;
+  for (const [i, j] of journals.entries()) {
+    const got = await readJournal(j.path);
+    for (const r of got.records) {
+      r.upserts.forEach((p, k) => on.upsert(p, r.lines[k] as string));
+      for (const key of r.deletes) on.remove(key);
+    }
+    if (got.badReason !== undefined)
+      on.damaged(
+        j.path,
+        got.validBytes,
+        got.totalBytes - got.validBytes,
+        got.badReason,
+      );
+    if (i === journals.length - 1) newestValidBytes = got.validBytes;
+  }
+  return {
+    journals,
+    newestValidBytes,
+    stale: all.filter((j) => j.seq < fromSeq),
+  };
+}
