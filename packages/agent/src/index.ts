@@ -36,7 +36,7 @@ export type {
   AgentStats,
   PositionsStatus,
   ReloadResult,
-} from './runtime/create-agent.js';
+} from './runtime/agent.js';
 export { createApiServer } from './api/create-api-server.js';
 export type { ApiServerOptions } from './api/create-api-server.js';
 export { EXIT_CODES, loadAgentConfig, runAgent } from './runtime/run-agent.js';

@@ -11,7 +11,7 @@ import {
   unwrapConfig,
   parseConfig,
 } from '../config/load-config.js';
-import type { Agent } from '../runtime/create-agent.js';
+import type { Agent } from '../runtime/agent.js';
 import { createAgent } from '../runtime/create-agent.js';
 import { createApiServer } from './create-api-server.js';
 

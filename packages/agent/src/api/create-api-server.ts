@@ -4,7 +4,7 @@ import { LcError } from '@lc/core';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConfigIssue } from '../config/load-config.js';
-import type { Agent, ReloadResult } from '../runtime/create-agent.js';
+import type { Agent, ReloadResult } from '../runtime/agent.js';
 import { parseIngest } from './parse-ingest.js';
 import { redactConfig } from './redact-config.js';
 

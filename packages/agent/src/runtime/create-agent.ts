@@ -1,203 +1,26 @@
 import { resolve } from 'node:path';
-import type {
-  DeadLetterFilter,
-  DeadLetterStore,
-  Intake,
-  Logger,
-  LogRecord,
-  PendingBatchInfo,
-  Position,
-  PositionStore,
-  Sink,
-} from '@lc/core';
+import type { DeadLetterStore } from '@lc/core';
 import { LcError, silentLogger } from '@lc/core';
-import type { Dispatcher, DispatcherStats } from '@lc/dispatcher';
-import { createDispatcher } from '@lc/dispatcher';
-import type {
-  ContainerMonitor,
-  ContainerStatus,
-  FileMonitor,
-  FileStatus,
-} from '@lc/monitors';
-import {
-  createContainerMonitor,
-  createFileMonitor,
-  recordFileWatches,
-} from '@lc/monitors';
-import type { BatchPersistence, BatchPersistenceStats } from '@lc/persistence';
+import { recordFileWatches } from '@lc/monitors';
+import type { BatchPersistence } from '@lc/persistence';
 import { createBatchPersistence, createDeadLetterStore } from '@lc/persistence';
-import type { PositionManager, PositionManagerStats } from '@lc/positions';
-import {
-  createJsonFilePositionStore,
-  createMemoryPositionStore,
-  createPositionManager,
-  createRedisPositionStore,
-} from '@lc/positions';
+import type { PositionManager } from '@lc/positions';
+import { createPositionManager } from '@lc/positions';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
-import { positionsFilePath } from '../config/defaults.js';
 import type { AgentConfig } from '../config/schema.js';
-import type {
-  Processor,
-  ProcessorStats,
-} from '../processing/create-processor.js';
+import type { Processor } from '../processing/create-processor.js';
 import { createProcessor } from '../processing/create-processor.js';
-import { createProcessingIntake } from '../processing/processing-intake.js';
-import { buildSinks } from './build-sinks.js';
+import type {
+  Agent,
+  AgentOptions,
+  AgentState,
+  PositionsStatus,
+} from './agent.js';
+import { buildGeneration } from './build-pipeline.js';
+import type { Generation, PipelineDeps } from './build-pipeline.js';
+import { createPositionStore } from './build-positions.js';
+import { attachSources } from './build-sources.js';
 import { diffConfig } from './diff-config.js';
-
-/** Options for {@link createAgent}. */
-export interface AgentOptions {
-  /** Validated configuration. */
-  config: AgentConfig;
-  /** Agent logger (pino). @default silentLogger */
-  logger?: Logger & { level?: string };
-  /**
-   * Registry served on /metrics; Node's default metrics are added when the
-   * config asks (`metrics.default_metrics`) and it has none yet.
-   * @default a new registry
-   */
-  registry?: Registry;
-  /**
-   * An open store to keep positions in instead of the one `positions`
-   * describes (`lc-agent run` opens the JSON store at process start to
-   * record file watches before the pipeline's code loads). Closed by
-   * `shutdown()`.
-   */
-  positionStore?: PositionStore;
-}
-
-/** Lifecycle state of the agent. */
-export type AgentState =
-  'new' | 'starting' | 'running' | 'reloading' | 'stopping' | 'stopped';
-
-/** Outcome of {@link Agent.reload}. */
-export interface ReloadResult {
-  /** Sections applied live (sources, sinks, dispatcher, processing, log level). */
-  readonly applied: readonly string[];
-  /** Changed sections that only take effect after a restart. */
-  readonly requiresRestart: readonly string[];
-}
-
-/** Whether the position store takes saves (see `readiness()`). */
-export interface PositionsStatus {
-  /** `ok`, or `failing` while saves fail (retried; reading goes on). */
-  readonly state: 'ok' | 'failing';
-  /** Since when saves fail, ms since the epoch. */
-  readonly failingSinceMs?: number;
-  /** The last save error. */
-  readonly lastError?: string;
-}
-
-/** Counters and component stats for /stats. */
-export interface AgentStats {
-  readonly state: AgentState;
-  readonly uptimeMs: number;
-  readonly reloads: number;
-  readonly dispatcher: DispatcherStats | undefined;
-  readonly positions: PositionManagerStats;
-  readonly processing: ProcessorStats;
-  readonly persistence: BatchPersistenceStats | undefined;
-  readonly sinks: readonly string[];
-}
-
-/**
- * The assembled pipeline: monitors → processing → dispatcher (→ WAL/DLQ)
- * → sinks, with positions committed from the dispatcher's ack watermark.
- */
-export interface Agent {
-  /** Registry with every component's metrics. */
-  readonly registry: Registry;
-  /** The configuration currently applied. */
-  readonly config: AgentConfig;
-  /** Current lifecycle state. */
-  readonly state: AgentState;
-  /** Start every component (positions first, sources last). Idempotent. */
-  start(): Promise<void>;
-  /**
-   * Stop sources, drain the dispatcher within `dispatcher.shutdown_timeout`,
-   * flush WAL and positions, close sinks. Idempotent.
-   */
-  shutdown(): Promise<void>;
-  /**
-   * Apply a new validated config. Sources, sinks, dispatcher and
-   * processing are swapped live: sources stop, the old dispatcher drains
-   * (committing positions for everything delivered), then the new pipeline
-   * resumes from the committed positions, so nothing is lost or duplicated.
-   * If building the new pipeline fails, the old config keeps running and the
-   * error is thrown.
-   */
-  reload(next: AgentConfig): Promise<ReloadResult>;
-  /** Hand records (HTTP ingest) to processing; false = over budget, retry later. */
-  ingest(records: readonly LogRecord[]): boolean;
-  /** Readiness of each component. */
-  readiness(): { ready: boolean; components: Record<string, string> };
-  /** Every tracked file and container, and whether positions can be saved. */
-  status(): {
-    files: FileStatus[];
-    containers: ContainerStatus[];
-    positions: PositionsStatus;
-  };
-  /** Counters. */
-  stats(): AgentStats;
-  /** Committed positions. */
-  positions(): Position[];
-  /** Pending WAL batches (empty without persistence). */
-  batches(): readonly PendingBatchInfo[];
-  /** The dead-letter store, if enabled. */
-  readonly deadLetters: DeadLetterStore | undefined;
-  /** Replay dead letters into the live sink(s) they failed on. */
-  replayDeadLetters(options?: {
-    sink?: string;
-    filter?: DeadLetterFilter;
-    onProgress?: (p: { done: number; total: number; failed: number }) => void;
-  }): Promise<{ replayed: number; failed: number }>;
-}
-
-interface Generation {
-  readonly config: AgentConfig;
-  readonly sinks: Sink[];
-  readonly dispatcher: Dispatcher;
-  readonly intake: Intake;
-  files: FileMonitor[];
-  docker: ContainerMonitor | undefined;
-}
-
-/** Paths the agent writes to, which file sources must never read. */
-function selfPaths(config: AgentConfig): string[] {
-  if (!config.app.self_capture_guard) return [];
-  return [
-    resolve(config.app.data_dir),
-    ...config.sinks.file.map((s) => resolve(s.directory)),
-  ];
-}
-
-function createPositionStore(
-  config: AgentConfig,
-  logger: Logger,
-  registry: Registry,
-): PositionStore {
-  const p = config.positions;
-  switch (p.store) {
-    case 'memory':
-      return createMemoryPositionStore();
-    case 'redis':
-      return createRedisPositionStore({
-        url: p.redis_url,
-        namespace: p.namespace,
-        logger,
-        registry,
-      });
-    case 'file':
-      return createJsonFilePositionStore({
-        path: positionsFilePath(config.app.data_dir, p.path),
-        onCorruption: p.on_corruption,
-        backupCount: p.backup_count,
-        fsync: p.fsync,
-        logger,
-        registry,
-      });
-  }
-}
 
 /** Assemble an agent from a validated config. Nothing runs until `start()`. */
 export function createAgent(options: AgentOptions): Agent {
@@ -259,113 +82,17 @@ export function createAgent(options: AgentOptions): Agent {
     return run;
   };
 
-  const buildPipeline = (cfg: AgentConfig): Generation => {
-    const built = buildSinks(cfg, inst);
-    const d = cfg.dispatcher;
-    const dispatcher = createDispatcher({
-      ...inst,
-      sinks: built.sinks,
-      routes: built.routes,
-      defaultSinks: built.defaultSinks,
-      committer: positions,
-      ...(batchStore === undefined ? {} : { batchStore }),
-      ...(deadLetters === undefined ? {} : { deadLetters }),
-      ...(d.max_queue_records === undefined
-        ? {}
-        : { maxQueueRecords: d.max_queue_records }),
-      ...(d.max_queue_bytes === undefined
-        ? {}
-        : { maxQueueBytes: d.max_queue_bytes }),
-      dropPolicy: d.drop_policy,
-      batchMaxRecords: d.batch_max_records,
-      batchMaxBytes: d.batch_max_bytes,
-      batchTimeoutMs: d.batch_timeout,
-      workers: d.workers,
-      sendTimeoutMs: d.send_timeout,
-      shutdownTimeoutMs: d.shutdown_timeout,
-      ...(d.spill.enabled
-        ? {
-            spill: {
-              directory:
-                d.spill.directory ?? resolve(cfg.app.data_dir, 'spill'),
-              maxBytes: d.spill.max_bytes,
-              maxSegmentBytes: d.spill.max_segment_bytes,
-            },
-          }
-        : {}),
-      ...(d.max_retries === undefined
-        ? {}
-        : { retry: { maxAttempts: d.max_retries + 1 } }),
-    });
-    const intake = createProcessingIntake(dispatcher, {
-      process: (r) => processor.process(r),
-      processMany: (rs) => processor.processMany(rs),
-      pipelineFor: (r) => processor.pipelineFor(r),
-      stats: () => processor.stats(),
-    });
-    return {
-      config: cfg,
-      sinks: built.sinks,
-      dispatcher,
-      intake,
-      files: [],
-      docker: undefined,
-    };
-  };
-
-  const buildSources = (g: Generation, cfg: AgentConfig): void => {
-    const guard = selfPaths(cfg);
-    g.files = cfg.sources.files.map((f) =>
-      createFileMonitor({
-        ...inst,
-        intake: g.intake,
-        positions,
-        // Relative globs are relative to the agent's working directory.
-        include: f.include.map((g) => resolve(g)),
-        exclude: f.exclude.map((g) =>
-          g.startsWith('./') || g.startsWith('../') ? resolve(g) : g,
-        ),
-        labels: f.labels,
-        startPosition: f.start_at,
-        newFileStartPosition: f.new_file_start_at,
-        recentBytes: f.recent_bytes,
-        rescanIntervalMs: f.rescan_interval,
-        pollIntervalMs: f.poll_interval,
-        watch: f.watch,
-        watchDelayMs: f.watch_delay,
-        maxDepth: f.max_depth,
-        includeHidden: f.include_hidden,
-        followSymlinks: f.follow_symlinks,
-        maxFiles: f.max_files,
-        maxOpenFiles: f.max_open_files,
-        idleCloseMs: f.idle_close,
-        maxLineBytes: f.max_line_bytes,
-        longLinePolicy: f.long_line_policy,
-        encoding: f.encoding,
-        partialLineFlushMs: f.partial_line_flush,
-        rotatedFileGraceMs: f.rotated_file_grace,
-        selfPaths: guard,
-      }),
-    );
-    const docker = cfg.sources.docker;
-    g.docker = docker.enabled
-      ? createContainerMonitor({
-          ...inst,
-          intake: g.intake,
-          positions,
-          socketPath: docker.socket,
-          filters: {
-            includeNames: docker.include_names,
-            excludeNames: docker.exclude_names,
-            includeImages: docker.include_images,
-            includeLabels: docker.include_labels,
-            excludeLabels: docker.exclude_labels,
-          },
-          labels: docker.labels,
-          maxConcurrentStreams: docker.max_concurrent_streams,
-        })
-      : undefined;
-  };
+  const pipelineDeps = (): PipelineDeps => ({
+    inst,
+    committer: positions,
+    batchStore,
+    deadLetters,
+    processor: () => processor,
+  });
+  const buildPipeline = (cfg: AgentConfig): Generation =>
+    buildGeneration(cfg, pipelineDeps());
+  const buildSources = (g: Generation, cfg: AgentConfig): void =>
+    attachSources(g, cfg, { inst, positions });
 
   const startSources = async (g: Generation): Promise<void> => {
     for (const m of g.files) await m.start();

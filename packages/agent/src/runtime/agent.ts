@@ -1,0 +1,124 @@
+import type {
+  DeadLetterFilter,
+  DeadLetterStore,
+  Logger,
+  LogRecord,
+  PendingBatchInfo,
+  Position,
+  PositionStore,
+} from '@lc/core';
+import type { DispatcherStats } from '@lc/dispatcher';
+import type { ContainerStatus, FileStatus } from '@lc/monitors';
+import type { BatchPersistenceStats } from '@lc/persistence';
+import type { PositionManagerStats } from '@lc/positions';
+import type { Registry } from 'prom-client';
+import type { AgentConfig } from '../config/schema.js';
+import type { ProcessorStats } from '../processing/create-processor.js';
+
+/** Options for {@link createAgent}. */
+export interface AgentOptions {
+  /** Validated configuration. */
+  config: AgentConfig;
+  /** Agent logger (pino). @default silentLogger */
+  logger?: Logger & { level?: string };
+  /**
+   * Registry served on /metrics; Node's default metrics are added when the
+   * config asks (`metrics.default_metrics`) and it has none yet.
+   * @default a new registry
+   */
+  registry?: Registry;
+  /**
+   * An open store to keep positions in instead of the one `positions`
+   * describes (`lc-agent run` opens the JSON store at process start to
+   * record file watches before the pipeline's code loads). Closed by
+   * `shutdown()`.
+   */
+  positionStore?: PositionStore;
+}
+
+/** Lifecycle state of the agent. */
+export type AgentState =
+  'new' | 'starting' | 'running' | 'reloading' | 'stopping' | 'stopped';
+
+/** Outcome of {@link Agent.reload}. */
+export interface ReloadResult {
+  /** Sections applied live (sources, sinks, dispatcher, processing, log level). */
+  readonly applied: readonly string[];
+  /** Changed sections that only take effect after a restart. */
+  readonly requiresRestart: readonly string[];
+}
+
+/** Whether the position store takes saves (see `readiness()`). */
+export interface PositionsStatus {
+  /** `ok`, or `failing` while saves fail (retried; reading goes on). */
+  readonly state: 'ok' | 'failing';
+  /** Since when saves fail, ms since the epoch. */
+  readonly failingSinceMs?: number;
+  /** The last save error. */
+  readonly lastError?: string;
+}
+
+/** Counters and component stats for /stats. */
+export interface AgentStats {
+  readonly state: AgentState;
+  readonly uptimeMs: number;
+  readonly reloads: number;
+  readonly dispatcher: DispatcherStats | undefined;
+  readonly positions: PositionManagerStats;
+  readonly processing: ProcessorStats;
+  readonly persistence: BatchPersistenceStats | undefined;
+  readonly sinks: readonly string[];
+}
+
+/**
+ * The assembled pipeline: monitors → processing → dispatcher (→ WAL/DLQ)
+ * → sinks, with positions committed from the dispatcher's ack watermark.
+ */
+export interface Agent {
+  /** Registry with every component's metrics. */
+  readonly registry: Registry;
+  /** The configuration currently applied. */
+  readonly config: AgentConfig;
+  /** Current lifecycle state. */
+  readonly state: AgentState;
+  /** Start every component (positions first, sources last). Idempotent. */
+  start(): Promise<void>;
+  /**
+   * Stop sources, drain the dispatcher within `dispatcher.shutdown_timeout`,
+   * flush WAL and positions, close sinks. Idempotent.
+   */
+  shutdown(): Promise<void>;
+  /**
+   * Apply a new validated config. Sources, sinks, dispatcher and
+   * processing are swapped live: sources stop, the old dispatcher drains
+   * (committing positions for everything delivered), then the new pipeline
+   * resumes from the committed positions, so nothing is lost or duplicated.
+   * If building the new pipeline fails, the old config keeps running and the
+   * error is thrown.
+   */
+  reload(next: AgentConfig): Promise<ReloadResult>;
+  /** Hand records (HTTP ingest) to processing; false = over budget, retry later. */
+  ingest(records: readonly LogRecord[]): boolean;
+  /** Readiness of each component. */
+  readiness(): { ready: boolean; components: Record<string, string> };
+  /** Every tracked file and container, and whether positions can be saved. */
+  status(): {
+    files: FileStatus[];
+    containers: ContainerStatus[];
+    positions: PositionsStatus;
+  };
+  /** Counters. */
+  stats(): AgentStats;
+  /** Committed positions. */
+  positions(): Position[];
+  /** Pending WAL batches (empty without persistence). */
+  batches(): readonly PendingBatchInfo[];
+  /** The dead-letter store, if enabled. */
+  readonly deadLetters: DeadLetterStore | undefined;
+  /** Replay dead letters into the live sink(s) they failed on. */
+  replayDeadLetters(options?: {
+    sink?: string;
+    filter?: DeadLetterFilter;
+    onProgress?: (p: { done: number; total: number; failed: number }) => void;
+  }): Promise<{ replayed: number; failed: number }>;
+}

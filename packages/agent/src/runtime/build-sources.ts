@@ -1,0 +1,81 @@
+import { resolve } from 'node:path';
+import type { Instrumentation } from '@lc/core';
+import { createContainerMonitor, createFileMonitor } from '@lc/monitors';
+import type { PositionManager } from '@lc/positions';
+import type { AgentConfig } from '../config/schema.js';
+import type { Generation } from './build-pipeline.js';
+
+/** What {@link attachSources} takes from the agent. */
+export interface SourceDeps {
+  readonly inst: Instrumentation;
+  readonly positions: PositionManager;
+}
+
+/** Paths the agent writes to, which file sources must never read. */
+function selfPaths(config: AgentConfig): string[] {
+  if (!config.app.self_capture_guard) return [];
+  return [
+    resolve(config.app.data_dir),
+    ...config.sinks.file.map((s) => resolve(s.directory)),
+  ];
+}
+
+/** Create `cfg`'s file and container monitors on `g`'s intake (not started). */
+export function attachSources(
+  g: Generation,
+  cfg: AgentConfig,
+  deps: SourceDeps,
+): void {
+  const { inst, positions } = deps;
+  const guard = selfPaths(cfg);
+  g.files = cfg.sources.files.map((f) =>
+    createFileMonitor({
+      ...inst,
+      intake: g.intake,
+      positions,
+      // Relative globs are relative to the agent's working directory.
+      include: f.include.map((g) => resolve(g)),
+      exclude: f.exclude.map((g) =>
+        g.startsWith('./') || g.startsWith('../') ? resolve(g) : g,
+      ),
+      labels: f.labels,
+      startPosition: f.start_at,
+      newFileStartPosition: f.new_file_start_at,
+      recentBytes: f.recent_bytes,
+      rescanIntervalMs: f.rescan_interval,
+      pollIntervalMs: f.poll_interval,
+      watch: f.watch,
+      watchDelayMs: f.watch_delay,
+      maxDepth: f.max_depth,
+      includeHidden: f.include_hidden,
+      followSymlinks: f.follow_symlinks,
+      maxFiles: f.max_files,
+      maxOpenFiles: f.max_open_files,
+      idleCloseMs: f.idle_close,
+      maxLineBytes: f.max_line_bytes,
+      longLinePolicy: f.long_line_policy,
+      encoding: f.encoding,
+      partialLineFlushMs: f.partial_line_flush,
+      rotatedFileGraceMs: f.rotated_file_grace,
+      selfPaths: guard,
+    }),
+  );
+  const docker = cfg.sources.docker;
+  g.docker = docker.enabled
+    ? createContainerMonitor({
+        ...inst,
+        intake: g.intake,
+        positions,
+        socketPath: docker.socket,
+        filters: {
+          includeNames: docker.include_names,
+          excludeNames: docker.exclude_names,
+          includeImages: docker.include_images,
+          includeLabels: docker.include_labels,
+          excludeLabels: docker.exclude_labels,
+        },
+        labels: docker.labels,
+        maxConcurrentStreams: docker.max_concurrent_streams,
+      })
+    : undefined;
+}
