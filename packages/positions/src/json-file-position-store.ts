@@ -1,10 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type {
-  PositionBackup,
-  PositionChanges,
-  PositionStore,
-} from '@lc/core';
+import type { PositionBackup, PositionChanges, PositionStore } from '@lc/core';
 import { LcError, positionKey, silentLogger, systemClock } from '@lc/core';
 import type { TimerHandle } from '@lc/core';
 import { storeMetrics } from './internal/metrics.js';
