@@ -19,7 +19,7 @@ import { resolveOptions } from './internal/resolve-options.js';
 import type { ResolvedOptions } from './internal/resolve-options.js';
 import { Settler } from './internal/settler.js';
 import { WaiterList } from './internal/waiters.js';
-import { Spill } from './internal/spill.js';
+import { Spill, SPILL_SOURCE_KIND } from './internal/spill.js';
 import { WalCoordinator } from './internal/wal-coordinator.js';
 
 const CIRCUIT_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -98,8 +98,16 @@ class DispatcherImpl implements Dispatcher {
       })),
     }));
     this.drops = new DropCounter(this.metrics, this.logger);
+    const committer = options.committer;
     this.tracker = createAckTracker({
-      committer: options.committer,
+      // Acknowledgements of records read back from the spill go to the
+      // spill (their positions were committed when they were spilled).
+      committer: {
+        commit: (source, cursor) => {
+          if (source.kind === SPILL_SOURCE_KIND) this.spill?.committed(cursor);
+          else committer?.commit(source, cursor);
+        },
+      },
       onError: this.onError,
     });
     this.recoveredTracker = createAckTracker({});
@@ -109,7 +117,12 @@ class DispatcherImpl implements Dispatcher {
     };
     this.wal = new WalCoordinator(
       options.batchStore,
+      options.persist ?? 'always',
       (batch) => this.engine.handOut(batch),
+      (acks) => {
+        this.tracker.markSafe(acks);
+        this.tracker.flush();
+      },
       this.onError,
     );
     this.engine = new DeliveryEngine({
@@ -156,6 +169,7 @@ class DispatcherImpl implements Dispatcher {
       metrics: this.metrics,
       onHalfOpen: (lane) => this.engine.probe(lane),
       onClosed: (lane) => this.engine.recovered(lane),
+      onOpened: (lane) => this.wal.laneDown(lane),
     });
     const fallbacks = new Set<string>();
     for (const so of Object.values(options.sinkOptions ?? {}))
@@ -200,7 +214,13 @@ class DispatcherImpl implements Dispatcher {
             registry,
             onError: this.onError,
             memoryHasRoom: () => this.memoryWritable(),
-            admit: (record) => this.admission.accept(record),
+            admit: (record, ack) => this.admission.accept(record, ack),
+            track: (record) => this.tracker.track(record, 1),
+            settle: (items) => {
+              for (const item of items) this.tracker.settle(item);
+              this.tracker.flush();
+            },
+            onDropped: (records) => this.drops.count('spill_full', records),
             afterReload: () => {
               if (this.flushing > 0 || this.closed) this.batcher.closeAll();
               if (this.waiters.size > 0) this.wake();
@@ -314,14 +334,17 @@ class DispatcherImpl implements Dispatcher {
   async flush(options?: LifecycleOptions): Promise<void> {
     const spill = this.spill;
     if (spill !== undefined && spill.records > 0) {
-      // Everything spilled before the call must be back in memory first.
-      const target = spill.spilledTotal;
+      // Everything spilled before the call (and what a previous process
+      // left in a durable spill) must be back in memory first.
+      const target = spill.spilledTotal + spill.recoveredTotal;
       this.flushing++;
       try {
         this.batcher.closeAll();
         spill.kick();
         await this.waiters.wait(
-          () => spill.admittedTotal + spill.lostTotal >= target,
+          () =>
+            spill.admittedTotal + spill.lostTotal + spill.droppedTotal >=
+            target,
           options?.signal,
         );
       } finally {

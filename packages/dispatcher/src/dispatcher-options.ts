@@ -106,6 +106,29 @@ export interface SpillOptions {
   readonly maxBytes?: number;
   /** Segment file size of the disk log, bytes (min 4096). @default 16 MiB */
   readonly maxSegmentBytes?: number;
+  /**
+   * A disk buffer rather than memory overflow: a spilled record counts as
+   * held for the position commit once it is written (its source may move
+   * on, and rotated files may go), and what a previous process left is
+   * delivered first after a restart, in order. `false`: the spill is
+   * discarded at start and positions wait for delivery (sources read the
+   * records again after a crash). @default true
+   */
+  readonly durable?: boolean;
+  /** When spill writes reach the disk itself (durable spills). @default 'interval' */
+  readonly fsync?: 'always' | 'interval' | 'never';
+  /**
+   * Never spill once the spill's file system has less free space than
+   * this, bytes. @default min(512 MiB, 10 % of the file system)
+   */
+  readonly minFreeBytes?: number;
+  /**
+   * At `maxBytes` (or the free-space floor): `pause` backpressures the
+   * sources; `drop_oldest` deletes the oldest spilled records to make room
+   * (counted as `spill_full` drops and logged with their sources).
+   * @default 'pause'
+   */
+  readonly whenFull?: 'pause' | 'drop_oldest';
 }
 
 /** Options for {@link createDispatcher}. */
@@ -120,8 +143,20 @@ export interface DispatcherOptions extends Instrumentation {
   sinkOptions?: Readonly<Record<string, SinkDispatchOptions>>;
   /** Receives the settled watermark per source (the position manager). */
   committer?: CursorCommitter;
-  /** Batch WAL: batches are persisted before their first attempt. */
+  /**
+   * Batch WAL. A persisted batch is delivered again after a crash, and its
+   * records count as held for the position commit (their sources may move
+   * on). When it persists: see `persist`.
+   */
   batchStore?: BatchStore;
+  /**
+   * With a `batchStore`: `always` persists every batch before its first
+   * attempt; `on_failure` only a batch whose delivery failed and will be
+   * retried, or that is queued while one of its sinks is down (its circuit
+   * not closed), so the WAL costs nothing while sinks are healthy.
+   * @default 'always'
+   */
+  persist?: 'always' | 'on_failure';
   /** Where failed records go when the batch is not in `batchStore`. */
   deadLetters?: DeadLetterStore;
   /**

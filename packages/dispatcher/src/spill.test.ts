@@ -103,7 +103,7 @@ const range = (n: number): number[] =>
 
 describe('createDispatcher', () => {
   describe('spill', () => {
-    it('should spill to disk instead of pausing, then deliver every record once, in order, committing only delivered ones', async () => {
+    it('should spill to disk instead of pausing, then deliver every record once, in order, committing only delivered ones (not durable)', async () => {
       const directory = await tempDir();
       const sink = gatedSink();
       const committer = checkingCommitter(sink.records);
@@ -115,7 +115,7 @@ describe('createDispatcher', () => {
         maxQueueRecords: 20,
         batchMaxRecords: 10,
         batchTimeoutMs: 1,
-        spill: { directory },
+        spill: { directory, durable: false },
       });
       live.push(d);
       await d.start();
@@ -186,7 +186,7 @@ describe('createDispatcher', () => {
       expect(d.stats().backpressureMs).toBeGreaterThan(0);
     });
 
-    it('should discard what a previous process left in the directory', async () => {
+    it('should discard what a previous process left in the directory (not durable)', async () => {
       const directory = await tempDir();
       const old = await createDiskLog({ directory, fsync: 'never' });
       await old.append(
@@ -200,7 +200,7 @@ describe('createDispatcher', () => {
         maxQueueRecords: 5,
         batchMaxRecords: 5,
         batchTimeoutMs: 1,
-        spill: { directory },
+        spill: { directory, durable: false },
         onError: (error) => {
           throw error;
         },
@@ -241,7 +241,7 @@ describe('createDispatcher', () => {
       expect(errors.length).toBeGreaterThan(0);
     });
 
-    it('should leave spilled records uncommitted when shutdown gives up', async () => {
+    it('should leave spilled records uncommitted when shutdown gives up (not durable)', async () => {
       const directory = await tempDir();
       const sink = gatedSink();
       const committer = checkingCommitter(sink.records);
@@ -252,7 +252,7 @@ describe('createDispatcher', () => {
         batchMaxRecords: 5,
         batchTimeoutMs: 1,
         shutdownTimeoutMs: 0,
-        spill: { directory },
+        spill: { directory, durable: false },
       });
       for (let n = 1; n <= 100; n++) d.dispatch(rec(n));
       expect(d.stats().spilledRecords).toBeGreaterThan(0);

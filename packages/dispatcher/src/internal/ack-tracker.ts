@@ -21,6 +21,12 @@ export interface AckItem {
   readonly cursor: Cursor | undefined;
   /** Sinks (or other holders) that still have to settle this record. */
   remaining: number;
+  /**
+   * Held durably by lc (in the batch WAL or the disk spill): the watermark
+   * may pass it before it is settled, since a restart delivers it from
+   * there rather than from its source.
+   */
+  safe?: boolean;
 }
 
 /** Options for {@link createAckTracker}. */
@@ -38,13 +44,18 @@ export interface AckTrackerOptions {
  */
 export interface AckTracker {
   /** Start tracking `record`, which `holders` parties must settle. */
-  track(record: LogRecord, holders: number): AckItem;
+  track(record: Pick<LogRecord, 'source' | 'cursor'>, holders: number): AckItem;
   /**
    * One holder settled `item`. Returns true when this made the record fully
    * settled. The watermark moves on the next {@link AckTracker.flush}, so a
    * batch of settlements costs one commit per source, not one per record.
    */
   settle(item: AckItem): boolean;
+  /**
+   * `items` are held durably (WAL, disk spill): the watermark may pass
+   * them before they settle. Moves on the next {@link AckTracker.flush}.
+   */
+  markSafe(items: readonly AckItem[]): void;
   /** Advance the watermark of every source touched since the last flush. */
   flush(): void;
   /** Commit the current watermark of every source again. */
@@ -115,7 +126,7 @@ export function createAckTracker(options: AckTrackerOptions = {}): AckTracker {
     let cursor: Cursor | undefined;
     while (head < pending.length) {
       const item = pending[head] as AckItem;
-      if (item.remaining > 0) break;
+      if (item.remaining > 0 && item.safe !== true) break;
       if (item.cursor !== undefined) {
         // The last cursor of an epoch goes on its own: it belongs to other
         // content (a copytruncate copy), which a later epoch's commit skips.
@@ -177,6 +188,15 @@ export function createAckTracker(options: AckTrackerOptions = {}): AckTracker {
       const source = item.source;
       if (source.pending[source.head] === item) dirty.add(source);
       return true;
+    },
+    markSafe(items) {
+      for (const item of items) {
+        if (item.safe === true || item.remaining <= 0) continue;
+        item.safe = true;
+        const source = item.source;
+        if (!source.removed && source.pending[source.head] === item)
+          dirty.add(source);
+      }
     },
     flush() {
       if (dirty.size === 0) return;

@@ -2,6 +2,8 @@ import type { Clock, LogRecord } from '@lc/core';
 import type { RateLimitOptions } from '../dispatcher-options.js';
 import type { AckTracker } from './ack-tracker.js';
 import type { Batcher } from './batcher.js';
+import { trackAs } from './batcher.js';
+import type { SpillAck } from './spill.js';
 import { DedupCache } from './dedup-cache.js';
 import type { DropCounter } from './drop-counter.js';
 import { recordBytes } from './intake-budget.js';
@@ -52,39 +54,47 @@ export class Admission {
       setup.batcher.defaultGroup.lanes.length > 0;
   }
 
-  /** Admit `record` into a batch, or drop it (counted). */
-  accept(record: LogRecord): void {
+  /**
+   * Admit `record` into a batch, or drop it (counted). `ack`: how a record
+   * coming back from the spill is acknowledged (see `SpillAck`).
+   */
+  accept(record: LogRecord, ack?: SpillAck): void {
     const s = this.s;
     if (this.plain) {
-      s.batcher.enqueue(record, s.batcher.defaultGroup, recordBytes(record));
+      s.batcher.enqueue(
+        record,
+        s.batcher.defaultGroup,
+        recordBytes(record),
+        ack,
+      );
       return;
     }
     if (this.rateLimit !== undefined && !this.takeToken(record)) {
-      this.drop(record, 'rate_limited');
+      this.drop(record, 'rate_limited', ack);
       return;
     }
     if (this.dedup?.isDuplicate(record, s.clock.now()) === true) {
-      this.drop(record, 'duplicate');
+      this.drop(record, 'duplicate', ack);
       return;
     }
     const bytes = recordBytes(record);
     const policy = s.options.dropPolicy;
     if (policy !== 'block' && s.budget.overForDropPolicy()) {
       if (policy === 'drop_newest' || !s.evictOldest()) {
-        this.drop(record, 'drop_newest');
+        this.drop(record, 'drop_newest', ack);
         return;
       }
     }
     const group = s.batcher.routeFor(record.labels);
     if (group.lanes.length === 0) {
-      this.drop(record, 'unrouted');
+      this.drop(record, 'unrouted', ack);
       return;
     }
-    s.batcher.enqueue(record, group, bytes);
+    s.batcher.enqueue(record, group, bytes, ack);
   }
 
-  private drop(record: LogRecord, reason: string): void {
-    this.s.tracker.track(record, 0);
+  private drop(record: LogRecord, reason: string, ack: SpillAck): void {
+    trackAs(this.s.tracker, record, 0, ack);
     this.s.drops.count(reason, 1);
   }
 

@@ -3,6 +3,7 @@ import type { RouteOptions } from '../dispatcher-options.js';
 import type { AckItem, AckTracker } from './ack-tracker.js';
 import type { IntakeBudget } from './intake-budget.js';
 import { queuedOn } from './lanes.js';
+import type { SpillAck } from './spill.js';
 import type { Batch, Lane } from './model.js';
 
 /** Records going to the same set of sinks, filling one open batch. */
@@ -90,13 +91,21 @@ export class Batcher {
     return group;
   }
 
-  /** Track `record`, count it as held and add it to `group`'s open batch. */
-  enqueue(record: LogRecord, group: Group, bytes: number): void {
+  /**
+   * Track `record` (as `ack` says, for records back from the spill), count
+   * it as held and add it to `group`'s open batch.
+   */
+  enqueue(
+    record: LogRecord,
+    group: Group,
+    bytes: number,
+    ack?: SpillAck,
+  ): void {
     const s = this.setup;
     // Keep batches within batchMaxBytes (a single larger record goes alone).
     if (group.records.length > 0 && group.bytes + bytes > s.batchMaxBytes)
       this.close(group);
-    const ack = s.tracker.track(record, group.lanes.length);
+    const item = trackAs(s.tracker, record, group.lanes.length, ack);
     s.budget.held++;
     s.budget.heldBytes += bytes;
     if (group.records.length === 0) {
@@ -119,7 +128,7 @@ export class Batcher {
       }
     }
     group.records.push(record);
-    group.acks.push(ack);
+    group.acks.push(item);
     group.bytes += bytes;
     if (
       group.records.length >= s.batchMaxRecords ||
@@ -199,4 +208,28 @@ export class Batcher {
     }
     return group;
   }
+}
+
+/**
+ * Track `record` for `holders`, as `ack` says: the item of a record taken
+ * back from the spill before it was written (now held by these holders),
+ * the spill's own source and cursor for a record read back from disk, or
+ * the record's own source and cursor.
+ */
+export function trackAs(
+  tracker: AckTracker,
+  record: LogRecord,
+  holders: number,
+  ack: SpillAck,
+): AckItem {
+  if (ack === undefined) return tracker.track(record, holders);
+  if ('item' in ack) {
+    if (holders === 0) tracker.settle(ack.item);
+    else ack.item.remaining = holders;
+    return ack.item;
+  }
+  return tracker.track(
+    { source: ack.as.source, cursor: ack.as.cursor },
+    holders,
+  );
 }

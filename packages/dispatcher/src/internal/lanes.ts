@@ -19,6 +19,8 @@ export interface LaneSetup {
   readonly onHalfOpen: (lane: Lane) => void;
   /** The circuit closed again after an outage. */
   readonly onClosed: (lane: Lane) => void;
+  /** The circuit opened: the sink is down. */
+  readonly onOpened?: (lane: Lane) => void;
 }
 
 /** One lane per sink, keyed by name, with fallbacks resolved. */
@@ -56,6 +58,7 @@ export function createLanes(
           );
           if (state === 'half-open') setup.onHalfOpen(lane);
           else if (state === 'closed') setup.onClosed(lane);
+          else if (state === 'open') setup.onOpened?.(lane);
         },
       }),
       metrics: setup.metrics.sink(sink.name),

@@ -1,3 +1,4 @@
+import { LcError } from '@lc/core';
 import {
   DEFAULTS,
   nonNegative,
@@ -42,6 +43,11 @@ export interface ResolvedOptions {
         readonly directory: string;
         readonly maxBytes: number;
         readonly maxSegmentBytes: number;
+        readonly durable: boolean;
+        readonly fsync: 'always' | 'interval' | 'never';
+        /** `undefined`: the size-derived default. */
+        readonly minFreeBytes: number | undefined;
+        readonly whenFull: 'pause' | 'drop_oldest';
       }
     | undefined;
 }
@@ -158,6 +164,44 @@ export function resolveOptions(options: DispatcherOptions): ResolvedOptions {
               options.spill.maxSegmentBytes,
               DEFAULTS.spillMaxSegmentBytes,
             ),
+            durable: options.spill.durable ?? true,
+            fsync: oneOf(
+              'spill.fsync',
+              options.spill.fsync,
+              ['always', 'interval', 'never'] as const,
+              'interval',
+            ),
+            minFreeBytes:
+              options.spill.minFreeBytes === undefined
+                ? undefined
+                : nonNegative(
+                    'spill.minFreeBytes',
+                    options.spill.minFreeBytes,
+                    0,
+                  ),
+            whenFull: oneOf(
+              'spill.whenFull',
+              options.spill.whenFull,
+              ['pause', 'drop_oldest'] as const,
+              'pause',
+            ),
           },
   };
+}
+
+function oneOf<const T extends string>(
+  name: string,
+  value: T | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value)) {
+    throw new LcError({
+      code: 'LC_ERR_INVALID_OPTION',
+      message: `dispatcher: option ${name} must be ${allowed.join(' or ')}, got ${String(value)}`,
+      details: { option: name, value },
+    });
+  }
+  return value;
 }

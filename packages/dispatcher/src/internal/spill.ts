@@ -1,7 +1,16 @@
+import { statfs } from 'node:fs/promises';
 import { createDiskLog } from '@lc/buffer';
 import type { DiskLog } from '@lc/buffer';
 import { LcError, toLcError } from '@lc/core';
-import type { Clock, Logger, LogRecord, MetricsRegistry } from '@lc/core';
+import type {
+  Clock,
+  Cursor,
+  Logger,
+  LogRecord,
+  MetricsRegistry,
+  SourceRef,
+} from '@lc/core';
+import type { AckItem } from './ack-tracker.js';
 import { recordBytes } from './intake-budget.js';
 import {
   chunkLength,
@@ -9,6 +18,7 @@ import {
   encodeChunk,
   SpillDictionary,
 } from './spill-codec.js';
+import { ChunkQueue, SpillFreeSpace } from './spill-space.js';
 
 // A disk-log entry holds up to this many records / estimated bytes.
 const CHUNK_MAX_RECORDS = 1000;
@@ -19,12 +29,38 @@ const MAX_UNWRITTEN_BYTES = 4 * 1024 * 1024;
 // After a failed open or append, the disk is not tried again for this long.
 const RETRY_AFTER_MS = 5_000;
 
+/** Source of the acknowledgements of records read back from a durable spill. */
+export const SPILL_SOURCE_KIND = 'lc-spill';
+
+/**
+ * How a record handed back to memory is acknowledged: `item`, the ack of a
+ * record taken back before it was written (it is tracked as if it had never
+ * left memory); `as`, a record read back from disk (its position is
+ * committed already; its settlement acknowledges the spill instead);
+ * `undefined`, tracked normally (non-durable spills).
+ */
+export type SpillAck =
+  | { readonly item: AckItem }
+  | { readonly as: { readonly source: SourceRef; readonly cursor: Cursor } }
+  | undefined;
+
+/** Cursor of a record read back: chunk `seq`, its index `i` of `n`. */
+interface SpillCursor {
+  readonly seq: number;
+  readonly i: number;
+  readonly n: number;
+}
+
 /** What a {@link Spill} needs. */
 export interface SpillSetup {
   readonly directory: string;
   /** Estimated bytes (as for `maxQueueBytes`) the spill holds at most. */
   readonly maxBytes: number;
   readonly maxSegmentBytes: number;
+  readonly durable: boolean;
+  readonly fsync: 'always' | 'interval' | 'never';
+  readonly minFreeBytes: number | undefined;
+  readonly whenFull: 'pause' | 'drop_oldest';
   readonly name: string;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -33,13 +69,19 @@ export interface SpillSetup {
   /** The in-memory intake has room for a reloaded record. */
   readonly memoryHasRoom: () => boolean;
   /** Admit a reloaded record into memory (the normal admission path). */
-  readonly admit: (record: LogRecord) => void;
+  readonly admit: (record: LogRecord, ack: SpillAck) => void;
   /** A reload pass ended (records may have moved, the spill may be empty). */
   readonly afterReload: () => void;
   /** `records` (`bytes` estimated) went into the spill. */
   readonly onSpilled: (records: number, bytes: number) => void;
   /** `records` could not be read back (damaged on disk): counted, logged. */
   readonly onLost: (records: number) => void;
+  /** `records` were deleted to make room (`whenFull: drop_oldest`). */
+  readonly onDropped: (records: number) => void;
+  /** Durable spills: track a spilled record, in arrival order. */
+  readonly track: (record: LogRecord) => AckItem;
+  /** Durable spills: these records are written: the spill holds them. */
+  readonly settle: (items: readonly AckItem[]) => void;
 }
 
 /**
@@ -49,10 +91,13 @@ export interface SpillSetup {
  * [not written yet]; while it holds anything, every new record joins its
  * tail, so no record overtakes a spilled one.
  *
- * Not durable and not meant to be: spilled records are not tracked by the
- * ack tracker until they are back in memory, so no position is committed
- * past them and after a crash their sources read them again. Whatever a
- * previous process left in the directory is discarded on open.
+ * Durable (the default): a record is tracked by the ack tracker when it
+ * enters, and settled once written, so positions move past it and its
+ * source may rotate away; records read back are acknowledged to the disk
+ * log only once delivered (their acks come back as `lc-spill` commits, see
+ * {@link Spill.committed}); what a previous process left is delivered first.
+ * Not durable: spilled records are tracked only once back in memory, so
+ * their sources read them again after a crash, and leftovers are discarded.
  */
 export class Spill {
   /** Records in the spill. */
@@ -64,20 +109,29 @@ export class Spill {
   admittedTotal = 0;
   /** Records that could not be read back (damaged on disk) since start. */
   lostTotal = 0;
+  /** Records deleted to make room since start. */
+  droppedTotal = 0;
+  /** Records found at open, left by a previous process. */
+  recoveredTotal = 0;
   private readonly s: SpillSetup;
+  private readonly ref: SourceRef;
   private readonly dict = new SpillDictionary();
+  private readonly space: SpillFreeSpace;
+  /** Chunks written and not read back yet, oldest first. */
+  private readonly chunks = new ChunkQueue();
   private opening: Promise<DiskLog> | undefined;
   private log: DiskLog | undefined;
   private readAhead: LogRecord[] = [];
   private readAheadHead = 0;
-  private onDisk = 0;
-  /** Records per chunk on disk, oldest first (to account for a lost chunk). */
-  private chunkSizes: number[] = [];
-  private chunkHead = 0;
+  private readAheadSeq = 0;
   private nextReadSeq = 0;
+  /** Durable spills: chunks below this seq are acknowledged in the log. */
+  private ackedBelow = 0;
   private retryTimer: ReturnType<Clock['setTimeout']> | undefined;
   private writing: Promise<void> | undefined;
+  private dropping: Promise<void> | undefined;
   private unwritten: LogRecord[] = [];
+  private unwrittenAcks: AckItem[] = [];
   private unwrittenBytes = 0;
   private failedAtMs = -Infinity;
   private reloading = false;
@@ -85,16 +139,27 @@ export class Spill {
 
   constructor(setup: SpillSetup) {
     this.s = setup;
+    this.ref = Object.freeze({ kind: SPILL_SOURCE_KIND, id: setup.name });
+    this.space = new SpillFreeSpace(
+      setup.directory,
+      setup.minFreeBytes,
+      setup.clock,
+      (path) => statfs(path),
+    );
   }
 
   /** Whether a record added now stays within the bounds. */
   hasRoom(): boolean {
-    return (
-      !this.stopped &&
-      this.bytes < this.s.maxBytes &&
-      this.unwrittenBytes < MAX_UNWRITTEN_BYTES &&
-      this.s.clock.monotonicNow() - this.failedAtMs >= RETRY_AFTER_MS
-    );
+    if (this.stopped || this.unwrittenBytes >= MAX_UNWRITTEN_BYTES)
+      return false;
+    if (this.s.clock.monotonicNow() - this.failedAtMs < RETRY_AFTER_MS)
+      return false;
+    const full = this.bytes >= this.s.maxBytes || !this.space.above();
+    if (!full) return true;
+    if (this.s.whenFull !== 'drop_oldest' || this.chunks.length === 0)
+      return false;
+    this.dropOldest();
+    return true;
   }
 
   /** Append `record` at the tail (always taken: the caller checks {@link hasRoom}). */
@@ -104,9 +169,29 @@ export class Spill {
     this.bytes += bytes;
     this.spilledTotal++;
     this.unwritten.push(record);
+    if (this.s.durable) this.unwrittenAcks.push(this.s.track(record));
     this.unwrittenBytes += bytes;
     this.s.onSpilled(1, bytes);
     this.write();
+  }
+
+  /**
+   * A read-back record's settlement reached the watermark of the spill's
+   * source: every record up to it is delivered, so its chunks are
+   * acknowledged in the disk log (not delivered again after a restart).
+   */
+  committed(cursor: Cursor): void {
+    const c = cursor as unknown as SpillCursor;
+    const log = this.log;
+    if (log === undefined || typeof c?.seq !== 'number') return;
+    const upTo = c.i === c.n - 1 ? c.seq : c.seq - 1;
+    for (; this.ackedBelow <= upTo; this.ackedBelow++) {
+      try {
+        log.ack(this.ackedBelow);
+      } catch {
+        // already acknowledged (a dropped or lost chunk)
+      }
+    }
   }
 
   /** Memory may have room: move records back (soon, not re-entrantly). */
@@ -142,18 +227,34 @@ export class Spill {
     this.retryTimer = timer;
   }
 
-  /** Open the log now (discarding a previous process's leftovers). */
+  /**
+   * Open the log now. Durable: what a previous process left is kept and
+   * delivered first; otherwise it is discarded.
+   */
   async open(): Promise<void> {
     await this.ensureLog();
   }
 
-  /** Stop moving records; close the log. What is left is discarded. */
+  /**
+   * Stop moving records and close the log. Durable: records not written
+   * yet are written first (they are then held, like every other spilled
+   * record); what is left is delivered after the next start.
+   */
   async shutdown(): Promise<void> {
-    this.stopped = true;
     if (this.retryTimer !== undefined)
       this.s.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    if (this.s.durable) {
+      for (let i = 0; i < 1000 && this.unwritten.length > 0; i++) {
+        this.write();
+        const w = this.writing;
+        if (w === undefined) break; // the disk refuses: they stay unheld
+        await w;
+      }
+    }
+    this.stopped = true;
     await this.writing;
+    await this.dropping;
     const log = this.log;
     if (log !== undefined) await log.shutdown();
   }
@@ -170,27 +271,38 @@ export class Spill {
     const log = await createDiskLog({
       directory: this.s.directory,
       maxSegmentBytes: this.s.maxSegmentBytes,
-      fsync: 'never',
+      fsync: this.s.durable ? this.s.fsync : 'never',
       name: `${this.s.name}-spill`,
       clock: this.s.clock,
       logger: this.s.logger,
       registry: this.s.registry,
       onError: this.s.onError,
     });
-    let chunks = 0;
     let records = 0;
+    let first: number | undefined;
     for await (const entry of log.read()) {
-      chunks++;
-      records += chunkLength(entry.payload);
-      log.ack(entry.seq);
+      const n = chunkLength(entry.payload);
+      records += n;
+      if (!this.s.durable) {
+        log.ack(entry.seq);
+        continue;
+      }
+      first ??= entry.seq;
+      this.chunks.push(entry.seq, n, entry.payload.length);
+      this.records += n;
+      this.bytes += entry.payload.length;
     }
-    if (chunks > 0) {
+    if (records > 0) {
       this.s.logger.info(
         { records, directory: this.s.directory },
-        'discarded records spilled by a previous process (their positions were never committed: sources read them again)',
+        this.s.durable
+          ? 'records spilled by a previous process are delivered first'
+          : 'discarded records spilled by a previous process (their positions were never committed: sources read them again)',
       );
     }
-    this.nextReadSeq = log.nextSeq;
+    if (this.s.durable) this.recoveredTotal = records;
+    this.nextReadSeq = first ?? log.nextSeq;
+    this.ackedBelow = this.nextReadSeq;
     this.log = log;
     return log;
   }
@@ -214,12 +326,12 @@ export class Spill {
     this.writing = this.ensureLog()
       .then((log) => log.append(payload))
       .then(
-        () => {
+        (seq) => {
           // Moved back from memory meanwhile? Only the head can have been.
           this.unwritten.splice(0, n);
           this.unwrittenBytes -= bytes;
-          this.onDisk += n;
-          this.chunkSizes.push(n);
+          this.chunks.push(seq, n, bytes);
+          if (this.s.durable) this.s.settle(this.unwrittenAcks.splice(0, n));
         },
         (error: unknown) => {
           this.failedAtMs = this.s.clock.monotonicNow();
@@ -249,7 +361,8 @@ export class Spill {
     while (!this.stopped && this.records > 0 && s.memoryHasRoom()) {
       if (this.readAheadHead < this.readAhead.length) {
         this.admitReadAhead();
-      } else if (this.onDisk > 0) {
+      } else if (this.chunks.length > 0) {
+        await this.dropping;
         await this.readChunk();
       } else if (this.writing !== undefined) {
         // The head is being written; it is read back once on disk.
@@ -263,13 +376,25 @@ export class Spill {
 
   private admitReadAhead(): void {
     const s = this.s;
-    while (this.readAheadHead < this.readAhead.length && s.memoryHasRoom()) {
-      const record = this.readAhead[this.readAheadHead] as LogRecord;
+    const n = this.readAhead.length;
+    while (this.readAheadHead < n && s.memoryHasRoom()) {
+      const i = this.readAheadHead;
+      const record = this.readAhead[i] as LogRecord;
       this.readAhead[this.readAheadHead++] = undefined as never;
       this.moved(record);
-      s.admit(record);
+      s.admit(
+        record,
+        s.durable
+          ? {
+              as: {
+                source: this.ref,
+                cursor: { seq: this.readAheadSeq, i, n },
+              },
+            }
+          : undefined,
+      );
     }
-    if (this.readAheadHead >= this.readAhead.length) {
+    if (this.readAheadHead >= n) {
       this.readAhead = [];
       this.readAheadHead = 0;
     }
@@ -281,12 +406,14 @@ export class Spill {
     let n = 0;
     while (n < this.unwritten.length && s.memoryHasRoom()) {
       const record = this.unwritten[n] as LogRecord;
+      const item = this.unwrittenAcks[n];
       n++;
       this.unwrittenBytes -= recordBytes(record);
       this.moved(record);
-      s.admit(record);
+      s.admit(record, item === undefined ? undefined : { item });
     }
     this.unwritten.splice(0, n);
+    this.unwrittenAcks.splice(0, n);
   }
 
   private async readChunk(): Promise<void> {
@@ -294,35 +421,26 @@ export class Spill {
     for await (const entry of log.read({ fromSeq: this.nextReadSeq })) {
       // One entry per chunk, consecutive seqs: a gap is a damaged chunk the
       // log quarantined and skipped.
-      for (let seq = this.nextReadSeq; seq < entry.seq; seq++)
-        this.lose(this.takeChunkSize());
+      while (this.chunks.length > 0 && this.chunks.headSeq < entry.seq)
+        this.lose(this.chunks.shift().records);
       const records = decodeChunk(entry.payload, this.dict);
-      this.takeChunkSize();
+      if (this.chunks.headSeq === entry.seq) this.chunks.shift();
       this.nextReadSeq = entry.seq + 1;
-      this.onDisk -= records.length;
       this.readAhead = records;
       this.readAheadHead = 0;
-      // In memory now (and the spill is not durable anyway).
-      log.ack(entry.seq);
+      this.readAheadSeq = entry.seq;
+      // Non-durable: in memory now, no need to keep it. Durable: it is
+      // acknowledged once delivered (see `committed`).
+      if (!this.s.durable) log.ack(entry.seq);
       return;
     }
     // Nothing readable is left although chunks were written: all damaged.
-    while (this.onDisk > 0) this.lose(this.takeChunkSize());
-  }
-
-  private takeChunkSize(): number {
-    const n = this.chunkSizes[this.chunkHead++] ?? 0;
-    if (this.chunkHead > 1024 && this.chunkHead * 2 > this.chunkSizes.length) {
-      this.chunkSizes = this.chunkSizes.slice(this.chunkHead);
-      this.chunkHead = 0;
-    }
-    return n;
+    while (this.chunks.length > 0) this.lose(this.chunks.shift().records);
   }
 
   /** `n` records of a damaged chunk can never be read back. */
   private lose(n: number): void {
     if (n === 0) return;
-    this.onDisk -= n;
     this.records -= n;
     // Their sizes are gone with them: estimate from the spill's average.
     this.bytes -= Math.min(
@@ -340,9 +458,62 @@ export class Spill {
     this.s.onLost(n);
   }
 
+  /**
+   * `whenFull: drop_oldest`: delete the oldest chunk on disk to make room.
+   * Counted and logged with the sources whose records went.
+   */
+  private dropOldest(): void {
+    if (this.dropping !== undefined || this.chunks.length === 0) return;
+    this.dropping = this.dropChunk()
+      .catch((error: unknown) =>
+        this.s.onError(
+          toLcError(error, 'LC_ERR_BUFFER_IO', 'spill drop failed'),
+        ),
+      )
+      .finally(() => {
+        this.dropping = undefined;
+      });
+  }
+
+  private async dropChunk(): Promise<void> {
+    const log = await this.ensureLog();
+    const head = this.chunks.shift();
+    const sources = new Map<string, number>();
+    for await (const entry of log.read({ fromSeq: head.seq })) {
+      if (entry.seq === head.seq) {
+        for (const r of decodeChunk(entry.payload, this.dict)) {
+          const name =
+            r.labels['file_path'] ?? `${r.source.kind}:${r.source.id}`;
+          sources.set(name, (sources.get(name) ?? 0) + 1);
+        }
+      }
+      break;
+    }
+    try {
+      log.ack(head.seq);
+    } catch {
+      // quarantined already
+    }
+    if (this.nextReadSeq <= head.seq) this.nextReadSeq = head.seq + 1;
+    if (this.ackedBelow === head.seq) this.ackedBelow++;
+    this.records -= head.records;
+    this.bytes = Math.max(0, this.bytes - head.bytes);
+    this.droppedTotal += head.records;
+    this.s.onDropped(head.records);
+    this.s.logger.warn(
+      {
+        records: head.records,
+        sources: Object.fromEntries(sources),
+        maxBytes: this.s.maxBytes,
+      },
+      'disk buffer full (spill.whenFull: drop_oldest): dropped its oldest records',
+    );
+  }
+
   private moved(record: LogRecord): void {
     this.records--;
-    this.bytes -= recordBytes(record);
+    // Chunks recovered at open were counted by their size on disk.
+    this.bytes = Math.max(0, this.bytes - recordBytes(record));
     this.admittedTotal++;
   }
 }

@@ -1,40 +1,66 @@
 import { toLcError } from '@lc/core';
 import type { BatchStore, LcError } from '@lc/core';
-import type { Batch, Delivery } from './model.js';
+import type { AckItem } from './ack-tracker.js';
+import type { Batch, Delivery, Lane } from './model.js';
+
+/** When batches are written to the batch store (see `DispatcherOptions.persist`). */
+export type PersistMode = 'always' | 'on_failure';
 
 /**
- * Between the batcher and the lanes when a batch store (WAL) is configured:
- * each batch is persisted before its first attempt, batches are persisted
- * concurrently but handed out in the order they closed (so per-stream order
- * holds), and the outcome per sink is marked. Without a store, batches go
- * straight through and marks are no-ops.
+ * Between the batcher and the lanes when a batch store (WAL) is configured.
+ * `always`: each batch is persisted before its first attempt; batches are
+ * persisted concurrently but handed out in the order they closed (so
+ * per-stream order holds). `on_failure`: a batch is handed out at once and
+ * persisted when a delivery of it fails and will be retried, or before its
+ * first attempt while one of its sinks' circuits is not closed (an outage):
+ * the WAL costs nothing while sinks are healthy. Either way a persisted
+ * batch's records count as held for the position commit (`markSafe`), and
+ * the outcome per sink is marked. Without a store, batches go straight
+ * through and marks are no-ops.
  */
 export class WalCoordinator {
   private readonly store: BatchStore | undefined;
+  private readonly mode: PersistMode;
   private readonly handOut: (batch: Batch) => void;
+  private readonly markSafe: (acks: readonly AckItem[]) => void;
   private readonly onError: (error: unknown) => void;
   private readonly queue: Array<{ batch: Batch; done: boolean }> = [];
+  /** Batches being persisted late (`on_failure`), with failures to mark after. */
+  private readonly late = new Map<Batch, Array<[Delivery, LcError]>>();
 
   constructor(
     store: BatchStore | undefined,
+    mode: PersistMode,
     handOut: (batch: Batch) => void,
+    markSafe: (acks: readonly AckItem[]) => void,
     onError: (error: unknown) => void,
   ) {
     this.store = store;
+    this.mode = mode;
     this.handOut = handOut;
+    this.markSafe = markSafe;
     this.onError = onError;
   }
 
-  /** Persist `batch` (when there is a store), then hand it out in order. */
+  /** Persist `batch` (when there is a store and the mode asks), then hand it out in order. */
   submit(batch: Batch): void {
     const store = this.store;
-    if (store === undefined) {
+    const now =
+      store !== undefined &&
+      (this.mode === 'always' ||
+        batch.lanes.some((l) => l.circuit.state !== 'closed'));
+    if (!now && this.queue.length === 0) {
       this.handOut(batch);
       return;
     }
     const slot = { batch, done: false };
     this.queue.push(slot);
-    store
+    if (!now) {
+      // Behind batches still being persisted: keep the order.
+      slot.done = true;
+      return;
+    }
+    (store as BatchStore)
       .persist({
         id: batch.id,
         records: batch.records,
@@ -44,6 +70,7 @@ export class WalCoordinator {
       .then(
         () => {
           batch.durable = true;
+          this.markSafe(batch.acks);
         },
         (error: unknown) => {
           // Still delivered; its records are simply not held by the WAL (the
@@ -71,9 +98,31 @@ export class WalCoordinator {
       this.store?.markDelivered(d.batch.id, d.lane.name).catch(this.onError);
   }
 
-  /** `d` failed and will be retried (its own sink only, not a fallback). */
+  /**
+   * `lane`'s sink is down (its circuit opened): `on_failure` persists the
+   * batches waiting for it now, as if each had failed (they would only be
+   * attempted after the outage).
+   */
+  laneDown(lane: Lane): void {
+    if (this.store === undefined || this.mode !== 'on_failure') return;
+    const waiting = [...lane.ready, ...lane.queue.slice(lane.queueHead)].filter(
+      (d): d is Delivery => d !== undefined && !d.batch.durable,
+    );
+    for (const d of waiting) this.persistLate(d.batch, undefined);
+  }
+
+  /**
+   * `d` failed and will be retried (its own sink only, not a fallback).
+   * `on_failure`: a batch not persisted yet is persisted now, for the sinks
+   * that do not have it yet.
+   */
   markFailed(d: Delivery, error: LcError): void {
-    if (d.batch.durable && d.target === d.lane) {
+    const batch = d.batch;
+    if (this.store !== undefined && !batch.durable && !batch.recovered) {
+      this.persistLate(batch, [d, error]);
+      return;
+    }
+    if (batch.durable && d.target === d.lane) {
       this.store
         ?.markFailed(
           d.batch.id,
@@ -84,6 +133,47 @@ export class WalCoordinator {
         )
         .catch(this.onError);
     }
+  }
+
+  /**
+   * Persist `batch` now (`on_failure`), for the sinks that do not have it
+   * yet; `failed`'s failure is marked once it is persisted.
+   */
+  private persistLate(
+    batch: Batch,
+    failed: [Delivery, LcError] | undefined,
+  ): void {
+    const store = this.store as BatchStore;
+    const waiting = this.late.get(batch);
+    if (waiting !== undefined) {
+      if (failed !== undefined) waiting.push(failed);
+      return;
+    }
+    this.late.set(batch, failed === undefined ? [] : [failed]);
+    const sinks = batch.deliveries
+      .filter((x) => x.state !== 'done')
+      .map((x) => x.lane.name);
+    store
+      .persist({
+        id: batch.id,
+        records: batch.records,
+        sinks: sinks.length > 0 ? sinks : batch.lanes.map((l) => l.name),
+        createdAtMs: batch.createdAtMs,
+      })
+      .then(
+        () => {
+          batch.durable = true;
+          this.markSafe(batch.acks);
+          for (const [x, e] of this.late.get(batch) ?? [])
+            if (x.state !== 'done') this.markFailed(x, e);
+        },
+        (err: unknown) =>
+          this.onError(
+            toLcError(err, 'LC_ERR_BUFFER_IO', 'batch store persist failed'),
+          ),
+      )
+      .finally(() => this.late.delete(batch))
+      .catch(this.onError);
   }
 
   /** Whether `batch` is in the WAL (dead letters then go through it). */

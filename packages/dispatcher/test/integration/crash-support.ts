@@ -2,6 +2,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createDiskLog } from '@lc/buffer';
+import type { LogRecord } from '@lc/core';
+import { createBatchPersistence } from '@lc/persistence';
+import {
+  decodeChunk,
+  SpillDictionary,
+} from '../../src/internal/spill-codec.js';
 
 // Shared by the crash tests: run `fixtures/crash-child.ts`, SIGKILL it at a
 // given instant after it started dispatching, and read what it left behind.
@@ -83,4 +90,34 @@ export function committedOffset(dir: string): number {
   return existsSync(path)
     ? (JSON.parse(readFileSync(path, 'utf8')) as { offset: number }).offset
     : 0;
+}
+
+/**
+ * Record numbers held by what the killed child left on disk: unsettled
+ * batches in its WAL and, with `spill` (a durable spill), unread chunks.
+ * Records there may be committed before they are delivered (the next run
+ * delivers them first).
+ */
+export async function heldRecords(
+  dir: string,
+  options: { readonly spill?: boolean } = {},
+): Promise<Set<number>> {
+  const held = new Set<number>();
+  const add = (records: readonly LogRecord[]) => {
+    for (const r of records) held.add((r.cursor as { offset: number }).offset);
+  };
+  const wal = join(dir, 'wal');
+  if (existsSync(wal)) {
+    const store = await createBatchPersistence({ directory: wal });
+    for await (const b of store.recover()) add(b.records);
+    await store.shutdown();
+  }
+  const spill = join(dir, 'spill');
+  if (options.spill === true && existsSync(spill)) {
+    const log = await createDiskLog({ directory: spill, fsync: 'never' });
+    const dict = new SpillDictionary();
+    for await (const e of log.read()) add(decodeChunk(e.payload, dict));
+    await log.shutdown();
+  }
+  return held;
 }
