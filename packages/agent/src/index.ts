@@ -37,6 +37,7 @@ export type {
   PositionsStatus,
   ReloadResult,
 } from './runtime/agent.js';
+export type { BufferStatus, FileAtRisk } from './runtime/buffer-status.js';
 export { createApiServer } from './api/create-api-server.js';
 export type { ApiServerOptions } from './api/create-api-server.js';
 export { EXIT_CODES, loadAgentConfig, runAgent } from './runtime/run-agent.js';

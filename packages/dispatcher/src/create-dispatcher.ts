@@ -1,5 +1,11 @@
-import { LcError, once, silentLogger, systemClock } from '@lc/core';
-import type { Clock, LifecycleOptions, Logger, LogRecord } from '@lc/core';
+import { once, silentLogger, systemClock } from '@lc/core';
+import type {
+  BatchStore,
+  Clock,
+  LifecycleOptions,
+  Logger,
+  LogRecord,
+} from '@lc/core';
 import { Registry } from 'prom-client';
 import type { Dispatcher, DispatcherStats } from './dispatcher.js';
 import type { DispatcherOptions } from './dispatcher-options.js';
@@ -12,24 +18,22 @@ import { createDispatcherMetrics } from './internal/dispatcher-metrics.js';
 import type { DispatcherMetrics } from './internal/dispatcher-metrics.js';
 import { DropCounter } from './internal/drop-counter.js';
 import { IntakeBudget } from './internal/intake-budget.js';
+import { IntakeFront, shutDownError } from './internal/intake-front.js';
 import { createLanes, queuedOn } from './internal/lanes.js';
 import type { Lane } from './internal/model.js';
 import { recoverBatches } from './internal/recover-batches.js';
 import { resolveOptions } from './internal/resolve-options.js';
 import type { ResolvedOptions } from './internal/resolve-options.js';
+import { waitToDrain } from './internal/wait-to-drain.js';
 import { Settler } from './internal/settler.js';
 import { WaiterList } from './internal/waiters.js';
-import { Spill, SPILL_SOURCE_KIND } from './internal/spill.js';
+import {
+  createIntakeSpill,
+  drainSpillToMemory,
+} from './internal/intake-spill.js';
+import { SPILL_SOURCE_KIND } from './internal/spill-setup.js';
+import type { Spill } from './internal/spill.js';
 import { WalCoordinator } from './internal/wal-coordinator.js';
-
-const CIRCUIT_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
-
-function shutDownError(): LcError {
-  return new LcError({
-    code: 'LC_ERR_SHUT_DOWN',
-    message: 'dispatcher is shut down',
-  });
-}
 
 /**
  * Create a {@link Dispatcher}: the intake sources write to, and everything
@@ -63,12 +67,13 @@ class DispatcherImpl implements Dispatcher {
   private readonly batcher: Batcher;
   private readonly admission: Admission;
   private readonly spill: Spill | undefined;
+  private readonly front: IntakeFront;
+  /** Batch store recovery still running in the background (with a spill). */
+  private recovery: Promise<void> | undefined;
   private readonly options: DispatcherOptions;
   /** `flush()` calls waiting for the spill: reloaded batches close at once. */
   private flushing = 0;
-  private recovering = false;
   private recoveredRecords = 0;
-  private closed = false;
   private stopped = false;
 
   constructor(options: DispatcherOptions) {
@@ -94,7 +99,7 @@ class DispatcherImpl implements Dispatcher {
       spillBytes: this.spill?.bytes ?? 0,
       circuit: [...this.lanes.values()].map((l) => ({
         sink: l.name,
-        state: CIRCUIT_GAUGE[l.circuit.state],
+        state: l.circuit.state,
       })),
     }));
     this.drops = new DropCounter(this.metrics, this.logger);
@@ -112,7 +117,7 @@ class DispatcherImpl implements Dispatcher {
     });
     this.recoveredTracker = createAckTracker({});
     const onRoom = (): void => {
-      if (this.waiters.size > 0) this.wake();
+      if (this.waiters.size > 0) this.front.wake();
       if (this.spill !== undefined && this.spill.records > 0) this.spill.kick();
     };
     this.wal = new WalCoordinator(
@@ -203,108 +208,68 @@ class DispatcherImpl implements Dispatcher {
       evictOldest: () => this.settler.evictOldest(),
       routed: routes.length > 0,
     });
-    this.spill =
-      o.spill === undefined
-        ? undefined
-        : new Spill({
-            ...o.spill,
-            name: o.name,
-            clock: this.clock,
-            logger: this.logger,
-            registry,
-            onError: this.onError,
-            memoryHasRoom: () => this.memoryWritable(),
-            admit: (record, ack) => this.admission.accept(record, ack),
-            track: (record) => this.tracker.track(record, 1),
-            settle: (items) => {
-              for (const item of items) this.tracker.settle(item);
-              this.tracker.flush();
-            },
-            onDropped: (records) => this.drops.count('spill_full', records),
-            afterReload: () => {
-              if (this.flushing > 0 || this.closed) this.batcher.closeAll();
-              if (this.waiters.size > 0) this.wake();
-            },
-            onSpilled: (records, bytes) => this.metrics.spilled(records, bytes),
-            onLost: (records) => this.drops.count('spill_lost', records),
-          });
+    this.spill = createIntakeSpill({
+      options: o,
+      clock: this.clock,
+      logger: this.logger,
+      registry,
+      onError: this.onError,
+      metrics: this.metrics,
+      tracker: this.tracker,
+      admission: this.admission,
+      drops: this.drops,
+      memoryWritable: () => this.front.memoryWritable(),
+      closeBatchesNow: () => this.flushing > 0 || this.front.closed,
+      closeAll: () => this.batcher.closeAll(),
+      waiters: this.waiters,
+      wake: () => this.front.wake(),
+    });
+    this.front = new IntakeFront({
+      clock: this.clock,
+      budget: this.budget,
+      admission: this.admission,
+      drops: this.drops,
+      metrics: this.metrics,
+      waiters: this.waiters,
+      retryQueueSize: () => this.engine.retryQueue.size,
+      maxRetryQueue: o.maxRetryQueue,
+    });
+    this.front.spill = this.spill;
   }
 
   // ---------------------------------------------------------------- intake
 
   dispatch(record: LogRecord): boolean {
-    if (this.closed) {
-      this.drops.count('shut_down', 1);
-      return false;
-    }
-    const spill = this.spill;
-    if (spill !== undefined && (spill.records > 0 || !this.memoryWritable()))
-      spill.add(record);
-    else this.admission.accept(record);
-    return this.writableNow();
+    return this.front.dispatch(record);
   }
 
   dispatchMany(records: readonly LogRecord[]): boolean {
-    if (this.closed) {
-      this.drops.count('shut_down', records.length);
-      return false;
-    }
-    const spill = this.spill;
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i] as LogRecord;
-      // Once one record is spilled, the rest follow it (order).
-      if (spill !== undefined && (spill.records > 0 || !this.memoryWritable()))
-        spill.add(record);
-      else this.admission.accept(record);
-    }
-    return this.writableNow();
+    return this.front.dispatchMany(records);
   }
 
   whenWritable(options?: LifecycleOptions): Promise<void> {
-    if (this.closed) return Promise.reject(shutDownError());
-    if (this.isWritable()) return Promise.resolve();
-    return this.waiters.wait(() => this.isWritable(), options?.signal, true);
-  }
-
-  private writableNow(): boolean {
-    if (this.isWritable()) return true;
-    this.budget.pause(this.clock.monotonicNow());
-    return false;
-  }
-
-  private isWritable(): boolean {
-    if (this.closed) return false;
-    const spill = this.spill;
-    if (spill === undefined) return this.memoryWritable();
-    // A new record goes to memory only when the spill is empty.
-    return (spill.records === 0 && this.memoryWritable()) || spill.hasRoom();
-  }
-
-  /** The in-memory intake takes records (recovered batches go first). */
-  private memoryWritable(): boolean {
-    return (
-      !this.recovering &&
-      this.budget.hasRoom() &&
-      this.engine.retryQueue.size < this.o.maxRetryQueue
-    );
-  }
-
-  private wake(): void {
-    if (this.budget.paused && this.isWritable()) {
-      const ms = this.budget.resume(this.clock.monotonicNow()) as number;
-      this.metrics.backpressureSeconds(ms / 1000);
-    }
-    this.waiters.wake();
+    return this.front.whenWritable(options);
   }
 
   // ------------------------------------------------------------ lifecycle
 
   start = once(async (): Promise<void> => {
-    // Open the spill first: it discards what a previous process left.
+    // Open the spill first: a durable one delivers what a previous process
+    // left after the WAL's batches, a non-durable one discards it.
     await this.spill?.open().catch(this.onError);
     const store = this.options.batchStore;
     if (store === undefined) return;
-    this.recovering = true;
+    this.front.recovering = true;
+    const recovery = this.recover(store);
+    // With a spill, new records wait there (in order, behind the recovered
+    // batches) while recovery goes on: sources need not wait for a backlog
+    // that a down sink may hold for long, while their files rotate away.
+    if (this.spill === undefined) await recovery;
+    else this.recovery = recovery.catch(this.onError);
+  });
+
+  /** Hand out the batch store's unsettled batches, as room frees. */
+  private async recover(store: BatchStore): Promise<void> {
     try {
       await recoverBatches({
         store,
@@ -325,26 +290,23 @@ class DispatcherImpl implements Dispatcher {
         },
       });
     } finally {
-      this.recovering = false;
-      if (this.waiters.size > 0) this.wake();
+      this.front.recovering = false;
+      if (this.waiters.size > 0) this.front.wake();
       this.spill?.kick();
     }
-  });
+  }
 
   async flush(options?: LifecycleOptions): Promise<void> {
+    await this.recovery;
     const spill = this.spill;
     if (spill !== undefined && spill.records > 0) {
-      // Everything spilled before the call (and what a previous process
-      // left in a durable spill) must be back in memory first.
-      const target = spill.spilledTotal + spill.recoveredTotal;
+      // What was spilled before the call must be back in memory first.
       this.flushing++;
       try {
-        this.batcher.closeAll();
-        spill.kick();
-        await this.waiters.wait(
-          () =>
-            spill.admittedTotal + spill.lostTotal + spill.droppedTotal >=
-            target,
+        await drainSpillToMemory(
+          spill,
+          this.waiters,
+          () => this.batcher.closeAll(),
           options?.signal,
         );
       } finally {
@@ -365,47 +327,40 @@ class DispatcherImpl implements Dispatcher {
   }
 
   shutdown = once(async (): Promise<void> => {
-    this.closed = true;
+    this.front.closed = true;
     this.waiters.rejectIntake(shutDownError());
     this.batcher.closeAll();
     this.spill?.kick();
-    const drained = (): boolean =>
-      this.settler.liveBatches.size === 0 && (this.spill?.records ?? 0) === 0;
-    if (!drained() && this.o.shutdownTimeoutMs > 0) {
-      const ac = new AbortController();
-      const timer = this.clock.setTimeout(
-        () => ac.abort(),
-        this.o.shutdownTimeoutMs,
-      );
-      timer.unref();
-      await this.waiters.wait(drained, ac.signal).catch(() => undefined);
-      this.clock.clearTimeout(timer);
-    }
+    const drain = await waitToDrain({
+      live: this.settler.liveBatches,
+      spill: this.spill,
+      waiters: this.waiters,
+      clock: this.clock,
+      timeoutMs: this.o.shutdownTimeoutMs,
+      wake: () => this.front.wake(),
+    });
     const left = this.budget.held + (this.spill?.records ?? 0);
     this.stopped = true;
     this.settler.stop();
     this.engine.stop(this.lanes.values());
-    if (left > 0) {
+    if (left > 0 && drain === 'held') {
+      this.logger.info(
+        { records: left },
+        'stopping with records held on disk for sinks that are down: they are delivered after the next start',
+      );
+    } else if (left > 0) {
       this.logger.warn(
         { records: left, durable: this.options.batchStore !== undefined },
         'shutdown timed out: records left unsettled (not committed; kept in the batch store when there is one)',
       );
     }
     // Recovery stops waiting for room; pending flushes fail.
-    this.wake();
+    this.front.wake();
     this.waiters.rejectAll(shutDownError());
     this.tracker.flush();
     this.tracker.commitAll();
-    try {
-      await this.wal.flush();
-    } catch (error) {
-      this.onError(error);
-    }
-    try {
-      await this.spill?.shutdown();
-    } catch (error) {
-      this.onError(error);
-    }
+    await this.wal.flush().catch(this.onError);
+    await this.spill?.shutdown().catch(this.onError);
     if (this.o.shutdownSinks) {
       const results = await Promise.allSettled(
         [...this.lanes.values()].map((l) => l.sink.shutdown()),
@@ -420,7 +375,7 @@ class DispatcherImpl implements Dispatcher {
     return {
       queuedRecords: this.budget.held,
       queuedBytes: this.budget.heldBytes,
-      writable: this.isWritable(),
+      writable: this.front.isWritable(),
       liveBatches: this.settler.liveBatches.size,
       retryQueueSize: this.engine.retryQueue.size,
       retries: this.engine.retries,
@@ -430,6 +385,7 @@ class DispatcherImpl implements Dispatcher {
       spilledRecords: this.spill?.records ?? 0,
       spilledBytes: this.spill?.bytes ?? 0,
       spilledTotal: this.spill?.spilledTotal ?? 0,
+      spilledOldestAtMs: this.spill?.oldestAtMs(),
       sinks: [...this.lanes.values()].map((l) => ({
         name: l.name,
         inflight: l.inflight,

@@ -41,6 +41,11 @@ export interface DispatcherStats {
   readonly spilledBytes: number;
   /** Records spilled since start. */
   readonly spilledTotal: number;
+  /**
+   * When the oldest record in the spill entered it, ms since the epoch
+   * (`undefined` when the spill is empty or off).
+   */
+  readonly spilledOldestAtMs: number | undefined;
   readonly sinks: readonly SinkStats[];
 }
 

@@ -160,6 +160,50 @@ describe('createDispatcher', () => {
       expect(left).toBe(0);
     });
 
+    it('should stop at once, not after shutdownTimeoutMs, when all it holds is on disk for a sink that is down; the next start delivers it', async () => {
+      const directory = await tempDir();
+      const wal = `${directory}-wal`;
+      dirs.push({
+        path: wal,
+        cleanup: () => rm(wal, { recursive: true, force: true }),
+      } as TempDir);
+      const committer = lastCommits();
+      const firstStore = await createBatchPersistence({ directory: wal });
+      const first = createDispatcher({
+        sinks: [outageSink()],
+        committer,
+        batchStore: firstStore,
+        persist: 'on_failure',
+        ...options(directory),
+        circuit: { failureThreshold: 2, openMs: 60_000 },
+        // Longer than the test's timeout: waiting it out fails the test.
+        shutdownTimeoutMs: 3_600_000,
+      });
+      await first.start();
+      for (let n = 1; n <= 300; n++) first.dispatch(rec(n));
+      await eventually(() => committer.last.get('a') === 300);
+      await eventually(() => first.stats().sinks[0]?.circuit === 'open');
+      await first.shutdown();
+      await firstStore.shutdown();
+      const sink = outageSink();
+      sink.up = true;
+      const secondStore = await createBatchPersistence({ directory: wal });
+      const second = createDispatcher({
+        sinks: [sink],
+        batchStore: secondStore,
+        persist: 'on_failure',
+        ...options(directory),
+      });
+      live.push(second);
+      await second.start();
+      await second.flush();
+      expect(
+        [...new Set(sink.records.map(offset))].sort((a, b) => a - b),
+      ).toEqual(range(1, 300));
+      await second.shutdown();
+      await secondStore.shutdown();
+    });
+
     it('should deliver chunks written by an earlier process before new records', async () => {
       const directory = await tempDir();
       const old = await createDiskLog({ directory, fsync: 'never' });

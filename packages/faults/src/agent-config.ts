@@ -8,7 +8,10 @@ export interface AgentConfigOptions {
   readonly kafkaBroker?: string;
   /** Kafka topic. @default 'faults' */
   readonly kafkaTopic?: string;
-  /** Enable the WAL (`persistence.enabled`). @default false (the agent's default) */
+  /**
+   * `persistence.mode: always` (every batch in the WAL before it is sent);
+   * unset keeps the agent's default (the WAL on, written on failure).
+   */
   readonly wal?: boolean;
   /**
    * `dispatcher.batch_max_records`; unset keeps the agent's default (1000).
@@ -17,6 +20,8 @@ export interface AgentConfigOptions {
   readonly batchMaxRecords?: number;
   /** Extra static label on every record (changes across reloads). */
   readonly generation?: number;
+  /** `dispatcher.spill` keys to set (the disk buffer; defaults otherwise). */
+  readonly spill?: { readonly maxBytes?: string; readonly whenFull?: string };
 }
 
 /**
@@ -31,11 +36,20 @@ export function agentConfig(o: AgentConfigOptions): string {
     sinks = `sinks:\n  loki: [{name: loki, url: "${o.lokiUrl}", timeout: 5s}]\n`;
   if (o.kafkaBroker !== undefined)
     sinks = `sinks:\n  kafka: [{name: kafka, brokers: ["${o.kafkaBroker}"], topic: ${o.kafkaTopic ?? 'faults'}, format: text, timeout: 5s}]\n`;
+  const keys: string[] = [];
+  if (o.batchMaxRecords !== undefined)
+    keys.push(`batch_max_records: ${o.batchMaxRecords}`);
+  if (o.spill !== undefined) {
+    const spill: string[] = [];
+    if (o.spill.maxBytes !== undefined)
+      spill.push(`max_bytes: ${o.spill.maxBytes}`);
+    if (o.spill.whenFull !== undefined)
+      spill.push(`when_full: ${o.spill.whenFull}`);
+    keys.push(`spill: {${spill.join(', ')}}`);
+  }
   const dispatcher =
-    o.batchMaxRecords === undefined
-      ? ''
-      : `dispatcher: {batch_max_records: ${o.batchMaxRecords}}\n`;
-  const wal = o.wal === true ? 'persistence: {enabled: true}\n' : '';
+    keys.length === 0 ? '' : `dispatcher: {${keys.join(', ')}}\n`;
+  const wal = o.wal === true ? 'persistence: {mode: always}\n' : '';
   return `app: {data_dir: ${o.root}/data, log_level: info}
 api: {port: 0}
 sources:

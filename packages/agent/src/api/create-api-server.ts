@@ -123,7 +123,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
 
   app.get('/status', async () => {
     const now = Date.now();
-    const { files, containers, positions } = agent.status();
+    const { files, containers, positions, buffer } = agent.status();
     return {
       files: files.map((f) => ({
         ...f,
@@ -134,6 +134,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       })),
       containers,
       positions,
+      buffer,
     };
   });
 

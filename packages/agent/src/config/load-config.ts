@@ -36,7 +36,7 @@ export function validateConfig(raw: unknown): ConfigResult {
   if (!parsed.success) {
     return { ok: false, issues: formatIssues(parsed.error.issues, raw) };
   }
-  const issues = semanticChecks(parsed.data);
+  const issues = semanticChecks(parsed.data, raw);
   return issues.length > 0
     ? { ok: false, issues }
     : { ok: true, config: parsed.data };
@@ -142,7 +142,7 @@ function isLoopback(host: string): boolean {
   );
 }
 
-function semanticChecks(config: AgentConfig): ConfigIssue[] {
+function semanticChecks(config: AgentConfig, raw: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const names = new Map<string, string>();
   for (const [type, list] of Object.entries(config.sinks)) {
@@ -178,8 +178,10 @@ function semanticChecks(config: AgentConfig): ConfigIssue[] {
       message: 'required when positions.store is "redis"',
     });
   }
+  // The disk buffer is on by default and simply unused under a drop
+  // policy; turning it on explicitly with one is a contradiction.
   if (
-    config.dispatcher.spill.enabled &&
+    valueAt(raw, ['dispatcher', 'spill', 'enabled']) === true &&
     config.dispatcher.drop_policy !== 'block'
   ) {
     issues.push({

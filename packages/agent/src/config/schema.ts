@@ -316,15 +316,32 @@ export const configSchema = section({
     shutdown_timeout: duration(10_000, 'Drain bound on shutdown.'),
     spill: section({
       enabled: flag(
-        false,
-        'When the intake is full, queue records in a disk log instead of pausing sources (needs drop_policy: block).',
+        true,
+        'The disk buffer: when the intake is full (a sink is down or slow), records go to a disk log instead of pausing sources, and count as held for the position commit once written, so files may rotate away meanwhile; delivered first, in order, after a restart. Only with drop_policy: block.',
       ),
       directory: z.string().optional().describe('@default <data_dir>/spill'),
       max_bytes: size(
         1024 * MiB,
-        'Bytes held in the spill before sources are paused.',
+        'Bytes held in the disk buffer; past it (or the free-space floor) see when_full.',
       ),
       max_segment_bytes: size(16 * MiB, 'Segment file size of the spill log.'),
+      fsync: z
+        .enum(['always', 'interval', 'never'])
+        .default('interval')
+        .describe(
+          'When spill writes reach the disk itself (a killed agent loses nothing with any policy; this is about power loss).',
+        ),
+      min_free: sizeValue()
+        .optional()
+        .describe(
+          'Free space left on the spill file system, never spilled into. @default min(512MiB, 10% of the file system)',
+        ),
+      when_full: z
+        .enum(['pause', 'drop_oldest'])
+        .default('pause')
+        .describe(
+          'At max_bytes or the free-space floor: pause the sources, or drop the oldest buffered records (counted as spill_full drops, logged with their files).',
+        ),
     }).prefault({}),
   }).prefault({}),
   positions: section({
@@ -363,9 +380,15 @@ export const configSchema = section({
   }).prefault({}),
   persistence: section({
     enabled: flag(
-      false,
-      'Write batches to a WAL before sending (survives crashes with in-flight HTTP ingest).',
+      true,
+      'Batch WAL: a batch written to it is delivered again after a crash and counts as held for the position commit. When batches are written: see mode.',
     ),
+    mode: z
+      .enum(['on_failure', 'always'])
+      .default('on_failure')
+      .describe(
+        'on_failure: a batch is written only when a delivery of it failed or one of its sinks is down (no cost while sinks are healthy); always: every batch before it is sent (also holds HTTP ingest, which cannot be read again, across a crash).',
+      ),
     directory: z.string().optional().describe('@default <data_dir>/wal'),
     fsync: z
       .enum(['always', 'interval', 'never'])

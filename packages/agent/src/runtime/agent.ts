@@ -13,6 +13,7 @@ import type { BatchPersistenceStats } from '@lc/persistence';
 import type { PositionManagerStats } from '@lc/positions';
 import type { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/schema.js';
+import type { BufferStatus } from './buffer-status.js';
 import type { ProcessorStats } from '../processing/create-processor.js';
 
 /** Options for {@link createAgent}. */
@@ -106,6 +107,7 @@ export interface Agent {
     files: FileStatus[];
     containers: ContainerStatus[];
     positions: PositionsStatus;
+    buffer: BufferStatus;
   };
   /** Counters. */
   stats(): AgentStats;

@@ -53,7 +53,9 @@ export function buildGeneration(
     routes: built.routes,
     defaultSinks: built.defaultSinks,
     committer,
-    ...(batchStore === undefined ? {} : { batchStore }),
+    ...(batchStore === undefined
+      ? {}
+      : { batchStore, persist: cfg.persistence.mode }),
     ...(deadLetters === undefined ? {} : { deadLetters }),
     ...(d.max_queue_records === undefined
       ? {}
@@ -68,12 +70,19 @@ export function buildGeneration(
     workers: d.workers,
     sendTimeoutMs: d.send_timeout,
     shutdownTimeoutMs: d.shutdown_timeout,
-    ...(d.spill.enabled
+    // The disk buffer holds what backpressure would hold; a drop policy
+    // drops instead.
+    ...(d.spill.enabled && d.drop_policy === 'block'
       ? {
           spill: {
             directory: d.spill.directory ?? resolve(cfg.app.data_dir, 'spill'),
             maxBytes: d.spill.max_bytes,
             maxSegmentBytes: d.spill.max_segment_bytes,
+            fsync: d.spill.fsync,
+            whenFull: d.spill.when_full,
+            ...(d.spill.min_free === undefined
+              ? {}
+              : { minFreeBytes: d.spill.min_free }),
           },
         }
       : {}),

@@ -16,6 +16,7 @@ import type {
   AgentState,
   PositionsStatus,
 } from './agent.js';
+import { bufferStatus } from './buffer-status.js';
 import { buildGeneration } from './build-pipeline.js';
 import type { Generation, PipelineDeps } from './build-pipeline.js';
 import { createPositionStore } from './build-positions.js';
@@ -298,11 +299,21 @@ export function createAgent(options: AgentOptions): Agent {
       // away meanwhile, miss) what was read since. Not ready until fixed.
       return { ready: state === 'running' && saves.state === 'ok', components };
     },
-    status: () => ({
-      files: gen?.files.flatMap((m) => m.status()) ?? [],
-      containers: gen?.docker?.status() ?? [],
-      positions: positionsStatus(),
-    }),
+    status: () => {
+      const files = gen?.files.flatMap((m) => m.status()) ?? [];
+      const d = gen?.config.dispatcher;
+      return {
+        files,
+        containers: gen?.docker?.status() ?? [],
+        positions: positionsStatus(),
+        buffer: bufferStatus(
+          gen?.dispatcher.stats(),
+          d !== undefined && d.spill.enabled && d.drop_policy === 'block',
+          batchStore?.pending(),
+          files,
+        ),
+      };
+    },
     stats: () => ({
       state,
       uptimeMs: Date.now() - startedAtMs,

@@ -3,7 +3,7 @@ import type { RateLimitOptions } from '../dispatcher-options.js';
 import type { AckTracker } from './ack-tracker.js';
 import type { Batcher } from './batcher.js';
 import { trackAs } from './batcher.js';
-import type { SpillAck } from './spill.js';
+import type { SpillAck } from './spill-setup.js';
 import { DedupCache } from './dedup-cache.js';
 import type { DropCounter } from './drop-counter.js';
 import { recordBytes } from './intake-budget.js';

@@ -3,7 +3,7 @@ import type { RouteOptions } from '../dispatcher-options.js';
 import type { AckItem, AckTracker } from './ack-tracker.js';
 import type { IntakeBudget } from './intake-budget.js';
 import { queuedOn } from './lanes.js';
-import type { SpillAck } from './spill.js';
+import type { SpillAck } from './spill-setup.js';
 import type { Batch, Lane } from './model.js';
 
 /** Records going to the same set of sinks, filling one open batch. */

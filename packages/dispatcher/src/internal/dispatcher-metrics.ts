@@ -1,6 +1,9 @@
 import { getOrCreateMetric } from '@lc/core';
 import type { MetricsRegistry } from '@lc/core';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import type { CircuitState } from './circuit-breaker.js';
+
+const CIRCUIT_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 /** Reads live values for gauges at scrape time. */
 export interface GaugeSnapshot {
@@ -11,7 +14,7 @@ export interface GaugeSnapshot {
   /** Records and estimated bytes in the spill (0 without one). */
   spillRecords: number;
   spillBytes: number;
-  circuit: ReadonlyArray<{ sink: string; state: number }>;
+  circuit: ReadonlyArray<{ sink: string; state: CircuitState }>;
 }
 
 type Provider = { name: string; read: () => GaugeSnapshot };
@@ -134,7 +137,7 @@ export function createDispatcherMetrics(
     ['dispatcher', 'sink'],
     (g, s, n) => {
       for (const c of s.circuit)
-        g.set({ dispatcher: n, sink: c.sink }, c.state);
+        g.set({ dispatcher: n, sink: c.sink }, CIRCUIT_GAUGE[c.state]);
     },
   );
   const counter = (name: string, help: string, labelNames: string[]): Counter =>

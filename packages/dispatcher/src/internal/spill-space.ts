@@ -1,4 +1,7 @@
+import type { DiskLog } from '@lc/buffer';
 import type { Clock } from '@lc/core';
+import { decodeChunk } from './spill-codec.js';
+import type { SpillDictionary } from './spill-codec.js';
 
 /** One chunk written to the spill's disk log and not read back yet. */
 export interface SpilledChunk {
@@ -6,6 +9,8 @@ export interface SpilledChunk {
   readonly records: number;
   /** Estimated bytes (or bytes on disk for chunks found at open). */
   readonly bytes: number;
+  /** When its oldest record entered the spill, ms since the epoch. */
+  readonly atMs: number;
 }
 
 /** The spill's chunks on disk, oldest first. */
@@ -22,8 +27,13 @@ export class ChunkQueue {
     return this.items[this.head]?.seq ?? Number.POSITIVE_INFINITY;
   }
 
-  push(seq: number, records: number, bytes: number): void {
-    this.items.push({ seq, records, bytes });
+  /** When the oldest chunk's first record entered the spill; `undefined` when empty. */
+  get headAtMs(): number | undefined {
+    return this.items[this.head]?.atMs;
+  }
+
+  push(seq: number, records: number, bytes: number, atMs: number): void {
+    this.items.push({ seq, records, bytes, atMs });
   }
 
   /** Take the oldest chunk (the queue must not be empty). */
@@ -100,4 +110,23 @@ export class SpillFreeSpace {
     }
     return this.room;
   }
+}
+
+/** Records per source (`file_path` label, else `kind:id`) in chunk `seq`: named when it is dropped. */
+export async function chunkSources(
+  log: DiskLog,
+  seq: number,
+  dict: SpillDictionary,
+): Promise<Record<string, number>> {
+  const sources: Record<string, number> = {};
+  for await (const entry of log.read({ fromSeq: seq })) {
+    if (entry.seq === seq) {
+      for (const r of decodeChunk(entry.payload, dict)) {
+        const name = r.labels['file_path'] ?? `${r.source.kind}:${r.source.id}`;
+        sources[name] = (sources[name] ?? 0) + 1;
+      }
+    }
+    break;
+  }
+  return sources;
 }

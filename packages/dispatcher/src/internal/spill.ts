@@ -2,14 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { createDiskLog } from '@lc/buffer';
 import type { DiskLog } from '@lc/buffer';
 import { LcError, toLcError } from '@lc/core';
-import type {
-  Clock,
-  Cursor,
-  Logger,
-  LogRecord,
-  MetricsRegistry,
-  SourceRef,
-} from '@lc/core';
+import type { Clock, Cursor, LogRecord, SourceRef } from '@lc/core';
 import type { AckItem } from './ack-tracker.js';
 import { recordBytes } from './intake-budget.js';
 import {
@@ -18,71 +11,17 @@ import {
   encodeChunk,
   SpillDictionary,
 } from './spill-codec.js';
-import { ChunkQueue, SpillFreeSpace } from './spill-space.js';
-
-// A disk-log entry holds up to this many records / estimated bytes.
-const CHUNK_MAX_RECORDS = 1000;
-const CHUNK_MAX_BYTES = 1024 * 1024;
-// Records waiting to be written are in memory: past this, the spill counts
-// as full (a slow or failing disk backpressures instead of growing memory).
-const MAX_UNWRITTEN_BYTES = 4 * 1024 * 1024;
-// After a failed open or append, the disk is not tried again for this long.
-const RETRY_AFTER_MS = 5_000;
-
-/** Source of the acknowledgements of records read back from a durable spill. */
-export const SPILL_SOURCE_KIND = 'lc-spill';
-
-/**
- * How a record handed back to memory is acknowledged: `item`, the ack of a
- * record taken back before it was written (it is tracked as if it had never
- * left memory); `as`, a record read back from disk (its position is
- * committed already; its settlement acknowledges the spill instead);
- * `undefined`, tracked normally (non-durable spills).
- */
-export type SpillAck =
-  | { readonly item: AckItem }
-  | { readonly as: { readonly source: SourceRef; readonly cursor: Cursor } }
-  | undefined;
-
-/** Cursor of a record read back: chunk `seq`, its index `i` of `n`. */
-interface SpillCursor {
-  readonly seq: number;
-  readonly i: number;
-  readonly n: number;
-}
-
-/** What a {@link Spill} needs. */
-export interface SpillSetup {
-  readonly directory: string;
-  /** Estimated bytes (as for `maxQueueBytes`) the spill holds at most. */
-  readonly maxBytes: number;
-  readonly maxSegmentBytes: number;
-  readonly durable: boolean;
-  readonly fsync: 'always' | 'interval' | 'never';
-  readonly minFreeBytes: number | undefined;
-  readonly whenFull: 'pause' | 'drop_oldest';
-  readonly name: string;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly registry: MetricsRegistry;
-  readonly onError: (error: unknown) => void;
-  /** The in-memory intake has room for a reloaded record. */
-  readonly memoryHasRoom: () => boolean;
-  /** Admit a reloaded record into memory (the normal admission path). */
-  readonly admit: (record: LogRecord, ack: SpillAck) => void;
-  /** A reload pass ended (records may have moved, the spill may be empty). */
-  readonly afterReload: () => void;
-  /** `records` (`bytes` estimated) went into the spill. */
-  readonly onSpilled: (records: number, bytes: number) => void;
-  /** `records` could not be read back (damaged on disk): counted, logged. */
-  readonly onLost: (records: number) => void;
-  /** `records` were deleted to make room (`whenFull: drop_oldest`). */
-  readonly onDropped: (records: number) => void;
-  /** Durable spills: track a spilled record, in arrival order. */
-  readonly track: (record: LogRecord) => AckItem;
-  /** Durable spills: these records are written: the spill holds them. */
-  readonly settle: (items: readonly AckItem[]) => void;
-}
+import { readConsumed, saveConsumed } from './spill-consumed.js';
+import type { ConsumedMark } from './spill-consumed.js';
+import {
+  CHUNK_MAX_BYTES,
+  CHUNK_MAX_RECORDS,
+  MAX_UNWRITTEN_BYTES,
+  RETRY_AFTER_MS,
+  SPILL_SOURCE_KIND,
+} from './spill-setup.js';
+import type { SpillCursor, SpillSetup } from './spill-setup.js';
+import { chunkSources, ChunkQueue, SpillFreeSpace } from './spill-space.js';
 
 /**
  * The intake's overflow: a FIFO of records that did not fit in memory,
@@ -124,9 +63,21 @@ export class Spill {
   private readAhead: LogRecord[] = [];
   private readAheadHead = 0;
   private readAheadSeq = 0;
+  /** When the read-ahead chunk's records entered the spill. */
+  private readAheadAtMs = 0;
+  /** When the oldest unwritten record entered the spill (at most). */
+  private unwrittenSinceMs = 0;
   private nextReadSeq = 0;
   /** Durable spills: chunks below this seq are acknowledged in the log. */
   private ackedBelow = 0;
+  /**
+   * Durable spills: the chunk delivered only in part, and its last record
+   * delivered. Written at shutdown (`consumed.json`), so a restart does not
+   * send that part again; after a crash it is sent again (at most a chunk).
+   */
+  private partial: ConsumedMark | undefined;
+  /** Read at open: records of this chunk up to `i` are skipped. */
+  private skip: ConsumedMark | undefined;
   private retryTimer: ReturnType<Clock['setTimeout']> | undefined;
   private writing: Promise<void> | undefined;
   private dropping: Promise<void> | undefined;
@@ -162,12 +113,29 @@ export class Spill {
     return true;
   }
 
+  /** Records not written to disk yet (held only in memory). */
+  get unwrittenRecords(): number {
+    return this.unwritten.length;
+  }
+
+  /**
+   * When the oldest record still in the spill entered it, ms since the
+   * epoch (`undefined` when empty): its age is how far behind delivery is.
+   */
+  oldestAtMs(): number | undefined {
+    if (this.readAheadHead < this.readAhead.length) return this.readAheadAtMs;
+    const chunk = this.chunks.headAtMs;
+    if (chunk !== undefined) return chunk;
+    return this.unwritten.length > 0 ? this.unwrittenSinceMs : undefined;
+  }
+
   /** Append `record` at the tail (always taken: the caller checks {@link hasRoom}). */
   add(record: LogRecord): void {
     const bytes = recordBytes(record);
     this.records++;
     this.bytes += bytes;
     this.spilledTotal++;
+    if (this.unwritten.length === 0) this.unwrittenSinceMs = this.s.clock.now();
     this.unwritten.push(record);
     if (this.s.durable) this.unwrittenAcks.push(this.s.track(record));
     this.unwrittenBytes += bytes;
@@ -185,6 +153,7 @@ export class Spill {
     const log = this.log;
     if (log === undefined || typeof c?.seq !== 'number') return;
     const upTo = c.i === c.n - 1 ? c.seq : c.seq - 1;
+    this.partial = c.i === c.n - 1 ? undefined : { seq: c.seq, i: c.i };
     for (; this.ackedBelow <= upTo; this.ackedBelow++) {
       try {
         log.ack(this.ackedBelow);
@@ -257,6 +226,8 @@ export class Spill {
     await this.dropping;
     const log = this.log;
     if (log !== undefined) await log.shutdown();
+    if (this.s.durable && log !== undefined)
+      await saveConsumed(this.s.directory, this.partial, this.s.onError);
   }
 
   private ensureLog(): Promise<DiskLog> {
@@ -280,15 +251,24 @@ export class Spill {
     });
     let records = 0;
     let first: number | undefined;
+    const consumed = this.s.durable
+      ? await readConsumed(this.s.directory)
+      : undefined;
     for await (const entry of log.read()) {
-      const n = chunkLength(entry.payload);
-      records += n;
+      let n = chunkLength(entry.payload);
       if (!this.s.durable) {
+        records += n;
         log.ack(entry.seq);
         continue;
       }
+      // Delivered in part before a clean stop: that part is skipped.
+      if (consumed?.seq === entry.seq) {
+        this.skip = consumed;
+        n -= Math.min(n, consumed.i + 1);
+      }
+      records += n;
       first ??= entry.seq;
-      this.chunks.push(entry.seq, n, entry.payload.length);
+      this.chunks.push(entry.seq, n, entry.payload.length, entry.timestampMs);
       this.records += n;
       this.bytes += entry.payload.length;
     }
@@ -323,14 +303,16 @@ export class Spill {
     }
     const chunk = this.unwritten.slice(0, n);
     const payload = encodeChunk(chunk, this.dict);
+    const atMs = this.unwrittenSinceMs;
     this.writing = this.ensureLog()
-      .then((log) => log.append(payload))
+      .then((log) => log.append(payload, { timestampMs: atMs }))
       .then(
         (seq) => {
           // Moved back from memory meanwhile? Only the head can have been.
           this.unwritten.splice(0, n);
           this.unwrittenBytes -= bytes;
-          this.chunks.push(seq, n, bytes);
+          this.chunks.push(seq, n, bytes, atMs);
+          this.unwrittenSinceMs = this.s.clock.now();
           if (this.s.durable) this.s.settle(this.unwrittenAcks.splice(0, n));
         },
         (error: unknown) => {
@@ -428,6 +410,11 @@ export class Spill {
       this.nextReadSeq = entry.seq + 1;
       this.readAhead = records;
       this.readAheadHead = 0;
+      this.readAheadAtMs = entry.timestampMs;
+      if (this.skip?.seq === entry.seq) {
+        this.readAheadHead = Math.min(records.length, this.skip.i + 1);
+        this.skip = undefined;
+      }
       this.readAheadSeq = entry.seq;
       // Non-durable: in memory now, no need to keep it. Durable: it is
       // acknowledged once delivered (see `committed`).
@@ -478,17 +465,7 @@ export class Spill {
   private async dropChunk(): Promise<void> {
     const log = await this.ensureLog();
     const head = this.chunks.shift();
-    const sources = new Map<string, number>();
-    for await (const entry of log.read({ fromSeq: head.seq })) {
-      if (entry.seq === head.seq) {
-        for (const r of decodeChunk(entry.payload, this.dict)) {
-          const name =
-            r.labels['file_path'] ?? `${r.source.kind}:${r.source.id}`;
-          sources.set(name, (sources.get(name) ?? 0) + 1);
-        }
-      }
-      break;
-    }
+    const sources = await chunkSources(log, head.seq, this.dict);
     try {
       log.ack(head.seq);
     } catch {
@@ -503,7 +480,7 @@ export class Spill {
     this.s.logger.warn(
       {
         records: head.records,
-        sources: Object.fromEntries(sources),
+        sources,
         maxBytes: this.s.maxBytes,
       },
       'disk buffer full (spill.whenFull: drop_oldest): dropped its oldest records',

@@ -1,4 +1,5 @@
 import { LcError } from '@lc/core';
+import type { Clock } from '@lc/core';
 
 interface Waiter {
   /** Intake waiters reject when shutdown starts; others when it ends. */
@@ -32,6 +33,23 @@ export class WaiterList {
 
   get size(): number {
     return this.waiters.length;
+  }
+
+  /**
+   * Resolve once `ready()` holds at a wake, or after `ms` (`clock`'s timer,
+   * unref'd) without rejecting; at once when it already holds or `ms <= 0`.
+   */
+  async waitAtMost(
+    ready: () => boolean,
+    ms: number,
+    clock: Clock,
+  ): Promise<void> {
+    if (ready() || ms <= 0) return;
+    const ac = new AbortController();
+    const timer = clock.setTimeout(() => ac.abort(), ms);
+    timer.unref();
+    await this.wait(ready, ac.signal).catch(() => undefined);
+    clock.clearTimeout(timer);
   }
 
   /** Resolve once `ready()` holds at a wake; reject `LC_ERR_ABORTED` on abort. */

@@ -22,7 +22,10 @@ export interface FileDrainContext {
   readonly openFiles: Pick<OpenFiles, 'close'>;
   readonly positions: Pick<FilePositions, 'upsert'>;
   readonly emitter: Pick<RecordEmitter, 'emitRaw'>;
-  readonly metrics: Pick<FileMetrics, 'partialLineFlushes' | 'errors'>;
+  readonly metrics: Pick<
+    FileMetrics,
+    'partialLineFlushes' | 'errors' | 'unreadBytes'
+  >;
   readonly logger: Logger;
 }
 
@@ -49,6 +52,18 @@ export class FileDrain {
     this.logger = ctx.logger;
   }
 
+  /** A deleted file is closed with bytes never read: they are gone. Counted and logged. */
+  countUnread(f: TailedFile): void {
+    const unread = f.size - f.splitter.fedOffset;
+    if (unread <= 0) return;
+    this.metrics.errors.inc({ kind: 'deleted-unread' });
+    this.metrics.unreadBytes.inc(unread);
+    this.logger.warn(
+      { path: f.path, unreadBytes: unread },
+      'file monitor: a deleted file was closed with unread bytes: they are lost',
+    );
+  }
+
   /** Drop an identity: flush what it holds, close it, remember it. */
   async finish(
     f: TailedFile,
@@ -62,11 +77,7 @@ export class FileDrain {
     f.joiner?.flush(lines);
     if (lines.length > 0) this.emitter.emitRaw(f, lines);
     if (status === 'deleted' && f.size > f.splitter.fedOffset) {
-      this.metrics.errors.inc({ kind: 'deleted-unread' });
-      this.logger.warn(
-        { path: f.path, unreadBytes: f.size - f.splitter.fedOffset },
-        'file monitor: deleted file closed after its grace with unread bytes',
-      );
+      this.countUnread(f);
     }
     await this.openFiles.close(f);
     this.positions.upsert(f, undefined, undefined, status);
@@ -99,9 +110,12 @@ export class FileDrain {
           this.metrics.partialLineFlushes.inc();
           this.emitter.emitRaw(f, lines);
         }
+        // A deleted file stays open while it has unread bytes (paused by
+        // backpressure): its descriptor is the only way to them.
         if (
           f.state === 'deleted' &&
-          now - f.drainSince >= this.options.deletedFileGraceMs
+          now - f.drainSince >= this.options.deletedFileGraceMs &&
+          f.size <= f.splitter.fedOffset
         ) {
           await this.finish(f, 'deleted');
         } else if (

@@ -25,6 +25,7 @@ export interface FileMetrics {
   readonly invalidChars: Counter;
   readonly readLagBytes: Gauge<'path'>;
   readonly errors: Counter<'kind'>;
+  readonly unreadBytes: Counter;
 }
 
 /** Create (or reuse, when already on `registry`) the file monitor metrics. */
@@ -143,6 +144,16 @@ export function createFileMetrics(
           name: 'lc_file_read_lag_bytes',
           help: 'Bytes not yet read, for the files with the largest lag (top-N).',
           labelNames: ['path'] as const,
+          registers,
+        }),
+    ),
+    unreadBytes: getOrCreateMetric(
+      registry,
+      'lc_file_unread_bytes_total',
+      () =>
+        new Counter({
+          name: 'lc_file_unread_bytes_total',
+          help: 'Bytes of deleted files closed before they were read (their content is gone with the descriptor)',
           registers,
         }),
     ),

@@ -1,4 +1,3 @@
-import { readlink, stat } from 'node:fs/promises';
 import type { Clock, Intake, LogRecord, Logger } from '@lc/core';
 import { LcError, silentLogger, systemClock } from '@lc/core';
 import type {
@@ -18,6 +17,7 @@ import { FileScanner } from './file-scanner.js';
 import { compileGlob, matchesAny } from './glob.js';
 import type { SplitLine, SplitterCounters } from './line-splitter.js';
 import { OpenFiles } from './open-files.js';
+import { ownOutputFiles } from './own-output-files.js';
 import { RecordEmitter } from './record-emitter.js';
 import { SiblingSweep } from './sibling-sweep.js';
 import type { TailedFile } from './tailed-file.js';
@@ -254,7 +254,12 @@ export class FileMonitorEngine {
     this.scheduler.cancel();
     this.scanner.closeWatchers();
     await this.scheduler.running;
-    for (const f of this.files.byId.values()) await this.openFiles.close(f);
+    for (const f of this.files.byId.values()) {
+      // Deleted and not read to the end: the content goes with the descriptor.
+      if (f.state === 'deleted' && f.handle !== undefined)
+        this.drain.countUnread(f);
+      await this.openFiles.close(f);
+    }
     this.metrics.filesOpen.set(0);
     this.metrics.directoriesWatched.set(0);
     this.metrics.filesActive.set(0);
@@ -278,10 +283,16 @@ export class FileMonitorEngine {
     const n = files.length;
     const startIdx = n === 0 ? 0 : this.roundRobin++ % n;
     const todo: TailedFile[] = [];
+    // Files at risk first: renamed-away and deleted generations go away for
+    // good once the rotation deletes them or their descriptor is closed.
+    const live: TailedFile[] = [];
     for (let k = 0; k < n; k++) {
       const f = files[(startIdx + k) % n] as TailedFile;
-      if (this.needsService(f, now)) todo.push(f);
+      if (!this.needsService(f, now)) continue;
+      if (f.state === 'active' && !f.finishOnly) live.push(f);
+      else todo.push(f);
     }
+    for (const f of live) todo.push(f);
     // Several files at once: each await is a thread-pool round trip, and a
     // loaded machine makes a strictly sequential pass slow for 100+ busy files.
     let next = 0;
@@ -380,19 +391,4 @@ export class FileMonitorEngine {
     for (const [path, lag] of lags.slice(0, this.o.lagMetricTopN))
       this.metrics.readLagBytes.set({ path }, lag);
   }
-}
-
-/** The process's own stdout/stderr when they are regular files (self-capture). */
-async function ownOutputFiles(): Promise<string[]> {
-  const out: string[] = [];
-  for (const fd of [1, 2]) {
-    try {
-      const target = await readlink(`/proc/self/fd/${fd}`);
-      if (target.startsWith('/') && (await stat(target)).isFile())
-        out.push(target);
-    } catch {
-      // not Linux, or not a file
-    }
-  }
-  return out;
 }
