@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // End-to-end: sink outage. A writer (worker thread) appends numbered corpus
 // lines at 20,000 lines/s to a file the real lc-agent (built dist, default
-// batching, positions on, no WAL) tails into a Loki-wire endpoint
+// settings: disk buffer and WAL on) tails into a Loki-wire endpoint
 // (protobuf + snappy decoded like Loki receives it; bench/lib/e2e-util.mjs).
 // Timeline: 10 s with the sink up (the baseline: the same run's steady
 // state), then the endpoint answers 503 for LC_BENCH_OUTAGE_S seconds
@@ -14,6 +14,9 @@
 //   node bench/e2e-outage.mjs
 //   LC_BENCH_OUTAGE_S=20 node bench/e2e-outage.mjs   shorter outage
 //   LC_BENCH_OUTAGE_RATE=20000                        lines/s
+//   LC_BENCH_OUTAGE_BUFFER=off   the defaults before the disk buffer (spill
+//                                and WAL off: the backlog waits in memory
+//                                and in the files): the baseline to compare
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuSeconds, peakRssMb, spawnBuiltAgent } from './lib/agent-proc.mjs';
@@ -37,6 +40,7 @@ const OUTAGE_S = Number(process.env.LC_BENCH_OUTAGE_S ?? 60);
 const WARM_S = 10;
 const MAX_AFTER_S = 300;
 const CAPACITY = RATE * (WARM_S + OUTAGE_S + MAX_AFTER_S + 30);
+const BUFFER_OFF = process.env.LC_BENCH_OUTAGE_BUFFER === 'off';
 
 async function main() {
   const dir = tempDir('lc-bench-outage-');
@@ -56,11 +60,11 @@ async function main() {
 api: {port: 0}
 sources: {files: [{include: ["${dir}/logs/*.log"]}]}
 sinks: {loki: [{name: loki, url: "${loki.url}"}]}
-`,
+${BUFFER_OFF ? 'dispatcher: {spill: {enabled: false}}\npersistence: {enabled: false}\n' : ''}`,
   );
   const agent = spawnBuiltAgent(root, config);
   killAtCleanup(agent);
-  await agent.ready();
+  const api = await agent.ready();
   const pid = agent.child.pid;
   const load0 = loadAvg();
 
@@ -93,6 +97,7 @@ sinks: {loki: [{name: loki, url: "${loki.url}"}]}
   const tDown = Date.now();
   loki.setDown(503);
   await until('outage', () => Date.now() - tDown >= OUTAGE_S * 1000);
+  const buffer = (await (await fetch(`${api}/status`)).json()).buffer;
   loki.setDown(0);
   const tUp = Date.now();
   const writtenAtUp = writer.written();
@@ -154,7 +159,7 @@ sinks: {loki: [{name: loki, url: "${loki.url}"}]}
     row('recovery → end of drain', phase('after'), latency.after),
   ];
   console.log(
-    `outage: ${RATE.toLocaleString('en-US')} lines/s, sink down ${OUTAGE_S} s; load ${load0} → ${loadAvg()}`,
+    `outage: ${RATE.toLocaleString('en-US')} lines/s, sink down ${OUTAGE_S} s, ${BUFFER_OFF ? 'spill and WAL off' : 'defaults'}; load ${load0} → ${loadAvg()}`,
   );
   report('outage', rows, {
     outageSeconds: OUTAGE_S,
@@ -166,6 +171,9 @@ sinks: {loki: [{name: loki, url: "${loki.url}"}]}
     peakRssMb: +peak.toFixed(0),
     catchUpSeconds: caughtUp ? +catchUpS.toFixed(1) : null,
     backlogAtRecovery: backlogAtUp,
+    defaults: BUFFER_OFF ? 'spill and WAL off' : 'as shipped',
+    spillAtRecovery: buffer.spill,
+    walAtRecovery: buffer.persistence,
     drainAfterWriterStopSeconds: +drainS.toFixed(1),
     agentCpuSeconds: +cpuTotal.toFixed(1),
     refusedPushes: loki.state.refused,
@@ -173,6 +181,9 @@ sinks: {loki: [{name: loki, url: "${loki.url}"}]}
   });
   console.log(
     `written ${written}, delivered distinct ${loki.counter.distinct}, lost ${lost.count}${lost.count > 0 ? ` (first ${lost.first.join(',')})` : ''}, duplicates ${loki.counter.duplicates}`,
+  );
+  console.log(
+    `on disk at recovery: spill ${buffer.spill.records.toLocaleString('en-US')} records (${(buffer.spill.bytes / 1048576).toFixed(0)} MiB, oldest ${buffer.spill.oldestAgeSeconds.toFixed(0)} s), WAL ${buffer.persistence.records.toLocaleString('en-US')} records in ${buffer.persistence.batches} batches`,
   );
   console.log(
     `peak RSS ${peak.toFixed(0)} MB; catch-up ${caughtUp ? `${catchUpS.toFixed(1)} s` : `not reached in ${MAX_AFTER_S} s`} after recovery (backlog at recovery ${backlogAtUp.toLocaleString('en-US')} lines); 503 answers ${loki.state.refused}; agent CPU ${cpuTotal.toFixed(1)} s total`,

@@ -1,4 +1,6 @@
 import type { Cursor, Labels, LogRecord, SourceRef } from '@lc/core';
+import { recordBytes } from './intake-budget.js';
+import { CHUNK_MAX_BYTES, CHUNK_MAX_RECORDS } from './spill-setup.js';
 
 // One spilled record: labels index, source index (into the chunk's own
 // tables), timestampMs, timestampNanos, line, [cursor] or 0 (so a null
@@ -156,4 +158,22 @@ export function decodeChunk(
     if (c !== 0) record.cursor = c[0];
     return record;
   });
+}
+
+/** How many of `unwritten`'s first records go in the next chunk, and their estimated bytes. */
+export function nextChunk(unwritten: readonly LogRecord[]): {
+  n: number;
+  bytes: number;
+} {
+  let n = 0;
+  let bytes = 0;
+  while (
+    n < unwritten.length &&
+    n < CHUNK_MAX_RECORDS &&
+    bytes < CHUNK_MAX_BYTES
+  ) {
+    bytes += recordBytes(unwritten[n] as LogRecord);
+    n++;
+  }
+  return { n, bytes };
 }

@@ -1,5 +1,7 @@
+import { statfs as nodeStatfs } from 'node:fs/promises';
 import type { DiskLog } from '@lc/buffer';
-import type { Clock } from '@lc/core';
+import { LcError } from '@lc/core';
+import type { Clock, Logger } from '@lc/core';
 import { decodeChunk } from './spill-codec.js';
 import type { SpillDictionary } from './spill-codec.js';
 
@@ -77,7 +79,7 @@ export class SpillFreeSpace {
     directory: string,
     floor: number | undefined,
     clock: Clock,
-    statfs: (path: string) => Promise<FsStats>,
+    statfs: (path: string) => Promise<FsStats> = nodeStatfs,
   ) {
     this.directory = directory;
     this.floor = floor;
@@ -112,8 +114,40 @@ export class SpillFreeSpace {
   }
 }
 
+/** `n` spilled records of a damaged chunk can never be read back. */
+export function damagedError(n: number): LcError {
+  return new LcError({
+    code: 'LC_ERR_BUFFER_CORRUPT',
+    message: `${n} spilled records could not be read back (damaged on disk)`,
+    details: { records: n },
+  });
+}
+
+/**
+ * Delete the oldest chunk `head` to make room (`whenFull: drop_oldest`):
+ * acknowledge it and log how many records of which sources went.
+ */
+export async function dropChunkFromLog(
+  log: DiskLog,
+  head: SpilledChunk,
+  dict: SpillDictionary,
+  logger: Logger,
+  maxBytes: number,
+): Promise<void> {
+  const sources = await chunkSources(log, head.seq, dict);
+  try {
+    log.ack(head.seq);
+  } catch {
+    // quarantined already
+  }
+  logger.warn(
+    { records: head.records, sources, maxBytes },
+    'disk buffer full (spill.whenFull: drop_oldest): dropped its oldest records',
+  );
+}
+
 /** Records per source (`file_path` label, else `kind:id`) in chunk `seq`: named when it is dropped. */
-export async function chunkSources(
+async function chunkSources(
   log: DiskLog,
   seq: number,
   dict: SpillDictionary,

@@ -1,27 +1,29 @@
-import { statfs } from 'node:fs/promises';
 import { createDiskLog } from '@lc/buffer';
 import type { DiskLog } from '@lc/buffer';
-import { LcError, toLcError } from '@lc/core';
+import { toLcError } from '@lc/core';
 import type { Clock, Cursor, LogRecord, SourceRef } from '@lc/core';
 import type { AckItem } from './ack-tracker.js';
 import { recordBytes } from './intake-budget.js';
 import {
-  chunkLength,
   decodeChunk,
   encodeChunk,
+  nextChunk,
   SpillDictionary,
 } from './spill-codec.js';
 import { readConsumed, saveConsumed } from './spill-consumed.js';
-import type { ConsumedMark } from './spill-consumed.js';
 import {
-  CHUNK_MAX_BYTES,
-  CHUNK_MAX_RECORDS,
   MAX_UNWRITTEN_BYTES,
   RETRY_AFTER_MS,
   SPILL_SOURCE_KIND,
 } from './spill-setup.js';
-import type { SpillCursor, SpillSetup } from './spill-setup.js';
-import { chunkSources, ChunkQueue, SpillFreeSpace } from './spill-space.js';
+import type { SpillSetup } from './spill-setup.js';
+import { scanLeftovers, SpillReadBack } from './spill-read-back.js';
+import {
+  ChunkQueue,
+  damagedError,
+  dropChunkFromLog,
+  SpillFreeSpace,
+} from './spill-space.js';
 
 /**
  * The intake's overflow: a FIFO of records that did not fit in memory,
@@ -60,24 +62,9 @@ export class Spill {
   private readonly chunks = new ChunkQueue();
   private opening: Promise<DiskLog> | undefined;
   private log: DiskLog | undefined;
-  private readAhead: LogRecord[] = [];
-  private readAheadHead = 0;
-  private readAheadSeq = 0;
-  /** When the read-ahead chunk's records entered the spill. */
-  private readAheadAtMs = 0;
+  private readonly back = new SpillReadBack();
   /** When the oldest unwritten record entered the spill (at most). */
   private unwrittenSinceMs = 0;
-  private nextReadSeq = 0;
-  /** Durable spills: chunks below this seq are acknowledged in the log. */
-  private ackedBelow = 0;
-  /**
-   * Durable spills: the chunk delivered only in part, and its last record
-   * delivered. Written at shutdown (`consumed.json`), so a restart does not
-   * send that part again; after a crash it is sent again (at most a chunk).
-   */
-  private partial: ConsumedMark | undefined;
-  /** Read at open: records of this chunk up to `i` are skipped. */
-  private skip: ConsumedMark | undefined;
   private retryTimer: ReturnType<Clock['setTimeout']> | undefined;
   private writing: Promise<void> | undefined;
   private dropping: Promise<void> | undefined;
@@ -95,7 +82,6 @@ export class Spill {
       setup.directory,
       setup.minFreeBytes,
       setup.clock,
-      (path) => statfs(path),
     );
   }
 
@@ -103,8 +89,7 @@ export class Spill {
   hasRoom(): boolean {
     if (this.stopped || this.unwrittenBytes >= MAX_UNWRITTEN_BYTES)
       return false;
-    if (this.s.clock.monotonicNow() - this.failedAtMs < RETRY_AFTER_MS)
-      return false;
+    if (!this.diskUsable()) return false;
     const full = this.bytes >= this.s.maxBytes || !this.space.above();
     if (!full) return true;
     if (this.s.whenFull !== 'drop_oldest' || this.chunks.length === 0)
@@ -123,7 +108,7 @@ export class Spill {
    * epoch (`undefined` when empty): its age is how far behind delivery is.
    */
   oldestAtMs(): number | undefined {
-    if (this.readAheadHead < this.readAhead.length) return this.readAheadAtMs;
+    if (this.back.pending > 0) return this.back.atMsOfHead;
     const chunk = this.chunks.headAtMs;
     if (chunk !== undefined) return chunk;
     return this.unwritten.length > 0 ? this.unwrittenSinceMs : undefined;
@@ -149,18 +134,7 @@ export class Spill {
    * acknowledged in the disk log (not delivered again after a restart).
    */
   committed(cursor: Cursor): void {
-    const c = cursor as unknown as SpillCursor;
-    const log = this.log;
-    if (log === undefined || typeof c?.seq !== 'number') return;
-    const upTo = c.i === c.n - 1 ? c.seq : c.seq - 1;
-    this.partial = c.i === c.n - 1 ? undefined : { seq: c.seq, i: c.i };
-    for (; this.ackedBelow <= upTo; this.ackedBelow++) {
-      try {
-        log.ack(this.ackedBelow);
-      } catch {
-        // already acknowledged (a dropped or lost chunk)
-      }
-    }
+    if (this.log !== undefined) this.back.committed(this.log, cursor);
   }
 
   /** Memory may have room: move records back (soon, not re-entrantly). */
@@ -168,40 +142,29 @@ export class Spill {
     if (this.reloading || this.records === 0 || this.stopped) return;
     if (this.retryTimer !== undefined) return;
     this.reloading = true;
-    queueMicrotask(() => {
-      let failed = false;
-      this.reload()
-        .catch((error: unknown) => {
-          failed = true;
-          this.s.onError(
-            toLcError(error, 'LC_ERR_BUFFER_IO', 'spill read failed; retrying'),
-          );
-        })
-        .finally(() => {
-          this.reloading = false;
-          this.s.afterReload();
-          if (failed) this.retryLater();
-          else if (this.records > 0 && this.s.memoryHasRoom()) this.kick();
-        });
-    });
+    queueMicrotask(() => void this.reloadOnce());
   }
 
-  private retryLater(): void {
-    if (this.stopped) return;
-    const timer = this.s.clock.setTimeout(() => {
+  /** One reload pass; after a read failure the next waits `RETRY_AFTER_MS`. */
+  private async reloadOnce(): Promise<void> {
+    let failed = false;
+    try {
+      await this.reload();
+    } catch (error) {
+      failed = true;
+      this.s.onError(
+        toLcError(error, 'LC_ERR_BUFFER_IO', 'spill read failed; retrying'),
+      );
+    }
+    this.reloading = false;
+    this.s.afterReload();
+    if (!failed && this.records > 0 && this.s.memoryHasRoom()) this.kick();
+    if (!failed || this.stopped) return;
+    this.retryTimer = this.s.clock.setTimeout(() => {
       this.retryTimer = undefined;
       this.kick();
     }, RETRY_AFTER_MS);
-    timer.unref();
-    this.retryTimer = timer;
-  }
-
-  /**
-   * Open the log now. Durable: what a previous process left is kept and
-   * delivered first; otherwise it is discarded.
-   */
-  async open(): Promise<void> {
-    await this.ensureLog();
+    this.retryTimer.unref();
   }
 
   /**
@@ -227,10 +190,14 @@ export class Spill {
     const log = this.log;
     if (log !== undefined) await log.shutdown();
     if (this.s.durable && log !== undefined)
-      await saveConsumed(this.s.directory, this.partial, this.s.onError);
+      await saveConsumed(this.s.directory, this.back.partial, this.s.onError);
   }
 
-  private ensureLog(): Promise<DiskLog> {
+  /**
+   * Open the log (once; again after a failure). Durable: what a previous
+   * process left is kept and delivered first; otherwise it is discarded.
+   */
+  open(): Promise<DiskLog> {
     this.opening ??= this.openLog().catch((error: unknown) => {
       this.opening = undefined;
       throw error;
@@ -249,28 +216,15 @@ export class Spill {
       registry: this.s.registry,
       onError: this.s.onError,
     });
-    let records = 0;
-    let first: number | undefined;
-    const consumed = this.s.durable
-      ? await readConsumed(this.s.directory)
-      : undefined;
-    for await (const entry of log.read()) {
-      let n = chunkLength(entry.payload);
-      if (!this.s.durable) {
-        records += n;
-        log.ack(entry.seq);
-        continue;
-      }
-      // Delivered in part before a clean stop: that part is skipped.
-      if (consumed?.seq === entry.seq) {
-        this.skip = consumed;
-        n -= Math.min(n, consumed.i + 1);
-      }
-      records += n;
-      first ??= entry.seq;
-      this.chunks.push(entry.seq, n, entry.payload.length, entry.timestampMs);
-      this.records += n;
-      this.bytes += entry.payload.length;
+    const { records, bytes, first, skip } = await scanLeftovers(
+      log,
+      this.s.durable ? await readConsumed(this.s.directory) : undefined,
+      this.s.durable ? this.chunks : undefined,
+    );
+    this.back.skip = skip;
+    if (this.s.durable) {
+      this.records += records;
+      this.bytes += bytes;
     }
     if (records > 0) {
       this.s.logger.info(
@@ -281,8 +235,7 @@ export class Spill {
       );
     }
     if (this.s.durable) this.recoveredTotal = records;
-    this.nextReadSeq = first ?? log.nextSeq;
-    this.ackedBelow = this.nextReadSeq;
+    this.back.startAt(first ?? log.nextSeq);
     this.log = log;
     return log;
   }
@@ -291,20 +244,10 @@ export class Spill {
   private write(): void {
     if (this.writing !== undefined || this.unwritten.length === 0) return;
     if (this.stopped || !this.diskUsable()) return;
-    let n = 0;
-    let bytes = 0;
-    while (
-      n < this.unwritten.length &&
-      n < CHUNK_MAX_RECORDS &&
-      bytes < CHUNK_MAX_BYTES
-    ) {
-      bytes += recordBytes(this.unwritten[n] as LogRecord);
-      n++;
-    }
-    const chunk = this.unwritten.slice(0, n);
-    const payload = encodeChunk(chunk, this.dict);
+    const { n, bytes } = nextChunk(this.unwritten);
+    const payload = encodeChunk(this.unwritten.slice(0, n), this.dict);
     const atMs = this.unwrittenSinceMs;
-    this.writing = this.ensureLog()
+    this.writing = this.open()
       .then((log) => log.append(payload, { timestampMs: atMs }))
       .then(
         (seq) => {
@@ -341,44 +284,27 @@ export class Spill {
   private async reload(): Promise<void> {
     const s = this.s;
     while (!this.stopped && this.records > 0 && s.memoryHasRoom()) {
-      if (this.readAheadHead < this.readAhead.length) {
-        this.admitReadAhead();
-      } else if (this.chunks.length > 0) {
+      if (this.back.pending > 0) this.admitReadAhead();
+      else if (this.chunks.length > 0) {
         await this.dropping;
         await this.readChunk();
-      } else if (this.writing !== undefined) {
-        // The head is being written; it is read back once on disk.
-        await this.writing;
-      } else {
-        this.admitUnwritten();
       }
+      // The head is being written; it is read back once on disk.
+      else if (this.writing !== undefined) await this.writing;
+      else this.admitUnwritten();
     }
     if (this.records === 0) this.dict.clear();
   }
 
   private admitReadAhead(): void {
     const s = this.s;
-    const n = this.readAhead.length;
-    while (this.readAheadHead < n && s.memoryHasRoom()) {
-      const i = this.readAheadHead;
-      const record = this.readAhead[i] as LogRecord;
-      this.readAhead[this.readAheadHead++] = undefined as never;
+    while (this.back.pending > 0 && s.memoryHasRoom()) {
+      const { record, cursor } = this.back.take();
       this.moved(record);
       s.admit(
         record,
-        s.durable
-          ? {
-              as: {
-                source: this.ref,
-                cursor: { seq: this.readAheadSeq, i, n },
-              },
-            }
-          : undefined,
+        s.durable ? { as: { source: this.ref, cursor } } : undefined,
       );
-    }
-    if (this.readAheadHead >= n) {
-      this.readAhead = [];
-      this.readAheadHead = 0;
     }
   }
 
@@ -399,23 +325,15 @@ export class Spill {
   }
 
   private async readChunk(): Promise<void> {
-    const log = await this.ensureLog();
-    for await (const entry of log.read({ fromSeq: this.nextReadSeq })) {
+    const log = await this.open();
+    for await (const entry of log.read({ fromSeq: this.back.nextSeq })) {
       // One entry per chunk, consecutive seqs: a gap is a damaged chunk the
       // log quarantined and skipped.
       while (this.chunks.length > 0 && this.chunks.headSeq < entry.seq)
         this.lose(this.chunks.shift().records);
       const records = decodeChunk(entry.payload, this.dict);
       if (this.chunks.headSeq === entry.seq) this.chunks.shift();
-      this.nextReadSeq = entry.seq + 1;
-      this.readAhead = records;
-      this.readAheadHead = 0;
-      this.readAheadAtMs = entry.timestampMs;
-      if (this.skip?.seq === entry.seq) {
-        this.readAheadHead = Math.min(records.length, this.skip.i + 1);
-        this.skip = undefined;
-      }
-      this.readAheadSeq = entry.seq;
+      this.back.load(entry.seq, records, entry.timestampMs);
       // Non-durable: in memory now, no need to keep it. Durable: it is
       // acknowledged once delivered (see `committed`).
       if (!this.s.durable) log.ack(entry.seq);
@@ -434,13 +352,7 @@ export class Spill {
       this.bytes,
       n * Math.ceil(this.bytes / (this.records + n)),
     );
-    this.s.onError(
-      new LcError({
-        code: 'LC_ERR_BUFFER_CORRUPT',
-        message: `${n} spilled records could not be read back (damaged on disk)`,
-        details: { records: n },
-      }),
-    );
+    this.s.onError(damagedError(n));
     this.lostTotal += n;
     this.s.onLost(n);
   }
@@ -463,28 +375,15 @@ export class Spill {
   }
 
   private async dropChunk(): Promise<void> {
-    const log = await this.ensureLog();
+    const log = await this.open();
     const head = this.chunks.shift();
-    const sources = await chunkSources(log, head.seq, this.dict);
-    try {
-      log.ack(head.seq);
-    } catch {
-      // quarantined already
-    }
-    if (this.nextReadSeq <= head.seq) this.nextReadSeq = head.seq + 1;
-    if (this.ackedBelow === head.seq) this.ackedBelow++;
+    const { logger, maxBytes } = this.s;
+    await dropChunkFromLog(log, head, this.dict, logger, maxBytes);
+    this.back.dropped(head.seq);
     this.records -= head.records;
     this.bytes = Math.max(0, this.bytes - head.bytes);
     this.droppedTotal += head.records;
     this.s.onDropped(head.records);
-    this.s.logger.warn(
-      {
-        records: head.records,
-        sources,
-        maxBytes: this.s.maxBytes,
-      },
-      'disk buffer full (spill.whenFull: drop_oldest): dropped its oldest records',
-    );
   }
 
   private moved(record: LogRecord): void {
