@@ -16,7 +16,7 @@ import {
   tally,
   waitFor,
 } from '../src/index.js';
-import type { Scenario, Tally } from '../src/index.js';
+import type { LineWriter, Scenario, Tally } from '../src/index.js';
 
 const LONG = process.env['LC_LONG_TESTS'] === '1';
 const OUTAGE_MS = LONG ? 60_000 : 12_000;
@@ -38,6 +38,18 @@ afterAll(() => {
   if (rows.length > 0)
     console.info(`\noutage scenarios (defaults)\n${formatTallies(rows)}\n`);
 });
+
+/** `app.log`, a generation a second, two archives kept (logrotate `rotate 2`). */
+function rotatingWriter(root: string, prefix: string): LineWriter {
+  return createLineWriter({
+    path: join(root, 'logs', 'app.log'),
+    prefix,
+    linesPerWrite: LINES_PER_WRITE,
+    intervalMs: 10,
+    rotateEvery: 100,
+    keepArchives: 2,
+  });
+}
 
 /** Sum of a counter's samples (optionally those with `label`) on `/metrics`. */
 async function metric(api: string, name: string, label = ''): Promise<number> {
@@ -63,14 +75,7 @@ describe('a sink outage longer than log rotation', () => {
     });
     scenario = await createScenario('outage', { lokiUrl: server.url });
     const { root, start } = scenario;
-    const writer = createLineWriter({
-      path: join(root, 'logs', 'app.log'),
-      prefix: 'o',
-      linesPerWrite: LINES_PER_WRITE,
-      intervalMs: 10,
-      rotateEvery: 100,
-      keepArchives: 2,
-    });
+    const writer = rotatingWriter(root, 'o');
     let a = start();
     await a.ready();
     await sleep(OUTAGE_MS / 3);
@@ -125,14 +130,7 @@ describe('a sink outage longer than log rotation', () => {
       spill: { maxBytes: '256KiB', whenFull: 'drop_oldest' },
     });
     const { root, start } = scenario;
-    const writer = createLineWriter({
-      path: join(root, 'logs', 'app.log'),
-      prefix: 'b',
-      linesPerWrite: LINES_PER_WRITE,
-      intervalMs: 10,
-      rotateEvery: 100,
-      keepArchives: 2,
-    });
+    const writer = rotatingWriter(root, 'b');
     const a = start();
     const api = await a.ready();
     await sleep(OUTAGE_MS / 2);

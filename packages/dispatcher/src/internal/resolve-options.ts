@@ -38,18 +38,20 @@ export interface ResolvedOptions {
   readonly rateLimit: RateLimitOptions | undefined;
   readonly name: string;
   /** `undefined` when spill is off. */
-  readonly spill:
-    | {
-        readonly directory: string;
-        readonly maxBytes: number;
-        readonly maxSegmentBytes: number;
-        readonly durable: boolean;
-        readonly fsync: 'always' | 'interval' | 'never';
-        /** `undefined`: the size-derived default. */
-        readonly minFreeBytes: number | undefined;
-        readonly whenFull: 'pause' | 'drop_oldest';
-      }
-    | undefined;
+  readonly spill: ResolvedSpill | undefined;
+}
+
+/** The spill's options, resolved (see {@link DispatcherOptions.spill}). */
+export interface ResolvedSpill {
+  readonly directory: string;
+  /** Estimated bytes (as for `maxQueueBytes`) the spill holds at most. */
+  readonly maxBytes: number;
+  readonly maxSegmentBytes: number;
+  readonly durable: boolean;
+  readonly fsync: 'always' | 'interval' | 'never';
+  /** `undefined`: the size-derived default. */
+  readonly minFreeBytes: number | undefined;
+  readonly whenFull: 'pause' | 'drop_oldest';
 }
 
 /**

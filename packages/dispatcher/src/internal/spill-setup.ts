@@ -7,6 +7,7 @@ import type {
   SourceRef,
 } from '@lc/core';
 import type { AckItem } from './ack-tracker.js';
+import type { ResolvedSpill } from './resolve-options.js';
 
 // A disk-log entry holds up to this many records / estimated bytes.
 export const CHUNK_MAX_RECORDS = 1000;
@@ -40,15 +41,7 @@ export interface SpillCursor {
 }
 
 /** What a {@link Spill} needs. */
-export interface SpillSetup {
-  readonly directory: string;
-  /** Estimated bytes (as for `maxQueueBytes`) the spill holds at most. */
-  readonly maxBytes: number;
-  readonly maxSegmentBytes: number;
-  readonly durable: boolean;
-  readonly fsync: 'always' | 'interval' | 'never';
-  readonly minFreeBytes: number | undefined;
-  readonly whenFull: 'pause' | 'drop_oldest';
+export interface SpillSetup extends ResolvedSpill {
   readonly name: string;
   readonly clock: Clock;
   readonly logger: Logger;
