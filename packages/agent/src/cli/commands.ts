@@ -14,6 +14,8 @@ import { formatConfigIssues } from '../config/load-config.js';
 import type { AgentConfig } from '../config/schema.js';
 import { configSchema } from '../config/schema.js';
 import { buildSinks } from '../runtime/build-sinks.js';
+import { holdDataDir } from '../runtime/data-dir-lock.js';
+import type { DataDirLock } from '../runtime/data-dir-lock.js';
 import { EXIT_CODES, loadAgentConfig } from '../runtime/run-agent.js';
 
 const out = (text: string): void => {
@@ -48,6 +50,21 @@ function table(rows: readonly (readonly string[])[]): string {
 
 function dlqDirectory(config: AgentConfig): string {
   return config.dlq.directory ?? resolve(config.app.data_dir, 'dlq');
+}
+
+/**
+ * Commands that write the DLQ take the data directory's lock, so they never
+ * run under a live agent (use its API instead); undefined, with exit 2 and
+ * a line naming the holder, when an agent holds it.
+ */
+function lockDataDir(config: AgentConfig): DataDirLock | undefined {
+  const held = holdDataDir(config.app.data_dir, undefined);
+  if (held.ok) return held.lock;
+  process.stderr.write(
+    `lc-agent: ${held.message}; use the running agent's API (POST /dlq/replay) or stop it first\n`,
+  );
+  process.exitCode = EXIT_CODES.config;
+  return undefined;
 }
 
 /** Register validate, positions, dlq, buffer and schema commands. */
@@ -161,6 +178,8 @@ export function runCommands(
       }) => {
         const config = await configOrExit(opts.config);
         if (config === undefined) return;
+        const lock = lockDataDir(config);
+        if (lock === undefined) return;
         const store = await createDeadLetterStore({
           directory: dlqDirectory(config),
         });
@@ -210,6 +229,8 @@ export function runCommands(
       }) => {
         const config = await configOrExit(opts.config);
         if (config === undefined) return;
+        const lock = lockDataDir(config);
+        if (lock === undefined) return;
         const store = await createDeadLetterStore({
           directory: dlqDirectory(config),
         });
@@ -251,6 +272,7 @@ export function runCommands(
           bar?.stop();
           await Promise.all(sinks.map((s) => s.shutdown()));
           await store.close();
+          lock.release();
         }
       },
     );
@@ -268,6 +290,8 @@ export function runCommands(
       }) => {
         const config = await configOrExit(opts.config);
         if (config === undefined) return;
+        const lock = lockDataDir(config);
+        if (lock === undefined) return;
         const store = await createDeadLetterStore({
           directory: dlqDirectory(config),
         });
@@ -282,6 +306,7 @@ export function runCommands(
           out(`purged ${await store.purge(filter)} entr(ies)`);
         } finally {
           await store.close();
+          lock.release();
         }
       },
     );

@@ -7,6 +7,8 @@ import { Registry } from 'prom-client';
 import { DEFAULT_DATA_DIR, positionsFilePath } from '../config/defaults.js';
 import { readRawConfig } from '../config/raw-config.js';
 import { DEFAULT_CONFIG_YAML } from '../default-config.js';
+import { acquireDataDirLock } from './data-dir-lock.js';
+import type { DataDirLock, LockHolder, LockResult } from './data-dir-lock.js';
 import type { DeferredLogger } from './deferred-logger.js';
 import { createDeferredLogger } from './deferred-logger.js';
 
@@ -20,6 +22,10 @@ export interface EarlyStart {
   readonly logger: DeferredLogger;
   /** The JSON position store, loaded, with the file watches recorded. */
   readonly store: PositionStore | undefined;
+  /** The data directory's lock, when this start could take it. */
+  readonly lock?: DataDirLock;
+  /** Another live agent holds the data directory: nothing was touched. */
+  readonly locked?: { readonly path: string; readonly holder: LockHolder };
 }
 
 const get = (o: unknown, key: string): unknown =>
@@ -59,6 +65,17 @@ export async function openPositionsEarly(
   if (store !== 'file' || !Array.isArray(files))
     return { text, registry, logger, store: undefined };
   const dataDir = get(get(raw.raw, 'app'), 'data_dir') ?? DEFAULT_DATA_DIR;
+  let taken: LockResult;
+  try {
+    taken = acquireDataDirLock(String(dataDir));
+  } catch {
+    return { text, registry, logger, store: undefined };
+  }
+  if (!taken.ok) {
+    const locked = { path: taken.path, holder: taken.holder };
+    return { text, registry, logger, store: undefined, locked };
+  }
+  const lock = taken.lock;
   const path = get(positions, 'path');
   let opened: PositionStore | undefined;
   try {
@@ -101,11 +118,12 @@ export async function openPositionsEarly(
       );
     }
     if (upserts.length > 0) await opened.save({ upserts });
-    return { text, registry, logger, store: opened };
+    return { text, registry, logger, store: opened, lock };
   } catch {
     // The normal start opens the store again and reports what is wrong
     // (once: what this attempt logged is discarded with its logger).
     await opened?.close().catch(() => undefined);
-    return { text, registry, logger: createDeferredLogger(), store: undefined };
+    const fresh = createDeferredLogger();
+    return { text, registry, logger: fresh, store: undefined, lock };
   }
 }

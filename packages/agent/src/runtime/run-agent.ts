@@ -13,6 +13,7 @@ import { DEFAULT_CONFIG_YAML, SAMPLE_LINES } from '../default-config.js';
 import { checkSinkAvailability } from './build-sinks.js';
 import { createAgent } from './create-agent.js';
 import { createAgentLogger } from './create-logger.js';
+import { holdDataDir } from './data-dir-lock.js';
 import type { EarlyStart } from './early-positions.js';
 
 /** Process exit codes of `lc-agent`. */
@@ -85,6 +86,13 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     return EXIT_CODES.config;
   }
   const config = loaded.config;
+  const held = holdDataDir(config.app.data_dir, early);
+  if (!held.ok) {
+    await early?.store?.close().catch(() => undefined);
+    process.stderr.write(`lc-agent: ${held.message}\n`);
+    return EXIT_CODES.config;
+  }
+  const dataDirLock = held.lock;
   const logger = createAgentLogger(
     config.app.log_level,
     config.app.name,
@@ -196,6 +204,7 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
   };
   const onUncaught = onFatal('uncaught exception');
   const onUnhandled = onFatal('unhandled promise rejection');
+  process.on('exit', dataDirLock.release);
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   process.on('SIGHUP', onHup);
@@ -246,6 +255,8 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
   }
 
   function release(): void {
+    dataDirLock.release();
+    process.off('exit', dataDirLock.release);
     clearInterval(keepAlive);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
