@@ -393,6 +393,7 @@ class DispatcherImpl implements Dispatcher {
         circuit: l.circuit.state,
         delivered: l.delivered,
         deadLettered: l.deadLettered,
+        lastError: l.lastError,
       })),
     };
   }

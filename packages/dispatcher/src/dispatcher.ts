@@ -13,6 +13,10 @@ export interface SinkStats {
   readonly delivered: number;
   /** Records dead-lettered for this sink. */
   readonly deadLettered: number;
+  /** The last failed delivery's error and when (ms since the epoch); none yet: undefined. */
+  readonly lastError:
+    | { readonly code: string; readonly message: string; readonly atMs: number }
+    | undefined;
 }
 
 /** A snapshot of the dispatcher's state. */

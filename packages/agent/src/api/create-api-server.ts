@@ -123,8 +123,9 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
 
   app.get('/status', async () => {
     const now = Date.now();
-    const { files, containers, positions, buffer } = agent.status();
+    const { sinks, files, containers, positions, buffer } = agent.status();
     return {
+      sinks,
       files: files.map((f) => ({
         ...f,
         lagSeconds:

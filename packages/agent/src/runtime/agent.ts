@@ -7,7 +7,7 @@ import type {
   Position,
   PositionStore,
 } from '@lc/core';
-import type { DispatcherStats } from '@lc/dispatcher';
+import type { DispatcherStats, SinkStats } from '@lc/dispatcher';
 import type { ContainerStatus, FileStatus } from '@lc/monitors';
 import type { BatchPersistenceStats } from '@lc/persistence';
 import type { PositionManagerStats } from '@lc/positions';
@@ -104,6 +104,8 @@ export interface Agent {
   readiness(): { ready: boolean; components: Record<string, string> };
   /** Every tracked file and container, and whether positions can be saved. */
   status(): {
+    /** Per sink: circuit, in flight, queued, delivered, dead-lettered, last error. */
+    sinks: readonly SinkStats[];
     files: FileStatus[];
     containers: ContainerStatus[];
     positions: PositionsStatus;

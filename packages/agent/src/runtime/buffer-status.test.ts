@@ -129,6 +129,10 @@ sinks: {loki: [{name: loki, url: "${loki.url}"}]}
       expect(held.spill.oldestAgeSeconds).toBeGreaterThan(0);
       expect(held.persistence.enabled).toBe(true);
       expect(held.filesAtRisk).toEqual([]);
+      // The sink's failure is visible with its cause.
+      const [sink] = agent.status().sinks;
+      expect(sink?.name).toBe('loki');
+      expect(sink?.lastError?.message).toMatch(/503/);
       down = false;
       await until(
         () => new Set(loki.entries().map((e) => e.line)).size === n,

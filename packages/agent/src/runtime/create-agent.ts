@@ -302,12 +302,14 @@ export function createAgent(options: AgentOptions): Agent {
     status: () => {
       const files = gen?.files.flatMap((m) => m.status()) ?? [];
       const d = gen?.config.dispatcher;
+      const dispatcher = gen?.dispatcher.stats();
       return {
+        sinks: dispatcher?.sinks ?? [],
         files,
         containers: gen?.docker?.status() ?? [],
         positions: positionsStatus(),
         buffer: bufferStatus(
-          gen?.dispatcher.stats(),
+          dispatcher,
           d !== undefined && d.spill.enabled && d.drop_policy === 'block',
           batchStore?.pending(),
           files,

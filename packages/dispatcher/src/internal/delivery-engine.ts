@@ -14,6 +14,9 @@ import { RetryQueue } from './retry-queue.js';
 import { indexOf } from './settler.js';
 import type { Settler } from './settler.js';
 import { writeWithTimeout } from './sink-write.js';
+
+/** At most one failure warning per sink this often. */
+const FAILURE_LOG_EVERY_MS = 10_000;
 import type { WalCoordinator } from './wal-coordinator.js';
 
 /** What a {@link DeliveryEngine} needs. */
@@ -191,6 +194,12 @@ export class DeliveryEngine {
         return;
       case 'retryable':
         m.batchesRetryable.inc();
+        // The cause first: an opening circuit logs it.
+        lane.lastError = {
+          code: result.error.code,
+          message: result.error.message,
+          atMs: this.s.clock.now(),
+        };
         lane.circuit.onRetryableFailure();
         this.retry(d, result.error, result.retryAfterMs);
         return;
@@ -272,11 +281,44 @@ export class DeliveryEngine {
       s.random,
     );
     d.nextAttemptAtMs = now + delay;
+    this.logFailure(d, error, delay);
     d.state = 'retry';
     this.retries++;
     d.target.metrics.retries.inc();
     s.wal.markFailed(d, error);
     this.pushRetry(d);
+  }
+
+  /**
+   * A failed delivery that will be retried: kept as the sink's last error and
+   * logged at warn with its cause and what happens next, at most once per
+   * {@link FAILURE_LOG_EVERY_MS} per sink (the others are counted in the next).
+   */
+  private logFailure(d: Delivery, error: LcError, retryInMs: number): void {
+    const lane = d.target;
+    const now = this.s.clock.now();
+    lane.lastError = { code: error.code, message: error.message, atMs: now };
+    const log = lane.failureLog;
+    if (now - log.atMs < FAILURE_LOG_EVERY_MS) {
+      log.suppressed++;
+      return;
+    }
+    this.s.logger.warn(
+      {
+        sink: lane.name,
+        code: error.code,
+        cause: error.message,
+        records: d.records.length,
+        attempt: d.attempts,
+        retryInMs,
+        ...(log.suppressed > 0
+          ? { alsoFailedSinceLastLog: log.suppressed }
+          : {}),
+      },
+      `sink ${lane.name}: delivery failed (${error.message}); retrying in ${retryInMs} ms`,
+    );
+    log.atMs = now;
+    log.suppressed = 0;
   }
 
   private onRetriesDue(due: readonly Delivery[]): void {

@@ -52,10 +52,25 @@ export function createLanes(
         openMs: setup.openMs,
         clock: setup.clock,
         onChange: (state) => {
-          setup.logger.info(
-            { sink: sink.name, state },
-            'circuit state changed',
-          );
+          const cause = lane.lastError;
+          if (state === 'open')
+            setup.logger.warn(
+              {
+                sink: sink.name,
+                state,
+                cause: cause?.message,
+                code: cause?.code,
+                retryInMs: setup.openMs,
+              },
+              `sink ${sink.name} is failing: circuit open, deliveries to it pause for ${setup.openMs} ms, then one probe`,
+            );
+          else
+            setup.logger.info(
+              { sink: sink.name, state },
+              state === 'closed'
+                ? `sink ${sink.name} delivers again: circuit closed`
+                : 'circuit state changed',
+            );
           if (state === 'half-open') setup.onHalfOpen(lane);
           else if (state === 'closed') setup.onClosed(lane);
           else if (state === 'open') setup.onOpened?.(lane);
@@ -68,6 +83,8 @@ export function createLanes(
       inflight: 0,
       locked: new Map(),
       delivered: 0,
+      lastError: undefined,
+      failureLog: { atMs: -Infinity, suppressed: 0 },
       deadLettered: 0,
     };
     lanes.set(sink.name, lane);

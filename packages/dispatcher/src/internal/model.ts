@@ -23,6 +23,12 @@ export interface Lane {
   readonly locked: Map<string, Delivery>;
   delivered: number;
   deadLettered: number;
+  /** The last failed delivery's error, and when (ms since the epoch). */
+  lastError:
+    | { readonly code: string; readonly message: string; readonly atMs: number }
+    | undefined;
+  /** Failure warnings: when the last was logged, and how many were held back since. */
+  readonly failureLog: { atMs: number; suppressed: number };
 }
 
 /** A closed batch, shared by every sink it is routed to. */
