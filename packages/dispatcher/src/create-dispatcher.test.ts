@@ -41,6 +41,9 @@ describe('createDispatcher', () => {
           routes: [{ match: {}, sinks: ['nope'] }],
         }),
       ).toThrow(/routes\[0\]\.sinks/);
+      expect(() =>
+        createDispatcher({ sinks: [sink], persist: 'sometimes' as never }),
+      ).toThrow(/option persist must be always or on_failure, got sometimes/);
       try {
         createDispatcher({ sinks: [sink], dropPolicy: 'x' as never });
       } catch (error) {

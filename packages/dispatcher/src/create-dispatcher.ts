@@ -122,7 +122,7 @@ class DispatcherImpl implements Dispatcher {
     };
     this.wal = new WalCoordinator(
       options.batchStore,
-      options.persist ?? 'always',
+      o.persist,
       (batch) => this.engine.handOut(batch),
       (acks) => {
         this.tracker.markSafe(acks);

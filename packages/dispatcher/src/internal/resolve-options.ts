@@ -31,6 +31,8 @@ export interface ResolvedOptions {
   readonly openMs: number;
   readonly shutdownTimeoutMs: number;
   readonly shutdownSinks: boolean;
+  /** When batches go to the batch store (see `DispatcherOptions.persist`). */
+  readonly persist: 'always' | 'on_failure';
   readonly random: () => number;
   /** `undefined` when dedup is off. */
   readonly dedup:
@@ -127,6 +129,12 @@ export function resolveOptions(options: DispatcherOptions): ResolvedOptions {
       DEFAULTS.circuitFailureThreshold,
     ),
     openMs: positive('circuit.openMs', circuit.openMs, DEFAULTS.circuitOpenMs),
+    persist: oneOf(
+      'persist',
+      options.persist,
+      ['always', 'on_failure'] as const,
+      'always',
+    ),
     shutdownTimeoutMs: nonNegative(
       'shutdownTimeoutMs',
       options.shutdownTimeoutMs,
