@@ -64,21 +64,31 @@ afterEach(async () => {
   await Promise.all(live.splice(0).map((d) => d.shutdown()));
 });
 
+/** A started dispatcher in front of `sink`, logging into `lines`, retrying every 1-2 ms. */
+async function startFailing(
+  sink: Sink,
+  lines: Line[],
+  failureThreshold: number,
+): Promise<Dispatcher> {
+  const d = createDispatcher({
+    sinks: [sink],
+    logger: capturingLogger(lines),
+    batchMaxRecords: 1,
+    batchTimeoutMs: 1,
+    retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    circuit: { failureThreshold, openMs: 60_000 },
+    shutdownTimeoutMs: 0,
+  });
+  live.push(d);
+  await d.start();
+  return d;
+}
+
 describe('createDispatcher: sink failures', () => {
   it('should log a failing sink at warn with its cause and next retry, once per 10 s however often it fails, and keep it as the last error', async () => {
     const lines: Line[] = [];
     const sink = refusingSink();
-    const d = createDispatcher({
-      sinks: [sink],
-      logger: capturingLogger(lines),
-      batchMaxRecords: 1,
-      batchTimeoutMs: 1,
-      retry: { baseDelayMs: 1, maxDelayMs: 2 },
-      circuit: { failureThreshold: 1_000, openMs: 60_000 },
-      shutdownTimeoutMs: 0,
-    });
-    live.push(d);
-    await d.start();
+    const d = await startFailing(sink, lines, 1_000);
     for (let n = 1; n <= 5; n++) d.dispatch(rec(n));
     // Ten failures ~1-2 ms apart: far inside one 10 s window.
     await eventually(() => sink.calls >= 10);
@@ -101,17 +111,7 @@ describe('createDispatcher: sink failures', () => {
 
   it('should say at warn, with the cause, when a circuit opens', async () => {
     const lines: Line[] = [];
-    const d = createDispatcher({
-      sinks: [refusingSink()],
-      logger: capturingLogger(lines),
-      batchMaxRecords: 1,
-      batchTimeoutMs: 1,
-      retry: { baseDelayMs: 1, maxDelayMs: 2 },
-      circuit: { failureThreshold: 3, openMs: 60_000 },
-      shutdownTimeoutMs: 0,
-    });
-    live.push(d);
-    await d.start();
+    const d = await startFailing(refusingSink(), lines, 3);
     d.dispatch(rec(1));
     await eventually(() => d.stats().sinks[0]?.circuit === 'open');
     const open = lines.find((l) => l.msg.includes('circuit open'));

@@ -1,12 +1,9 @@
-import { rm } from 'node:fs/promises';
 import { createDiskLog } from '@lc/buffer';
 import { createBatchPersistence } from '@lc/persistence';
 import { LcError, WriteResults } from '@lc/core';
 import type { Cursor, LogRecord, Sink, SourceRef } from '@lc/core';
-import { createTempDir } from '@lc/test-utils';
-import type { TempDir } from '@lc/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, rec } from '../test/helpers.js';
+import { eventually, offset, rec, tempDirs } from '../test/helpers.js';
 import { createDispatcher } from './create-dispatcher.js';
 import type { Dispatcher } from './dispatcher.js';
 import { encodeChunk, SpillDictionary } from './internal/spill-codec.js';
@@ -16,19 +13,12 @@ import { encodeChunk, SpillDictionary } from './internal/spill-codec.js';
 // acknowledged in the disk log only once delivered.
 
 const live: Dispatcher[] = [];
-const dirs: TempDir[] = [];
+const dirs = tempDirs('lc-spill-durable-');
 afterEach(async () => {
   await Promise.all(live.splice(0).map((d) => d.shutdown()));
-  await Promise.all(dirs.splice(0).map((t) => t.cleanup()));
+  await dirs.cleanup();
 });
-async function tempDir(): Promise<string> {
-  const t = await createTempDir('lc-spill-durable-');
-  dirs.push(t);
-  return t.path;
-}
-
-const offset = (r: LogRecord): number =>
-  (r.cursor as { offset: number }).offset;
+const tempDir = dirs.make;
 const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -101,7 +91,7 @@ describe('createDispatcher', () => {
 
     it('should deliver what it and the batch store hold after a restart, first and in order, and not twice', async () => {
       const directory = await tempDir();
-      const wal = `${directory}-wal`;
+      const wal = await tempDir();
       const down = outageSink();
       const committer = lastCommits();
       // The in-memory head of the queue is held by the batch store once its
@@ -149,10 +139,6 @@ describe('createDispatcher', () => {
       // Delivered from the spill: acknowledged in its log, not kept.
       await second.shutdown();
       await secondStore.shutdown();
-      dirs.push({
-        path: wal,
-        cleanup: () => rm(wal, { recursive: true, force: true }),
-      } as TempDir);
       const log = await createDiskLog({ directory, fsync: 'never' });
       let left = 0;
       for await (const _ of log.read()) left++;
@@ -162,11 +148,7 @@ describe('createDispatcher', () => {
 
     it('should stop at once, not after shutdownTimeoutMs, when all it holds is on disk for a sink that is down; the next start delivers it', async () => {
       const directory = await tempDir();
-      const wal = `${directory}-wal`;
-      dirs.push({
-        path: wal,
-        cleanup: () => rm(wal, { recursive: true, force: true }),
-      } as TempDir);
+      const wal = await tempDir();
       const committer = lastCommits();
       const firstStore = await createBatchPersistence({ directory: wal });
       const first = createDispatcher({

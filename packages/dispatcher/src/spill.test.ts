@@ -3,11 +3,16 @@ import { join } from 'node:path';
 import { createDiskLog } from '@lc/buffer';
 import { LcError, WriteResults } from '@lc/core';
 import type { Cursor, LogRecord, Sink, SourceRef } from '@lc/core';
-import { createTempDir } from '@lc/test-utils';
-import type { TempDir } from '@lc/test-utils';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, labels, rec, source } from '../test/helpers.js';
+import {
+  eventually,
+  labels,
+  offset,
+  rec,
+  source,
+  tempDirs,
+} from '../test/helpers.js';
 import { createDispatcher } from './create-dispatcher.js';
 import type { Dispatcher } from './dispatcher.js';
 import {
@@ -17,19 +22,12 @@ import {
 } from './internal/spill-codec.js';
 
 const live: Dispatcher[] = [];
-const dirs: TempDir[] = [];
+const dirs = tempDirs('lc-spill-');
 afterEach(async () => {
   await Promise.all(live.splice(0).map((d) => d.shutdown()));
-  await Promise.all(dirs.splice(0).map((t) => t.cleanup()));
+  await dirs.cleanup();
 });
-async function tempDir(): Promise<string> {
-  const t = await createTempDir('lc-spill-');
-  dirs.push(t);
-  return t.path;
-}
-
-const offset = (r: LogRecord): number =>
-  (r.cursor as { offset: number }).offset;
+const tempDir = dirs.make;
 
 /** A sink whose writes wait until `open()`; records every delivered record. */
 function gatedSink(name = 'gated'): Sink & {

@@ -1,4 +1,6 @@
 import { freezeLabels, LcError } from '@lc/core';
+import { createTempDir } from '@lc/test-utils';
+import type { TempDir } from '@lc/test-utils';
 import type {
   BatchStore,
   Cursor,
@@ -223,4 +225,29 @@ export async function eventually(
       throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** The offset of a record made by {@link rec} (its cursor is `{ offset }`). */
+export const offset = (r: LogRecord): number =>
+  (r.cursor as { offset: number }).offset;
+
+/**
+ * Temp directories for a test file: `make()` creates one, `cleanup()`
+ * (from `afterEach`) removes every one made since.
+ */
+export function tempDirs(prefix: string): {
+  make(): Promise<string>;
+  cleanup(): Promise<void>;
+} {
+  const made: TempDir[] = [];
+  return {
+    async make() {
+      const t = await createTempDir(prefix);
+      made.push(t);
+      return t.path;
+    },
+    async cleanup() {
+      await Promise.all(made.splice(0).map((t) => t.cleanup()));
+    },
+  };
 }
