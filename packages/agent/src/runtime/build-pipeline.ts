@@ -19,6 +19,14 @@ import { buildSinks } from './build-sinks.js';
  * One pipeline generation: what a config builds and a reload replaces
  * (sinks, dispatcher, processing intake) and the sources feeding it.
  */
+/**
+ * Whether the disk buffer runs: it holds what backpressure would hold, so
+ * only with `drop_policy: block` (a drop policy drops instead).
+ */
+export function spillActive(d: AgentConfig['dispatcher']): boolean {
+  return d.spill.enabled && d.drop_policy === 'block';
+}
+
 export interface Generation {
   readonly config: AgentConfig;
   readonly sinks: Sink[];
@@ -70,9 +78,7 @@ export function buildGeneration(
     workers: d.workers,
     sendTimeoutMs: d.send_timeout,
     shutdownTimeoutMs: d.shutdown_timeout,
-    // The disk buffer holds what backpressure would hold; a drop policy
-    // drops instead.
-    ...(d.spill.enabled && d.drop_policy === 'block'
+    ...(spillActive(d)
       ? {
           spill: {
             directory: d.spill.directory ?? resolve(cfg.app.data_dir, 'spill'),

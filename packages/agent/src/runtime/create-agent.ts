@@ -17,7 +17,7 @@ import type {
   PositionsStatus,
 } from './agent.js';
 import { bufferStatus } from './buffer-status.js';
-import { buildGeneration } from './build-pipeline.js';
+import { buildGeneration, spillActive } from './build-pipeline.js';
 import type { Generation, PipelineDeps } from './build-pipeline.js';
 import { createPositionStore } from './build-positions.js';
 import { attachSources } from './build-sources.js';
@@ -301,7 +301,6 @@ export function createAgent(options: AgentOptions): Agent {
     },
     status: () => {
       const files = gen?.files.flatMap((m) => m.status()) ?? [];
-      const d = gen?.config.dispatcher;
       const dispatcher = gen?.dispatcher.stats();
       return {
         sinks: dispatcher?.sinks ?? [],
@@ -310,7 +309,7 @@ export function createAgent(options: AgentOptions): Agent {
         positions: positionsStatus(),
         buffer: bufferStatus(
           dispatcher,
-          d !== undefined && d.spill.enabled && d.drop_policy === 'block',
+          gen !== undefined && spillActive(gen.config.dispatcher),
           batchStore?.pending(),
           files,
         ),
