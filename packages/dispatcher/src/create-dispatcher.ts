@@ -7,7 +7,11 @@ import type {
   LogRecord,
 } from '@lc/core';
 import { Registry } from 'prom-client';
-import type { Dispatcher, DispatcherStats } from './dispatcher.js';
+import type {
+  Dispatcher,
+  DispatcherShutdown,
+  DispatcherStats,
+} from './dispatcher.js';
 import type { DispatcherOptions } from './dispatcher-options.js';
 import { createAckTracker } from './internal/ack-tracker.js';
 import type { AckTracker } from './internal/ack-tracker.js';
@@ -19,13 +23,14 @@ import type { DispatcherMetrics } from './internal/dispatcher-metrics.js';
 import { DropCounter } from './internal/drop-counter.js';
 import { IntakeBudget } from './internal/intake-budget.js';
 import { IntakeFront, shutDownError } from './internal/intake-front.js';
-import { createLanes, queuedOn } from './internal/lanes.js';
+import { createLanes } from './internal/lanes.js';
 import type { Lane } from './internal/model.js';
 import { recoverBatches } from './internal/recover-batches.js';
 import { resolveOptions } from './internal/resolve-options.js';
 import type { ResolvedOptions } from './internal/resolve-options.js';
 import { waitToDrain } from './internal/wait-to-drain.js';
 import { Settler } from './internal/settler.js';
+import { shutdownSummary, sinkStats } from './internal/sink-stats.js';
 import { WaiterList } from './internal/waiters.js';
 import {
   createIntakeSpill,
@@ -326,7 +331,7 @@ class DispatcherImpl implements Dispatcher {
     );
   }
 
-  shutdown = once(async (): Promise<void> => {
+  shutdown = once(async (): Promise<DispatcherShutdown> => {
     this.front.closed = true;
     this.waiters.rejectIntake(shutDownError());
     this.batcher.closeAll();
@@ -339,18 +344,19 @@ class DispatcherImpl implements Dispatcher {
       timeoutMs: this.o.shutdownTimeoutMs,
       wake: () => this.front.wake(),
     });
-    const left = this.budget.held + (this.spill?.records ?? 0);
+    const summary = shutdownSummary(
+      drain,
+      this.budget.held,
+      this.settler.liveBatches.values(),
+      this.spill?.records ?? 0,
+      this.clock,
+    );
     this.stopped = true;
     this.settler.stop();
     this.engine.stop(this.lanes.values());
-    if (left > 0 && drain === 'held') {
-      this.logger.info(
-        { records: left },
-        'stopping with records held on disk for sinks that are down: they are delivered after the next start',
-      );
-    } else if (left > 0) {
+    if (summary.outcome === 'timed out') {
       this.logger.warn(
-        { records: left, durable: this.options.batchStore !== undefined },
+        { ...summary, durable: this.options.batchStore !== undefined },
         'shutdown timed out: records left unsettled (not committed; kept in the batch store when there is one)',
       );
     }
@@ -369,6 +375,7 @@ class DispatcherImpl implements Dispatcher {
         if (r.status === 'rejected') this.onError(r.reason);
     }
     this.metrics.close();
+    return summary;
   });
 
   stats(): DispatcherStats {
@@ -386,15 +393,11 @@ class DispatcherImpl implements Dispatcher {
       spilledBytes: this.spill?.bytes ?? 0,
       spilledTotal: this.spill?.spilledTotal ?? 0,
       spilledOldestAtMs: this.spill?.oldestAtMs(),
-      sinks: [...this.lanes.values()].map((l) => ({
-        name: l.name,
-        inflight: l.inflight,
-        queued: queuedOn(l),
-        circuit: l.circuit.state,
-        delivered: l.delivered,
-        deadLettered: l.deadLettered,
-        lastError: l.lastError,
-      })),
+      sinks: sinkStats(
+        this.lanes.values(),
+        this.settler.liveBatches.values(),
+        this.clock,
+      ),
     };
   }
 }

@@ -9,6 +9,16 @@ export interface SinkStats {
   /** Deliveries waiting for a worker (new and due retries). */
   readonly queued: number;
   readonly circuit: CircuitState;
+  /**
+   * Batches this sink has not settled yet: waiting, in flight, waiting to
+   * retry or being dead-lettered (the sink's backlog, in memory or the WAL;
+   * records in the spill are not routed yet and are not counted here).
+   */
+  readonly unsettledBatches: number;
+  /** Records in those batches still owed to this sink. */
+  readonly unsettledRecords: number;
+  /** How long the oldest of them has waited, ms (0 when there are none). */
+  readonly oldestUnsettledAgeMs: number;
   /** Records delivered to this sink (or its fallback on its behalf). */
   readonly delivered: number;
   /** Records dead-lettered for this sink. */
@@ -53,6 +63,26 @@ export interface DispatcherStats {
   readonly sinks: readonly SinkStats[];
 }
 
+/** What {@link Dispatcher.shutdown} did with what it held. */
+export interface DispatcherShutdown {
+  /**
+   * `drained`: everything was settled. `held`: what is left is on disk (the
+   * batch store, the spill) and waits only for sinks that are down; the next
+   * start delivers it. `timed out`: `shutdownTimeoutMs` passed with records
+   * in memory or in flight; those not in the batch store are not committed,
+   * so they are read again from their source after a restart.
+   */
+  readonly outcome: 'drained' | 'held' | 'timed out';
+  /** Records accepted and not settled when it stopped waiting. */
+  readonly unsettledRecords: number;
+  /** Of those, records in batches kept in the batch store. */
+  readonly persistedRecords: number;
+  /** Of those, records in the spill (on disk, not routed yet). */
+  readonly spilledRecords: number;
+  /** Sinks that had not settled a batch, by name. */
+  readonly sinks: readonly string[];
+}
+
 /**
  * Batches records, fans them out to sinks with retries, circuit breaking,
  * fallback and dead-lettering, and commits each source's settled watermark.
@@ -77,8 +107,9 @@ export interface Dispatcher extends Intake {
    * Stop intake, deliver what is held for at most `shutdownTimeoutMs`, then
    * abort what is left (it stays in the batch store when there is one, and
    * is never committed), commit the final watermark and shut the sinks
-   * down. Idempotent.
+   * down. Idempotent: later calls resolve the first call's result. It
+   * logs only a timeout; the caller reports the result.
    */
-  shutdown(): Promise<void>;
+  shutdown(): Promise<DispatcherShutdown>;
   stats(): DispatcherStats;
 }
