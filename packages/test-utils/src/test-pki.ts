@@ -101,7 +101,12 @@ async function makeLeaf(
   dir: string,
   name: string,
   ca: string,
-  options: { cn: string; san?: string; usage: 'serverAuth' | 'clientAuth'; days?: number },
+  options: {
+    cn: string;
+    san?: string;
+    usage: 'serverAuth' | 'clientAuth';
+    days?: number;
+  },
 ): Promise<TestCert> {
   const ext = [
     'basicConstraints=CA:FALSE',
