@@ -12,3 +12,8 @@ export type { TempDir } from './temp-dir.js';
 export { shebangNodeFlags } from './node-flags.js';
 export { createTestPki } from './test-pki.js';
 export type { TestCert, TestPki } from './test-pki.js';
+export { startKafkaSecureProxy } from './kafka-secure-proxy.js';
+export type {
+  KafkaSecureProxy,
+  KafkaSecureProxyOptions,
+} from './kafka-secure-proxy.js';
