@@ -195,7 +195,7 @@ export function checkSinkTls(tls: SinkTlsOptions): TlsOptionProblem[] {
   if (leaf !== undefined && key !== undefined && !leaf.checkPrivateKey(key)) {
     problems.push({
       option: 'key',
-      message: `does not belong to cert (${leaf.subject.replace(/\n/g, ', ')}): their public keys differ`,
+      message: `does not belong to the certificate (${leaf.subject.replace(/\n/g, ', ')}): their public keys differ`,
     });
   }
   if (

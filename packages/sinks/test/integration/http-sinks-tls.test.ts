@@ -308,7 +308,7 @@ describe.each(['loki', 'http'] as const)('%s sink over TLS', (kind) => {
             cert: pki.client.cert,
             key: pki.client2.key,
           }),
-        'tls.key does not belong to cert',
+        'tls.key does not belong to the certificate',
       );
     });
   });
@@ -372,7 +372,7 @@ describe('checkSinkTls', () => {
       {
         option: 'key',
         message: expect.stringContaining(
-          'does not belong to cert (CN=lc-client)',
+          'does not belong to the certificate (CN=lc-client)',
         ),
       },
     ]);
