@@ -5,33 +5,24 @@ import { flag, section } from './schema-helpers.js';
 const path = (description: string) =>
   z.string().min(1).optional().describe(description);
 
-const MIN_VERSIONS = {
-  '1.2': 'TLSv1.2',
-  '1.3': 'TLSv1.3',
-  'TLSv1.2': 'TLSv1.2',
-  'TLSv1.3': 'TLSv1.3',
-} as const;
-
 /** `"1.2"`, `1.2` (YAML reads it as a number) or `"TLSv1.2"`; the same for 1.3. */
 const minVersion = z
-  .union([z.string(), z.number()], {
-    error: (issue) =>
-      `expected "1.2" or "1.3", got ${describeValue(issue.input)}`,
-  })
-  .transform((value, ctx) => {
-    const key = String(value) as keyof typeof MIN_VERSIONS;
-    const version = MIN_VERSIONS[key];
-    if (version === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected "1.2" or "1.3", got ${describeValue(value)}`,
-      });
-      return z.NEVER;
-    }
-    return version;
-  })
+  .union(
+    [
+      z.enum(['1.2', '1.3', 'TLSv1.2', 'TLSv1.3']),
+      z.literal(1.2),
+      z.literal(1.3),
+    ],
+    {
+      error: (issue) =>
+        `expected "1.2" or "1.3", got ${describeValue(issue.input)}`,
+    },
+  )
+  .transform((value) =>
+    String(value).endsWith('1.3') ? ('TLSv1.3' as const) : ('TLSv1.2' as const),
+  )
   .optional()
-  .describe('Lowest TLS version accepted: "1.2" or "1.3". @default 1.2');
+  .describe('Lowest TLS version accepted. @default 1.2');
 
 /**
  * A sink's `tls` section. Files are read by the agent at start and again on
