@@ -1,14 +1,9 @@
-import {
-  createHash,
-  createHmac,
-  pbkdf2Sync,
-  randomBytes,
-  timingSafeEqual,
-} from 'node:crypto';
 import { createConnection, createServer as createTcpServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { TlsOptions, TLSSocket } from 'node:tls';
+import { createSaslServer } from './internal/sasl-server.js';
+import type { SaslServer } from './internal/sasl-server.js';
 
 /**
  * A SASL / TLS front for a Kafka broker that has neither (the librdkafka
@@ -58,7 +53,6 @@ const API_SASL_AUTHENTICATE = 36;
 const ERR_UNSUPPORTED_SASL_MECHANISM = 33;
 const ERR_ILLEGAL_SASL_STATE = 34;
 const ERR_SASL_AUTHENTICATION_FAILED = 58;
-const SCRAM_ITERATIONS = 4096;
 
 /** Split a stream into size-prefixed Kafka frames. */
 function framer(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
@@ -162,28 +156,6 @@ function advertise(response: Buffer, version: number, port: number): Buffer {
   return Buffer.concat([head, int32(count), ...brokers, response.subarray(at)]);
 }
 
-interface ScramState {
-  hash: 'sha256' | 'sha512';
-  username: string;
-  clientFirstBare: string;
-  serverFirst: string;
-  nonce: string;
-  salt: Buffer;
-}
-
-const hmac = (hash: string, key: Buffer, text: string | Buffer): Buffer =>
-  createHmac(hash, key).update(text).digest();
-
-/** Parse `a=1,b=2` SCRAM attributes (values may hold `=`). */
-function attributes(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of text.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) out.set(part.slice(0, eq), part.slice(eq + 1));
-  }
-  return out;
-}
-
 /** Start the proxy on 127.0.0.1 (random port). */
 export async function startKafkaSecureProxy(
   options: KafkaSecureProxyOptions,
@@ -219,7 +191,7 @@ export async function startKafkaSecureProxy(
     track(upstream);
     let authenticated = users === undefined;
     let mechanism: string | undefined;
-    let scram: ScramState | undefined;
+    let sasl: SaslServer | undefined;
     const inflight = new Map<number, RequestHeader>();
     const fail = (): void => {
       if (!authenticated) rejected++;
@@ -251,108 +223,28 @@ export async function startKafkaSecureProxy(
     };
 
     const authenticate = (h: RequestHeader, token: Buffer): void => {
-      const refuse = (username: string): void => {
-        authentications.push({
-          mechanism: mechanism ?? '',
-          username,
-          ok: false,
-        });
-        authReply(
-          h,
-          ERR_SASL_AUTHENTICATION_FAILED,
-          `Authentication failed during authentication due to invalid credentials with SASL mechanism ${mechanism ?? ''}`,
-          Buffer.alloc(0),
-        );
-      };
-      if (mechanism === 'PLAIN') {
-        const [, username = '', password = ''] = token
-          .toString('utf8')
-          .split('\u0000');
-        if (users?.[username] === undefined || users[username] !== password) {
-          refuse(username);
-          return;
-        }
-        authentications.push({ mechanism, username, ok: true });
-        authenticated = true;
-        authReply(h, 0, null, Buffer.alloc(0));
+      sasl ??= createSaslServer(mechanism ?? '', users ?? {});
+      const step = sasl.step(token);
+      if (step.kind === 'continue') {
+        authReply(h, 0, null, step.reply);
         return;
       }
-      const text = token.toString('utf8');
-      if (scram === undefined) {
-        // client-first-message: gs2-header "n,," then n=user,r=nonce
-        if (!text.startsWith('n,,')) {
-          refuse('');
-          return;
-        }
-        const bare = text.slice(3);
-        const attrs = attributes(bare);
-        const username = (attrs.get('n') ?? '')
-          .replace(/=2C/g, ',')
-          .replace(/=3D/g, '=');
-        const nonce = `${attrs.get('r') ?? ''}${randomBytes(18).toString('base64')}`;
-        const salt = randomBytes(16);
-        const serverFirst = `r=${nonce},s=${salt.toString('base64')},i=${SCRAM_ITERATIONS}`;
-        scram = {
-          hash: mechanism === 'SCRAM-SHA-512' ? 'sha512' : 'sha256',
-          username,
-          clientFirstBare: bare,
-          serverFirst,
-          nonce,
-          salt,
-        };
-        authReply(h, 0, null, Buffer.from(serverFirst));
-        return;
-      }
-      // client-final-message: c=biws,r=nonce,p=proof
-      const s = scram;
-      const attrs = attributes(text);
-      const withoutProof = text.slice(0, text.lastIndexOf(',p='));
-      const password = users?.[s.username];
-      if (
-        password === undefined ||
-        attrs.get('c') !== Buffer.from('n,,').toString('base64') ||
-        attrs.get('r') !== s.nonce
-      ) {
-        refuse(s.username);
-        return;
-      }
-      const keyLength = s.hash === 'sha512' ? 64 : 32;
-      const salted = pbkdf2Sync(
-        password,
-        s.salt,
-        SCRAM_ITERATIONS,
-        keyLength,
-        s.hash,
-      );
-      const clientKey = hmac(s.hash, salted, 'Client Key');
-      const storedKey = createHash(s.hash).update(clientKey).digest();
-      const authMessage = `${s.clientFirstBare},${s.serverFirst},${withoutProof}`;
-      const signature = hmac(s.hash, storedKey, authMessage);
-      const proof = Buffer.from(attrs.get('p') ?? '', 'base64');
-      if (proof.length !== keyLength) {
-        refuse(s.username);
-        return;
-      }
-      const recovered = Buffer.alloc(keyLength);
-      for (let i = 0; i < keyLength; i++)
-        recovered[i] = (proof[i] as number) ^ (signature[i] as number);
-      const ok = timingSafeEqual(
-        createHash(s.hash).update(recovered).digest(),
-        storedKey,
-      );
-      if (!ok) {
-        refuse(s.username);
-        return;
-      }
-      const serverKey = hmac(s.hash, salted, 'Server Key');
-      const verifier = hmac(s.hash, serverKey, authMessage).toString('base64');
       authentications.push({
         mechanism: mechanism ?? '',
-        username: s.username,
-        ok: true,
+        username: step.username,
+        ok: step.kind === 'ok',
       });
-      authenticated = true;
-      authReply(h, 0, null, Buffer.from(`v=${verifier}`));
+      if (step.kind === 'ok') {
+        authenticated = true;
+        authReply(h, 0, null, step.reply);
+        return;
+      }
+      authReply(
+        h,
+        ERR_SASL_AUTHENTICATION_FAILED,
+        `Authentication failed during authentication due to invalid credentials with SASL mechanism ${mechanism ?? ''}`,
+        Buffer.alloc(0),
+      );
     };
 
     client.on(
