@@ -40,4 +40,13 @@ describe('shipped configurations', () => {
       NODE_NAME: 'n1',
     });
   });
+
+  it('should validate the TLS and SASL examples in deploy/examples', () => {
+    expectValid(deploy('examples/loki-mtls.yaml'));
+    expectValid(deploy('examples/kafka-sasl-ssl.yaml'));
+    expectValid(deploy('examples/kafka-sasl-ssl.yaml'), {
+      KAFKA_USERNAME: 'svc-logs',
+      LOKI_URL: 'https://10.0.0.5:3100',
+    });
+  });
 });

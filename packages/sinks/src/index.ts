@@ -4,7 +4,7 @@ export type { LokiSinkOptions } from './loki-sink.js';
 export { createFileSink } from './file-sink.js';
 export type { FileRotationOptions, FileSinkOptions } from './file-sink.js';
 export { createKafkaSink } from './kafka-sink.js';
-export type { KafkaSinkOptions } from './kafka-sink.js';
+export type { KafkaSaslOptions, KafkaSinkOptions } from './kafka-sink.js';
 export { createKafkaJsProducer } from './kafka-producer.js';
 export type {
   KafkaCompression,
@@ -17,3 +17,9 @@ export { createStdoutSink } from './stdout-sink.js';
 export type { StdoutSinkOptions } from './stdout-sink.js';
 export { createHttpSink } from './http-sink.js';
 export type { HttpSinkOptions } from './http-sink.js';
+export { checkSinkTls } from './check-sink-tls.js';
+export type {
+  SinkTlsOptions,
+  TlsMinVersion,
+  TlsOptionProblem,
+} from './check-sink-tls.js';

@@ -13,17 +13,28 @@ import type {
   Sink,
   WriteResult,
 } from '@lc/core';
+import type { SinkTlsOptions } from './check-sink-tls.js';
 import { lineFormatter } from './internal/format-record.js';
+import { classifyKafkaError, recordId } from './internal/kafka-errors.js';
 import type { LineFormat } from './internal/format-record.js';
 import { createSinkMetrics } from './internal/sink-metrics.js';
+import { kafkaTls } from './internal/kafka-security.js';
+import { permanentFailureWarner } from './internal/tls.js';
 import { invalidOption, validatePositive } from './internal/validate.js';
 import { createKafkaJsProducer, kafkaJsSupports } from './kafka-producer.js';
 import type {
   KafkaCompression,
-  KafkaJsProducerOptions,
   KafkaOutgoingMessage,
   KafkaProducerLike,
 } from './kafka-producer.js';
+
+/** SASL credentials of {@link createKafkaSink}. */
+export interface KafkaSaslOptions {
+  /** `plain` sends the password itself: use it with `tls` only. */
+  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  username: string;
+  password: string;
+}
 
 /** Options of {@link createKafkaSink}. */
 export interface KafkaSinkOptions extends Instrumentation {
@@ -33,10 +44,17 @@ export interface KafkaSinkOptions extends Instrumentation {
   brokers?: string[];
   /** Client id. @default 'lc' */
   clientId?: string;
-  /** TLS, passed to kafkajs. */
-  ssl?: KafkaJsProducerOptions['ssl'];
-  /** SASL, passed to kafkajs. */
-  sasl?: KafkaJsProducerOptions['sasl'];
+  /**
+   * Connect over TLS (SSL / SASL_SSL listeners): given (even `{}`, the
+   * system roots) turns TLS on. A failed handshake that retrying cannot
+   * fix resolves `failure` `LC_ERR_SINK_TLS`. @default plain text
+   */
+  tls?: SinkTlsOptions;
+  /**
+   * SASL authentication (SASL_PLAINTEXT, or SASL_SSL with `tls`). Refused
+   * credentials resolve `failure` `LC_ERR_SINK_AUTH`. @default none
+   */
+  sasl?: KafkaSaslOptions;
   /**
    * Builds the producer; called again after a connection loss (a fresh
    * client re-reads the bootstrap list). @default kafkajs via `brokers`
@@ -68,46 +86,6 @@ export interface KafkaSinkOptions extends Instrumentation {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_MESSAGE_BYTES = 1_000_000;
-/** Kafka protocol errors that retrying the same record cannot fix. */
-const PERMANENT_TYPES = new Set([
-  'MESSAGE_TOO_LARGE',
-  'RECORD_LIST_TOO_LARGE',
-  'INVALID_TOPIC_EXCEPTION',
-  'CORRUPT_MESSAGE',
-  'INVALID_RECORD',
-  'INVALID_REQUIRED_ACKS',
-  'UNSUPPORTED_COMPRESSION_TYPE',
-]);
-const AUTH_TYPES = new Set([
-  'TOPIC_AUTHORIZATION_FAILED',
-  'CLUSTER_AUTHORIZATION_FAILED',
-  'SASL_AUTHENTICATION_FAILED',
-]);
-
-function errorType(error: unknown): string | undefined {
-  for (
-    let e = error as
-        | { type?: unknown; cause?: unknown; originalError?: unknown }
-        | undefined,
-      depth = 0;
-    e !== undefined && e !== null && depth < 5;
-    depth++
-  ) {
-    if (typeof e.type === 'string') return e.type;
-    e = (e.originalError ?? e.cause) as typeof e;
-  }
-  return undefined;
-}
-
-/** A short stable id for a record, so consumers can deduplicate retries. */
-function recordId(record: LogRecord): string {
-  return createHash('sha1')
-    .update(
-      `${record.source.kind}\u0000${record.source.id}\u0000${JSON.stringify(record.cursor ?? null)}\u0000${record.timestampMs}.${record.timestampNanos}\u0000${record.line}`,
-    )
-    .digest('base64url')
-    .slice(0, 22);
-}
 
 /**
  * A sink that produces one Kafka message per record through a narrow
@@ -174,14 +152,16 @@ export function createKafkaSink(options: KafkaSinkOptions): Sink {
     ((error: unknown) =>
       logger.warn({ err: error, sink: name }, 'kafka sink background error'));
   const metrics = createSinkMetrics(options.registry, 'kafka', name);
+  const ssl = kafkaTls(name, options, logger);
+  const warnPermanent = permanentFailureWarner(logger, name, () => Date.now());
   const factory =
     options.producer ??
     (() =>
       createKafkaJsProducer({
         brokers: options.brokers as string[],
         clientId: options.clientId,
-        ssl: options.ssl,
-        sasl: options.sasl,
+        ...(ssl === undefined ? {} : { ssl }),
+        ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
         connectionTimeoutMs: options.connectionTimeoutMs,
         logger,
       }));
@@ -222,58 +202,7 @@ export function createKafkaSink(options: KafkaSinkOptions): Sink {
     return labelled !== undefined && labelled !== '' ? labelled : options.topic;
   };
 
-  const classify = (
-    error: unknown,
-  ): { retryable: boolean; error: LcError; reconnect: boolean } => {
-    if (LcError.isInstance(error))
-      return {
-        retryable: true,
-        error,
-        reconnect: error.code !== 'LC_ERR_ABORTED',
-      };
-    const type = errorType(error);
-    const message = `sink "${name}": ${(error as Error).message ?? String(error)}`;
-    if (type !== undefined && AUTH_TYPES.has(type)) {
-      return {
-        retryable: false,
-        reconnect: false,
-        error: new LcError({
-          code: 'LC_ERR_SINK_AUTH',
-          message,
-          cause: error,
-          details: { sink: name, type },
-        }),
-      };
-    }
-    if (type !== undefined && PERMANENT_TYPES.has(type)) {
-      const code =
-        type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE'
-          ? 'LC_ERR_RECORD_TOO_LARGE'
-          : 'LC_ERR_SINK_REJECTED';
-      return {
-        retryable: false,
-        reconnect: false,
-        error: new LcError({
-          code,
-          message,
-          cause: error,
-          details: { sink: name, type },
-        }),
-      };
-    }
-    // Connection refused, timeouts, leader moves...: kafkajs marks some of
-    // these non-retriable, but the same records can succeed later.
-    return {
-      retryable: true,
-      reconnect: true,
-      error: new LcError({
-        code: 'LC_ERR_SINK_UNAVAILABLE',
-        message,
-        cause: error,
-        details: { sink: name, type },
-      }),
-    };
-  };
+  const classify = (error: unknown) => classifyKafkaError(name, error);
 
   const sendWithin = async (
     p: KafkaProducerLike,
@@ -386,7 +315,16 @@ export function createKafkaSink(options: KafkaSinkOptions): Sink {
           } catch (error) {
             const c = classify(error);
             metrics.request(c.error.code);
-            if (c.reconnect) discard(client);
+            // A client whose connect failed (refused credentials too) is
+            // unusable: the next write starts over with a new one.
+            const broken =
+              connectError !== undefined && !LcError.isInstance(connectError);
+            if (c.reconnect || broken) discard(client);
+            if (
+              c.error.code === 'LC_ERR_SINK_TLS' ||
+              (broken && c.error.code === 'LC_ERR_SINK_AUTH')
+            )
+              warnPermanent(c.error);
             for (const index of group.indexes)
               failures.push({ index, retryable: c.retryable, error: c.error });
           }

@@ -10,3 +10,10 @@ export type { ServiceEnv, ServiceName } from './services.js';
 export { createTempDir } from './temp-dir.js';
 export type { TempDir } from './temp-dir.js';
 export { shebangNodeFlags } from './node-flags.js';
+export { createTestPki } from './test-pki.js';
+export type { TestCert, TestPki } from './test-pki.js';
+export { startKafkaSecureProxy } from './kafka-secure-proxy.js';
+export type {
+  KafkaSecureProxy,
+  KafkaSecureProxyOptions,
+} from './kafka-secure-proxy.js';

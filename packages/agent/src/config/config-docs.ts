@@ -103,6 +103,11 @@ export function renderConfigDocs(): string {
     '- At least one sink is required. A JSON Schema for editors: `lc-agent schema > lc-agent.schema.json`.',
     '- **Hot reload** (SIGHUP or `POST /config/reload`): `sources`, `sinks`, `dispatcher`, `processing` and',
     '  `app.log_level` apply live; `api`, `metrics`, `positions`, `persistence`, `buffer`, `dlq` and the rest of `app` need a restart.',
+    '  Files named by sinks (`tls.ca_file`, `cert_file`, `key_file`, `key_password_file`, `password_file`, `bearer_token_file`) are',
+    '  read again on every reload; the sinks are rebuilt when one changed, so rotated certificates apply without a restart.',
+    '- **Sink TLS:** a `tls` section on `loki`/`http` (https:// URLs) or `kafka` (turns TLS on; `tls: {}` uses the system roots).',
+    '  `validate` checks each file is readable, parses as PEM, the key password opens the key and the key matches the certificate.',
+    '  Examples: `deploy/examples/loki-mtls.yaml`, `deploy/examples/kafka-sasl-ssl.yaml`.',
     '',
   ];
   const sections = schema.properties ?? {};

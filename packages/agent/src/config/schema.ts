@@ -12,6 +12,12 @@ import {
   sizeValue,
   stringMap,
 } from './schema-helpers.js';
+import {
+  checkHttpSinkSecurity,
+  httpSecretFiles,
+  saslSection,
+  tlsSection,
+} from './sink-security-schema.js';
 
 const MiB = 1024 * 1024;
 
@@ -53,8 +59,10 @@ const lokiSink = section({
   username: z.string().optional().describe('Basic auth user.'),
   password: z.string().optional().describe('Basic auth password (secret).'),
   bearer_token: z.string().optional().describe('Bearer token (secret).'),
+  ...httpSecretFiles,
   timeout: duration(30_000, 'Request timeout.'),
-});
+  tls: tlsSection('URL'),
+}).check(checkHttpSinkSecurity);
 
 const kafkaSink = section({
   ...sinkCommon,
@@ -78,6 +86,8 @@ const kafkaSink = section({
     .optional()
     .describe('Label used as message key. @default the source id'),
   timeout: duration(30_000, 'Request timeout.'),
+  tls: tlsSection('broker'),
+  sasl: saslSection,
 });
 
 const fileSink = section({
@@ -119,8 +129,10 @@ const httpSink = section({
   username: z.string().optional().describe('Basic auth user.'),
   password: z.string().optional().describe('Basic auth password (secret).'),
   bearer_token: z.string().optional().describe('Bearer token (secret).'),
+  ...httpSecretFiles,
   timeout: duration(30_000, 'Request timeout.'),
-});
+  tls: tlsSection('URL'),
+}).check(checkHttpSinkSecurity);
 
 const fileSource = section({
   include: z

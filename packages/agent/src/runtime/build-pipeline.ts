@@ -14,6 +14,8 @@ import type { AgentConfig } from '../config/schema.js';
 import type { Processor } from '../processing/create-processor.js';
 import { createProcessingIntake } from '../processing/processing-intake.js';
 import { buildSinks } from './build-sinks.js';
+import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
+import type { SinkFiles } from './sink-files.js';
 
 /**
  * One pipeline generation: what a config builds and a reload replaces
@@ -30,6 +32,8 @@ export function spillActive(d: AgentConfig['dispatcher']): boolean {
 export interface Generation {
   readonly config: AgentConfig;
   readonly sinks: Sink[];
+  /** Fingerprint of the TLS and secret files the sinks were built from. */
+  readonly sinkFiles: string;
   readonly dispatcher: Dispatcher;
   readonly intake: Intake;
   files: FileMonitor[];
@@ -47,13 +51,18 @@ export interface PipelineDeps {
   readonly processor: () => Processor;
 }
 
-/** Build the sinks, the dispatcher and the processing intake of `cfg`; sources come later. */
+/**
+ * Build the sinks, the dispatcher and the processing intake of `cfg`;
+ * sources come later. `files`: the sinks' TLS and secret files, already
+ * read (else read now; unreadable ones throw `LC_ERR_CONFIG`).
+ */
 export function buildGeneration(
   cfg: AgentConfig,
   deps: PipelineDeps,
+  files: SinkFiles = unwrapSinkFiles(readSinkFiles(cfg)),
 ): Generation {
   const { inst, committer, batchStore, deadLetters } = deps;
-  const built = buildSinks(cfg, inst);
+  const built = buildSinks(cfg, inst, files);
   const d = cfg.dispatcher;
   const dispatcher = createDispatcher({
     ...inst,
@@ -105,6 +114,7 @@ export function buildGeneration(
   return {
     config: cfg,
     sinks: built.sinks,
+    sinkFiles: files.fingerprint,
     dispatcher,
     intake,
     files: [],

@@ -7,7 +7,10 @@ import {
   createLokiSink,
   createStdoutSink,
 } from '@lc/sinks';
+import type { SinkTlsOptions } from '@lc/sinks';
 import type { AgentConfig } from '../config/schema.js';
+import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
+import type { SinkFiles } from './sink-files.js';
 
 /** Sinks built from config, with their routes. */
 export interface BuiltSinks {
@@ -26,10 +29,15 @@ export function sinkName(
   return explicit ?? (count === 1 ? type : `${type}-${index}`);
 }
 
-/** Build every configured sink. Throws `LC_ERR_CONFIG` for unavailable types. */
+/**
+ * Build every configured sink. Throws `LC_ERR_CONFIG` for unavailable types
+ * and for TLS/secret files that cannot be read or used (`files`: already
+ * read, else read now).
+ */
 export function buildSinks(
   config: AgentConfig,
   inst: Instrumentation,
+  files: SinkFiles = unwrapSinkFiles(readSinkFiles(config)),
 ): BuiltSinks {
   const sinks: Sink[] = [];
   const routes: RouteOptions[] = [];
@@ -54,13 +62,9 @@ export function buildSinks(
         ...(s.tenant_id === undefined ? {} : { tenant: s.tenant_id }),
         staticLabels: s.labels,
         headers: s.headers,
-        ...(s.username !== undefined && s.password !== undefined
-          ? { basicAuth: { username: s.username, password: s.password } }
-          : {}),
-        ...(s.bearer_token === undefined
-          ? {}
-          : { bearerToken: s.bearer_token }),
+        ...httpAuth(files, 'loki', i, s.username),
         requestTimeoutMs: s.timeout,
+        ...tlsOf(files, 'loki', i),
       }),
       s.match,
     );
@@ -95,6 +99,16 @@ export function buildSinks(
         format: s.format,
         ...(s.key_label === undefined ? {} : { keyLabel: s.key_label }),
         requestTimeoutMs: s.timeout,
+        ...tlsOf(files, 'kafka', i),
+        ...(s.sasl === undefined
+          ? {}
+          : {
+              sasl: {
+                mechanism: s.sasl.mechanism,
+                username: s.sasl.username,
+                password: files.secret('kafka', i, 'sasl.password') ?? '',
+              },
+            }),
       }),
       s.match,
     );
@@ -118,18 +132,41 @@ export function buildSinks(
         ...(s.index === undefined ? {} : { index: s.index }),
         gzip: s.gzip,
         headers: s.headers,
-        ...(s.username !== undefined && s.password !== undefined
-          ? { basicAuth: { username: s.username, password: s.password } }
-          : {}),
-        ...(s.bearer_token === undefined
-          ? {}
-          : { bearerToken: s.bearer_token }),
+        ...httpAuth(files, 'http', i, s.username),
         requestTimeoutMs: s.timeout,
+        ...tlsOf(files, 'http', i),
       }),
       s.match,
     );
   });
   return { sinks, routes, defaultSinks };
+}
+
+/** `tls` of sink `type[index]`, files read. */
+function tlsOf(
+  files: SinkFiles,
+  type: string,
+  index: number,
+): { tls?: SinkTlsOptions } {
+  const tls = files.tls(type, index);
+  return tls === undefined ? {} : { tls };
+}
+
+/** Basic auth or bearer token, inline or from their `_file`. */
+function httpAuth(
+  files: SinkFiles,
+  type: string,
+  index: number,
+  username: string | undefined,
+): {
+  basicAuth?: { username: string; password: string };
+  bearerToken?: string;
+} {
+  const password = files.secret(type, index, 'password');
+  if (username !== undefined && password !== undefined)
+    return { basicAuth: { username, password } };
+  const token = files.secret(type, index, 'bearer_token');
+  return token === undefined ? {} : { bearerToken: token };
 }
 
 /** Config globs (`*`, `?`) to anchored regular expressions. */

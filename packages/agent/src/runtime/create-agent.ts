@@ -22,6 +22,8 @@ import type { Generation, PipelineDeps } from './build-pipeline.js';
 import { createPositionStore } from './build-positions.js';
 import { attachSources } from './build-sources.js';
 import { diffConfig } from './diff-config.js';
+import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
+import type { SinkFiles } from './sink-files.js';
 
 /** Assemble an agent from a validated config. Nothing runs until `start()`. */
 export function createAgent(options: AgentOptions): Agent {
@@ -90,8 +92,8 @@ export function createAgent(options: AgentOptions): Agent {
     deadLetters,
     processor: () => processor,
   });
-  const buildPipeline = (cfg: AgentConfig): Generation =>
-    buildGeneration(cfg, pipelineDeps());
+  const buildPipeline = (cfg: AgentConfig, files?: SinkFiles): Generation =>
+    buildGeneration(cfg, pipelineDeps(), files);
   const buildSources = (g: Generation, cfg: AgentConfig): void =>
     attachSources(g, cfg, { inst, positions });
 
@@ -205,10 +207,15 @@ export function createAgent(options: AgentOptions): Agent {
         const nextProcessor = diff.processing
           ? createProcessor({ ...inst, pipelines: next.processing.pipelines })
           : processor;
-        const pipelineChanged = diff.sinks || diff.dispatcher;
         let nextGen: Generation | undefined;
+        let filesChanged = false;
         try {
-          if (pipelineChanged) nextGen = buildPipeline(next);
+          // Sink files are read on every reload: a rotated certificate or
+          // secret rebuilds the sinks even when the config text is the same.
+          const files = unwrapSinkFiles(readSinkFiles(next));
+          filesChanged = files.fingerprint !== gen.sinkFiles;
+          if (diff.sinks || diff.dispatcher || filesChanged)
+            nextGen = buildPipeline(next, files);
         } catch (error) {
           reloadCounter.labels('rejected').inc();
           throw error;
@@ -223,7 +230,7 @@ export function createAgent(options: AgentOptions): Agent {
             await nextGen.dispatcher.start();
             await startSources(nextGen);
             applied.push(
-              ...(diff.sinks ? ['sinks'] : []),
+              ...(diff.sinks || filesChanged ? ['sinks'] : []),
               ...(diff.dispatcher ? ['dispatcher'] : []),
               'sources',
             );
@@ -259,7 +266,11 @@ export function createAgent(options: AgentOptions): Agent {
         reloads++;
         reloadCounter.labels('applied').inc();
         logger.info(
-          { applied, requiresRestart: diff.requiresRestart },
+          {
+            applied,
+            requiresRestart: diff.requiresRestart,
+            ...(filesChanged ? { sinkFilesChanged: true } : {}),
+          },
           'configuration reloaded',
         );
         return { applied, requiresRestart: diff.requiresRestart };

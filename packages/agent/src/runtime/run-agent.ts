@@ -14,6 +14,7 @@ import { checkSinkAvailability } from './build-sinks.js';
 import { createAgent } from './create-agent.js';
 import { createAgentLogger } from './create-logger.js';
 import { holdDataDir } from './data-dir-lock.js';
+import { readSinkFiles } from './sink-files.js';
 import type { EarlyStart } from './early-positions.js';
 
 /** Process exit codes of `lc-agent`. */
@@ -45,7 +46,8 @@ export interface RunAgentOptions {
 
 /**
  * Load a config file, or the embedded default when no path is given
- * (`text`: its content, already read).
+ * (`text`: its content, already read), and check the files its sinks name
+ * (TLS certificates and keys, secret files).
  */
 export async function loadAgentConfig(
   configPath: string | undefined,
@@ -59,7 +61,10 @@ export async function loadAgentConfig(
         : await loadConfigFile(configPath);
   if (!result.ok) return result;
   const unavailable = checkSinkAvailability(result.config);
-  return unavailable.length > 0 ? { ok: false, issues: unavailable } : result;
+  // TLS and secret files: readable, PEM, key matches certificate.
+  const files = readSinkFiles(result.config);
+  const issues = [...unavailable, ...(files.ok ? [] : files.issues)];
+  return issues.length > 0 ? { ok: false, issues } : result;
 }
 
 async function seedSampleLogs(): Promise<boolean> {

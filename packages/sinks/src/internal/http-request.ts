@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { LcError } from '@lc/core';
+import { permanentTlsFailure } from './tls.js';
 
 /** What came back from one HTTP request. */
 export interface HttpResponse {
@@ -21,12 +22,24 @@ export interface HttpRequestOptions {
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
   readonly agent?: http.Agent;
+  /** Sink name, for error messages. */
+  readonly sink?: string;
+}
+
+/**
+ * Whether a transport error from {@link postRequest} may succeed on a
+ * later attempt: everything but `LC_ERR_SINK_TLS` (a handshake that fails
+ * the same way until the configuration or the server's certificate changes).
+ */
+export function isRetryableTransportError(error: LcError): boolean {
+  return error.code !== 'LC_ERR_SINK_TLS';
 }
 
 /**
  * POST `body` and resolve the response, or an `LcError` for transport
- * failures: `LC_ERR_TIMEOUT`, `LC_ERR_ABORTED` or `LC_ERR_SINK_UNAVAILABLE`
- * (connection refused/reset, DNS). Never rejects.
+ * failures: `LC_ERR_TIMEOUT`, `LC_ERR_ABORTED`, `LC_ERR_SINK_UNAVAILABLE`
+ * (connection refused/reset, DNS) or `LC_ERR_SINK_TLS` (a TLS failure
+ * retrying cannot fix: see {@link isRetryableTransportError}). Never rejects.
  */
 export function postRequest(
   options: HttpRequestOptions,
@@ -84,6 +97,18 @@ export function postRequest(
     timer.unref();
     timers.timeout = timer;
     req.on('error', (error: NodeJS.ErrnoException) => {
+      const tls = permanentTlsFailure(error);
+      if (tls !== undefined) {
+        finish(
+          new LcError({
+            code: 'LC_ERR_SINK_TLS',
+            message: `${options.sink === undefined ? '' : `sink "${options.sink}": `}TLS handshake with ${url.origin} failed: ${tls}`,
+            cause: error,
+            details: { url: url.origin, errno: error.code, sink: options.sink },
+          }),
+        );
+        return;
+      }
       finish(
         new LcError({
           code: 'LC_ERR_SINK_UNAVAILABLE',
