@@ -17,3 +17,5 @@ export { createStdoutSink } from './stdout-sink.js';
 export type { StdoutSinkOptions } from './stdout-sink.js';
 export { createHttpSink } from './http-sink.js';
 export type { HttpSinkOptions } from './http-sink.js';
+export { createOtlpSink } from './otlp-sink.js';
+export type { OtlpSinkOptions } from './otlp-sink.js';
