@@ -10,3 +10,19 @@ export type { ServiceEnv, ServiceName } from './services.js';
 export { createTempDir } from './temp-dir.js';
 export type { TempDir } from './temp-dir.js';
 export { shebangNodeFlags } from './node-flags.js';
+export {
+  decodeOtlpJson,
+  decodeOtlpProtobuf,
+  otlpLogsService,
+} from './otlp-decoder.js';
+export type {
+  DecodedOtlpRecord,
+  DecodedOtlpResourceLogs,
+} from './otlp-decoder.js';
+export { createOtlpTestServer } from './otlp-test-server.js';
+export type {
+  OtlpTestResponse,
+  OtlpTestServer,
+  OtlpTestServerOptions,
+  ReceivedOtlpRequest,
+} from './otlp-test-server.js';
