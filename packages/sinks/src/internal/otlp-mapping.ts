@@ -12,7 +12,9 @@
  *   `traceIdKeys` / `spanIdKeys` values, set trace_id, span_id and flags.
  *   Invalid ids are not used and stay attributes.
  * - Every other label and metadata entry is a log record attribute, named
- *   through `attributeNames`; metadata wins over a label of the same name.
+ *   through `attributeNames`. Names stay unique: metadata entries name
+ *   first; an entry whose name is taken keeps its own key, else becomes
+ *   `label.<key>` / `metadata.<key>`.
  *
  * Work that depends only on a label set is done once per label object
  * (label objects are frozen and shared) and cached.
@@ -65,7 +67,8 @@ interface LabelPart {
   readonly resource: OtlpAttributeSet;
   readonly resourceKey: string;
   readonly shared: OtlpAttributeSet;
-  readonly sharedKeys: ReadonlySet<string>;
+  /** The label entries behind `shared`, by original key. */
+  readonly entries: readonly OtlpKeyValue[];
   readonly special: Special;
   /** Label entries used for severity or trace context. */
   readonly consumed: readonly OtlpKeyValue[];
@@ -73,6 +76,30 @@ interface LabelPart {
 
 const EMPTY_SET: OtlpAttributeSet = Object.freeze({ pairs: [] });
 const MAX_INTERNED_RESOURCES = 10_000;
+
+/**
+ * Name entries so that no two share one: each takes its renamed name,
+ * else its own key, else `<origin>.<key>` (then `#2`, `#3`, ...).
+ */
+function nameEntries(
+  entries: readonly OtlpKeyValue[],
+  origin: 'label' | 'metadata',
+  rename: (key: string) => string,
+  taken: Set<string>,
+  out: OtlpKeyValue[],
+): void {
+  for (const [key, value] of entries) {
+    let name = rename(key);
+    if (taken.has(name)) name = key;
+    if (taken.has(name)) {
+      const base = `${origin}.${key}`;
+      name = base;
+      for (let n = 2; taken.has(name); n++) name = `${base}#${n}`;
+    }
+    taken.add(name);
+    out.push([name, value]);
+  }
+}
 
 /** Build the record mapper of one sink. */
 export function createOtlpMapper(
@@ -158,26 +185,20 @@ export function createOtlpMapper(
     for (const [name, value] of options.resourceAttributes)
       if (!taken.has(name)) resourcePairs.push([name, value]);
     const [resource, resourceKey] = internResource(resourcePairs);
-    const pairs: OtlpKeyValue[] = [];
-    const sharedKeys = new Set<string>();
+    const entries: OtlpKeyValue[] = [];
     const consumed: OtlpKeyValue[] = [];
     for (const key of Object.keys(labels)) {
       const value = labels[key] as string;
-      if (consumedKeys.has(key)) {
-        consumed.push([key, value]);
-        continue;
-      }
-      if (inResource.has(key)) continue;
-      let name = rename(key);
-      if (sharedKeys.has(name)) name = key;
-      pairs.push([name, value]);
-      sharedKeys.add(name);
+      if (consumedKeys.has(key)) consumed.push([key, value]);
+      else if (!inResource.has(key)) entries.push([key, value]);
     }
+    const pairs: OtlpKeyValue[] = [];
+    nameEntries(entries, 'label', rename, new Set(), pairs);
     const part: LabelPart = {
       resource,
       resourceKey,
       shared: pairs.length === 0 ? EMPTY_SET : Object.freeze({ pairs }),
-      sharedKeys,
+      entries,
       special,
       consumed,
     };
@@ -198,22 +219,17 @@ export function createOtlpMapper(
           Object.hasOwn(md, k) ? md[k] : undefined,
         );
         const mdConsumed = new Set(mdSpecial.consumed);
-        const mdPairs: OtlpKeyValue[] = [];
+        const mdEntries: OtlpKeyValue[] = [];
         for (const key of keys)
-          if (!mdConsumed.has(key))
-            mdPairs.push([rename(key), md[key] as string]);
+          if (!mdConsumed.has(key)) mdEntries.push([key, md[key] as string]);
         // Label entries whose meaning the metadata overrides stay attributes.
-        const restored: OtlpKeyValue[] = [];
         const mdTrace =
           mdSpecial.traceId !== undefined || mdSpecial.spanId !== undefined;
-        for (const [key, value] of part.consumed) {
-          const isSeverity = part.special.severity?.key === key;
-          if (
-            (isSeverity && mdSpecial.severity !== undefined) ||
-            (!isSeverity && mdTrace)
-          )
-            restored.push([rename(key), value]);
-        }
+        const restored = part.consumed.filter(([key]) =>
+          part.special.severity?.key === key
+            ? mdSpecial.severity !== undefined
+            : mdTrace,
+        );
         special = {
           severity: mdSpecial.severity ?? part.special.severity,
           ...(mdTrace
@@ -229,14 +245,23 @@ export function createOtlpMapper(
               }),
           consumed: [],
         };
-        own = [...restored, ...mdPairs];
-        if (own.some(([k]) => part.sharedKeys.has(k))) {
-          // Metadata wins over a label attribute of the same name.
-          const override = new Set(own.map(([k]) => k));
-          own = [
-            ...part.shared.pairs.filter(([k]) => !override.has(k)),
-            ...own,
-          ];
+        // Metadata names first; labels keep theirs unless one is taken.
+        own = [];
+        const taken = new Set<string>();
+        nameEntries(mdEntries, 'metadata', rename, taken, own);
+        if (
+          restored.length > 0 ||
+          part.shared.pairs.some(([name]) => taken.has(name))
+        ) {
+          const labelPairs: OtlpKeyValue[] = [];
+          nameEntries(
+            [...part.entries, ...restored],
+            'label',
+            rename,
+            taken,
+            labelPairs,
+          );
+          own = [...labelPairs, ...own];
           shared = EMPTY_SET;
         }
         if (own.length === 0) own = undefined;
