@@ -54,20 +54,18 @@ function recordsArb(shared: OtlpAttributeSet[]) {
         spanId: bytesArb(8),
         flags: fc.integer({ min: 0, max: 255 }),
       })
-      .map(
-        (r): OtlpLogRecord => ({
-          ...r.at,
-          line: r.line,
-          lineBytes: Buffer.byteLength(r.line),
-          severityNumber: r.severityNumber,
-          severityText: r.severityText,
-          shared: r.shared,
-          own: r.own,
-          traceId: r.traceId,
-          spanId: r.spanId,
-          flags: r.flags,
-        }),
-      ),
+      .map((r): OtlpLogRecord => ({
+        ...r.at,
+        line: r.line,
+        lineBytes: Buffer.byteLength(r.line),
+        severityNumber: r.severityNumber,
+        severityText: r.severityText,
+        shared: r.shared,
+        own: r.own,
+        traceId: r.traceId,
+        spanId: r.spanId,
+        flags: r.flags,
+      })),
     { maxLength: 12 },
   );
 }
@@ -76,16 +74,18 @@ const requestArb = fc
   .tuple(fc.array(setArb, { minLength: 1, maxLength: 4 }), instantArb)
   .chain(([shared, observed]) =>
     fc.tuple(
-      fc.array(
-        fc.record({ resource: setArb, records: recordsArb(shared) }),
-        { maxLength: 4 },
-      ),
+      fc.array(fc.record({ resource: setArb, records: recordsArb(shared) }), {
+        maxLength: 4,
+      }),
       fc.constant(observed),
     ),
   );
 
 function ns(t: OtlpInstant): string {
-  return (BigInt(t.timestampMs) * 1_000_000n + BigInt(t.timestampNanos)).toString();
+  return (
+    BigInt(t.timestampMs) * 1_000_000n +
+    BigInt(t.timestampNanos)
+  ).toString();
 }
 
 /** What the official decoder must return for `groups`. */
