@@ -19,3 +19,4 @@ export { createHttpSink } from './http-sink.js';
 export type { HttpSinkOptions } from './http-sink.js';
 export { createOtlpSink } from './otlp-sink.js';
 export type { OtlpSinkOptions } from './otlp-sink.js';
+export { OTLP_DEFAULTS } from './otlp-defaults.js';

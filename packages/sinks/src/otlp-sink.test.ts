@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { freezeLabels } from '@lc/core';
 import type { Logger, LogRecord, WriteResult } from '@lc/core';
-import { describeSinkContract } from '@lc/core/testing';
+import { createFakeClock, describeSinkContract } from '@lc/core/testing';
 import { createOtlpTestServer } from '@lc/test-utils';
 import type { OtlpTestServer } from '@lc/test-utils';
 import { Registry } from 'prom-client';
@@ -276,14 +276,7 @@ describe('createOtlpSink', () => {
         status: 503,
         retryAfter: 'Thu, 01 Jan 2026 00:00:10 GMT',
       });
-      const sink = make({
-        clock: {
-          now: () => now,
-          monotonicNow: () => 0,
-          setTimeout,
-          clearTimeout,
-        },
-      });
+      const sink = make({ clock: createFakeClock(now) });
       expect(await sink.write([rec('x')], { signal })).toMatchObject({
         status: 'retryable',
         retryAfterMs: 10_000,

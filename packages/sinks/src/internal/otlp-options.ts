@@ -1,13 +1,6 @@
 import { LcError } from '@lc/core';
 import type { OtlpSinkOptions } from '../otlp-sink.js';
-import {
-  DEFAULT_ATTRIBUTE_NAMES,
-  DEFAULT_RESOURCE_LABELS,
-  DEFAULT_SEVERITY_KEYS,
-  DEFAULT_SPAN_ID_KEYS,
-  DEFAULT_TRACE_ID_KEYS,
-  DEFAULT_TRACEPARENT_KEYS,
-} from './otlp-defaults.js';
+import { OTLP_DEFAULTS } from '../otlp-defaults.js';
 import type { OtlpMappingOptions } from './otlp-mapping.js';
 import { invalidOption, requireUrl, validatePositive } from './validate.js';
 
@@ -106,7 +99,7 @@ export function resolveOtlpOptions(
   const resourceLabels = stringMap(
     'resourceLabels',
     options.resourceLabels,
-    DEFAULT_RESOURCE_LABELS,
+    OTLP_DEFAULTS.resourceLabels,
   );
   for (const [label, name] of resourceLabels)
     if (name === '')
@@ -147,28 +140,28 @@ export function resolveOtlpOptions(
         stringMap(
           'attributeNames',
           options.attributeNames,
-          DEFAULT_ATTRIBUTE_NAMES,
+          OTLP_DEFAULTS.attributeNames,
         ),
       ),
       severityKeys: keyList(
         'severityKeys',
         options.severityKeys,
-        DEFAULT_SEVERITY_KEYS,
+        OTLP_DEFAULTS.severityKeys,
       ),
       traceIdKeys: keyList(
         'traceIdKeys',
         options.traceIdKeys,
-        DEFAULT_TRACE_ID_KEYS,
+        OTLP_DEFAULTS.traceIdKeys,
       ),
       spanIdKeys: keyList(
         'spanIdKeys',
         options.spanIdKeys,
-        DEFAULT_SPAN_ID_KEYS,
+        OTLP_DEFAULTS.spanIdKeys,
       ),
       traceparentKeys: keyList(
         'traceparentKeys',
         options.traceparentKeys,
-        DEFAULT_TRACEPARENT_KEYS,
+        OTLP_DEFAULTS.traceparentKeys,
       ),
     },
   };

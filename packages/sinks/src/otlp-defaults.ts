@@ -1,7 +1,8 @@
 /**
  * Defaults of the OTLP sink's mapping, documented in packages/sinks/README.md
- * ("OTLP: how records are mapped") and docs/configuration.md; change them
- * together.
+ * ("How records are mapped"); the agent's config schema uses them as its
+ * defaults too. Exported so a caller can extend them
+ * (`{ ...OTLP_DEFAULTS.resourceLabels, app: 'service.name' }`).
  */
 
 /**
@@ -9,8 +10,8 @@
  * convention names. Order is precedence: the first label present for a
  * name wins, later ones stay log attributes.
  */
-export const DEFAULT_RESOURCE_LABELS: Readonly<Record<string, string>> =
-  Object.freeze({
+const DEFAULT_RESOURCE_LABELS: Readonly<Record<string, string>> = Object.freeze(
+  {
     service_name: 'service.name',
     'service.name': 'service.name',
     compose_service: 'service.name',
@@ -31,21 +32,23 @@ export const DEFAULT_RESOURCE_LABELS: Readonly<Record<string, string>> =
     container_name: 'container.name',
     container_id: 'container.id',
     image: 'container.image.name',
-  });
+  },
+);
 
 /**
  * Log attribute renames: lc's own source labels to the names the
  * OpenTelemetry Collector's filelog receiver uses.
  */
-export const DEFAULT_ATTRIBUTE_NAMES: Readonly<Record<string, string>> =
-  Object.freeze({
+const DEFAULT_ATTRIBUTE_NAMES: Readonly<Record<string, string>> = Object.freeze(
+  {
     file_path: 'log.file.path',
     file_name: 'log.file.name',
     stream: 'log.iostream',
-  });
+  },
+);
 
 /** Keys (metadata first, then labels) holding the level text. */
-export const DEFAULT_SEVERITY_KEYS: readonly string[] = Object.freeze([
+const DEFAULT_SEVERITY_KEYS: readonly string[] = Object.freeze([
   'level',
   'severity',
   'severity_text',
@@ -55,7 +58,7 @@ export const DEFAULT_SEVERITY_KEYS: readonly string[] = Object.freeze([
 ]);
 
 /** Keys holding a hex trace id (32 digits). */
-export const DEFAULT_TRACE_ID_KEYS: readonly string[] = Object.freeze([
+const DEFAULT_TRACE_ID_KEYS: readonly string[] = Object.freeze([
   'trace_id',
   'traceid',
   'traceId',
@@ -63,7 +66,7 @@ export const DEFAULT_TRACE_ID_KEYS: readonly string[] = Object.freeze([
 ]);
 
 /** Keys holding a hex span id (16 digits). */
-export const DEFAULT_SPAN_ID_KEYS: readonly string[] = Object.freeze([
+const DEFAULT_SPAN_ID_KEYS: readonly string[] = Object.freeze([
   'span_id',
   'spanid',
   'spanId',
@@ -71,6 +74,22 @@ export const DEFAULT_SPAN_ID_KEYS: readonly string[] = Object.freeze([
 ]);
 
 /** Keys holding a W3C `traceparent`. */
-export const DEFAULT_TRACEPARENT_KEYS: readonly string[] = Object.freeze([
+const DEFAULT_TRACEPARENT_KEYS: readonly string[] = Object.freeze([
   'traceparent',
 ]);
+
+/** The OTLP sink's mapping defaults (see `OtlpSinkOptions`). */
+export const OTLP_DEFAULTS = Object.freeze({
+  /** Label → resource attribute name, in precedence order. */
+  resourceLabels: DEFAULT_RESOURCE_LABELS,
+  /** Label/metadata → log attribute renames. */
+  attributeNames: DEFAULT_ATTRIBUTE_NAMES,
+  /** Keys holding the level. */
+  severityKeys: DEFAULT_SEVERITY_KEYS,
+  /** Keys holding a hex trace id. */
+  traceIdKeys: DEFAULT_TRACE_ID_KEYS,
+  /** Keys holding a hex span id. */
+  spanIdKeys: DEFAULT_SPAN_ID_KEYS,
+  /** Keys holding a W3C traceparent. */
+  traceparentKeys: DEFAULT_TRACEPARENT_KEYS,
+});
