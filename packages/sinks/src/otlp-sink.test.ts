@@ -162,7 +162,9 @@ describe('createOtlpSink', () => {
 
   describe('write', () => {
     it('should POST gzipped protobuf by default with the configured headers', async () => {
-      const sink = make({ headers: { authorization: 'Bearer t0k' } });
+      const sink = make({
+        headers: { authorization: 'Bearer t0k', 'x-optional': '' },
+      });
       const result = await sink.write(
         [
           rec('first', { job: 'api', level: 'info' }, undefined, NOW, 123_456),
@@ -176,6 +178,7 @@ describe('createOtlpSink', () => {
       expect(req?.gzip).toBe(true);
       expect(req?.headers['content-type']).toBe('application/x-protobuf');
       expect(req?.headers.authorization).toBe('Bearer t0k');
+      expect(req?.headers).not.toHaveProperty('x-optional');
       const records = server.records();
       expect(
         records.map((r) => [

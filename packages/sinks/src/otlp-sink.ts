@@ -60,7 +60,11 @@ export interface OtlpSinkOptions extends Instrumentation {
   encoding?: 'protobuf' | 'json';
   /** Body compression (`Content-Encoding`). @default 'gzip' */
   compression?: 'gzip' | 'none';
-  /** Extra request headers, e.g. `{ authorization: 'Bearer …' }`. */
+  /**
+   * Extra request headers, e.g. `{ authorization: 'Bearer …' }`; headers
+   * with an empty value are not sent. `content-type` and
+   * `content-encoding` are the sink's.
+   */
   headers?: Record<string, string>;
   /** Per-request timeout in ms. @default 10000 (the OTel exporters' default) */
   requestTimeoutMs?: number;
@@ -147,9 +151,12 @@ export function createOtlpSink(options: OtlpSinkOptions): Sink {
         : new HttpAgent({ keepAlive: true, maxSockets: 16 });
   const agent = options.agent ?? ownAgent;
   const map = createOtlpMapper(o.mapping);
+  // Empty values are not sent, so `authorization: ${TOKEN:-}` is optional.
   const headers: Record<string, string> = {
     'user-agent': 'lc-sinks',
-    ...options.headers,
+    ...Object.fromEntries(
+      Object.entries(options.headers ?? {}).filter(([, v]) => v !== ''),
+    ),
     'content-type':
       o.encoding === 'json' ? 'application/json' : 'application/x-protobuf',
   };
