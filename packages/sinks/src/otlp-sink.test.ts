@@ -145,7 +145,11 @@ describe('createOtlpSink', () => {
   describe('write', () => {
     it('should POST gzipped protobuf by default with the configured headers', async () => {
       const sink = make({
-        headers: { authorization: 'Bearer t0k', 'x-optional': '' },
+        headers: {
+          Authorization: 'Bearer t0k',
+          'x-optional': '',
+          'Content-Encoding': 'br',
+        },
       });
       const result = await sink.write(
         [
@@ -161,6 +165,7 @@ describe('createOtlpSink', () => {
       expect(req?.headers['content-type']).toBe('application/x-protobuf');
       expect(req?.headers.authorization).toBe('Bearer t0k');
       expect(req?.headers).not.toHaveProperty('x-optional');
+      expect(req?.headers['content-encoding']).toBe('gzip');
       const records = server.records();
       expect(
         records.map((r) => [

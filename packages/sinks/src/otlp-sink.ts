@@ -155,7 +155,9 @@ export function createOtlpSink(options: OtlpSinkOptions): Sink {
   const headers: Record<string, string> = {
     'user-agent': 'lc-sinks',
     ...Object.fromEntries(
-      Object.entries(options.headers ?? {}).filter(([, v]) => v !== ''),
+      Object.entries(options.headers ?? {})
+        .filter(([, v]) => v !== '')
+        .map(([k, v]) => [k.toLowerCase(), v]),
     ),
     'content-type':
       o.encoding === 'json' ? 'application/json' : 'application/x-protobuf',
