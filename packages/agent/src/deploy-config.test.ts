@@ -30,6 +30,15 @@ describe('shipped configurations', () => {
     });
   });
 
+  it('should validate deploy/otlp-agent.yaml with and without its variables', () => {
+    expectValid(deploy('otlp-agent.yaml'));
+    expectValid(deploy('otlp-agent.yaml'), {
+      OTLP_ENDPOINT: 'https://otlp.example.com',
+      OTLP_AUTHORIZATION: 'Bearer t',
+      SERVICE_NAME: 'checkout',
+    });
+  });
+
   it('should validate the agent.yaml embedded in the Kubernetes DaemonSet', () => {
     const docs = deploy('k8s/daemonset.yaml')
       .split(/^---$/m)

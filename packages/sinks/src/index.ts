@@ -23,3 +23,6 @@ export type {
   TlsMinVersion,
   TlsOptionProblem,
 } from './check-sink-tls.js';
+export { createOtlpSink } from './otlp-sink.js';
+export type { OtlpSinkOptions } from './otlp-sink.js';
+export { OTLP_DEFAULTS } from './otlp-defaults.js';

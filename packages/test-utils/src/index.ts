@@ -17,3 +17,19 @@ export type {
   KafkaSecureProxy,
   KafkaSecureProxyOptions,
 } from './kafka-secure-proxy.js';
+export {
+  decodeOtlpJson,
+  decodeOtlpProtobuf,
+  otlpLogsService,
+} from './otlp-decoder.js';
+export type {
+  DecodedOtlpRecord,
+  DecodedOtlpResourceLogs,
+} from './otlp-decoder.js';
+export { createOtlpTestServer } from './otlp-test-server.js';
+export type {
+  OtlpTestResponse,
+  OtlpTestServer,
+  OtlpTestServerOptions,
+  ReceivedOtlpRequest,
+} from './otlp-test-server.js';

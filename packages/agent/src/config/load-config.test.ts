@@ -58,7 +58,22 @@ describe('parseConfig', () => {
       [
         'no sinks at all',
         'app: {name: x}',
-        'sinks: at least one sink is required (loki, kafka, file, stdout or http)',
+        'sinks: at least one sink is required (loki, kafka, file, stdout, http or otlp)',
+      ],
+      [
+        'an OTLP sink without an endpoint',
+        'sinks: {otlp: [{encoding: json}]}',
+        'sinks.otlp[0].endpoint: give endpoint (base URL, /v1/logs is appended) or logs_endpoint (full URL)',
+      ],
+      [
+        'an OTLP sink with both endpoints',
+        'sinks: {otlp: [{endpoint: "http://c:4318", logs_endpoint: "http://c:4318/v1/logs"}]}',
+        'sinks.otlp[0].endpoint: give endpoint or logs_endpoint, not both',
+      ],
+      [
+        'an OTLP compression typo',
+        'sinks: {otlp: [{endpoint: "http://c:4318", compression: gzp}]}',
+        'sinks.otlp[0].compression: expected one of "gzip", "none", got "gzp"; did you mean "gzip"?',
       ],
       [
         'empty kafka brokers',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from './defaults.js';
+import { otlpSinkSection } from './otlp-sink-schema.js';
 import { pipelineSchema } from './processing-schema.js';
 import {
   duration,
@@ -133,6 +134,8 @@ const httpSink = section({
   timeout: duration(30_000, 'Request timeout.'),
   tls: tlsSection('URL'),
 }).check(checkHttpSinkSecurity);
+
+const otlpSink = otlpSinkSection(sinkCommon);
 
 const fileSource = section({
   include: z
@@ -436,6 +439,7 @@ export const configSchema = section({
     file: z.array(fileSink).default([]),
     stdout: z.array(stdoutSink).default([]),
     http: z.array(httpSink).default([]),
+    otlp: z.array(otlpSink).default([]),
   })
     .prefault({})
     .check((ctx) => {
@@ -445,13 +449,14 @@ export const configSchema = section({
         s.kafka.length +
         s.file.length +
         s.stdout.length +
-        s.http.length;
+        s.http.length +
+        s.otlp.length;
       if (total === 0) {
         ctx.issues.push({
           code: 'custom',
           input: s,
           message:
-            'at least one sink is required (loki, kafka, file, stdout or http)',
+            'at least one sink is required (loki, kafka, file, stdout, http or otlp)',
         });
       }
     }),

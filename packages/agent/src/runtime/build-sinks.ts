@@ -5,6 +5,7 @@ import {
   createHttpSink,
   createKafkaSink,
   createLokiSink,
+  createOtlpSink,
   createStdoutSink,
 } from '@lc/sinks';
 import type { SinkTlsOptions } from '@lc/sinks';
@@ -50,7 +51,7 @@ export function buildSinks(
     if (match === undefined) defaultSinks.push(sink.name);
     else routes.push({ match: globsToRegExps(match), sinks: [sink.name] });
   };
-  const { loki, kafka, file, stdout, http } = config.sinks;
+  const { loki, kafka, file, stdout, http, otlp } = config.sinks;
   loki.forEach((s, i) => {
     const name = sinkName('loki', i, loki.length, s.name);
     add(
@@ -135,6 +136,33 @@ export function buildSinks(
         ...httpAuth(files, 'http', i, s.username),
         requestTimeoutMs: s.timeout,
         ...tlsOf(files, 'http', i),
+      }),
+      s.match,
+    );
+  });
+  otlp.forEach((s, i) => {
+    add(
+      createOtlpSink({
+        ...inst,
+        name: sinkName('otlp', i, otlp.length, s.name),
+        ...(s.endpoint === undefined ? {} : { endpoint: s.endpoint }),
+        ...(s.logs_endpoint === undefined
+          ? {}
+          : { logsEndpoint: s.logs_endpoint }),
+        encoding: s.encoding,
+        compression: s.compression,
+        headers: s.headers,
+        requestTimeoutMs: s.timeout,
+        resourceLabels: s.resource_labels,
+        resourceAttributes: s.resource_attributes,
+        attributeNames: s.attribute_names,
+        severityKeys: s.severity_keys,
+        traceIdKeys: s.trace_id_keys,
+        spanIdKeys: s.span_id_keys,
+        traceparentKeys: s.traceparent_keys,
+        partialSuccess: s.partial_success,
+        maxRequestBytes: s.max_request_bytes,
+        ...tlsOf(files, 'otlp', i),
       }),
       s.match,
     );

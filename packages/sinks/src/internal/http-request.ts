@@ -7,8 +7,10 @@ import { permanentTlsFailure } from './tls.js';
 export interface HttpResponse {
   readonly status: number;
   readonly headers: http.IncomingHttpHeaders;
-  /** Response body, read up to {@link MAX_ERROR_BODY_BYTES}. */
+  /** Response body as UTF-8 text, read up to {@link MAX_ERROR_BODY_BYTES}. */
   readonly body: string;
+  /** The same bytes undecoded (binary answers such as OTLP protobuf). */
+  readonly raw: Buffer;
 }
 
 /** Error bodies longer than this are cut; Loki's texts are far shorter. */
@@ -136,12 +138,12 @@ export function postRequest(
         );
       });
       res.on('end', () => {
+        const raw = Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES);
         finish({
           status: res.statusCode ?? 0,
           headers: res.headers,
-          body: Buffer.concat(chunks)
-            .subarray(0, MAX_ERROR_BODY_BYTES)
-            .toString('utf8'),
+          body: raw.toString('utf8'),
+          raw,
         });
       });
     });

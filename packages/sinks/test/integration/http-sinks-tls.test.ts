@@ -1,21 +1,28 @@
-// TLS of the Loki and HTTP sinks against real HTTPS servers started in the
-// test, with a CA and certificates generated here by the openssl CLI. The
-// Loki side is @lc/sinks/testing's Loki-wire endpoint (real protobuf +
-// snappy decoding, Loki's answers) served over HTTPS; the HTTP sink posts
-// NDJSON to a plain node HTTPS server.
+// TLS of the Loki, OTLP and HTTP sinks against real HTTPS servers started
+// in the test, with a CA and certificates generated here by the openssl
+// CLI. The Loki side is @lc/sinks/testing's Loki-wire endpoint (real
+// protobuf + snappy decoding, Loki's answers) served over HTTPS; the OTLP
+// side is @lc/test-utils' OTLP/HTTP endpoint (requests decoded with the
+// official OpenTelemetry protos; no collector can be installed here); the
+// HTTP sink posts NDJSON to a plain node HTTPS server.
 import { createServer } from 'node:https';
 import type { Server, ServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { freezeLabels } from '@lc/core';
 import type { LogRecord, Logger, Sink } from '@lc/core';
-import { createTempDir, createTestPki } from '@lc/test-utils';
+import {
+  createOtlpTestServer,
+  createTempDir,
+  createTestPki,
+} from '@lc/test-utils';
 import type { TempDir, TestPki } from '@lc/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkSinkTls } from '../../src/check-sink-tls.js';
 import type { SinkTlsOptions } from '../../src/check-sink-tls.js';
 import { createHttpSink } from '../../src/http-sink.js';
 import { createLokiSink } from '../../src/loki-sink.js';
+import { createOtlpSink } from '../../src/otlp-sink.js';
 import { createLokiTestServer } from '../../src/testing/loki-test-server.js';
 
 const signal = new AbortController().signal;
@@ -58,7 +65,7 @@ interface Endpoint {
   close(): Promise<void>;
 }
 
-type Kind = 'loki' | 'http';
+type Kind = 'loki' | 'otlp' | 'http';
 
 async function ndjsonServer(tls: ServerOptions): Promise<Endpoint> {
   const lines: string[] = [];
@@ -95,6 +102,22 @@ async function ndjsonServer(tls: ServerOptions): Promise<Endpoint> {
 
 async function endpoint(kind: Kind, tls: ServerOptions): Promise<Endpoint> {
   if (kind === 'http') return ndjsonServer(tls);
+  if (kind === 'otlp') {
+    const otlp = await createOtlpTestServer({ tls });
+    return {
+      url: otlp.logsUrl,
+      lines: () => otlp.records().map((r) => r.body ?? ''),
+      get peers() {
+        return otlp.requests.map((r) => ({
+          ...(r.clientCertificateCN === undefined
+            ? {}
+            : { cn: r.clientCertificateCN }),
+          ...(r.tlsServerName === undefined ? {} : { sni: r.tlsServerName }),
+        }));
+      },
+      close: () => otlp.close(),
+    };
+  }
   const loki = await createLokiTestServer({ tls });
   return {
     url: loki.url,
@@ -123,11 +146,21 @@ function sinkFor(
     tls,
     ...(logger === undefined ? {} : { logger }),
   };
+  if (kind === 'otlp') {
+    const { url: logsEndpoint, ...rest } = common;
+    return createOtlpSink({ ...rest, logsEndpoint });
+  }
   return kind === 'loki' ? createLokiSink(common) : createHttpSink(common);
 }
 
-describe.each(['loki', 'http'] as const)('%s sink over TLS', (kind) => {
-  const factory = kind === 'loki' ? 'createLokiSink' : 'createHttpSink';
+const FACTORIES = {
+  loki: 'createLokiSink',
+  otlp: 'createOtlpSink',
+  http: 'createHttpSink',
+} as const;
+
+describe.each(['loki', 'otlp', 'http'] as const)('%s sink over TLS', (kind) => {
+  const factory = FACTORIES[kind];
   let tmp: TempDir;
   let pki: TestPki;
   const open: { close(): Promise<void> }[] = [];
