@@ -9,7 +9,7 @@ import type {
   SourceRef,
 } from '@lc/core';
 import { LcError } from '@lc/core';
-import { globSyntaxError } from './internal/glob.js';
+import { globSyntaxError } from './glob-syntax-error.js';
 import type { FileEncoding, LongLinePolicy } from './internal/line-splitter.js';
 import type {
   MultilineConfig,
