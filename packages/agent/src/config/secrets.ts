@@ -1,0 +1,171 @@
+/** What every redacted value is replaced with. */
+export const REDACTED = '[REDACTED]';
+
+/**
+ * Keys whose values are secrets wherever they appear: `api.token`,
+ * `sinks.*.password`, `bearer_token`, and any key naming a password, token,
+ * secret, credential or API key.
+ */
+const SECRET_KEY =
+  /passw(or)?d|passphrase|^pass$|token|secret|authorization|credential|api[_-]?key|private[_-]?key|encryption[_-]?key/i;
+
+/** Keys whose every value is treated as a secret (header values carry credentials). */
+const SECRET_MAPS = new Set(['headers']);
+
+/** `scheme://user:password@host`: the part before `@`. */
+const URL_USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]+)@/i;
+
+/**
+ * Secrets shorter than this are not scrubbed out of free text (log lines,
+ * messages): replacing every "ab" would garble them. Values under secret
+ * keys are redacted whatever their length.
+ */
+const MIN_SCRUB_LENGTH = 3;
+
+/** Whether the value under `key` is a secret (by the key's name). */
+export function isSecretKey(key: PropertyKey): boolean {
+  return typeof key === 'string' && SECRET_KEY.test(key);
+}
+
+/**
+ * Whether the config value at `path` (`['sinks', 'loki', 0, 'password']`)
+ * is a secret: its key names one, or it is a header value.
+ */
+export function isSecretPath(path: readonly PropertyKey[]): boolean {
+  const last = path[path.length - 1];
+  const parent = path[path.length - 2];
+  return (
+    (last !== undefined && isSecretKey(last)) ||
+    (typeof parent === 'string' && SECRET_MAPS.has(parent))
+  );
+}
+
+/**
+ * A deep copy of a config (raw or validated) with every secret replaced by
+ * `[REDACTED]`: values under secret keys, header values, and credentials in
+ * URLs (`redis://:pw@host` → `redis://[REDACTED]@host`).
+ */
+export function redactSecrets(
+  value: unknown,
+  path: PropertyKey[] = [],
+): unknown {
+  if (typeof value === 'string') {
+    if (isSecretPath(path)) return REDACTED;
+    return value.replace(URL_USERINFO, `$1${REDACTED}@`);
+  }
+  if (
+    path.length > 0 &&
+    isSecretPath(path) &&
+    value !== null &&
+    value !== undefined
+  )
+    return REDACTED;
+  if (Array.isArray(value))
+    return value.map((v, i) => redactSecrets(v, [...path, i]));
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value))
+      out[k] = redactSecrets(v, [...path, k]);
+    return out;
+  }
+  // Errors, buffers and the like are left to their serializers.
+  return value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Every secret string in a config (raw or validated), in every form it may
+ * be printed in: values under secret keys and header values, URL
+ * passwords (as written and decoded), and `user:password` in base64 (a
+ * Basic `Authorization` header). For {@link createSecretScrubber}.
+ */
+export function collectSecrets(value: unknown): string[] {
+  const found = new Set<string>();
+  const walk = (v: unknown, path: PropertyKey[]): void => {
+    if (typeof v === 'string' || typeof v === 'number') {
+      const text = String(v);
+      if (isSecretPath(path)) found.add(text);
+      const m = typeof v === 'string' ? URL_USERINFO.exec(v) : null;
+      if (m !== null) {
+        const info = m[2] as string;
+        found.add(info);
+        const colon = info.indexOf(':');
+        if (colon !== -1) {
+          const password = info.slice(colon + 1);
+          found.add(password);
+          found.add(safeDecode(password));
+        }
+      }
+      return;
+    }
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => walk(x, [...path, i]));
+      return;
+    }
+    if (typeof v === 'object' && v !== null) {
+      const o = v as Record<string, unknown>;
+      if (typeof o.username === 'string' && typeof o.password === 'string')
+        found.add(
+          Buffer.from(`${o.username}:${o.password}`).toString('base64'),
+        );
+      for (const [k, x] of Object.entries(o)) walk(x, [...path, k]);
+    }
+  };
+  walk(value, []);
+  found.delete('');
+  return [...found];
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Replaces known secret values in free text (messages, log lines). */
+export interface SecretScrubber {
+  /** Learn more secrets (a reloaded config's); never forgets one. */
+  add(values: Iterable<string>): void;
+  /** `text` with every known secret (also JSON-escaped) replaced by `[REDACTED]`. */
+  scrub(text: string): string;
+  /** How many distinct strings it replaces. */
+  readonly size: number;
+}
+
+/** A {@link SecretScrubber} knowing `values` (usually {@link collectSecrets} of the config). */
+export function createSecretScrubber(
+  values: Iterable<string> = [],
+): SecretScrubber {
+  let secrets: string[] = [];
+  const add = (more: Iterable<string>): void => {
+    const all = new Set(secrets);
+    for (const s of more) {
+      if (s.length < MIN_SCRUB_LENGTH) continue;
+      all.add(s);
+      // As it appears inside a JSON string (a log line).
+      all.add(JSON.stringify(s).slice(1, -1));
+    }
+    // Longest first, so a secret containing another is replaced whole.
+    secrets = [...all].sort((a, b) => b.length - a.length);
+  };
+  add(values);
+  return {
+    add,
+    scrub(text) {
+      let out = text;
+      for (const s of secrets)
+        if (out.includes(s)) out = out.split(s).join(REDACTED);
+      return out;
+    },
+    get size() {
+      return secrets.length;
+    },
+  };
+}
