@@ -63,7 +63,7 @@ export function reportFailure(
 ): void {
   process.exitCode = exitCode;
   if (json === true) {
-    const body: CliFailure = { ok: false, errors: errors.map(stripEmptyPath) };
+    const body: CliFailure = { ok: false, errors: cliIssues(errors) };
     printJson(body);
     return;
   }
@@ -80,10 +80,13 @@ export function printWarnings(warnings: readonly CliIssue[]): void {
   for (const w of warnings) printError(`warning: ${formatIssue(w)}`);
 }
 
-function stripEmptyPath(issue: CliIssue): CliIssue {
-  return issue.path === undefined || issue.path === ''
-    ? { message: clean(issue.message) }
-    : { path: issue.path, message: clean(issue.message) };
+/** Issues for JSON output: no `path` key when there is no path. */
+export function cliIssues(issues: readonly CliIssue[]): CliIssue[] {
+  return issues.map((i) =>
+    i.path === undefined || i.path === ''
+      ? { message: i.message }
+      : { path: i.path, message: i.message },
+  );
 }
 
 /**

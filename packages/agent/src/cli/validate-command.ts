@@ -8,6 +8,7 @@ import { EXIT_CODES } from '../runtime/exit-codes.js';
 import { loadAgentConfig } from '../runtime/load-agent-config.js';
 import type { ConfigOptions } from './command-config.js';
 import {
+  cliIssues,
   printJson,
   printLine,
   printWarnings,
@@ -44,8 +45,8 @@ export function addValidateCommand(
           process.exitCode = EXIT_CODES.config;
           printJson({
             ok: false,
-            errors: result.issues,
-            warnings: result.warnings,
+            errors: cliIssues(result.issues),
+            warnings: cliIssues(result.warnings),
           });
           return;
         }
@@ -64,7 +65,7 @@ export function addValidateCommand(
         printJson({
           ok: true,
           config: redactSecrets(result.config),
-          warnings: result.warnings,
+          warnings: cliIssues(result.warnings),
         });
         return;
       }

@@ -146,6 +146,24 @@ describe('parseConfig', () => {
       expect(config.app.name).toBe('a$b');
     });
 
+    it('should reject an unterminated or malformed ${ reference, naming only the variable', () => {
+      expect(
+        issuesOf(`${SINK}api: {token: "\${NU_TOKEN"}`, { NU_TOKEN: 'x' }),
+      ).toEqual([
+        'api.token: unterminated variable reference "${NU_TOKEN" (missing "}"; write "$${" for a literal "${")',
+      ]);
+      const [bad] = issuesOf(`${SINK}app: {name: "a\${1x}b"}`);
+      expect(bad).toMatch(/^app\.name: invalid variable reference "\$\{1x…"/);
+      // The rest of a value that may be a secret is never quoted.
+      expect(
+        issuesOf(`${SINK}api: {token: "s3cr3t-\${T"}`).join('\n'),
+      ).not.toContain('s3cr3t');
+      expect(
+        unwrapConfig(parseConfig(`${SINK}app: {name: "$\${A}b"}`, { env: {} }))
+          .app.name,
+      ).toBe('${A}b');
+    });
+
     it('should apply LC_* environment overrides after substitution', () => {
       const config = unwrapConfig(
         parseConfig(`sinks: {loki: [{url: "http://a:3100"}]}\napi: {port: 1}`, {

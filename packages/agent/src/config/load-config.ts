@@ -124,7 +124,7 @@ function formatIssues(
     const input = valueAt(raw, issue.path);
     // A secret is described by its type only: never echoed, even when wrong.
     const describe = (v: unknown): string =>
-      secret && v !== undefined && v !== null
+      secret && (typeof v !== 'object' || v === null) && v !== undefined
         ? `a ${typeof v}`
         : describeValue(v);
     let message = secret

@@ -17,6 +17,8 @@ export interface AgentLoggerOptions {
    * URL credentials are redacted whatever the scrubber knows.
    */
   readonly secrets?: SecretScrubber;
+  /** Where lines go. @default stderr (fd 2), written synchronously */
+  readonly destination?: DestinationStream;
 }
 
 /**
@@ -49,9 +51,13 @@ export function createAgentLogger(
         ? {}
         : { hooks: { streamWrite: (line: string) => secrets.scrub(line) } }),
     },
-    pretty
-      ? createPrettyDestination(2, tty)
-      : pino.destination({ fd: 2, sync: true }),
+    options.destination === undefined
+      ? pretty
+        ? createPrettyDestination(2, tty)
+        : pino.destination({ fd: 2, sync: true })
+      : pretty
+        ? prettyTo(options.destination, tty)
+        : options.destination,
   );
 }
 
@@ -89,6 +95,10 @@ export function createPrettyDestination(
       writeSync(fd, formatPrettyLine(line, colour));
     },
   };
+}
+
+function prettyTo(out: DestinationStream, colour: boolean): DestinationStream {
+  return { write: (line: string) => out.write(formatPrettyLine(line, colour)) };
 }
 
 /** Format one pino JSON line for people (see {@link createAgentLogger}). */
