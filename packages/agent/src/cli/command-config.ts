@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AgentConfig } from '../config/schema.js';
-import { collectSecrets, createSecretScrubber } from '../config/secrets.js';
+import { collectSecrets } from '../config/redact-secrets.js';
+import { createSecretScrubber } from '../config/secret-scrubber.js';
 import { holdDataDir } from '../runtime/data-dir-lock.js';
 import type { DataDirLock } from '../runtime/data-dir-lock.js';
 import { EXIT_CODES } from '../runtime/exit-codes.js';

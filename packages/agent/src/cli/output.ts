@@ -1,4 +1,4 @@
-import type { SecretScrubber } from '../config/secrets.js';
+import type { SecretScrubber } from '../config/secret-scrubber.js';
 import { EXIT_CODES } from '../runtime/exit-codes.js';
 
 /** One problem a command reports: where (a config key, a path), if known, and what. */
@@ -97,6 +97,7 @@ export function cliIssues(issues: readonly CliIssue[]): CliIssue[] {
 export function exitQuietlyOnClosedStdout(): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(EXIT_CODES.ok);
-    throw error;
+    printError(`cannot write to stdout: ${error.message}`);
+    process.exit(EXIT_CODES.failure);
   });
 }

@@ -1,9 +1,6 @@
 import type { Command, Option } from 'commander';
-import {
-  collectSecrets,
-  createSecretScrubber,
-  redactSecrets,
-} from '../config/secrets.js';
+import { collectSecrets, redactSecrets } from '../config/redact-secrets.js';
+import { createSecretScrubber } from '../config/secret-scrubber.js';
 import { EXIT_CODES } from '../runtime/exit-codes.js';
 import { loadAgentConfig } from '../runtime/load-agent-config.js';
 import type { ConfigOptions } from './command-config.js';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig, unwrapConfig } from './load-config.js';
+import { REDACTED } from './redact-secrets.js';
 
 const SINK = 'sinks: {stdout: [{}]}\n';
 
@@ -214,5 +215,38 @@ describe('loadConfigFile', () => {
     expect((await loadConfigFile(path, { env: {} })).ok).toBe(true);
     const missing = await loadConfigFile(join(dir, 'nope.yaml'));
     expect(missing.ok).toBe(false);
+  });
+});
+
+describe('parseConfig', () => {
+  describe('secrets', () => {
+    it('should never echo a secret in an error message', () => {
+      const result = parseConfig(
+        [
+          'api: {token: 123456789}',
+          'sinks:',
+          '  loki: [{url: "htp://bob:url-pass-77@x", password: {a: 1}}]',
+          '  http: [{url: "http://127.0.0.1:1", headers: {Authorization: [hdr-secret-88]}}]',
+        ].join('\n'),
+        { env: {} },
+      );
+      if (result.ok) throw new Error('expected the config to be rejected');
+      const text = JSON.stringify(result.issues);
+      for (const secret of ['123456789', 'url-pass-77', 'hdr-secret-88'])
+        expect(text).not.toContain(secret);
+      expect(result.issues).toEqual(
+        expect.arrayContaining([
+          { path: 'api.token', message: 'expected string, got a number' },
+          {
+            path: 'sinks.loki[0].password',
+            message: 'expected string, got a map',
+          },
+          {
+            path: 'sinks.loki[0].url',
+            message: `expected a URL, got "htp://${REDACTED}@x"`,
+          },
+        ]),
+      );
+    });
   });
 });

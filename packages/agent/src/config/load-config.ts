@@ -8,11 +8,8 @@ import type { ConfigIssue, ParseConfigOptions } from './raw-config.js';
 import { configSchema } from './schema.js';
 import type { AgentConfig } from './schema.js';
 import { describeValue } from '../internal/describe-value.js';
-import {
-  collectSecrets,
-  createSecretScrubber,
-  isSecretPath,
-} from './secrets.js';
+import { collectSecrets, isSecretPath } from './redact-secrets.js';
+import { createSecretScrubber } from './secret-scrubber.js';
 
 export { ENV_OVERRIDES, formatPath } from './raw-config.js';
 export type { ConfigIssue, ParseConfigOptions } from './raw-config.js';

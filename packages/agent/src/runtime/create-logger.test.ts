@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createSecretScrubber, REDACTED } from '../config/secrets.js';
+import { REDACTED } from '../config/redact-secrets.js';
+import { createSecretScrubber } from '../config/secret-scrubber.js';
 import { createAgentLogger, formatPrettyLine } from './create-logger.js';
 
 function capture(format: (line: string) => string) {

@@ -1,8 +1,8 @@
 import { writeSync } from 'node:fs';
 import { pino } from 'pino';
 import type { DestinationStream, Logger as PinoLogger } from 'pino';
-import { redactSecrets } from '../config/secrets.js';
-import type { SecretScrubber } from '../config/secrets.js';
+import { redactSecrets } from '../config/redact-secrets.js';
+import type { SecretScrubber } from '../config/secret-scrubber.js';
 import { describeError } from '../internal/describe-error.js';
 
 /** How the agent writes its own log lines. */

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { LcError } from '@lc/core';
 import type { FastifyInstance } from 'fastify';
 import { formatConfigIssues } from '../config/load-config.js';
-import { collectSecrets, createSecretScrubber } from '../config/secrets.js';
+import type { AgentConfig } from '../config/schema.js';
+import { collectSecrets } from '../config/redact-secrets.js';
+import { createSecretScrubber } from '../config/secret-scrubber.js';
 import { SAMPLE_LINES } from '../default-config.js';
 import { describeError } from '../internal/describe-error.js';
 import { checkIncludeRoots, writtenPaths } from './check-paths.js';
@@ -37,10 +39,7 @@ function fatalLine(text: string): void {
 }
 
 /** The config key of the longest path the agent writes that `text` names. */
-function keyOfPath(
-  config: Parameters<typeof writtenPaths>[0],
-  text: string,
-): string | undefined {
+function keyOfPath(config: AgentConfig, text: string): string | undefined {
   let best: { key: string; length: number } | undefined;
   for (const w of writtenPaths(config))
     if (text.includes(w.path) && w.path.length > (best?.length ?? 0))

@@ -1,13 +1,10 @@
-import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from './load-config.js';
 import {
   collectSecrets,
-  createSecretScrubber,
   isSecretPath,
   REDACTED,
   redactSecrets,
-} from './secrets.js';
+} from './redact-secrets.js';
 
 const CONFIG = {
   api: { token: 'api-token-1', host: '127.0.0.1' },
@@ -76,65 +73,5 @@ describe('collectSecrets', () => {
     );
     expect(found).not.toContain('bob');
     expect(found).not.toContain('127.0.0.1');
-  });
-});
-
-describe('createSecretScrubber', () => {
-  describe('scrub', () => {
-    it('should replace known secrets, also JSON-escaped, and learn more', () => {
-      const s = createSecretScrubber(['pa"ss\\word', 'ab']);
-      const line = JSON.stringify({ msg: 'failed with pa"ss\\word' });
-      expect(s.scrub(line)).toBe(
-        JSON.stringify({ msg: `failed with ${REDACTED}` }),
-      );
-      // Too short to scrub from free text without garbling it.
-      expect(s.scrub('ab cd')).toBe('ab cd');
-      s.add(['later-secret']);
-      expect(s.scrub('x later-secret y')).toBe(`x ${REDACTED} y`);
-    });
-
-    // Secrets of the characters tokens and passwords usually have (none
-    // of "[REDACTED]"'s, so a replacement cannot form a new occurrence).
-    const secret = fc.stringMatching(/^[a-z0-9_-]{3,16}$/);
-    test.prop([
-      fc.array(secret, { minLength: 1, maxLength: 4 }),
-      fc.string(),
-      fc.string(),
-    ])('should leave no known secret in any text', (secrets, glue, tail) => {
-      const s = createSecretScrubber(secrets);
-      const out = s.scrub(`${glue}${secrets.join(glue)}${tail}`);
-      for (const x of secrets) expect(out).not.toContain(x);
-    });
-  });
-});
-
-describe('parseConfig (secrets)', () => {
-  it('should never echo a secret in an error message', () => {
-    const result = parseConfig(
-      [
-        'api: {token: 123456789}',
-        'sinks:',
-        '  loki: [{url: "htp://bob:url-pass-77@x", password: {a: 1}}]',
-        '  http: [{url: "http://127.0.0.1:1", headers: {Authorization: [hdr-secret-88]}}]',
-      ].join('\n'),
-      { env: {} },
-    );
-    if (result.ok) throw new Error('expected the config to be rejected');
-    const text = JSON.stringify(result.issues);
-    for (const secret of ['123456789', 'url-pass-77', 'hdr-secret-88'])
-      expect(text).not.toContain(secret);
-    expect(result.issues).toEqual(
-      expect.arrayContaining([
-        { path: 'api.token', message: 'expected string, got a number' },
-        {
-          path: 'sinks.loki[0].password',
-          message: 'expected string, got a map',
-        },
-        {
-          path: 'sinks.loki[0].url',
-          message: `expected a URL, got "htp://${REDACTED}@x"`,
-        },
-      ]),
-    );
   });
 });
