@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { agentChildEnv, shebangNodeFlags } from '@lc/test-utils';
 import { BIN } from './agent-process.js';
 
@@ -21,6 +22,10 @@ export interface CliOptions {
    * exit is awaited), or once the process exits, whichever is first.
    */
   readonly readyMessage?: string;
+  /** Extra Node flags before the script (`--import` a fault, say). */
+  readonly nodeArgs?: readonly string[];
+  /** Called once `readyMessage` appears, before the SIGTERM (which it may replace). */
+  readonly onReady?: (child: ChildProcess) => Promise<void>;
   /** Bound on the whole command, ms. @default 60_000 */
   readonly timeoutMs?: number;
 }
@@ -48,7 +53,7 @@ export function runCli(
 ): Promise<RunVerdict> {
   const child = spawn(
     process.execPath,
-    [...shebangNodeFlags(BIN), BIN, ...args],
+    [...shebangNodeFlags(BIN), ...(options.nodeArgs ?? []), BIN, ...args],
     {
       cwd: options.cwd,
       env: { ...agentChildEnv(), ...options.env },
@@ -96,7 +101,8 @@ export function runCli(
       becameReady.then(() => undefined),
     ]);
     if (first !== undefined) return { code: first.code, stdout, stderr, ready };
-    child.kill('SIGTERM');
+    if (options.onReady === undefined) child.kill('SIGTERM');
+    else await options.onReady(child);
     const stopCode = await exited;
     return { code: stopCode, stopCode, stdout, stderr, ready: true };
   })();

@@ -224,6 +224,35 @@ describe('lc-agent (built binary) as a Unix tool', () => {
       expect(r.stderr).not.toMatch(/"level":60|\n\s+at /);
     });
 
+    it('should print one line for an uncaught exception, stop cleanly and exit 1', async () => {
+      // A bug, injected into the real process: SIGUSR2 throws from a callback.
+      const fault = `data:text/javascript,${encodeURIComponent(
+        "process.on('SIGUSR2', () => setImmediate(() => { throw new Error(\"boom: cannot open /x: EACCES: permission denied\", { cause: Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }) }); }));",
+      )}`;
+      const config = join(tmp.path, 'agent.yaml');
+      await writeFile(
+        config,
+        `app: {data_dir: ${tmp.path}/data}\napi: {enabled: false}\nsinks: {stdout: [{}]}\n`,
+      );
+      const r = await runCli(['run', '--config', config], {
+        cwd: tmp.path,
+        nodeArgs: ['--import', fault],
+        readyMessage: 'agent started',
+        onReady: (child) => {
+          child.kill('SIGUSR2');
+          return Promise.resolve();
+        },
+      });
+      expect(r.stopCode, r.stderr).toBe(1);
+      const human = r.stderr.split('\n').filter((l) => !l.startsWith('{'));
+      expect(human).toEqual([
+        'lc-agent: uncaught exception: boom: cannot open /x: EACCES: permission denied; stopping the agent (exit 1; app.log_level: debug logs the stack)',
+        '',
+      ]);
+      expect(r.stderr).toContain('"msg":"agent stopped"');
+      expect(r.stderr).not.toMatch(/"level":60|\n\s+at /);
+    });
+
     it('should leave no lock behind when it rejects the config', async () => {
       const config = join(tmp.path, 'agent.yaml');
       await writeFile(
