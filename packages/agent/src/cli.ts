@@ -2,6 +2,8 @@
 // lc-agent command line: run, validate, positions, dlq, buffer.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { exitQuietlyOnClosedStdout } from './cli/output.js';
+import { configureUsage, runProgram } from './cli/usage.js';
 
 const pkg = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -11,11 +13,12 @@ const program = new Command('lc-agent')
   .description(
     'Capture logs from files and Docker containers and deliver them to Loki, Kafka, files and more.',
   )
-  .version(pkg.version, '-v, --version')
-  .showHelpAfterError()
-  .addHelpText(
-    'after',
-    `
+  .version(pkg.version, '-v, --version');
+// Before any command is added: commander copies these settings to each.
+configureUsage(program, process.argv);
+program.addHelpText(
+  'after',
+  `
 Examples:
   $ lc-agent run                           # embedded default: ./logs/**/*.log -> ./data/out, API on 127.0.0.1:8401
   $ lc-agent run --config /etc/lc/agent.yaml
@@ -26,8 +29,10 @@ Examples:
   $ lc-agent buffer inspect ./data/wal
   $ lc-agent schema > lc-agent.schema.json  # JSON Schema for editors
 
-Exit codes: 0 ok, 1 failure, 2 invalid configuration, 3 shutdown timed out, 130 forced by a second signal.`,
-  );
+Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error (or data
+directory in use), 3 shutdown timed out, 130 forced by a second signal.
+Every command, its output and its exit codes: docs/cli.md.`,
+);
 
 const configOption = () =>
   new Option(
@@ -58,8 +63,9 @@ program
 // Each command loads what it needs: `run` starts capturing without
 // loading the offline tools (DLQ, buffer, schema), and they without it.
 if (process.argv[2] !== 'run') {
+  exitQuietlyOnClosedStdout();
   const { runCommands } = await import('./cli/commands.js');
   runCommands(program, configOption);
 }
 
-await program.parseAsync(process.argv);
+await runProgram(program, process.argv);

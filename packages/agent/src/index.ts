@@ -41,6 +41,12 @@ export type { BufferStatus, FileAtRisk } from './runtime/buffer-status.js';
 export { createApiServer } from './api/create-api-server.js';
 export type { ApiServerOptions } from './api/create-api-server.js';
 export { EXIT_CODES, loadAgentConfig, runAgent } from './runtime/run-agent.js';
+export { checkAgentConfig } from './runtime/load-agent-config.js';
+export type {
+  AgentConfigResult,
+  CheckOptions,
+} from './runtime/load-agent-config.js';
+export { redactSecrets } from './config/redact-secrets.js';
 export type { RunAgentOptions } from './runtime/run-agent.js';
 export { DEFAULT_CONFIG_YAML } from './default-config.js';
 export { configJsonSchema } from './cli/commands.js';

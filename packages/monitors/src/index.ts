@@ -24,6 +24,7 @@ export type {
   LineAssemblerOptions,
 } from './container/line-assembler.js';
 export { createFileMonitor } from './file/file-monitor.js';
+export { globSyntaxError } from './file/glob-syntax-error.js';
 export {
   FILE_WATCH_KIND,
   fileWatchSince,

@@ -8,6 +8,8 @@ import type { ConfigIssue, ParseConfigOptions } from './raw-config.js';
 import { configSchema } from './schema.js';
 import type { AgentConfig } from './schema.js';
 import { describeValue } from '../internal/describe-value.js';
+import { collectSecrets, isSecretPath } from './redact-secrets.js';
+import { createSecretScrubber } from './secret-scrubber.js';
 
 export { ENV_OVERRIDES, formatPath } from './raw-config.js';
 export type { ConfigIssue, ParseConfigOptions } from './raw-config.js';
@@ -30,16 +32,23 @@ export function parseConfig(
   return raw.ok ? validateConfig(raw.raw) : raw;
 }
 
-/** Validate an already-parsed config object (after substitution). */
+/**
+ * Validate an already-parsed config object (after substitution). No
+ * message echoes a secret: values at secret keys are described by type
+ * only, and every secret the config holds is scrubbed from the messages.
+ */
 export function validateConfig(raw: unknown): ConfigResult {
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    return { ok: false, issues: formatIssues(parsed.error.issues, raw) };
-  }
-  const issues = semanticChecks(parsed.data, raw);
-  return issues.length > 0
-    ? { ok: false, issues }
-    : { ok: true, config: parsed.data };
+  const issues = parsed.success
+    ? semanticChecks(parsed.data, raw)
+    : formatIssues(parsed.error.issues, raw);
+  if (parsed.success && issues.length === 0)
+    return { ok: true, config: parsed.data };
+  const scrubber = createSecretScrubber(collectSecrets(raw));
+  return {
+    ok: false,
+    issues: issues.map((i) => ({ ...i, message: scrubber.scrub(i.message) })),
+  };
 }
 
 /** Read, parse and validate a config file. */
@@ -108,17 +117,25 @@ function formatIssues(
       });
       continue;
     }
+    const secret = isSecretPath(issue.path);
     const input = valueAt(raw, issue.path);
-    let message = issue.message;
+    // A secret is described by its type only: never echoed, even when wrong.
+    const describe = (v: unknown): string =>
+      secret && (typeof v !== 'object' || v === null) && v !== undefined
+        ? `a ${typeof v}`
+        : describeValue(v);
+    let message = secret
+      ? issue.message.replace(/, got .*$/s, `, got ${describe(input)}`)
+      : issue.message;
     if (issue.code === 'invalid_type') {
-      message = `expected ${issue.expected === 'object' ? 'a map' : issue.expected === 'array' ? 'a list' : issue.expected}, got ${describeValue(input)}`;
+      message = `expected ${issue.expected === 'object' ? 'a map' : issue.expected === 'array' ? 'a list' : issue.expected}, got ${describe(input)}`;
     } else if (issue.code === 'invalid_value') {
       const allowed = issue.values.map((v) => JSON.stringify(v));
       const hint =
         typeof input === 'string'
           ? didYouMean(input, issue.values.map(String))
           : undefined;
-      message = `expected one of ${allowed.join(', ')}, got ${describeValue(input)}${hint === undefined ? '' : `; did you mean "${hint}"?`}`;
+      message = `expected one of ${allowed.join(', ')}, got ${describe(input)}${hint === undefined || secret ? '' : `; did you mean "${hint}"?`}`;
     } else if (issue.code === 'too_small' || issue.code === 'too_big') {
       const bound = issue.code === 'too_small' ? 'at least' : 'at most';
       const what =
@@ -127,7 +144,7 @@ function formatIssues(
           : issue.origin === 'string'
             ? `a string of ${bound} ${String(issue.code === 'too_small' ? issue.minimum : issue.maximum)} character(s)`
             : `a number ${bound} ${String(issue.code === 'too_small' ? issue.minimum : issue.maximum)}`;
-      message = `expected ${what}, got ${describeValue(input)}`;
+      message = `expected ${what}, got ${describe(input)}`;
     }
     out.push({ path: formatPath(issue.path), message });
   }

@@ -15,6 +15,12 @@ export interface SinkFiles {
   /** A secret (`password`, `bearer_token`) inline or from its `_file`. */
   secret(type: string, index: number, key: string): string | undefined;
   /**
+   * Every secret read from a file (passwords, tokens, key passwords, private
+   * keys) and the Basic-auth form of a password, for the log scrubber: the
+   * config holds only their paths.
+   */
+  readonly secretValues: readonly string[];
+  /**
    * Hash of every file read, with its path: a reload rebuilds the sinks
    * when it changes, even if the config text did not (rotated certificates).
    */
@@ -53,6 +59,7 @@ export function readSinkFiles(config: AgentConfig): SinkFilesResult {
   const hash = createHash('sha256');
   const tlsBy = new Map<string, SinkTlsOptions>();
   const secrets = new Map<string, string>();
+  const fromFiles = new Set<string>();
   const read = (path: string, file: string): string | undefined => {
     try {
       const text = readFileSync(file, 'utf8');
@@ -82,6 +89,7 @@ export function readSinkFiles(config: AgentConfig): SinkFilesResult {
     const text = read(`${base}.${key}_file`, file);
     if (text === undefined) return undefined;
     const value = stripNewline(text);
+    fromFiles.add(value);
     if (value === '')
       issues.push({ path: `${base}.${key}_file`, message: `${file} is empty` });
     return value;
@@ -92,6 +100,7 @@ export function readSinkFiles(config: AgentConfig): SinkFilesResult {
     list.forEach((raw: unknown, index: number) => {
       const s = raw as {
         tls?: TlsConfig;
+        username?: string;
         password?: string;
         password_file?: string;
         bearer_token?: string;
@@ -102,6 +111,10 @@ export function readSinkFiles(config: AgentConfig): SinkFilesResult {
       const key = `${type}[${index}]`;
       const password = secret(base, 'password', s.password, s.password_file);
       if (password !== undefined) secrets.set(`${key}.password`, password);
+      if (password !== undefined && s.password_file !== undefined)
+        fromFiles.add(
+          Buffer.from(`${s.username ?? ''}:${password}`).toString('base64'),
+        );
       const token = secret(
         base,
         'bearer_token',
@@ -130,6 +143,12 @@ export function readSinkFiles(config: AgentConfig): SinkFilesResult {
     ok: true,
     files: {
       tls: (type, index) => tlsBy.get(`${type}[${index}]`),
+      secretValues: [
+        ...fromFiles,
+        ...[...tlsBy.values()].flatMap((t) =>
+          t.key === undefined ? [] : [String(t.key)],
+        ),
+      ],
       secret: (type, index, name) => secrets.get(`${type}[${index}].${name}`),
       fingerprint,
     },

@@ -78,6 +78,12 @@ describe('createFileMonitor', () => {
         createFileMonitor({ intake, positions, include: ['/tmp/*.log'], ...o });
       expect(make({ include: [] })).toThrow(/include/);
       expect(make({ include: ['relative/*.log'] })).toThrow(/absolute/);
+      expect(make({ include: ['/tmp/*.log', '/tmp/{a,b.log'] })).toThrow(
+        /option `include\[1\]` must be a valid glob: "\{" at character 6 is never closed/,
+      );
+      expect(make({ exclude: ['[.log'] })).toThrow(
+        /option `exclude\[0\]` must be a valid glob: "\[" in "\[\.log" is never closed/,
+      );
       expect(make({ encoding: 'ebcdic' })).toThrow(/encoding/);
       expect(make({ maxOpenFiles: 0 })).toThrow(/maxOpenFiles/);
       expect(

@@ -9,6 +9,7 @@ import type {
   SourceRef,
 } from '@lc/core';
 import { LcError } from '@lc/core';
+import { globSyntaxError } from './glob-syntax-error.js';
 import type { FileEncoding, LongLinePolicy } from './internal/line-splitter.js';
 import type {
   MultilineConfig,
@@ -218,6 +219,17 @@ function invalid(name: string, expected: string, given: unknown): LcError {
   });
 }
 
+/** A glob that would match nothing through a typo (`{a,b.log`) is rejected. */
+function checkGlob(name: string, glob: string): void {
+  const problem = globSyntaxError(glob);
+  if (problem === undefined) return;
+  throw new LcError({
+    code: 'LC_ERR_INVALID_OPTION',
+    message: `createFileMonitor: option \`${name}\` must be a valid glob: ${problem}; got ${JSON.stringify(glob)}`,
+    details: { option: name },
+  });
+}
+
 function positiveInt(
   name: string,
   value: number | undefined,
@@ -336,11 +348,16 @@ export function resolveFileMonitorOptions(
       options.include,
     );
   }
-  for (const g of options.include) {
+  options.include.forEach((g, i) => {
     if (typeof g !== 'string' || !g.startsWith('/'))
       throw invalid('include', 'absolute globs (starting with /)', g);
-  }
+    checkGlob(`include[${i}]`, g);
+  });
   const exclude = options.exclude ?? [];
+  exclude.forEach((g, i) => {
+    if (typeof g !== 'string') throw invalid('exclude', 'globs', g);
+    checkGlob(`exclude[${i}]`, g);
+  });
   const maxLineBytes = positiveInt(
     'maxLineBytes',
     options.maxLineBytes,
