@@ -1,4 +1,4 @@
-import type { Clock, Intake, LogRecord, Logger } from '@lc/core';
+import type { Clock, Intake, Logger } from '@lc/core';
 import { LcError, silentLogger, systemClock } from '@lc/core';
 import type {
   FileMonitorOptions,
@@ -8,6 +8,7 @@ import { resolveFileMonitorOptions } from '../file-monitor-options.js';
 import type { FileStatus } from '../file-status.js';
 import { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
+import { createMultilineMetrics } from '../../multiline/internal/multiline-metrics.js';
 import { createFileMetrics } from './file-metrics.js';
 import { FilePositions } from './file-positions.js';
 import { FileReader } from './file-reader.js';
@@ -15,7 +16,7 @@ import { FileRegistry } from './file-registry.js';
 import { FileResume } from './file-resume.js';
 import { FileScanner } from './file-scanner.js';
 import { compileGlob, matchesAny } from './glob.js';
-import type { SplitLine, SplitterCounters } from './line-splitter.js';
+import type { SplitterCounters } from './line-splitter.js';
 import { OpenFiles } from './open-files.js';
 import { ownOutputFiles } from './own-output-files.js';
 import { RecordEmitter } from './record-emitter.js';
@@ -76,7 +77,12 @@ export class FileMonitorEngine {
       this.clock,
       this.onError,
     );
-    this.emitter = new RecordEmitter(this.intake, this.clock, this.metrics);
+    this.emitter = new RecordEmitter(
+      this.intake,
+      this.clock,
+      this.metrics,
+      createMultilineMetrics(options.registry, 'file'),
+    );
     const includes = this.o.include.flatMap(compileGlob);
     const excludes = this.o.exclude.flatMap(compileGlob);
     this.selfPaths = [...this.o.selfPaths];
@@ -237,14 +243,8 @@ export class FileMonitorEngine {
       for (const f of this.files.byId.values()) if (f.backlog) more = true;
       if (!more) break;
     }
-    const out: LogRecord[] = [];
-    for (const f of this.files.byId.values()) {
-      if (f.joiner?.pending !== true) continue;
-      const joined: SplitLine[] = [];
-      f.joiner.flush(joined);
-      this.emitter.toRecords(f, joined, out);
-    }
-    if (out.length > 0) this.intake.dispatchMany(out);
+    for (const f of this.files.byId.values())
+      this.emitter.flushJoiner(f, 'flush');
   }
 
   async shutdown(): Promise<void> {

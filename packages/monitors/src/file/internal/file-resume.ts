@@ -32,7 +32,7 @@ export interface FileResumeContext {
     'startPosition' | 'newFileStartPosition' | 'recentBytes'
   >;
   readonly positions: FilePositions;
-  readonly emitter: Pick<RecordEmitter, 'emitRaw'>;
+  readonly emitter: Pick<RecordEmitter, 'emit' | 'flushJoiner'>;
   readonly metrics: Pick<
     FileMetrics,
     'rotations' | 'truncations' | 'partialLineFlushes'
@@ -277,16 +277,17 @@ export class FileResume {
     f: TailedFile,
     kind: 'truncate' | 'copytruncate',
   ): Promise<void> {
-    const lines: SplitLine[] = [];
-    f.joiner?.flush(lines);
     const copy = await this.recoverFromCopy(f);
     const copyId = copy?.id;
     const recovered = copy !== undefined;
     if (!recovered && f.splitter.partialBytes > 0) {
+      // Its end is gone: the last line of the pending record, if any.
+      const lines: SplitLine[] = [];
       f.splitter.flushPartial(lines);
       this.metrics.partialLineFlushes.inc();
+      this.emitter.emit(f, lines);
     }
-    if (lines.length > 0) this.emitter.emitRaw(f, lines);
+    this.emitter.flushJoiner(f, 'flush');
     if (copy !== undefined) {
       // More than one copytruncate since the last read (a long pause, a
       // slow start): copies younger than the one holding what was read
