@@ -154,11 +154,6 @@ export class FileResume {
       return;
     }
     const saved = this.positions.committed(f.id);
-    if (f.gzip) {
-      f.splitter.reset(saved?.offset ?? 0, saved?.logCount ?? 0);
-      this.positions.upsert(f);
-      return;
-    }
     let fingerprintAtSavedBytes: string | undefined;
     let markerAtSavedOffset: string | undefined;
     if (saved !== undefined) {
@@ -250,7 +245,7 @@ export class FileResume {
     policy: StartPosition,
     buf: Buffer,
   ): Promise<number> {
-    if (policy === 'beginning' || f.gzip) return 0;
+    if (policy === 'beginning') return 0;
     if (policy === 'end') return f.size;
     const from = Math.max(0, f.size - this.options.recentBytes);
     if (from === 0) return 0;
