@@ -4,7 +4,13 @@
 // was down), truncated and corrupt archives, an archive still being
 // written, and restarts.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  readFileSync,
+  renameSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Logger } from '@lc/core';
@@ -149,6 +155,35 @@ describe('createFileMonitor', () => {
       expect(h.lines().filter((l) => l.startsWith('new '))).toEqual(
         lines(0, 10, 'new'),
       );
+    });
+
+    it('should hold a .gz that holds a file still being read, also when it is renamed meanwhile', async () => {
+      h = await fileHarness({ include: ['/nonexistent/*.log'] });
+      const d = h.dir.path;
+      const logged: Logged[] = [];
+      h = await h.restart({
+        include: [`${d}/app.log`, `${d}/*.gz`],
+        logger: capturingLogger(logged),
+      });
+      const live = join(d, 'app.log');
+      writeFileSync(live, numbered(0, 1000));
+      await h.monitor.start();
+      await h.intake.waitFor(1000);
+      // A snapshot of the live file, as `gzip -c app.log > snap.gz` makes.
+      writeFileSync(join(d, 'snap.gz'), gzipSync(readFileSync(live)));
+      const waiting = (name: string) => () =>
+        logged.some(
+          (l) =>
+            l.msg.includes('waits for that file') &&
+            l.obj.path === join(d, name),
+        );
+      await eventually(waiting('snap.gz'), 'the .gz waiting');
+      renameSync(join(d, 'snap.gz'), join(d, 'snap2.gz'));
+      await eventually(waiting('snap2.gz'), 'the renamed .gz waiting');
+      appendFileSync(live, numbered(1000, 1010));
+      await h.intake.waitFor(1010);
+      await h.monitor.flush();
+      expect(h.lines()).toEqual(lines(0, 1010));
     });
 
     it('should deliver what precedes the end of a truncated .gz, report it with file and offset, and not retry after a restart', async () => {

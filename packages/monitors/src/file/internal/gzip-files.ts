@@ -37,7 +37,7 @@ export interface GzipFilesContext {
     'startPosition' | 'newFileStartPosition' | 'rotatedFileGraceMs'
   >;
   readonly clock: Clock;
-  readonly files: Pick<FileRegistry, 'byId' | 'finishedReadOffset'>;
+  readonly files: Pick<FileRegistry, 'byId' | 'finishedReadOffset' | 'retire'>;
   readonly positions: Pick<
     FilePositions,
     'committed' | 'list' | 'upsert' | 'reset' | 'durable' | 'refresh'
@@ -57,6 +57,8 @@ export interface GzipFilesContext {
 interface GzState {
   /** Monotonic ms before which it is not looked at again. */
   retryAt: number;
+  /** Set once it waits for the file it holds (logged once). */
+  waitingFor?: string;
 }
 
 /**
@@ -147,9 +149,11 @@ export class GzipFiles {
       st = await stat(f.path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      // Gone (or renamed: a rescan finds it again under its new name).
+      // Gone, or renamed (`app.log.1.gz` -> `app.log.2.gz`): a rescan finds
+      // it again under its new name. Not started yet: no position recorded.
       this.states.delete(f.id);
-      await this.drain.finish(f, 'deleted');
+      if (f.initialized) await this.drain.finish(f, 'deleted');
+      else this.files.retire(f);
       return 0;
     }
     f.mtimeMs = Math.floor(st.mtimeMs);
@@ -160,6 +164,13 @@ export class GzipFiles {
     if (!f.initialized) {
       const next = await this.decide(f);
       if (next === 'wait') {
+        if (s.waitingFor === undefined) {
+          s.waitingFor = f.path;
+          this.logger.info(
+            { path: f.path },
+            'file monitor: a .gz holds a file still being read: it waits for that file to finish',
+          );
+        }
         s.retryAt = now + WAIT_FOR_ORIGIN_MS;
         return 0;
       }
