@@ -38,7 +38,25 @@ export type {
   FilePositionTracker,
   FileResetReason,
   LongLinePolicy,
-  MultilineOptions,
   StartPosition,
 } from './file/file-monitor-options.js';
 export type { FileState, FileStatus } from './file/file-status.js';
+export { MULTILINE_PRESETS } from './multiline/multiline-options.js';
+export type {
+  MultilineOptions,
+  MultilinePreset,
+} from './multiline/multiline-options.js';
+export { createMultilineJoiner } from './multiline/multiline-joiner.js';
+export type {
+  JoinableLine,
+  JoinedRecord,
+  MultilineFlushReason,
+  MultilineJoiner,
+} from './multiline/multiline-joiner.js';
+export { createMultilineStreams } from './multiline/multiline-streams.js';
+export type {
+  MultilineStreams,
+  MultilineStreamsOptions,
+  StreamLine,
+  StreamRecord,
+} from './multiline/multiline-streams.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from './defaults.js';
 import { otlpSinkSection } from './otlp-sink-schema.js';
+import { multilineSchema } from './multiline-schema.js';
 import { pipelineSchema } from './processing-schema.js';
 import {
   duration,
@@ -208,6 +209,11 @@ const fileSource = section({
     5000,
     'How long a renamed-away file stays open to drain late writes.',
   ),
+  multiline: multilineSchema,
+  read_compressed: flag(
+    true,
+    'Read matched .gz files: decompressed, whole, once. A .gz is known by its decompressed content, so a file compressed after it was read (app.log.1 -> app.log.1.gz) is read only from where that file was read up to, and a restart does not read a finished .gz again. Truncated or corrupt archives deliver everything before the damage and are reported. false: .gz files are skipped.',
+  ),
 });
 
 const dockerSource = section({
@@ -242,6 +248,7 @@ const dockerSource = section({
     ),
   labels: stringMap('Labels added to every record.'),
   max_concurrent_streams: positiveInt(50, 'Concurrent log streams.'),
+  multiline: multilineSchema,
 });
 
 /** The agent configuration schema (YAML, snake_case keys). */

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Instrumentation } from '@lc/core';
 import { createContainerMonitor, createFileMonitor } from '@lc/monitors';
 import type { PositionManager } from '@lc/positions';
+import { toMultilineOptions } from '../config/multiline-schema.js';
 import type { AgentConfig } from '../config/schema.js';
 import type { Generation } from './build-pipeline.js';
 
@@ -57,6 +58,8 @@ export function attachSources(
       encoding: f.encoding,
       partialLineFlushMs: f.partial_line_flush,
       rotatedFileGraceMs: f.rotated_file_grace,
+      readCompressed: f.read_compressed,
+      ...multiline(f.multiline),
       selfPaths: guard,
     }),
   );
@@ -76,6 +79,15 @@ export function attachSources(
         },
         labels: docker.labels,
         maxConcurrentStreams: docker.max_concurrent_streams,
+        ...multiline(docker.multiline),
       })
     : undefined;
+}
+
+/** `{ multiline }` when configured, else nothing (exactOptionalPropertyTypes). */
+function multiline(m: Parameters<typeof toMultilineOptions>[0]): {
+  multiline?: NonNullable<ReturnType<typeof toMultilineOptions>>;
+} {
+  const options = toMultilineOptions(m);
+  return options === undefined ? {} : { multiline: options };
 }

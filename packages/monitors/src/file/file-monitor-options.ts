@@ -14,10 +14,10 @@ import type { FileEncoding, LongLinePolicy } from './internal/line-splitter.js';
 import type {
   MultilineConfig,
   MultilineOptions,
-} from './internal/multiline-joiner.js';
+} from '../multiline/multiline-options.js';
+import { resolveMultilineOptions } from '../multiline/multiline-options.js';
 
 export type { FileEncoding, LongLinePolicy } from './internal/line-splitter.js';
-export type { MultilineOptions } from './internal/multiline-joiner.js';
 
 /** Where to start reading a file that has no saved position. */
 export type StartPosition = 'beginning' | 'end' | 'recent';
@@ -136,9 +136,19 @@ export interface FileMonitorOptions extends Instrumentation {
   maxBytesPerFilePerTick?: number;
   /** Bytes read from all files per tick, bounding memory per tick. @default 16_777_216 */
   maxBytesPerTick?: number;
-  /** Join lines into multiline records. @default none */
+  /**
+   * Join lines into multiline records (a preset or a pattern, see
+   * `MultilineOptions`). One joiner per file identity; a joined record
+   * carries the cursor of its last line, and pending lines are not
+   * committed, so a restart reads a half-read record again whole.
+   * @default none
+   */
   multiline?: MultilineOptions;
-  /** Read `*.gz` files matched by `include` whole, once. @default true */
+  /**
+   * Read `*.gz` files matched by `include`: decompressed, whole, once
+   * (see the README: identity of compressed files). `false` skips them.
+   * @default true
+   */
   readCompressed?: boolean;
   /**
    * Files and directories of the agent itself (its output files, data
@@ -199,9 +209,6 @@ const DEFAULT_MAX_OPEN_FILES = 1024;
 const DEFAULT_IDLE_CLOSE_MS = 60_000;
 const DEFAULT_MAX_BYTES_PER_FILE_PER_TICK = 4 * 1024 * 1024;
 const DEFAULT_MAX_BYTES_PER_TICK = 16 * 1024 * 1024;
-const DEFAULT_MULTILINE_MAX_LINES = 500;
-const DEFAULT_MULTILINE_MAX_BYTES = 1024 * 1024;
-const DEFAULT_MULTILINE_FLUSH_TIMEOUT_MS = 1000;
 const DEFAULT_LAG_TOP_N = 20;
 const START_POSITIONS: readonly StartPosition[] = [
   'beginning',
@@ -253,61 +260,6 @@ function oneOf<T extends string>(
   if (!allowed.includes(value))
     throw invalid(name, `one of ${allowed.join(', ')}`, value);
   return value;
-}
-
-function toRegExp(name: string, value: RegExp | string): RegExp {
-  if (value instanceof RegExp)
-    return new RegExp(value.source, value.flags.replace(/[gy]/g, ''));
-  try {
-    return new RegExp(value);
-  } catch (error) {
-    throw invalid(name, 'a valid regular expression', value);
-    void error;
-  }
-}
-
-function resolveMultiline(
-  m: MultilineOptions | undefined,
-): MultilineConfig | undefined {
-  if (m === undefined) return undefined;
-  const given = (
-    ['startPattern', 'continuePattern', 'endPattern'] as const
-  ).filter((k) => m[k] !== undefined);
-  if (given.length !== 1) {
-    throw invalid(
-      'multiline',
-      'an object with exactly one of startPattern, continuePattern, endPattern',
-      given,
-    );
-  }
-  const key = given[0] as 'startPattern' | 'continuePattern' | 'endPattern';
-  const mode =
-    key === 'startPattern'
-      ? 'start'
-      : key === 'continuePattern'
-        ? 'continue'
-        : 'end';
-  return {
-    mode,
-    pattern: toRegExp(`multiline.${key}`, m[key] as RegExp | string),
-    maxLines: positiveInt(
-      'multiline.maxLines',
-      m.maxLines,
-      DEFAULT_MULTILINE_MAX_LINES,
-    ),
-    maxBytes: positiveInt(
-      'multiline.maxBytes',
-      m.maxBytes,
-      DEFAULT_MULTILINE_MAX_BYTES,
-    ),
-    flushTimeoutMs: positiveInt(
-      'multiline.flushTimeoutMs',
-      m.flushTimeoutMs,
-      DEFAULT_MULTILINE_FLUSH_TIMEOUT_MS,
-      0,
-    ),
-    separator: m.separator ?? '\n',
-  };
 }
 
 /** Apply defaults and validate; throws `LC_ERR_INVALID_OPTION` naming the option. */
@@ -460,7 +412,14 @@ export function resolveFileMonitorOptions(
       options.maxBytesPerTick,
       DEFAULT_MAX_BYTES_PER_TICK,
     ),
-    multiline: resolveMultiline(options.multiline),
+    multiline:
+      options.multiline === undefined
+        ? undefined
+        : resolveMultilineOptions(
+            options.multiline,
+            'multiline',
+            'createFileMonitor',
+          ),
     readCompressed: options.readCompressed ?? true,
     selfPaths: (options.selfPaths ?? []).map((p) => resolve(p)),
     lagMetricTopN: positiveInt(

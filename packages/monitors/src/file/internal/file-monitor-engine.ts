@@ -1,4 +1,4 @@
-import type { Clock, Intake, LogRecord, Logger } from '@lc/core';
+import type { Clock, Intake, Logger } from '@lc/core';
 import { LcError, silentLogger, systemClock } from '@lc/core';
 import type {
   FileMonitorOptions,
@@ -8,14 +8,20 @@ import { resolveFileMonitorOptions } from '../file-monitor-options.js';
 import type { FileStatus } from '../file-status.js';
 import { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
-import { createFileMetrics } from './file-metrics.js';
+import { createMultilineMetrics } from '../../multiline/internal/multiline-metrics.js';
+import {
+  createFileMetrics,
+  publishSplitterCounters,
+  updateReadLag,
+} from './file-metrics.js';
 import { FilePositions } from './file-positions.js';
 import { FileReader } from './file-reader.js';
 import { FileRegistry } from './file-registry.js';
 import { FileResume } from './file-resume.js';
 import { FileScanner } from './file-scanner.js';
+import { GzipFiles } from './gzip-files.js';
 import { compileGlob, matchesAny } from './glob.js';
-import type { SplitLine, SplitterCounters } from './line-splitter.js';
+import type { SplitterCounters } from './line-splitter.js';
 import { OpenFiles } from './open-files.js';
 import { ownOutputFiles } from './own-output-files.js';
 import { RecordEmitter } from './record-emitter.js';
@@ -52,6 +58,7 @@ export class FileMonitorEngine {
   private readonly scheduler: TickScheduler;
   private readonly drain: FileDrain;
   private readonly reader: FileReader;
+  private readonly gzip: GzipFiles;
   private readonly bufs: Buffer[];
   private started = false;
   /** Set once `start()` finished its own pass; no tick runs before. */
@@ -76,7 +83,12 @@ export class FileMonitorEngine {
       this.clock,
       this.onError,
     );
-    this.emitter = new RecordEmitter(this.intake, this.clock, this.metrics);
+    this.emitter = new RecordEmitter(
+      this.intake,
+      this.clock,
+      this.metrics,
+      createMultilineMetrics(options.registry, 'file'),
+    );
     const includes = this.o.include.flatMap(compileGlob);
     const excludes = this.o.exclude.flatMap(compileGlob);
     this.selfPaths = [...this.o.selfPaths];
@@ -128,6 +140,7 @@ export class FileMonitorEngine {
       logger: this.logger,
       metrics: this.metrics,
       isStopped: () => this.stopped,
+      isDoneCompressed: (id, st) => this.gzip.isDone(id, st),
       requestTick: (delayMs) => this.scheduler.request(delayMs),
     });
     this.sweep = new SiblingSweep({
@@ -147,6 +160,19 @@ export class FileMonitorEngine {
       metrics: this.metrics,
       logger: this.logger,
     });
+    this.gzip = new GzipFiles({
+      options: this.o,
+      clock: this.clock,
+      files: this.files,
+      positions: this.positions,
+      emitter: this.emitter,
+      drain: this.drain,
+      metrics: this.metrics,
+      logger: this.logger,
+      savedPaths: this.savedPaths,
+      waitWritable: () => this.waitWritable(),
+      isStopped: () => this.stopped,
+    });
     this.reader = new FileReader({
       options: this.o,
       clock: this.clock,
@@ -159,7 +185,7 @@ export class FileMonitorEngine {
       sweep: this.sweep,
       scanner: this.scanner,
       drain: this.drain,
-      waitWritable: () => this.waitWritable(),
+      gzip: this.gzip,
       isStopped: () => this.stopped,
     });
     this.bufs = Array.from({ length: READ_CONCURRENCY }, () =>
@@ -237,14 +263,8 @@ export class FileMonitorEngine {
       for (const f of this.files.byId.values()) if (f.backlog) more = true;
       if (!more) break;
     }
-    const out: LogRecord[] = [];
-    for (const f of this.files.byId.values()) {
-      if (f.joiner?.pending !== true) continue;
-      const joined: SplitLine[] = [];
-      f.joiner.flush(joined);
-      this.emitter.toRecords(f, joined, out);
-    }
-    if (out.length > 0) this.intake.dispatchMany(out);
+    for (const f of this.files.byId.values())
+      this.emitter.flushJoiner(f, 'flush');
   }
 
   async shutdown(): Promise<void> {
@@ -326,7 +346,8 @@ export class FileMonitorEngine {
       if (this.stopped) return false;
     }
     await this.housekeeping();
-    this.publishCounters();
+    publishSplitterCounters(this.metrics, this.counters);
+    this.metrics.filesOpen.set(this.openFiles.count);
     return more;
   }
 
@@ -362,33 +383,11 @@ export class FileMonitorEngine {
     await this.drain.housekeeping(now);
     if (now - this.lastLagUpdateAt >= 1000) {
       this.lastLagUpdateAt = now;
-      this.updateLagMetric();
+      updateReadLag(
+        this.metrics,
+        this.files.byId.values(),
+        this.o.lagMetricTopN,
+      );
     }
-  }
-
-  private publishCounters(): void {
-    const c = this.counters;
-    if (c.truncatedLines > 0)
-      this.metrics.longLines.inc({ action: 'truncated' }, c.truncatedLines);
-    if (c.skippedLines > 0)
-      this.metrics.longLines.inc({ action: 'skipped' }, c.skippedLines);
-    if (c.invalidChars > 0) this.metrics.invalidChars.inc(c.invalidChars);
-    c.truncatedLines = 0;
-    c.skippedLines = 0;
-    c.invalidChars = 0;
-    this.metrics.filesOpen.set(this.openFiles.count);
-  }
-
-  private updateLagMetric(): void {
-    this.metrics.readLagBytes.reset();
-    if (this.o.lagMetricTopN === 0) return;
-    const lags: Array<[string, number]> = [];
-    for (const f of this.files.byId.values()) {
-      const lag = f.size - f.splitter.fedOffset;
-      if (lag > 0) lags.push([f.path, lag]);
-    }
-    lags.sort((a, b) => b[1] - a[1]);
-    for (const [path, lag] of lags.slice(0, this.o.lagMetricTopN))
-      this.metrics.readLagBytes.set({ path }, lag);
   }
 }

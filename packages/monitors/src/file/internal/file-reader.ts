@@ -15,7 +15,7 @@ import type { FileRegistry } from './file-registry.js';
 import type { FileResume } from './file-resume.js';
 import { FINGERPRINT_BYTES } from './file-resume.js';
 import type { FileScanner } from './file-scanner.js';
-import { readGzipFile } from './gzip-reader.js';
+import type { GzipFiles } from './gzip-files.js';
 import type { SplitLine } from './line-splitter.js';
 import type { OpenFiles } from './open-files.js';
 import type { RecordEmitter } from './record-emitter.js';
@@ -40,8 +40,8 @@ export interface FileReaderContext {
   readonly sweep: Pick<SiblingSweep, 'sweepSiblings'>;
   readonly scanner: Pick<FileScanner, 'consider'>;
   readonly drain: Pick<FileDrain, 'finish'>;
-  /** Wait until the intake accepts records again (gzip files are read in one go). */
-  readonly waitWritable: () => Promise<void>;
+  /** Compressed files are read by it. */
+  readonly gzip: Pick<GzipFiles, 'service'>;
   readonly isStopped: () => boolean;
 }
 
@@ -62,7 +62,7 @@ export class FileReader {
   private readonly sweep: FileReaderContext['sweep'];
   private readonly scanner: FileReaderContext['scanner'];
   private readonly drain: FileReaderContext['drain'];
-  private readonly waitWritable: () => Promise<void>;
+  private readonly gzip: FileReaderContext['gzip'];
   private readonly isStopped: () => boolean;
 
   constructor(ctx: FileReaderContext) {
@@ -77,7 +77,7 @@ export class FileReader {
     this.sweep = ctx.sweep;
     this.scanner = ctx.scanner;
     this.drain = ctx.drain;
-    this.waitWritable = ctx.waitWritable;
+    this.gzip = ctx.gzip;
     this.isStopped = ctx.isStopped;
   }
 
@@ -88,6 +88,7 @@ export class FileReader {
     buf: Buffer,
   ): Promise<number> {
     f.dirty = false;
+    if (f.gzip) return this.gzip.service(f);
     if (f.state === 'active' && !f.finishOnly) {
       // The path is checked at most once per poll interval: passes repeat
       // quickly while a file has a backlog or the intake pushes back, and a
@@ -130,7 +131,6 @@ export class FileReader {
       await this.positions.durable();
       if (this.isStopped()) return 0;
     }
-    if (f.gzip) return this.readGzip(f);
     let budget = Math.min(this.options.maxBytesPerFilePerTick, tickBudget);
     let total = 0;
     f.backlog = false;
@@ -188,7 +188,6 @@ export class FileReader {
       f.mtimeMs = Math.floor(Number(st.mtimeMs));
       if (
         f.initialized &&
-        !f.gzip &&
         f.size < f.splitter.fedOffset &&
         f.handle !== undefined
       ) {
@@ -241,26 +240,6 @@ export class FileReader {
       kind: f.state === 'deleted' ? 'delete' : 'rename',
     });
     this.positions.upsert(f);
-  }
-
-  /** Read a compressed file whole, then finish it. */
-  private async readGzip(f: TailedFile): Promise<number> {
-    await this.openFiles.close(f);
-    const before = f.bytesRead;
-    await readGzipFile(f.path, f.splitter.fedOffset, async (chunk) => {
-      const lines: SplitLine[] = [];
-      f.feed(chunk, lines);
-      this.emitter.emit(f, lines);
-      if (this.emitter.blocked) await this.waitWritable();
-      return !this.isStopped();
-    });
-    if (this.isStopped()) return 0;
-    const tail: SplitLine[] = [];
-    f.splitter.flushPartial(tail);
-    this.emitter.emit(f, tail);
-    f.size = f.splitter.fedOffset;
-    await this.drain.finish(f, 'completed');
-    return f.bytesRead - before;
   }
 }
 

@@ -107,8 +107,16 @@ export class FileRegistry {
       linesRead: f.linesRead,
       bytesRead: f.bytesRead,
       lastReadAtMs: f.lastReadAtMs,
+      ...(f.error === undefined
+        ? {}
+        : { error: { code: f.error.code, message: f.error.message } }),
     });
     this.metrics.filesActive.set(this.byId.size);
+  }
+
+  /** Where a recently finished identity was read up to, if remembered. */
+  finishedReadOffset(id: string): number | undefined {
+    return this.finished.get(id)?.readOffset;
   }
 
   /** Tracked identities, path errors, then recently finished identities. */

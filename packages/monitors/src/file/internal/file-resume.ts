@@ -32,7 +32,7 @@ export interface FileResumeContext {
     'startPosition' | 'newFileStartPosition' | 'recentBytes'
   >;
   readonly positions: FilePositions;
-  readonly emitter: Pick<RecordEmitter, 'emitRaw'>;
+  readonly emitter: Pick<RecordEmitter, 'emit' | 'flushJoiner'>;
   readonly metrics: Pick<
     FileMetrics,
     'rotations' | 'truncations' | 'partialLineFlushes'
@@ -154,11 +154,6 @@ export class FileResume {
       return;
     }
     const saved = this.positions.committed(f.id);
-    if (f.gzip) {
-      f.splitter.reset(saved?.offset ?? 0, saved?.logCount ?? 0);
-      this.positions.upsert(f);
-      return;
-    }
     let fingerprintAtSavedBytes: string | undefined;
     let markerAtSavedOffset: string | undefined;
     if (saved !== undefined) {
@@ -250,7 +245,7 @@ export class FileResume {
     policy: StartPosition,
     buf: Buffer,
   ): Promise<number> {
-    if (policy === 'beginning' || f.gzip) return 0;
+    if (policy === 'beginning') return 0;
     if (policy === 'end') return f.size;
     const from = Math.max(0, f.size - this.options.recentBytes);
     if (from === 0) return 0;
@@ -277,16 +272,17 @@ export class FileResume {
     f: TailedFile,
     kind: 'truncate' | 'copytruncate',
   ): Promise<void> {
-    const lines: SplitLine[] = [];
-    f.joiner?.flush(lines);
     const copy = await this.recoverFromCopy(f);
     const copyId = copy?.id;
     const recovered = copy !== undefined;
     if (!recovered && f.splitter.partialBytes > 0) {
+      // Its end is gone: the last line of the pending record, if any.
+      const lines: SplitLine[] = [];
       f.splitter.flushPartial(lines);
       this.metrics.partialLineFlushes.inc();
+      this.emitter.emit(f, lines);
     }
-    if (lines.length > 0) this.emitter.emitRaw(f, lines);
+    this.emitter.flushJoiner(f, 'flush');
     if (copy !== undefined) {
       // More than one copytruncate since the last read (a long pause, a
       // slow start): copies younger than the one holding what was read

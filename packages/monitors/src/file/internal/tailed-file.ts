@@ -10,8 +10,9 @@ import { freezeLabels } from '@lc/core';
 import type { LcError } from '@lc/core';
 import type { SplitLine, SplitterCounters } from './line-splitter.js';
 import { LineSplitter } from './line-splitter.js';
-import type { MultilineConfig } from './multiline-joiner.js';
-import { MultilineJoiner } from './multiline-joiner.js';
+import type { MultilineJoiner } from '../../multiline/multiline-joiner.js';
+import { joinerOf } from '../../multiline/multiline-joiner.js';
+import type { MultilineConfig } from '../../multiline/multiline-options.js';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
 
 /** Bytes before the read offset kept in memory to detect rewrites. */
@@ -64,7 +65,7 @@ export class TailedFile {
   presetStart: { offset: number; lineNo: number } | undefined;
   readonly gzip: boolean;
   readonly splitter: LineSplitter;
-  readonly joiner: MultilineJoiner | undefined;
+  readonly joiner: MultilineJoiner<SplitLine> | undefined;
   size = 0;
   mtimeMs = 0;
   fingerprint = '';
@@ -133,7 +134,7 @@ export class TailedFile {
       0,
     );
     this.joiner =
-      multiline === undefined ? undefined : new MultilineJoiner(multiline);
+      multiline === undefined ? undefined : joinerOf<SplitLine>(multiline);
     this.lastGrowthAt = now;
   }
 
