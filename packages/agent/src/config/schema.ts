@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from './defaults.js';
-import { pipelineSchema } from './processing-schema.js';
+import { pipelineSchema } from '@lc/processing';
 import {
   duration,
   durationValue,
