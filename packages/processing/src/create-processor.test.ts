@@ -174,6 +174,28 @@ describe('createProcessor', () => {
         'lc_processing_events_total{pipeline="p",event="step_error"} 2',
       );
     });
+    it('should treat a custom step that returns a promise as failed', async () => {
+      const lazy = defineStep({
+        type: 'lazy',
+        create: () =>
+          // Plain JavaScript could do this; TypeScript refuses it.
+          (async (ctx: { setLine(l: string): void }) => {
+            ctx.setLine('changed');
+            await Promise.resolve();
+            throw new Error('late');
+          }) as never,
+      });
+      const registry = new Registry();
+      const p = createProcessor({
+        steps: [lazy],
+        registry,
+        pipelines: [{ name: 'p', steps: [{ type: 'lazy' }] }],
+      });
+      expect(p.process(record('x'))?.line).toBe('x');
+      expect(p.stats().stepErrors).toBe(1);
+      // Its later rejection is swallowed, not an unhandled rejection.
+      await new Promise((r) => setImmediate(r));
+    });
   });
 
   describe('pipelineFor', () => {

@@ -82,9 +82,10 @@ export interface StepDefinitionInput<
   /**
    * Compile once: validate and precompute here (throw `LcError` with
    * `LC_ERR_INVALID_OPTION` for bad options), and return the per-record
-   * function. A per-record function that throws is caught: the record goes
-   * on as it was before the step, the error is counted (`step_error`) and
-   * logged with the record's source, and the pipeline keeps running.
+   * function, which must be synchronous. A per-record function that throws
+   * (or returns a promise) is caught: the record goes on as it was before
+   * the step, the error is counted (`step_error`) and logged with the
+   * record's source, and the pipeline keeps running.
    */
   create(
     options: z.output<StepSchema<Type, Shape>>,
