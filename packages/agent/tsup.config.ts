@@ -16,7 +16,7 @@ const RUNTIME_EXTERNAL = [
 export default defineConfig([
   {
     // The library: what `import '@lc/agent'` gives, dependencies external.
-    entry: ['src/index.ts', 'src/processing/index.ts'],
+    entry: ['src/index.ts'],
     format: ['esm'],
     dts: true,
     sourcemap: true,

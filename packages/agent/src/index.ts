@@ -15,19 +15,7 @@ export type {
 } from './config/load-config.js';
 export { configSchema } from './config/schema.js';
 export type { AgentConfig, AgentConfigInput } from './config/schema.js';
-export type {
-  ConditionConfig,
-  PipelineConfig,
-  StepConfig,
-} from './config/processing-schema.js';
 export { parseDurationMs, parseSizeBytes } from './config/units.js';
-export { createProcessor } from './processing/create-processor.js';
-export type {
-  Processor,
-  ProcessorOptions,
-  ProcessorStats,
-} from './processing/create-processor.js';
-export { createProcessingIntake } from './processing/processing-intake.js';
 export { createAgent } from './runtime/create-agent.js';
 export type {
   Agent,

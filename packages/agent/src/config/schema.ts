@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from './defaults.js';
+import { pipelineSchema } from '@lc/processing';
 import { otlpSinkSection } from './otlp-sink-schema.js';
 import { multilineSchema } from './multiline-schema.js';
-import { pipelineSchema } from './processing-schema.js';
 import {
   duration,
   durationValue,

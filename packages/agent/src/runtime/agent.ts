@@ -11,10 +11,10 @@ import type { DispatcherStats, SinkStats } from '@lc/dispatcher';
 import type { ContainerStatus, FileStatus } from '@lc/monitors';
 import type { BatchPersistenceStats } from '@lc/persistence';
 import type { PositionManagerStats } from '@lc/positions';
+import type { ProcessorStats } from '@lc/processing';
 import type { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/schema.js';
 import type { BufferStatus } from './buffer-status.js';
-import type { ProcessorStats } from '../processing/create-processor.js';
 
 /** Options for {@link createAgent}. */
 export interface AgentOptions {

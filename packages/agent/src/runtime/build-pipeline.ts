@@ -10,17 +10,14 @@ import type { Dispatcher } from '@lc/dispatcher';
 import { createDispatcher } from '@lc/dispatcher';
 import type { ContainerMonitor, FileMonitor } from '@lc/monitors';
 import type { BatchPersistence } from '@lc/persistence';
+import type { Processor } from '@lc/processing';
+import { createProcessingIntake } from '@lc/processing';
 import type { AgentConfig } from '../config/schema.js';
-import type { Processor } from '../processing/create-processor.js';
-import { createProcessingIntake } from '../processing/processing-intake.js';
 import { buildSinks } from './build-sinks.js';
 import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
 import type { SinkFiles } from './sink-files.js';
+import { startSources, stopSources } from './build-sources.js';
 
-/**
- * One pipeline generation: what a config builds and a reload replaces
- * (sinks, dispatcher, processing intake) and the sources feeding it.
- */
 /**
  * Whether the disk buffer runs: it holds what backpressure would hold, so
  * only with `drop_policy: block` (a drop policy drops instead).
@@ -29,6 +26,10 @@ export function spillActive(d: AgentConfig['dispatcher']): boolean {
   return d.spill.enabled && d.drop_policy === 'block';
 }
 
+/**
+ * One pipeline generation: what a config builds and a reload replaces
+ * (sinks, dispatcher, processing intake) and the sources feeding it.
+ */
 export interface Generation {
   readonly config: AgentConfig;
   readonly sinks: Sink[];
@@ -47,8 +48,8 @@ export interface PipelineDeps {
   readonly committer: CursorCommitter;
   readonly batchStore: BatchPersistence | undefined;
   readonly deadLetters: DeadLetterStore | undefined;
-  /** The processor now (a reload can swap it). */
-  readonly processor: () => Processor;
+  /** The agent's processor (a slot: a reload can swap what it runs). */
+  readonly processor: Processor;
 }
 
 /**
@@ -105,12 +106,9 @@ export function buildGeneration(
       ? {}
       : { retry: { maxAttempts: d.max_retries + 1 } }),
   });
-  const intake = createProcessingIntake(dispatcher, {
-    process: (r) => deps.processor().process(r),
-    processMany: (rs) => deps.processor().processMany(rs),
-    pipelineFor: (r) => deps.processor().pipelineFor(r),
-    stats: () => deps.processor().stats(),
-  });
+  // Sources → processing → dispatcher: what processing drops never
+  // reaches the dispatcher (see createProcessingIntake).
+  const intake = createProcessingIntake(dispatcher, deps.processor);
   return {
     config: cfg,
     sinks: built.sinks,
@@ -120,4 +118,23 @@ export function buildGeneration(
     files: [],
     docker: undefined,
   };
+}
+
+/** Start `g`: the dispatcher (it delivers WAL leftovers first), then its sources. */
+export async function startGeneration(g: Generation): Promise<void> {
+  await g.dispatcher.start();
+  await startSources(g);
+}
+
+/**
+ * Stop `g`: sources first, then the dispatcher drains (committing what was
+ * delivered), then `committer` flushes.
+ */
+export async function stopGeneration(
+  g: Generation,
+  committer: { flush(): Promise<void> },
+): Promise<void> {
+  await stopSources(g);
+  await g.dispatcher.shutdown();
+  await committer.flush();
 }

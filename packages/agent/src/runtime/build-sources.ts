@@ -1,6 +1,10 @@
 import { resolve } from 'node:path';
 import type { Instrumentation } from '@lc/core';
-import { createContainerMonitor, createFileMonitor } from '@lc/monitors';
+import {
+  createContainerMonitor,
+  createFileMonitor,
+  recordFileWatches,
+} from '@lc/monitors';
 import type { PositionManager } from '@lc/positions';
 import { toMultilineOptions } from '../config/multiline-schema.js';
 import type { AgentConfig } from '../config/schema.js';
@@ -90,4 +94,39 @@ function multiline(m: Parameters<typeof toMultilineOptions>[0]): {
 } {
   const options = toMultilineOptions(m);
   return options === undefined ? {} : { multiline: options };
+}
+
+/**
+ * Record, durably, that each file group of `cfg` is watched since this
+ * process started, so a crash loop's next run knows what rotated away
+ * while it was down. Resolves once saved (at once when nothing changed).
+ */
+export async function recordSourceWatches(
+  cfg: AgentConfig,
+  positions: PositionManager,
+): Promise<void> {
+  const since = Math.floor(performance.timeOrigin);
+  let recorded = false;
+  for (const f of cfg.sources.files)
+    recorded =
+      recordFileWatches(
+        positions,
+        f.include.map((g) => resolve(g)),
+        since,
+      ) || recorded;
+  if (recorded) await positions.whenSaved();
+}
+
+/** Start `g`'s sources: file groups in order, then Docker. */
+export async function startSources(g: Generation): Promise<void> {
+  for (const m of g.files) await m.start();
+  await g.docker?.start();
+}
+
+/** Stop `g`'s sources (reading stops; what was read stays in the intake). */
+export async function stopSources(g: Generation): Promise<void> {
+  await Promise.all([
+    ...g.files.map((m) => m.shutdown()),
+    g.docker?.shutdown(),
+  ]);
 }

@@ -1,15 +1,10 @@
-import { resolve } from 'node:path';
 import type { DeadLetterStore } from '@lc/core';
 import { LcError, silentLogger } from '@lc/core';
-import { recordFileWatches } from '@lc/monitors';
 import type { BatchPersistence } from '@lc/persistence';
-import { createBatchPersistence, createDeadLetterStore } from '@lc/persistence';
 import type { PositionManager } from '@lc/positions';
-import { createPositionManager } from '@lc/positions';
+import type { Processor } from '@lc/processing';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AgentConfig } from '../config/schema.js';
-import type { Processor } from '../processing/create-processor.js';
-import { createProcessor } from '../processing/create-processor.js';
 import type {
   Agent,
   AgentOptions,
@@ -17,10 +12,22 @@ import type {
   PositionsStatus,
 } from './agent.js';
 import { bufferStatus } from './buffer-status.js';
-import { buildGeneration, spillActive } from './build-pipeline.js';
-import type { Generation, PipelineDeps } from './build-pipeline.js';
-import { createPositionStore } from './build-positions.js';
-import { attachSources } from './build-sources.js';
+import {
+  buildGeneration,
+  spillActive,
+  startGeneration,
+  stopGeneration,
+} from './build-pipeline.js';
+import type { Generation } from './build-pipeline.js';
+import { buildPositions } from './build-positions.js';
+import { buildProcessing, createProcessorSlot } from './build-processing.js';
+import {
+  attachSources,
+  recordSourceWatches,
+  startSources,
+  stopSources,
+} from './build-sources.js';
+import { openStores } from './build-stores.js';
 import { diffConfig } from './diff-config.js';
 import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
 import type { SinkFiles } from './sink-files.js';
@@ -51,18 +58,18 @@ export function createAgent(options: AgentOptions): Agent {
     onError: (error: unknown) =>
       logger.error({ err: error }, 'background error'),
   };
-  const positions: PositionManager = createPositionManager({
-    ...inst,
-    store:
-      options.positionStore ?? createPositionStore(config, logger, registry),
-    flushIntervalMs: config.positions.flush_interval,
-  });
+  // The builders, each in its own file: positions, the dispatcher's stores,
+  // processing, then per generation sinks + dispatcher + processing intake
+  // (build-pipeline) and sources. Start and reload use the same ones.
+  const positions: PositionManager = buildPositions(
+    config,
+    inst,
+    options.positionStore,
+  );
   let deadLetters: DeadLetterStore | undefined;
   let batchStore: BatchPersistence | undefined;
-  let processor: Processor = createProcessor({
-    ...inst,
-    pipelines: config.processing.pipelines,
-  });
+  const processing = createProcessorSlot(buildProcessing(config, inst));
+  const processor = processing.processor;
   let gen: Generation | undefined;
   let chain: Promise<unknown> = Promise.resolve();
 
@@ -85,35 +92,22 @@ export function createAgent(options: AgentOptions): Agent {
     return run;
   };
 
-  const pipelineDeps = (): PipelineDeps => ({
-    inst,
-    committer: positions,
-    batchStore,
-    deadLetters,
-    processor: () => processor,
-  });
   const buildPipeline = (cfg: AgentConfig, files?: SinkFiles): Generation =>
-    buildGeneration(cfg, pipelineDeps(), files);
+    buildGeneration(
+      cfg,
+      {
+        inst,
+        committer: positions,
+        batchStore,
+        deadLetters,
+        processor,
+      },
+      files,
+    );
   const buildSources = (g: Generation, cfg: AgentConfig): void =>
     attachSources(g, cfg, { inst, positions });
-
-  const startSources = async (g: Generation): Promise<void> => {
-    for (const m of g.files) await m.start();
-    await g.docker?.start();
-  };
-
-  const stopSources = async (g: Generation): Promise<void> => {
-    await Promise.all([
-      ...g.files.map((m) => m.shutdown()),
-      g.docker?.shutdown(),
-    ]);
-  };
-
-  const stopPipeline = async (g: Generation): Promise<void> => {
-    await stopSources(g);
-    await g.dispatcher.shutdown();
-    await positions.flush();
-  };
+  const stopPipeline = (g: Generation): Promise<void> =>
+    stopGeneration(g, positions);
 
   const agent: Agent = {
     registry,
@@ -131,43 +125,12 @@ export function createAgent(options: AgentOptions): Agent {
         if (state !== 'new') return;
         state = 'starting';
         await positions.start();
-        // Each file group's "watched since" is the process start: a crash
-        // loop's next run then knows what rotated away while it was down.
-        const since = Math.floor(performance.timeOrigin);
-        let recorded = false;
-        for (const f of config.sources.files)
-          recorded =
-            recordFileWatches(
-              positions,
-              f.include.map((g) => resolve(g)),
-              since,
-            ) || recorded;
-        if (recorded) await positions.whenSaved();
-        if (config.dlq.enabled) {
-          deadLetters = await createDeadLetterStore({
-            ...inst,
-            directory:
-              config.dlq.directory ?? resolve(config.app.data_dir, 'dlq'),
-            maxSegmentBytes: config.buffer.max_segment_bytes,
-          });
-        }
-        if (config.persistence.enabled) {
-          const p = config.persistence;
-          batchStore = await createBatchPersistence({
-            ...inst,
-            directory: p.directory ?? resolve(config.app.data_dir, 'wal'),
-            fsync: p.fsync,
-            maxPendingBytes: p.max_pending_bytes,
-            maxSegmentBytes: config.buffer.max_segment_bytes,
-            ...(p.batch_ttl === undefined ? {} : { batchTtlMs: p.batch_ttl }),
-            ...(deadLetters === undefined ? {} : { deadLetters }),
-          });
-        }
+        await recordSourceWatches(config, positions);
+        ({ deadLetters, batchStore } = await openStores(config, inst));
         const g = buildPipeline(config);
         buildSources(g, config);
         gen = g;
-        await g.dispatcher.start();
-        await startSources(g);
+        await startGeneration(g);
         state = 'running';
         logger.info(
           {
@@ -204,12 +167,11 @@ export function createAgent(options: AgentOptions): Agent {
         const applied: string[] = [];
         // Build everything new before touching the running pipeline, so a
         // failure leaves the old config running.
-        const nextProcessor = diff.processing
-          ? createProcessor({ ...inst, pipelines: next.processing.pipelines })
-          : processor;
+        let nextProcessor: Processor | undefined;
         let nextGen: Generation | undefined;
         let filesChanged = false;
         try {
+          if (diff.processing) nextProcessor = buildProcessing(next, inst);
           // Sink files are read on every reload: a rotated certificate or
           // secret rebuilds the sinks even when the config text is the same.
           const files = unwrapSinkFiles(readSinkFiles(next));
@@ -220,15 +182,17 @@ export function createAgent(options: AgentOptions): Agent {
           reloadCounter.labels('rejected').inc();
           throw error;
         }
+        const swapProcessor = () => {
+          if (nextProcessor !== undefined) processing.swap(nextProcessor);
+        };
         state = 'reloading';
         try {
           if (nextGen !== undefined) {
             await stopPipeline(gen);
-            processor = nextProcessor;
+            swapProcessor();
             buildSources(nextGen, next);
             gen = nextGen;
-            await nextGen.dispatcher.start();
-            await startSources(nextGen);
+            await startGeneration(nextGen);
             applied.push(
               ...(diff.sinks || filesChanged ? ['sinks'] : []),
               ...(diff.dispatcher ? ['dispatcher'] : []),
@@ -236,12 +200,12 @@ export function createAgent(options: AgentOptions): Agent {
             );
           } else if (diff.sources) {
             await stopSources(gen);
-            processor = nextProcessor;
+            swapProcessor();
             buildSources(gen, next);
             await startSources(gen);
             applied.push('sources');
           } else {
-            processor = nextProcessor;
+            swapProcessor();
           }
           if (diff.processing) applied.push('processing');
           const levelled = options.logger;

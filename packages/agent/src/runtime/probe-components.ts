@@ -9,7 +9,8 @@ import type { PositionManager } from '@lc/positions';
 import { Registry } from 'prom-client';
 import type { ConfigIssue } from '../config/raw-config.js';
 import type { AgentConfig } from '../config/schema.js';
-import { createProcessor } from '../processing/create-processor.js';
+import { createProcessor } from '@lc/processing';
+import type { Processor } from '@lc/processing';
 import { buildGeneration } from './build-pipeline.js';
 import type { Generation } from './build-pipeline.js';
 import { buildSinks } from './build-sinks.js';
@@ -102,14 +103,17 @@ export function probeComponents(
       flushIntervalMs: config.positions.flush_interval,
     }),
   );
-  attempt('processing', 'processing', config.processing, () =>
+  const processor = attempt('processing', 'processing', config.processing, () =>
     createProcessor({ ...inst, pipelines: config.processing.pipelines }),
   );
   // The dispatcher needs valid sinks: only probed when they all built.
   const gen =
-    probeSinks && issues.length === 0 && positions !== undefined
+    probeSinks &&
+    issues.length === 0 &&
+    positions !== undefined &&
+    processor !== undefined
       ? attempt('dispatcher', 'dispatcher', config.dispatcher, () =>
-          probeGeneration(config, inst, positions),
+          probeGeneration(config, inst, positions, processor),
         )
       : undefined;
   if (gen !== undefined && positions !== undefined) {
@@ -171,15 +175,14 @@ function probeGeneration(
   config: AgentConfig,
   inst: Instrumentation,
   positions: PositionManager,
+  processor: Processor,
 ): Generation {
   return buildGeneration(config, {
     inst,
     committer: positions,
     batchStore: undefined,
     deadLetters: undefined,
-    processor: () => {
-      throw new Error('probe: nothing is processed');
-    },
+    processor,
   });
 }
 

@@ -135,14 +135,10 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
   /** Load, build and bind the API; its address, or undefined when disabled. */
   const startApi = async (): Promise<string | undefined> => {
     if (!config.api.enabled) return undefined;
-    const { createApiServer } = await import('../api/create-api-server.js');
-    api = createApiServer({
+    const { buildApi } = await import('./build-api.js');
+    api = buildApi(config, {
       agent,
       version: options.version,
-      ...(config.api.token === undefined ? {} : { token: config.api.token }),
-      maxBodyBytes: config.api.max_body_bytes,
-      maxRecordsPerRequest: config.api.max_records_per_request,
-      metrics: config.metrics.enabled,
       ...(options.configPath === undefined ? {} : { reload }),
       logger,
     });

@@ -1,9 +1,15 @@
-import { setOwnKey } from '@lc/core';
-import type { REDACT_RULES, StepConfig } from '../config/processing-schema.js';
-import type { CompiledStep } from './context.js';
+/** The built-in redaction rules, in the order documented. */
+export const REDACT_RULES = [
+  'tokens',
+  'passwords',
+  'jwt',
+  'aws_keys',
+  'cards',
+  'emails',
+] as const;
 
-type Of<T extends StepConfig['type']> = Extract<StepConfig, { type: T }>;
-type Rule = (typeof REDACT_RULES)[number];
+/** A built-in redaction rule name. */
+export type RedactRule = (typeof REDACT_RULES)[number];
 
 /** Luhn checksum over the digits of `text` (spaces/dashes ignored). */
 export function luhnValid(text: string): boolean {
@@ -25,7 +31,8 @@ export function luhnValid(text: string): boolean {
   return digits >= 13 && digits <= 19 && sum % 10 === 0;
 }
 
-interface Redactor {
+/** One detector: a cheap pre-check and the replacement. */
+export interface Redactor {
   /** Cheap test that must hold for the regex to possibly match. */
   readonly hint: (line: string) => boolean;
   readonly apply: (line: string, replacement: string) => string;
@@ -42,7 +49,8 @@ function keyValue(keys: string, hint: RegExp): Redactor {
   };
 }
 
-const BUILT_IN: Readonly<Record<Rule, Redactor>> = {
+/** The built-in detectors by rule name. */
+export const REDACTORS: Readonly<Record<RedactRule, Redactor>> = {
   jwt: (() => {
     const re = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}/g;
     return {
@@ -89,59 +97,15 @@ const BUILT_IN: Readonly<Record<Rule, Redactor>> = {
 };
 
 // JWTs and AWS keys first: the generic token rule would otherwise cut them.
-const ORDER: readonly Rule[] = [
+// Cards last: their pattern needs a word boundary before the digits, and an
+// earlier replacement can create one ("a@b.io4111…" → "[REDACTED]4111…"),
+// so redacting once leaves nothing a second pass would find.
+/** The order rules run in. */
+export const REDACT_ORDER: readonly RedactRule[] = [
   'jwt',
   'aws_keys',
   'tokens',
   'passwords',
-  'cards',
   'emails',
+  'cards',
 ];
-
-/**
- * redact: replace secrets and personal data in the line (and metadata
- * values) with the replacement text. Patterns are compiled once and
- * guarded by a cheap substring test, so clean lines cost little.
- */
-export function compileRedact(config: Of<'redact'>): CompiledStep {
-  const enabled = new Set(config.rules);
-  const redactors: Redactor[] = ORDER.filter((r) => enabled.has(r)).map(
-    (r) => BUILT_IN[r],
-  );
-  for (const custom of config.custom) {
-    const re = new RegExp(custom.pattern, 'g');
-    const replacement = custom.replacement;
-    redactors.push({
-      hint: () => true,
-      apply: (l, r) => l.replace(re, replacement ?? r),
-    });
-  }
-  const replacement = config.replacement;
-  const redact = (text: string): string => {
-    let out = text;
-    for (const r of redactors) if (r.hint(out)) out = r.apply(out, replacement);
-    return out;
-  };
-  return (ctx) => {
-    const line = redact(ctx.line);
-    if (line !== ctx.line) {
-      ctx.line = line;
-      ctx.changed = true;
-    }
-    if (ctx.metadata !== undefined) {
-      let next: Record<string, string> | undefined;
-      for (const [k, v] of Object.entries(ctx.metadata)) {
-        const red = redact(v);
-        if (red !== v) {
-          next ??= { ...ctx.metadata };
-          setOwnKey(next, k, red);
-        }
-      }
-      if (next !== undefined) {
-        ctx.metadata = next;
-        ctx.changed = true;
-      }
-    }
-    return true;
-  };
-}

@@ -1,6 +1,6 @@
-import type { ConditionConfig } from '../config/processing-schema.js';
-import type { StepContext } from './context.js';
-import { fieldText } from './context.js';
+import type { ConditionConfig } from '../condition-schema.js';
+import type { StepContext } from '../step-context.js';
+import { fieldText } from './working-record.js';
 
 /** A compiled condition. */
 export type CompiledCondition = (ctx: StepContext) => boolean;

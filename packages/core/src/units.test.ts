@@ -1,6 +1,11 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { parseDurationMs, parseSizeBytes } from './units.js';
+import {
+  humanDuration,
+  humanSize,
+  parseDurationMs,
+  parseSizeBytes,
+} from './units.js';
 
 describe('parseDurationMs', () => {
   it('should parse compound human durations', () => {
@@ -42,4 +47,34 @@ describe('parseSizeBytes', () => {
   it('should reject unknown units', () => {
     expect(() => parseSizeBytes('5 parsecs')).toThrow(/expected a size/);
   });
+});
+
+describe('humanDuration', () => {
+  it('should write the shortest exact form', () => {
+    expect(humanDuration(0)).toBe('0s');
+    expect(humanDuration(90_000)).toBe('1m30s');
+    expect(humanDuration(7 * 86_400_000)).toBe('7d');
+    expect(humanDuration(250)).toBe('250ms');
+  });
+
+  test.prop([fc.nat(10 * 86_400_000)])(
+    'should round-trip through parseDurationMs',
+    (ms) => {
+      expect(parseDurationMs(humanDuration(ms))).toBe(ms);
+    },
+  );
+});
+
+describe('humanSize', () => {
+  it('should use binary units only when exact', () => {
+    expect(humanSize(64 * 1024 * 1024)).toBe('64MiB');
+    expect(humanSize(1000)).toBe('1000');
+  });
+
+  test.prop([fc.nat(2 ** 40)])(
+    'should round-trip through parseSizeBytes',
+    (bytes) => {
+      expect(parseSizeBytes(humanSize(bytes))).toBe(bytes);
+    },
+  );
 });
