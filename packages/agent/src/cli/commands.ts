@@ -234,7 +234,7 @@ export function runCommands(
         const store = await createDeadLetterStore({
           directory: dlqDirectory(config),
         });
-        const { sinks } = buildSinks(config, {});
+        const { sinks } = await buildSinks(config, {});
         const bar =
           opts.progress && process.stderr.isTTY
             ? new cliProgress.SingleBar(

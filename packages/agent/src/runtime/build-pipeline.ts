@@ -48,12 +48,12 @@ export interface PipelineDeps {
 }
 
 /** Build the sinks, the dispatcher and the processing intake of `cfg`; sources come later. */
-export function buildGeneration(
+export async function buildGeneration(
   cfg: AgentConfig,
   deps: PipelineDeps,
-): Generation {
+): Promise<Generation> {
   const { inst, committer, batchStore, deadLetters } = deps;
-  const built = buildSinks(cfg, inst);
+  const built = await buildSinks(cfg, inst);
   const d = cfg.dispatcher;
   const dispatcher = createDispatcher({
     ...inst,

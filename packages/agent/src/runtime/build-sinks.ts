@@ -8,6 +8,7 @@ import {
   createStdoutSink,
 } from '@lc/sinks';
 import type { AgentConfig } from '../config/schema.js';
+import { buildCustomSink } from './custom-sinks.js';
 
 /** Sinks built from config, with their routes. */
 export interface BuiltSinks {
@@ -26,11 +27,16 @@ export function sinkName(
   return explicit ?? (count === 1 ? type : `${type}-${index}`);
 }
 
-/** Build every configured sink. Throws `LC_ERR_CONFIG` for unavailable types. */
-export function buildSinks(
+/**
+ * Build every configured sink: the built-in types, then `sinks.custom`
+ * (each module imported and its factory called). Throws `LC_ERR_CONFIG`
+ * naming the entry when a custom sink cannot be built; the sinks built
+ * before it are shut down first.
+ */
+export async function buildSinks(
   config: AgentConfig,
   inst: Instrumentation,
-): BuiltSinks {
+): Promise<BuiltSinks> {
   const sinks: Sink[] = [];
   const routes: RouteOptions[] = [];
   const defaultSinks: string[] = [];
@@ -129,6 +135,16 @@ export function buildSinks(
       s.match,
     );
   });
+  for (const [i, s] of config.sinks.custom.entries()) {
+    let sink: Sink;
+    try {
+      sink = await buildCustomSink(s, i, inst);
+    } catch (error) {
+      await Promise.allSettled(sinks.map((built) => built.shutdown()));
+      throw error;
+    }
+    add(sink, s.match);
+  }
   return { sinks, routes, defaultSinks };
 }
 

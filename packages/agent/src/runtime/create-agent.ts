@@ -90,7 +90,7 @@ export function createAgent(options: AgentOptions): Agent {
     deadLetters,
     processor: () => processor,
   });
-  const buildPipeline = (cfg: AgentConfig): Generation =>
+  const buildPipeline = (cfg: AgentConfig): Promise<Generation> =>
     buildGeneration(cfg, pipelineDeps());
   const buildSources = (g: Generation, cfg: AgentConfig): void =>
     attachSources(g, cfg, { inst, positions });
@@ -161,7 +161,7 @@ export function createAgent(options: AgentOptions): Agent {
             ...(deadLetters === undefined ? {} : { deadLetters }),
           });
         }
-        const g = buildPipeline(config);
+        const g = await buildPipeline(config);
         buildSources(g, config);
         gen = g;
         await g.dispatcher.start();
@@ -208,7 +208,7 @@ export function createAgent(options: AgentOptions): Agent {
         const pipelineChanged = diff.sinks || diff.dispatcher;
         let nextGen: Generation | undefined;
         try {
-          if (pipelineChanged) nextGen = buildPipeline(next);
+          if (pipelineChanged) nextGen = await buildPipeline(next);
         } catch (error) {
           reloadCounter.labels('rejected').inc();
           throw error;

@@ -12,6 +12,7 @@ import type { ConfigResult } from '../config/load-config.js';
 import { DEFAULT_CONFIG_YAML, SAMPLE_LINES } from '../default-config.js';
 import { checkSinkAvailability } from './build-sinks.js';
 import { createAgent } from './create-agent.js';
+import { checkCustomSinks, modulesBase } from './custom-sinks.js';
 import { createAgentLogger } from './create-logger.js';
 import { holdDataDir } from './data-dir-lock.js';
 import type { EarlyStart } from './early-positions.js';
@@ -53,7 +54,8 @@ export interface RunAgentOptions {
 
 /**
  * Load a config file, or the embedded default when no path is given
- * (`text`: its content, already read).
+ * (`text`: its content, already read), and check its custom sink modules
+ * (resolved from the file's directory, imported, factory exported).
  */
 export async function loadAgentConfig(
   configPath: string | undefined,
@@ -67,7 +69,9 @@ export async function loadAgentConfig(
         : await loadConfigFile(configPath);
   if (!result.ok) return result;
   const unavailable = checkSinkAvailability(result.config);
-  return unavailable.length > 0 ? { ok: false, issues: unavailable } : result;
+  if (unavailable.length > 0) return { ok: false, issues: unavailable };
+  // Custom sink modules resolve from the config file's directory.
+  return checkCustomSinks(result.config, modulesBase(configPath));
 }
 
 async function seedSampleLogs(): Promise<boolean> {
