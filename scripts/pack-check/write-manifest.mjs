@@ -15,9 +15,13 @@ const overrides = {};
 const imports = [];
 for (const file of readdirSync(tarballs).sort()) {
   const manifest = JSON.parse(
-    execFileSync('tar', ['-xOzf', join(tarballs, file), 'package/package.json'], {
-      encoding: 'utf8',
-    }),
+    execFileSync(
+      'tar',
+      ['-xOzf', join(tarballs, file), 'package/package.json'],
+      {
+        encoding: 'utf8',
+      },
+    ),
   );
   dependencies[manifest.name] = `file:../tarballs/${file}`;
   overrides[manifest.name] = `$${manifest.name}`;
@@ -40,7 +44,10 @@ const pkg = {
   overrides,
 };
 const project = join(work, 'project');
-writeFileSync(join(project, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+writeFileSync(
+  join(project, 'package.json'),
+  `${JSON.stringify(pkg, null, 2)}\n`,
+);
 writeFileSync(
   join(project, 'exports.json'),
   `${JSON.stringify(imports, null, 2)}\n`,

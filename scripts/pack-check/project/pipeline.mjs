@@ -44,7 +44,9 @@ try {
   const deadline = Date.now() + 60_000;
   while ((await delivered()).length < LINES) {
     if (Date.now() > deadline)
-      throw new Error(`only ${(await delivered()).length}/${LINES} lines delivered in 60 s`);
+      throw new Error(
+        `only ${(await delivered()).length}/${LINES} lines delivered in 60 s`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
   await monitor.shutdown();

@@ -12,9 +12,11 @@ await mkdir('agent-logs');
 const lines = Array.from({ length: LINES }, (_, i) => `agent line ${i}`);
 await writeFile(join('agent-logs', 'app.log'), `${lines.join('\n')}\n`);
 
+// The installed command itself, not through npx: npx does not pass SIGTERM
+// on. --exit-with-parent: should this script die, the agent stops too.
 const agent = spawn(
-  'npx',
-  ['--no-install', 'lc-agent', 'run', '--config', 'agent.yaml'],
+  join('node_modules', '.bin', 'lc-agent'),
+  ['run', '--config', 'agent.yaml', '--exit-with-parent'],
   { stdio: ['ignore', 'inherit', 'pipe'] },
 );
 let stderr = '';
@@ -49,7 +51,9 @@ for (;;) {
 agent.kill('SIGTERM');
 const code = await exited;
 if (code !== 0) throw new Error(`lc-agent run exited ${code}\n${stderr}`);
-const mine = (await readFile('agent-mine.log', 'utf8')).split('\n').slice(0, -1);
+const mine = (await readFile('agent-mine.log', 'utf8'))
+  .split('\n')
+  .slice(0, -1);
 if (JSON.stringify(mine) !== JSON.stringify(lines))
   throw new Error('the custom sink got other lines than were written');
 console.log(

@@ -4,7 +4,10 @@ import type { LogRecord, Sink, SinkFactory } from '@lc/core';
 import { defineSink, WriteResults } from '@lc/core';
 import { createDispatcher } from '@lc/dispatcher';
 import { createFileMonitor } from '@lc/monitors';
-import { createMemoryPositionStore, createPositionManager } from '@lc/positions';
+import {
+  createMemoryPositionStore,
+  createPositionManager,
+} from '@lc/positions';
 import { createFileSink } from '@lc/sinks';
 import type { Agent } from '@lc/agent';
 import { createAgent, parseConfig, unwrapConfig } from '@lc/agent';

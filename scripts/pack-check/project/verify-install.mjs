@@ -9,13 +9,17 @@ const wanted = Object.keys(
 const lc = Object.entries(lock.packages).filter(([path]) =>
   /(^|\/)node_modules\/@lc\//.test(path),
 );
-const bad = lc.filter(([, entry]) => !String(entry.resolved).startsWith('file:'));
+const bad = lc.filter(
+  ([, entry]) => !String(entry.resolved).startsWith('file:'),
+);
 if (bad.length > 0) {
   throw new Error(
     `installed from elsewhere than the tarballs: ${bad.map(([p, e]) => `${p} (${e.resolved})`).join(', ')}`,
   );
 }
-const missing = wanted.filter((name) => !lc.some(([p]) => p === `node_modules/${name}`));
+const missing = wanted.filter(
+  (name) => !lc.some(([p]) => p === `node_modules/${name}`),
+);
 if (missing.length > 0) throw new Error(`not installed: ${missing.join(', ')}`);
 console.log(
   `pack-check:   installed ${lc.length} lc package(s), all from the tarballs`,

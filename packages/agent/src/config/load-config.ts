@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { LcError } from '@lc/core';
 import type { z } from 'zod';
 import { didYouMean } from '../internal/did-you-mean.js';
 import { formatPath, readRawConfig } from './raw-config.js';
 import type { ConfigIssue, ParseConfigOptions } from './raw-config.js';
 import { configSchema } from './schema.js';
+import { resolveSinkModules } from './sink-modules.js';
 import type { AgentConfig } from './schema.js';
 import { describeValue } from '../internal/describe-value.js';
 
@@ -42,7 +44,10 @@ export function validateConfig(raw: unknown): ConfigResult {
     : { ok: true, config: parsed.data };
 }
 
-/** Read, parse and validate a config file. */
+/**
+ * Read, parse and validate a config file. `sinks.custom[].module` paths
+ * and package names are resolved from the file's directory.
+ */
 export async function loadConfigFile(
   path: string,
   options: ParseConfigOptions = {},
@@ -61,7 +66,11 @@ export async function loadConfigFile(
       ],
     };
   }
-  return parseConfig(text, options);
+  const result = parseConfig(text, options);
+  // Custom sink modules are named relative to the file.
+  return result.ok
+    ? { ok: true, config: resolveSinkModules(result.config, resolve(path)) }
+    : result;
 }
 
 /** Throw `LC_ERR_CONFIG` listing every issue, for programmatic callers. */

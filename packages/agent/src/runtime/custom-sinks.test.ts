@@ -9,11 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig, unwrapConfig } from '../config/load-config.js';
 import type { AgentConfig } from '../config/schema.js';
 import { buildSinks } from './build-sinks.js';
-import {
-  buildCustomSink,
-  checkCustomSinks,
-  resolveSinkModule,
-} from './custom-sinks.js';
+import { resolveSinkModule } from '../config/sink-modules.js';
+import { buildCustomSink, checkCustomSinks } from './custom-sinks.js';
 
 // Real modules on disk, imported for real: a relative file next to the
 // config, a package in the config directory's node_modules, and broken ones.

@@ -1,40 +1,14 @@
-import { existsSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Instrumentation, Sink, SinkFactory } from '@lc/core';
 import { LcError } from '@lc/core';
-import { resolve as resolveModule } from 'import-meta-resolve';
 import type { ConfigIssue } from '../config/raw-config.js';
 import type { AgentConfig } from '../config/schema.js';
+import { modulesBase, resolveSinkModule } from '../config/sink-modules.js';
 import { describeValue } from '../internal/describe-value.js';
 
 /** One `sinks.custom[]` entry. */
 export type CustomSinkConfig = AgentConfig['sinks']['custom'][number];
 
 const SINK_METHODS = ['write', 'flush', 'shutdown'] as const;
-
-/**
- * The URL of the module a `sinks.custom[].module` names, resolved as Node
- * resolves an `import` written in `from` (the config file, or a directory
- * path ending in "/"): relative paths against it, package names through
- * the `node_modules` above it (their `exports`, `import` condition). An
- * already resolved `file:` URL is kept. Throws Node's resolution error.
- */
-export function resolveSinkModule(specifier: string, from: string): string {
-  const url = specifier.startsWith('file:')
-    ? specifier
-    : resolveModule(specifier, pathToFileURL(from).href);
-  if (url.startsWith('file:') && !existsSync(fileURLToPath(url)))
-    throw new Error(`${fileURLToPath(url)} does not exist`);
-  return url;
-}
-
-/** `from` for a config file path, or the working directory without one. */
-export function modulesBase(configPath: string | undefined): string {
-  return configPath === undefined
-    ? `${process.cwd()}/`
-    : resolvePath(configPath);
-}
 
 const modulePath = (i: number): string => `sinks.custom[${i}].module`;
 

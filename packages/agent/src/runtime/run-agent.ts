@@ -9,10 +9,11 @@ import {
   parseConfig,
 } from '../config/load-config.js';
 import type { ConfigResult } from '../config/load-config.js';
+import { modulesBase } from '../config/sink-modules.js';
 import { DEFAULT_CONFIG_YAML, SAMPLE_LINES } from '../default-config.js';
 import { checkSinkAvailability } from './build-sinks.js';
 import { createAgent } from './create-agent.js';
-import { checkCustomSinks, modulesBase } from './custom-sinks.js';
+import { checkCustomSinks } from './custom-sinks.js';
 import { createAgentLogger } from './create-logger.js';
 import { holdDataDir } from './data-dir-lock.js';
 import type { EarlyStart } from './early-positions.js';
