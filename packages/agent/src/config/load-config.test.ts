@@ -58,7 +58,7 @@ describe('parseConfig', () => {
       [
         'no sinks at all',
         'app: {name: x}',
-        'sinks: at least one sink is required (loki, kafka, file, stdout or http)',
+        'sinks: at least one sink is required (loki, kafka, file, stdout, http or custom)',
       ],
       [
         'empty kafka brokers',

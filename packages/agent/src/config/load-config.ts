@@ -44,13 +44,24 @@ export function validateConfig(raw: unknown): ConfigResult {
     : { ok: true, config: parsed.data };
 }
 
+/** Options for {@link loadConfigFile}. */
+export interface LoadConfigFileOptions extends ParseConfigOptions {
+  /**
+   * Replace each `sinks.custom[].module` that resolves from the file's
+   * directory by its `file:` URL, so the agent imports it wherever it
+   * runs from. `lc-agent` turns this off and checks the modules itself,
+   * to report them as written. @default true
+   */
+  resolveModules?: boolean;
+}
+
 /**
  * Read, parse and validate a config file. `sinks.custom[].module` paths
  * and package names are resolved from the file's directory.
  */
 export async function loadConfigFile(
   path: string,
-  options: ParseConfigOptions = {},
+  options: LoadConfigFileOptions = {},
 ): Promise<ConfigResult> {
   let text: string;
   try {
@@ -68,7 +79,7 @@ export async function loadConfigFile(
   }
   const result = parseConfig(text, options);
   // Custom sink modules are named relative to the file.
-  return result.ok
+  return result.ok && options.resolveModules !== false
     ? { ok: true, config: resolveSinkModules(result.config, resolve(path)) }
     : result;
 }

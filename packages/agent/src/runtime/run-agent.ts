@@ -67,7 +67,7 @@ export async function loadAgentConfig(
       ? parseConfig(text)
       : configPath === undefined
         ? parseConfig(DEFAULT_CONFIG_YAML)
-        : await loadConfigFile(configPath);
+        : await loadConfigFile(configPath, { resolveModules: false });
   if (!result.ok) return result;
   const unavailable = checkSinkAvailability(result.config);
   if (unavailable.length > 0) return { ok: false, issues: unavailable };
