@@ -46,7 +46,11 @@ program
     'Run the agent until SIGINT/SIGTERM (SIGHUP reloads the config).',
   )
   .addOption(configOption())
-  .action(async (opts: { config?: string }) => {
+  .option(
+    '--exit-with-parent',
+    'shut down when the process that started the agent exits (env LC_EXIT_WITH_PARENT=1)',
+  )
+  .action(async (opts: { config?: string; exitWithParent?: boolean }) => {
     // First, before the pipeline's code loads: record the file watches.
     const { openPositionsEarly } = await import('./runtime/early-positions.js');
     const early = await openPositionsEarly(opts.config);
@@ -54,6 +58,9 @@ program
     process.exitCode = await runAgent({
       version: pkg.version,
       early,
+      exitWithParent:
+        opts.exitWithParent === true ||
+        /^(1|true|yes|on)$/i.test(process.env['LC_EXIT_WITH_PARENT'] ?? ''),
       ...(opts.config === undefined ? {} : { configPath: opts.config }),
     });
     // Exit even if a library left a handle open (sockets after a forced stop).

@@ -11,6 +11,7 @@ export {
 export type {
   ConfigIssue,
   ConfigResult,
+  LoadConfigFileOptions,
   ParseConfigOptions,
 } from './config/load-config.js';
 export { configSchema } from './config/schema.js';

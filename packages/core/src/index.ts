@@ -40,6 +40,7 @@ export type {
 export type { LifecycleOptions, Sink, WriteOptions } from './sink.js';
 export { defineSink, shutDownResult } from './define-sink.js';
 export type { SinkDefinition } from './define-sink.js';
+export type { SinkFactory, SinkFactoryContext } from './sink-factory.js';
 export { once, sleep, withTimeout } from './lifecycle.js';
 export {
   humanDuration,

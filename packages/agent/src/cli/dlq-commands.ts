@@ -124,7 +124,7 @@ export function addDlqCommands(
       if (ctx.absent)
         return printLine('replayed 0, failed 0 (no dead-letter queue)');
       const store = await createDeadLetterStore({ directory: ctx.directory });
-      const { sinks } = buildSinks(ctx.config, {});
+      const { sinks } = await buildSinks(ctx.config, {});
       const bar =
         opts.progress && process.stderr.isTTY
           ? new cliProgress.SingleBar(

@@ -59,7 +59,7 @@ describe('parseConfig', () => {
       [
         'no sinks at all',
         'app: {name: x}',
-        'sinks: at least one sink is required (loki, kafka, file, stdout, http or otlp)',
+        'sinks: at least one sink is required (loki, kafka, file, stdout, http, otlp or custom)',
       ],
       [
         'an OTLP sink without an endpoint',

@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { LcError } from '@lc/core';
 import type { z } from 'zod';
 import { didYouMean } from '../internal/did-you-mean.js';
 import { formatPath, readRawConfig } from './raw-config.js';
 import type { ConfigIssue, ParseConfigOptions } from './raw-config.js';
 import { configSchema } from './schema.js';
+import { resolveSinkModules } from './sink-modules.js';
 import type { AgentConfig } from './schema.js';
 import { describeValue } from '../internal/describe-value.js';
 import { collectSecrets, isSecretPath } from './redact-secrets.js';
@@ -51,10 +53,24 @@ export function validateConfig(raw: unknown): ConfigResult {
   };
 }
 
-/** Read, parse and validate a config file. */
+/** Options for {@link loadConfigFile}. */
+export interface LoadConfigFileOptions extends ParseConfigOptions {
+  /**
+   * Replace each `sinks.custom[].module` that resolves from the file's
+   * directory by its `file:` URL, so the agent imports it wherever it
+   * runs from. `lc-agent` turns this off and checks the modules itself,
+   * to report them as written. @default true
+   */
+  resolveModules?: boolean;
+}
+
+/**
+ * Read, parse and validate a config file. `sinks.custom[].module` paths
+ * and package names are resolved from the file's directory.
+ */
 export async function loadConfigFile(
   path: string,
-  options: ParseConfigOptions = {},
+  options: LoadConfigFileOptions = {},
 ): Promise<ConfigResult> {
   let text: string;
   try {
@@ -70,7 +86,11 @@ export async function loadConfigFile(
       ],
     };
   }
-  return parseConfig(text, options);
+  const result = parseConfig(text, options);
+  // Custom sink modules are named relative to the file.
+  return result.ok && options.resolveModules !== false
+    ? { ok: true, config: resolveSinkModules(result.config, resolve(path)) }
+    : result;
 }
 
 /** Throw `LC_ERR_CONFIG` listing every issue, for programmatic callers. */

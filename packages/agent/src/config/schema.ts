@@ -1,25 +1,18 @@
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from './defaults.js';
 import { pipelineSchema } from '@lc/processing';
-import { otlpSinkSection } from './otlp-sink-schema.js';
 import { multilineSchema } from './multiline-schema.js';
+import { sinksSchema } from './sinks-schema.js';
 import {
   duration,
   durationValue,
   flag,
-  httpUrl,
   positiveInt,
   section,
   size,
   sizeValue,
   stringMap,
 } from './schema-helpers.js';
-import {
-  checkHttpSinkSecurity,
-  httpSecretFiles,
-  saslSection,
-  tlsSection,
-} from './sink-security-schema.js';
 
 const MiB = 1024 * 1024;
 
@@ -31,112 +24,6 @@ const port = (defaultPort: number, description: string) =>
     .max(65_535)
     .default(defaultPort)
     .describe(description);
-
-const sinkCommon = {
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'expected letters, digits, "-" or "_"')
-    .optional()
-    .describe(
-      'Unique sink name (metrics label, routes, DLQ). @default "<type>" or "<type>-<n>"',
-    ),
-  match: z
-    .record(z.string(), z.string())
-    .optional()
-    .describe(
-      'Route: only records whose labels match these globs go to this sink. @default every record',
-    ),
-};
-
-const lokiSink = section({
-  ...sinkCommon,
-  url: httpUrl('Loki base URL (http://loki:3100) or full push URL.'),
-  tenant_id: z.string().optional().describe('X-Scope-OrgID header.'),
-  encoding: z
-    .enum(['protobuf', 'json'])
-    .default('protobuf')
-    .describe('Push encoding.'),
-  labels: stringMap('Static labels added to every stream.'),
-  headers: stringMap('Extra HTTP headers.'),
-  username: z.string().optional().describe('Basic auth user.'),
-  password: z.string().optional().describe('Basic auth password (secret).'),
-  bearer_token: z.string().optional().describe('Bearer token (secret).'),
-  ...httpSecretFiles,
-  timeout: duration(30_000, 'Request timeout.'),
-  tls: tlsSection('URL'),
-}).check(checkHttpSinkSecurity);
-
-const kafkaSink = section({
-  ...sinkCommon,
-  brokers: z.array(z.string().min(1)).min(1).describe('host:port list.'),
-  topic: z.string().min(1).describe('Topic to produce to.'),
-  client_id: z.string().default('lc-agent').describe('Kafka client id.'),
-  compression: z
-    .enum(['none', 'gzip', 'snappy'])
-    .default('none')
-    .describe('Batch compression.'),
-  acks: z
-    .union([z.literal(-1), z.literal(0), z.literal(1)])
-    .default(-1)
-    .describe('Required acks.'),
-  format: z
-    .enum(['json', 'text'])
-    .default('json')
-    .describe('Message value: the record as JSON or the raw line.'),
-  key_label: z
-    .string()
-    .optional()
-    .describe('Label used as message key. @default the source id'),
-  timeout: duration(30_000, 'Request timeout.'),
-  tls: tlsSection('broker'),
-  sasl: saslSection,
-});
-
-const fileSink = section({
-  ...sinkCommon,
-  path_template: z
-    .string()
-    .optional()
-    .describe(
-      'File path under directory; placeholders {source}, {source_kind}, {file_name}, {container_name}, {date}, {hour}, {label:NAME}. @default "{source_kind}-{source}.log"',
-    ),
-  directory: z.string().min(1).describe('Output directory.'),
-  format: z
-    .enum(['json', 'text'])
-    .default('json')
-    .describe('JSON Lines or raw lines.'),
-  max_file_bytes: size(128 * MiB, 'Rotate the output file at this size.'),
-  max_files: positiveInt(10, 'Rotated files kept.'),
-  fsync: flag(false, 'fsync after every batch.'),
-});
-
-const stdoutSink = section({
-  ...sinkCommon,
-  format: z.enum(['json', 'text']).default('json').describe('Output format.'),
-});
-
-const httpSink = section({
-  ...sinkCommon,
-  url: httpUrl('Endpoint receiving the batches.'),
-  format: z
-    .enum(['ndjson', 'elasticsearch'])
-    .default('ndjson')
-    .describe('Body encoding: NDJSON records or an Elasticsearch _bulk body.'),
-  index: z
-    .string()
-    .optional()
-    .describe('Elasticsearch index (format: elasticsearch).'),
-  gzip: flag(false, 'gzip request bodies.'),
-  headers: stringMap('Extra HTTP headers (may hold secrets).'),
-  username: z.string().optional().describe('Basic auth user.'),
-  password: z.string().optional().describe('Basic auth password (secret).'),
-  bearer_token: z.string().optional().describe('Bearer token (secret).'),
-  ...httpSecretFiles,
-  timeout: duration(30_000, 'Request timeout.'),
-  tls: tlsSection('URL'),
-}).check(checkHttpSinkSecurity);
-
-const otlpSink = otlpSinkSection(sinkCommon);
 
 const fileSource = section({
   include: z
@@ -440,33 +327,7 @@ export const configSchema = section({
       .default([])
       .describe('Processing pipelines; first matching one per source.'),
   }).prefault({}),
-  sinks: section({
-    loki: z.array(lokiSink).default([]),
-    kafka: z.array(kafkaSink).default([]),
-    file: z.array(fileSink).default([]),
-    stdout: z.array(stdoutSink).default([]),
-    http: z.array(httpSink).default([]),
-    otlp: z.array(otlpSink).default([]),
-  })
-    .prefault({})
-    .check((ctx) => {
-      const s = ctx.value;
-      const total =
-        s.loki.length +
-        s.kafka.length +
-        s.file.length +
-        s.stdout.length +
-        s.http.length +
-        s.otlp.length;
-      if (total === 0) {
-        ctx.issues.push({
-          code: 'custom',
-          input: s,
-          message:
-            'at least one sink is required (loki, kafka, file, stdout, http or otlp)',
-        });
-      }
-    }),
+  sinks: sinksSchema,
 });
 
 /** The validated configuration (defaults applied, units resolved). */

@@ -39,7 +39,7 @@ sinks: {file: [{name: out, directory: ${tmp.path}/out, path_template: "out.jsonl
       ),
     );
     const commits: unknown[] = [];
-    const g = buildGeneration(config, {
+    const g = await buildGeneration(config, {
       inst: {},
       committer: { commit: (_source, cursor) => commits.push(cursor) },
       batchStore: undefined,

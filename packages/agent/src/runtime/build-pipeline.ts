@@ -57,13 +57,13 @@ export interface PipelineDeps {
  * sources come later. `files`: the sinks' TLS and secret files, already
  * read (else read now; unreadable ones throw `LC_ERR_CONFIG`).
  */
-export function buildGeneration(
+export async function buildGeneration(
   cfg: AgentConfig,
   deps: PipelineDeps,
   files: SinkFiles = unwrapSinkFiles(readSinkFiles(cfg)),
-): Generation {
+): Promise<Generation> {
   const { inst, committer, batchStore, deadLetters } = deps;
-  const built = buildSinks(cfg, inst, files);
+  const built = await buildSinks(cfg, inst, files);
   const d = cfg.dispatcher;
   const dispatcher = createDispatcher({
     ...inst,

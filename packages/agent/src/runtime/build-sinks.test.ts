@@ -14,7 +14,7 @@ describe('buildSinks', () => {
         { env: {} },
       ),
     );
-    const built = buildSinks(config, {});
+    const built = await buildSinks(config, {});
     expect(built.sinks.map((s) => s.name)).toEqual([
       'loki',
       'file-0',

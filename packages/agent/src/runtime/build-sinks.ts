@@ -12,6 +12,7 @@ import type { SinkTlsOptions } from '@lc/sinks';
 import type { AgentConfig } from '../config/schema.js';
 import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
 import type { SinkFiles } from './sink-files.js';
+import { buildCustomSink } from './custom-sinks.js';
 
 /** Sinks built from config, with their routes. */
 export interface BuiltSinks {
@@ -31,15 +32,17 @@ export function sinkName(
 }
 
 /**
- * Build every configured sink. Throws `LC_ERR_CONFIG` for unavailable types
- * and for TLS/secret files that cannot be read or used (`files`: already
- * read, else read now).
+ * Build every configured sink: the built-in types, then `sinks.custom`
+ * (each module imported and its factory called). Throws `LC_ERR_CONFIG`
+ * for TLS/secret files that cannot be read or used (`files`: already read,
+ * else read now), and naming the entry when a custom sink cannot be built
+ * (the sinks built before it are shut down first).
  */
-export function buildSinks(
+export async function buildSinks(
   config: AgentConfig,
   inst: Instrumentation,
   files: SinkFiles = unwrapSinkFiles(readSinkFiles(config)),
-): BuiltSinks {
+): Promise<BuiltSinks> {
   const sinks: Sink[] = [];
   const routes: RouteOptions[] = [];
   const defaultSinks: string[] = [];
@@ -167,6 +170,16 @@ export function buildSinks(
       s.match,
     );
   });
+  for (const [i, s] of config.sinks.custom.entries()) {
+    let sink: Sink;
+    try {
+      sink = await buildCustomSink(s, i, inst);
+    } catch (error) {
+      await Promise.allSettled(sinks.map((built) => built.shutdown()));
+      throw error;
+    }
+    add(sink, s.match);
+  }
   return { sinks, routes, defaultSinks };
 }
 

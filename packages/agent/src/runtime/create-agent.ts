@@ -92,7 +92,10 @@ export function createAgent(options: AgentOptions): Agent {
     return run;
   };
 
-  const buildPipeline = (cfg: AgentConfig, files?: SinkFiles): Generation =>
+  const buildPipeline = (
+    cfg: AgentConfig,
+    files?: SinkFiles,
+  ): Promise<Generation> =>
     buildGeneration(
       cfg,
       {
@@ -127,7 +130,7 @@ export function createAgent(options: AgentOptions): Agent {
         await positions.start();
         await recordSourceWatches(config, positions);
         ({ deadLetters, batchStore } = await openStores(config, inst));
-        const g = buildPipeline(config);
+        const g = await buildPipeline(config);
         buildSources(g, config);
         gen = g;
         await startGeneration(g);
@@ -177,7 +180,7 @@ export function createAgent(options: AgentOptions): Agent {
           const files = unwrapSinkFiles(readSinkFiles(next));
           filesChanged = files.fingerprint !== gen.sinkFiles;
           if (diff.sinks || diff.dispatcher || filesChanged)
-            nextGen = buildPipeline(next, files);
+            nextGen = await buildPipeline(next, files);
         } catch (error) {
           reloadCounter.labels('rejected').inc();
           throw error;

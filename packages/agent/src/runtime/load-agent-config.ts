@@ -4,9 +4,11 @@ import type { ConfigIssue } from '../config/raw-config.js';
 import type { AgentConfig } from '../config/schema.js';
 import { collectSecrets } from '../config/redact-secrets.js';
 import { createSecretScrubber } from '../config/secret-scrubber.js';
+import { modulesBase } from '../config/sink-modules.js';
 import { DEFAULT_CONFIG_YAML } from '../default-config.js';
 import { checkSinkAvailability } from './build-sinks.js';
 import { checkIncludeRoots, checkWrittenPaths } from './check-paths.js';
+import { checkCustomSinks } from './custom-sinks.js';
 import { probeComponents } from './probe-components.js';
 import { readSinkFiles } from './sink-files.js';
 
@@ -35,13 +37,13 @@ export interface CheckOptions {
  * created). `validate`, `run`, a reload and the offline commands all call
  * this, so they cannot disagree. No message holds a secret of the config.
  */
-export function checkAgentConfig(
+export async function checkAgentConfig(
   config: AgentConfig,
   options: CheckOptions = {},
-): {
+): Promise<{
   issues: ConfigIssue[];
   warnings: ConfigIssue[];
-} {
+}> {
   const scrubber = createSecretScrubber(collectSecrets(config));
   const scrub = (list: ConfigIssue[]) =>
     list.map((i) => ({ ...i, message: scrubber.scrub(i.message) }));
@@ -53,7 +55,7 @@ export function checkAgentConfig(
       ? unavailable
       : [
           ...(files.ok ? [] : files.issues),
-          ...probeComponents(config, { sinks: files.ok }),
+          ...(await probeComponents(config, { sinks: files.ok })),
           ...(options.paths === false ? [] : checkWrittenPaths(config)),
         ];
   return {
@@ -64,7 +66,9 @@ export function checkAgentConfig(
 
 /**
  * Load a config file, or the embedded default when no path is given
- * (`text`: its content, already read), and run {@link checkAgentConfig}.
+ * (`text`: its content, already read), check its custom sink modules
+ * (resolved from the file's directory, imported, factory exported), and
+ * run {@link checkAgentConfig}.
  */
 export async function loadAgentConfig(
   configPath: string | undefined,
@@ -76,10 +80,13 @@ export async function loadAgentConfig(
       ? parseConfig(text)
       : configPath === undefined
         ? parseConfig(DEFAULT_CONFIG_YAML)
-        : await loadConfigFile(configPath);
+        : await loadConfigFile(configPath, { resolveModules: false });
   if (!result.ok) return { ...result, warnings: [] };
-  const { issues, warnings } = checkAgentConfig(result.config, options);
+  // Custom sink modules resolve from the config file's directory.
+  const custom = await checkCustomSinks(result.config, modulesBase(configPath));
+  if (!custom.ok) return { ...custom, warnings: [] };
+  const { issues, warnings } = await checkAgentConfig(custom.config, options);
   return issues.length > 0
     ? { ok: false, issues, warnings }
-    : { ...result, warnings };
+    : { ok: true, config: custom.config, warnings };
 }

@@ -17,7 +17,7 @@ const probe = (yaml: string) =>
 describe('probeComponents', () => {
   it('should accept a config whose every component builds, creating nothing', async () => {
     expect(
-      probe(
+      await probe(
         [
           `app: {data_dir: ${tmp.path}/d}`,
           `sources: {files: [{include: ["${tmp.path}/logs/{a,b}/*.log"], exclude: ["*.gz"]}], docker: {enabled: true, socket: ${tmp.path}/docker.sock}}`,
@@ -74,17 +74,17 @@ describe('probeComponents', () => {
     ],
   ];
   for (const [what, yaml, path, message] of table) {
-    it(`should name the config key of ${what}`, () => {
-      const issues = probe(yaml);
+    it(`should name the config key of ${what}`, async () => {
+      const issues = await probe(yaml);
       expect(issues).toHaveLength(1);
       expect(issues[0]?.path).toBe(path);
       expect(issues[0]?.message).toMatch(message);
     });
   }
 
-  it('should report every bad include and exclude glob, not only the first', () => {
+  it('should report every bad include and exclude glob, not only the first', async () => {
     expect(
-      probe(
+      await probe(
         'sinks: {stdout: [{}]}\nsources: {files: [{include: ["/l/{a,b.log", "/l/ok/*.log", "/l/[.log"], exclude: ["x}"]}]}',
       ),
     ).toEqual([

@@ -55,13 +55,13 @@ const RENAMED: Record<string, Record<string, string>> = {
  * (`createFileSink: pathTemplate must be …` → `sinks.file[0].path_template:
  * must be …`). What a factory accepts here, `run` builds.
  */
-export function probeComponents(
+export async function probeComponents(
   config: AgentConfig,
   options: {
     /** Build the sinks (false when their files could not be read). @default true */
     sinks?: boolean;
   } = {},
-): ConfigIssue[] {
+): Promise<ConfigIssue[]> {
   const issues: ConfigIssue[] = [];
   const inst: Instrumentation = {
     logger: silentLogger,
@@ -81,19 +81,38 @@ export function probeComponents(
       return undefined;
     }
   };
+  const attemptAsync = async <T>(
+    section: string,
+    path: string,
+    node: unknown,
+    build: () => Promise<T>,
+  ): Promise<T | undefined> => {
+    try {
+      return await build();
+    } catch (error) {
+      issues.push(optionIssue(error, section, path, node));
+      return undefined;
+    }
+  };
   const sinks: Sink[] = [];
   // Sinks whose files could not be read are not built (the caller reports
   // the files), and then neither is the dispatcher that needs them.
+  // Custom sinks are checked by checkCustomSinks: their factories (user
+  // code) are not called before `run`.
   const probeSinks = options.sinks !== false;
   if (probeSinks) {
     for (const [type, list] of Object.entries(config.sinks)) {
-      (list as readonly unknown[]).forEach((sink, i) => {
+      if (type === 'custom') continue;
+      for (const [i, sink] of (list as readonly unknown[]).entries()) {
         const only = onlySink(config, type, i);
-        const built = attempt('sink', `sinks.${type}[${i}]`, sink, () =>
-          buildSinks(only, inst),
+        const built = await attemptAsync(
+          'sink',
+          `sinks.${type}[${i}]`,
+          sink,
+          () => buildSinks(only, inst),
         );
         sinks.push(...(built?.sinks ?? []));
-      });
+      }
     }
   }
   const positions = attempt('positions', 'positions', config.positions, () =>
@@ -112,7 +131,7 @@ export function probeComponents(
     issues.length === 0 &&
     positions !== undefined &&
     processor !== undefined
-      ? attempt('dispatcher', 'dispatcher', config.dispatcher, () =>
+      ? await attemptAsync('dispatcher', 'dispatcher', config.dispatcher, () =>
           probeGeneration(config, inst, positions, processor),
         )
       : undefined;
@@ -176,14 +195,32 @@ function probeGeneration(
   inst: Instrumentation,
   positions: PositionManager,
   processor: Processor,
-): Generation {
-  return buildGeneration(config, {
-    inst,
-    committer: positions,
-    batchStore: undefined,
-    deadLetters: undefined,
-    processor,
-  });
+): Promise<Generation> {
+  // Custom sinks stand in as stdout sinks of the same name and route (built,
+  // never written to), so the dispatcher sees every sink without a user
+  // factory being called.
+  const standIns = config.sinks.custom.map((c) => ({
+    name: c.name,
+    format: 'text' as const,
+    ...(c.match === undefined ? {} : { match: c.match }),
+  }));
+  return buildGeneration(
+    {
+      ...config,
+      sinks: {
+        ...config.sinks,
+        stdout: [...config.sinks.stdout, ...standIns],
+        custom: [],
+      },
+    },
+    {
+      inst,
+      committer: positions,
+      batchStore: undefined,
+      deadLetters: undefined,
+      processor,
+    },
+  );
 }
 
 /** `config` with only the `index`th sink of `type`. */

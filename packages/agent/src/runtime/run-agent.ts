@@ -17,6 +17,7 @@ import { readSinkFiles } from './sink-files.js';
 import type { EarlyStart } from './early-positions.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { loadAgentConfig } from './load-agent-config.js';
+import { watchParent } from './parent-watch.js';
 
 export { EXIT_CODES } from './exit-codes.js';
 export { loadAgentConfig } from './load-agent-config.js';
@@ -32,6 +33,13 @@ export interface RunAgentOptions {
   version: string;
   /** What `openPositionsEarly` prepared at process start, if it ran. */
   early?: EarlyStart;
+  /**
+   * Shut down gracefully when the process that started the agent exits
+   * (`--exit-with-parent`): a wrapper killed without forwarding its signal
+   * (a package-manager script, a supervisor script) must not leave the
+   * agent running. Ignored when the parent is init. @default false
+   */
+  exitWithParent?: boolean;
 }
 
 /** A fatal error, as one line on stderr whatever the log format. */
@@ -218,6 +226,24 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
   process.on('SIGHUP', onHup);
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUnhandled);
+  const parent =
+    options.exitWithParent === true
+      ? watchParent({
+          onGone: ({ parentPid, newParentPid }) => {
+            logger.warn(
+              { parentPid, newParentPid },
+              'the parent process exited (--exit-with-parent): shutting down',
+            );
+            if (!stopping) stop('parent exited');
+          },
+        })
+      : undefined;
+  if (parent?.watching === false) {
+    logger.info(
+      { parentPid: parent.parentPid },
+      '--exit-with-parent: the parent is init, nothing to watch',
+    );
+  }
   try {
     // Sources start first: that is what makes the identities of the files
     // being read durable, and a crash loop must get there each time. The
@@ -272,6 +298,7 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     dataDirLock.release();
     process.off('exit', dataDirLock.release);
     clearInterval(keepAlive);
+    parent?.stop();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     process.off('SIGHUP', onHup);
