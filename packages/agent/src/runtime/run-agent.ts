@@ -138,6 +138,7 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
       agent,
       version: options.version,
       ...(config.api.token === undefined ? {} : { token: config.api.token }),
+      env: process.env,
       maxBodyBytes: config.api.max_body_bytes,
       maxRecordsPerRequest: config.api.max_records_per_request,
       metrics: config.metrics.enabled,
@@ -172,11 +173,16 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     }, config.dispatcher.shutdown_timeout + 15_000);
     void (async () => {
       try {
-        await api?.close();
+        // The API stays up until the pipeline has stopped: /ready answers
+        // 503 "stopping" and ingest 503 with Retry-After meanwhile, so a
+        // load balancer or client sees the stop instead of a refused
+        // connection. It closes last.
         await agent.shutdown();
+        await api?.close();
         resolveExit(stopCode);
       } catch (error) {
         logger.error({ err: error }, 'shutdown failed');
+        await api?.close().catch(() => undefined);
         resolveExit(EXIT_CODES.failure);
       } finally {
         clearTimeout(bound);
@@ -241,8 +247,8 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
       { err: error },
       `failed to start (exit ${EXIT_CODES.failure})`,
     );
-    await api?.close().catch(() => undefined);
     await agent.shutdown().catch(() => undefined);
+    await api?.close().catch(() => undefined);
     release();
     return EXIT_CODES.failure;
   }
