@@ -129,6 +129,39 @@ describe('createDispatcher: sink failures', () => {
   });
 });
 
+describe('createDispatcher: fallback', () => {
+  it('should say at warn, once per 10 s per sink, with the cause, that records go to the fallback', async () => {
+    const lines: Line[] = [];
+    const local = createInMemorySink({ name: 'local' });
+    const d = createDispatcher({
+      sinks: [refusingSink(), local],
+      logger: capturingLogger(lines),
+      batchMaxRecords: 1,
+      batchTimeoutMs: 1,
+      sinkOptions: { loki: { fallback: 'local' } },
+      circuit: { failureThreshold: 0 },
+      retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
+      shutdownTimeoutMs: 0,
+    });
+    live.push(d);
+    await d.start();
+    for (let n = 1; n <= 4; n++) d.dispatch(rec(n));
+    await eventually(() => local.records.length === 4);
+    const diverted = lines.filter((l) => l.msg.includes('fallback'));
+    expect(diverted).toHaveLength(1);
+    expect(diverted[0]?.level).toBe('warn');
+    expect(diverted[0]?.obj).toMatchObject({
+      sink: 'loki',
+      fallback: 'local',
+      records: 1,
+      code: 'LC_ERR_SINK_UNAVAILABLE',
+    });
+    expect(diverted[0]?.msg).toBe(
+      'sink loki: 1 record goes to fallback local instead (connect ECONNREFUSED 127.0.0.1:3100)',
+    );
+  });
+});
+
 describe('createDispatcher: dead letters', () => {
   const dirs = tempDirs('lc-failure-logging-');
   const stores: DiskDeadLetterStore[] = [];

@@ -353,10 +353,24 @@ export class DeliveryEngine {
     d.attempts = 0;
     d.firstFailureAtMs = 0;
     d.state = 'waiting';
-    this.s.logger.warn(
-      { sink: d.lane.name, fallback: fallback.name, records: d.records.length },
-      'batch diverted to fallback sink',
+    const cause = d.lane.lastError;
+    const suppressed = takeLogSlot(
+      d.lane.divertLog,
+      this.s.clock.now(),
+      d.records.length,
     );
+    if (suppressed !== undefined)
+      this.s.logger.warn(
+        {
+          sink: d.lane.name,
+          fallback: fallback.name,
+          records: d.records.length,
+          code: cause?.code,
+          cause: cause?.message,
+          ...(suppressed > 0 ? { alsoSinceLastLog: suppressed } : {}),
+        },
+        `sink ${d.lane.name}: ${d.records.length} record${d.records.length === 1 ? ' goes' : 's go'} to fallback ${fallback.name} instead (${cause?.message ?? 'sink down'})`,
+      );
     fallback.queue.push(d);
     this.pump(fallback);
   }

@@ -85,6 +85,7 @@ export function createLanes(
       delivered: 0,
       lastError: undefined,
       failureLog: { atMs: -Infinity, suppressed: 0 },
+      divertLog: { atMs: -Infinity, suppressed: 0 },
       dropLog: { atMs: -Infinity, suppressed: 0 },
       deadLettered: 0,
     };
