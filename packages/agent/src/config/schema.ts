@@ -173,7 +173,7 @@ export const configSchema = section({
       .string()
       .optional()
       .describe(
-        'Bearer token for mutating endpoints; required when host is not loopback.',
+        'Bearer token required on every endpoint but /health, /ready and /metrics; required when host is not loopback.',
       ),
     max_body_bytes: size(MiB, 'Largest accepted ingest body.'),
     max_records_per_request: positiveInt(

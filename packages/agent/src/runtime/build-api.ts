@@ -12,6 +12,11 @@ export interface ApiDeps {
   /** `POST /config/reload`; absent (503) when running on the embedded default. */
   readonly reload?: () => Promise<ReloadResult>;
   readonly logger: Logger;
+  /**
+   * The environment the config's `${VAR}` came from: values of secret-named
+   * variables are redacted from `/config` wherever they were substituted.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -27,6 +32,7 @@ export function buildApi(cfg: AgentConfig, deps: ApiDeps): FastifyInstance {
     maxRecordsPerRequest: cfg.api.max_records_per_request,
     metrics: cfg.metrics.enabled,
     ...(deps.reload === undefined ? {} : { reload: deps.reload }),
+    ...(deps.env === undefined ? {} : { env: deps.env }),
     logger: deps.logger,
   });
 }

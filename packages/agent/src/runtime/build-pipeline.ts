@@ -6,7 +6,7 @@ import type {
   Intake,
   Sink,
 } from '@lc/core';
-import type { Dispatcher } from '@lc/dispatcher';
+import type { Dispatcher, DispatcherShutdown } from '@lc/dispatcher';
 import { createDispatcher } from '@lc/dispatcher';
 import type { ContainerMonitor, FileMonitor } from '@lc/monitors';
 import type { BatchPersistence } from '@lc/persistence';
@@ -128,13 +128,15 @@ export async function startGeneration(g: Generation): Promise<void> {
 
 /**
  * Stop `g`: sources first, then the dispatcher drains (committing what was
- * delivered), then `committer` flushes.
+ * delivered), then `committer` flushes. Resolves what the dispatcher left
+ * and where, for the caller to report.
  */
 export async function stopGeneration(
   g: Generation,
   committer: { flush(): Promise<void> },
-): Promise<void> {
+): Promise<DispatcherShutdown> {
   await stopSources(g);
-  await g.dispatcher.shutdown();
+  const summary = await g.dispatcher.shutdown();
   await committer.flush();
+  return summary;
 }

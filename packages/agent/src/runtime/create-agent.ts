@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { DeadLetterStore } from '@lc/core';
 import { LcError, silentLogger } from '@lc/core';
 import type { BatchPersistence } from '@lc/persistence';
@@ -31,6 +32,8 @@ import { openStores } from './build-stores.js';
 import { diffConfig } from './diff-config.js';
 import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
 import type { SinkFiles } from './sink-files.js';
+import { agentReadiness } from './readiness.js';
+import { reportShutdown } from './shutdown-report.js';
 
 /** Assemble an agent from a validated config. Nothing runs until `start()`. */
 export function createAgent(options: AgentOptions): Agent {
@@ -71,6 +74,8 @@ export function createAgent(options: AgentOptions): Agent {
   const processing = createProcessorSlot(buildProcessing(config, inst));
   const processor = processing.processor;
   let gen: Generation | undefined;
+  /** HTTP ingest is refused until the intake has room again. */
+  let ingestPaused = false;
   let chain: Promise<unknown> = Promise.resolve();
 
   const positionsStatus = (): PositionsStatus => {
@@ -109,8 +114,25 @@ export function createAgent(options: AgentOptions): Agent {
     );
   const buildSources = (g: Generation, cfg: AgentConfig): void =>
     attachSources(g, cfg, { inst, positions });
-  const stopPipeline = (g: Generation): Promise<void> =>
-    stopGeneration(g, positions);
+  /** Stop `g` and say, in one line, what it left and where. */
+  const stopPipeline = async (
+    g: Generation,
+    context: 'stop' | 'reload',
+  ): Promise<void> => {
+    const summary = await stopGeneration(g, positions);
+    const c = g.config;
+    reportShutdown(logger, summary, {
+      context,
+      timeoutMs: c.dispatcher.shutdown_timeout,
+      walDirectory:
+        batchStore === undefined
+          ? undefined
+          : (c.persistence.directory ?? resolve(c.app.data_dir, 'wal')),
+      spillDirectory: spillActive(c.dispatcher)
+        ? (c.dispatcher.spill.directory ?? resolve(c.app.data_dir, 'spill'))
+        : undefined,
+    });
+  };
 
   const agent: Agent = {
     registry,
@@ -151,7 +173,7 @@ export function createAgent(options: AgentOptions): Agent {
           return;
         }
         state = 'stopping';
-        if (gen !== undefined) await stopPipeline(gen);
+        if (gen !== undefined) await stopPipeline(gen, 'stop');
         await batchStore?.shutdown();
         await deadLetters?.close();
         await positions.shutdown();
@@ -191,7 +213,7 @@ export function createAgent(options: AgentOptions): Agent {
         state = 'reloading';
         try {
           if (nextGen !== undefined) {
-            await stopPipeline(gen);
+            await stopPipeline(gen, 'reload');
             swapProcessor();
             buildSources(nextGen, next);
             gen = nextGen;
@@ -243,45 +265,46 @@ export function createAgent(options: AgentOptions): Agent {
         return { applied, requiresRestart: diff.requiresRestart };
       }),
     ingest(records) {
-      if (gen === undefined || (state !== 'running' && state !== 'reloading')) {
+      if (gen === undefined || state !== 'running') {
         throw new LcError({
           code: 'LC_ERR_SERVICE_UNAVAILABLE',
-          message: `agent is ${state}`,
+          message: `agent is ${state}: retry later`,
         });
       }
-      return gen.intake.dispatchMany(records);
+      if (ingestPaused) {
+        throw new LcError({
+          code: 'LC_ERR_QUEUE_FULL',
+          message:
+            'the intake is full (sinks down or slow past the disk buffer): retry later',
+        });
+      }
+      const intake = gen.intake;
+      if (intake.dispatchMany(records)) return;
+      // Taken, and now over budget: refuse the next requests until there
+      // is room, instead of holding ever more in memory.
+      ingestPaused = true;
+      intake.whenWritable().then(
+        () => (ingestPaused = false),
+        () => (ingestPaused = false),
+      );
     },
-    readiness() {
-      const saves = positionsStatus();
-      const components: Record<string, string> = {
-        agent: state,
-        positions:
-          state !== 'running'
-            ? state
-            : saves.state === 'ok'
-              ? 'up'
-              : `failing: ${saves.lastError ?? 'save failed'}`,
-        dispatcher:
-          gen === undefined
-            ? 'down'
-            : gen.dispatcher.stats().writable
-              ? 'up'
-              : 'backpressure',
-        deadLetters: deadLetters === undefined ? 'disabled' : 'up',
-        persistence: batchStore === undefined ? 'disabled' : 'up',
-        fileSources: String(gen?.files.length ?? 0),
-        docker: gen?.docker === undefined ? 'disabled' : 'up',
-      };
-      // Positions that cannot be saved are a durability failure: delivery
-      // goes on, but a crash would replay (or, for a new file rotated
-      // away meanwhile, miss) what was read since. Not ready until fixed.
-      return { ready: state === 'running' && saves.state === 'ok', components };
-    },
+    readiness: () =>
+      agentReadiness({
+        state,
+        positions: positionsStatus(),
+        dispatcher: gen?.dispatcher.stats(),
+        deadLetters: deadLetters !== undefined,
+        persistence: batchStore !== undefined,
+        fileGroups: gen?.files.length ?? 0,
+        docker: gen?.docker !== undefined,
+        http: config.sources.http.enabled,
+      }),
     status: () => {
       const files = gen?.files.flatMap((m) => m.status()) ?? [];
       const dispatcher = gen?.dispatcher.stats();
       return {
         sinks: dispatcher?.sinks ?? [],
+        routes: dispatcher?.routes ?? [],
         files,
         containers: gen?.docker?.status() ?? [],
         positions: positionsStatus(),

@@ -147,6 +147,7 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     api = buildApi(config, {
       agent,
       version: options.version,
+      env: process.env,
       ...(options.configPath === undefined ? {} : { reload }),
       logger,
     });
@@ -185,11 +186,16 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     }, config.dispatcher.shutdown_timeout + 15_000);
     void (async () => {
       try {
-        await api?.close();
+        // The API stays up until the pipeline has stopped: /ready answers
+        // 503 "stopping" and ingest 503 with Retry-After meanwhile, so a
+        // load balancer or client sees the stop instead of a refused
+        // connection. It closes last.
         await agent.shutdown();
+        await api?.close();
         resolveExit(stopCode);
       } catch (error) {
         logger.error({ err: error }, 'shutdown failed');
+        await api?.close().catch(() => undefined);
         resolveExit(EXIT_CODES.failure);
       } finally {
         clearTimeout(bound);
@@ -272,8 +278,8 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
       logger.info({ address }, 'api listening; agent ready');
   } catch (error) {
     logger.debug({ err: error }, 'failed to start');
-    await api?.close().catch(() => undefined);
     await agent.shutdown().catch(() => undefined);
+    await api?.close().catch(() => undefined);
     release();
     // Last, so it is the line a user sees: where (the config key of the
     // path it names, when it names one), what, and why.

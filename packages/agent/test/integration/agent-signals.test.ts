@@ -114,10 +114,11 @@ sinks: {file: [{directory: ${tmp.path}/out}]}
       expect((await fetch(`${listen}/health`)).status).toBe(200);
       const ready = await fetch(`${listen}/ready`);
       expect(ready.status).toBe(503);
-      expect(
-        ((await ready.json()) as { components: { agent: string } }).components
-          .agent,
-      ).toBe('starting');
+      expect(await ready.json()).toMatchObject({
+        ready: false,
+        status: 'starting',
+        reasons: ['agent is starting'],
+      });
       a.child.kill('SIGTERM');
       // The drain bound (1 s) + 15 s, then exit 3 (shutdown timeout).
       expect(await a.exited).toBe(3);

@@ -209,7 +209,7 @@ describe('secrets (built binary)', () => {
           Promise.resolve(
             (loki?.entries().length ?? 0) >= 3 &&
               posts() >= 1 &&
-              agent.stderr().includes('records moved to the dead-letter store'),
+              agent.stderr().includes('dead-lettered (kept for replay)'),
           ),
         60_000,
         'lines delivered to Loki and refused by the HTTP endpoint into the DLQ',
