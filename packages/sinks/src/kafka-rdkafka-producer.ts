@@ -134,8 +134,7 @@ export function createRdKafkaProducer(
   });
   native.on('event.log', (log) => {
     safely(() => {
-      if (log.severity <= 3)
-        logger.error({ librdkafka: log.fac }, log.message);
+      if (log.severity <= 3) logger.error({ librdkafka: log.fac }, log.message);
       else if (log.severity === 4)
         logger.warn({ librdkafka: log.fac }, log.message);
       else logger.debug({ librdkafka: log.fac }, log.message);
@@ -184,10 +183,7 @@ export function createRdKafkaProducer(
           code: 'LC_ERR_SINK_UNAVAILABLE',
           message: 'librdkafka producer is not connected',
         });
-      if (
-        sendOptions.acks !== acks ||
-        sendOptions.compression !== compression
-      )
+      if (sendOptions.acks !== acks || sendOptions.compression !== compression)
         throw new LcError({
           code: 'LC_ERR_INVALID_OPTION',
           message: `createRdKafkaProducer: send asked for acks ${sendOptions.acks} / compression ${sendOptions.compression}, the producer was built with ${acks} / ${compression}`,

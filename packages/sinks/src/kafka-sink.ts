@@ -5,12 +5,7 @@ import {
   silentLogger,
   WriteResults,
 } from '@lc/core';
-import type {
-  Instrumentation,
-  LogRecord,
-  Sink,
-  WriteResult,
-} from '@lc/core';
+import type { Instrumentation, LogRecord, Sink, WriteResult } from '@lc/core';
 import type { SinkTlsOptions } from './check-sink-tls.js';
 import { lineFormatter } from './internal/format-record.js';
 import type { LineFormat } from './internal/format-record.js';

@@ -3,10 +3,7 @@ import { createKafkaJsProducer, kafkaJsSupports } from '../kafka-producer.js';
 import type { KafkaProducerLike } from '../kafka-producer.js';
 import { createRdKafkaProducer } from '../kafka-rdkafka-producer.js';
 import type { KafkaSinkOptions } from '../kafka-sink.js';
-import {
-  loadRdKafka,
-  RDKAFKA_INSTALL_HINT,
-} from './kafka-rdkafka-binding.js';
+import { loadRdKafka, RDKAFKA_INSTALL_HINT } from './kafka-rdkafka-binding.js';
 import { unsupportedRdKafkaTls } from './kafka-rdkafka-config.js';
 import { kafkaTls } from './kafka-security.js';
 import { invalidOption } from './validate.js';
@@ -123,6 +120,8 @@ export function kafkaProducerFactory(
   // librdkafka checks its configuration when the client is built: build
   // one now (it starts no thread before connect) so that a refused
   // setting fails construction, not the first write.
-  build().disconnect().catch(() => undefined);
+  build()
+    .disconnect()
+    .catch(() => undefined);
   return build;
 }

@@ -56,7 +56,9 @@ export function kafkaMessages(
       timestamp: String(record.timestampMs),
     };
     const size =
-      message.value.length + (message.key?.length ?? 0) + MESSAGE_OVERHEAD_BYTES;
+      message.value.length +
+      (message.key?.length ?? 0) +
+      MESSAGE_OVERHEAD_BYTES;
     if (size > maxMessageBytes) {
       failures.push({
         index: i,

@@ -36,12 +36,24 @@ export const RDKAFKA_ERR_AUTHENTICATION = -169;
 const VERIFY: ReadonlyArray<readonly [RegExp, string]> = [
   [/certificate has expired/i, 'CERT_HAS_EXPIRED'],
   [/certificate is not yet valid/i, 'CERT_NOT_YET_VALID'],
-  [/self[- ]signed certificate in certificate chain/i, 'SELF_SIGNED_CERT_IN_CHAIN'],
+  [
+    /self[- ]signed certificate in certificate chain/i,
+    'SELF_SIGNED_CERT_IN_CHAIN',
+  ],
   [/self[- ]signed certificate/i, 'DEPTH_ZERO_SELF_SIGNED_CERT'],
-  [/unable to get local issuer certificate/i, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'],
-  [/unable to verify the first certificate/i, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
+  [
+    /unable to get local issuer certificate/i,
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  ],
+  [
+    /unable to verify the first certificate/i,
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  ],
   [/certificate revoked/i, 'CERT_REVOKED'],
-  [/hostname mismatch|does not match|IP address mismatch/i, 'HOSTNAME_MISMATCH'],
+  [
+    /hostname mismatch|does not match|IP address mismatch/i,
+    'HOSTNAME_MISMATCH',
+  ],
 ];
 
 /** An error the sink's Kafka classifier understands. */
@@ -85,7 +97,10 @@ export function mapRdKafkaError(
     if (verify !== undefined) {
       mapped.code = verify[1];
       mapped.reason = text;
-    } else if (!/SSL routines/.test(text) && /certificate verify failed/i.test(text)) {
+    } else if (
+      !/SSL routines/.test(text) &&
+      /certificate verify failed/i.test(text)
+    ) {
       mapped.code = 'UNABLE_TO_VERIFY_LEAF_SIGNATURE';
       mapped.reason = text;
     }
