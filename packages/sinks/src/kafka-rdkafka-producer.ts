@@ -12,9 +12,11 @@ import type {
 } from './internal/kafka-rdkafka-binding.js';
 import { rdKafkaConfig } from './internal/kafka-rdkafka-config.js';
 import {
+  explainTlsFailure,
   mapRdKafkaError,
   RDKAFKA_ERR_AUTHENTICATION,
   RDKAFKA_ERR_SSL,
+  securityFailureIn,
 } from './internal/kafka-rdkafka-errors.js';
 import type {
   KafkaCompression,
@@ -119,7 +121,7 @@ export function createRdKafkaProducer(
   const pending = new Set<Pending>();
   // The last TLS or authentication error librdkafka reported: a failed
   // connect only says "transport failure", this says why.
-  let lastSecurityError: RdKafkaError | undefined;
+  let lastSecurityError: RdKafkaError | Error | undefined;
   let closed = false;
 
   native.on('event.error', (error) => {
@@ -127,12 +129,16 @@ export function createRdKafkaProducer(
       error.code === RDKAFKA_ERR_SSL ||
       error.code === RDKAFKA_ERR_AUTHENTICATION
     )
-      lastSecurityError = error;
+      securityFailure(error);
     safely(() =>
       logger.warn({ err: error, code: error.code }, 'librdkafka error'),
     );
   });
   native.on('event.log', (log) => {
+    // librdkafka reports refused TLS handshakes and SASL credentials as
+    // log lines (and retries them forever): they end a connect at once.
+    const security = securityFailureIn(log.message);
+    if (security !== undefined) securityFailure(security);
     safely(() => {
       if (log.severity <= 3) logger.error({ librdkafka: log.fac }, log.message);
       else if (log.severity === 4)
@@ -155,11 +161,35 @@ export function createRdKafkaProducer(
   };
 
   let connecting: Promise<void> | undefined;
+  let failConnect: ((error: unknown) => void) | undefined;
+  const securityFailure = (error: RdKafkaError | Error): void => {
+    lastSecurityError ??= error;
+    failConnect?.(error);
+  };
   const connect = (): Promise<void> => {
     connecting ??= new Promise<void>((resolve, reject) => {
+      let settled = false;
+      failConnect = (error) => {
+        if (settled) return;
+        settled = true;
+        failConnect = undefined;
+        // Stop librdkafka retrying a handshake that cannot succeed.
+        closed = true;
+        try {
+          if (native.isConnected()) native.disconnect(0, () => undefined);
+        } catch {
+          // Not connected yet: librdkafka's own connect failure ends it.
+        }
+        void explainTlsFailure(error, options).then((explained) =>
+          reject(mapRdKafkaError(explained, 'connect')),
+        );
+      };
       native.connect(
         { timeout: connectionTimeoutMs * 3, allTopics: false },
         (error) => {
+          if (settled) return;
+          settled = true;
+          failConnect = undefined;
           if (error === null || error === undefined) {
             // librdkafka's own background thread serves delivery reports:
             // no JS timer polls.
@@ -167,8 +197,7 @@ export function createRdKafkaProducer(
             resolve();
             return;
           }
-          const why = lastSecurityError ?? error;
-          reject(mapRdKafkaError(why, 'connect'));
+          reject(mapRdKafkaError(lastSecurityError ?? error, 'connect'));
         },
       );
     });

@@ -1,3 +1,6 @@
+import { isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { SinkTlsOptions } from '../check-sink-tls.js';
 import type { RdKafkaError } from './kafka-rdkafka-binding.js';
 
 /**
@@ -73,14 +76,12 @@ export interface MappedRdKafkaError extends Error {
  * failures and a node-style TLS code for certificate failures.
  */
 export function mapRdKafkaError(
-  error: RdKafkaError | Error,
+  error: unknown,
   context?: string,
 ): MappedRdKafkaError {
-  const rdkafkaCode =
-    typeof (error as RdKafkaError).code === 'number'
-      ? (error as RdKafkaError).code
-      : -1;
-  const text = error.message ?? String(error);
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const rdkafkaCode = typeof code === 'number' ? code : -1;
+  const text = (error as Error | undefined)?.message ?? String(error);
   const message = context === undefined ? text : `${context}: ${text}`;
   const mapped = new Error(message, { cause: error }) as Error & {
     type?: string;
@@ -92,7 +93,14 @@ export function mapRdKafkaError(
   mapped.rdkafkaCode = rdkafkaCode;
   const type = TYPES[rdkafkaCode];
   if (type !== undefined) mapped.type = type;
-  if (rdkafkaCode === RDKAFKA_ERR_SSL || /SSL handshake failed/i.test(text)) {
+  if (typeof code === 'string') {
+    // A node TLS error (see explainTlsFailure): its code names the reason.
+    mapped.code = code;
+    mapped.reason = text;
+  } else if (
+    rdkafkaCode === RDKAFKA_ERR_SSL ||
+    /SSL handshake failed/i.test(text)
+  ) {
     const verify = VERIFY.find(([re]) => re.test(text));
     if (verify !== undefined) {
       mapped.code = verify[1];
@@ -106,4 +114,86 @@ export function mapRdKafkaError(
     }
   }
   return mapped;
+}
+
+/**
+ * A TLS or SASL failure in one of librdkafka's log lines (it logs them
+ * and retries; no error event comes), as an error with librdkafka's code.
+ */
+export function securityFailureIn(message: string): Error | undefined {
+  const text = message.replace(/^\[thrd:[^\]]*\]: /, '');
+  let code: number | undefined;
+  if (/SASL authentication error|SASL .*authentication failed/i.test(text))
+    code = RDKAFKA_ERR_AUTHENTICATION;
+  else if (/SSL handshake failed/i.test(text)) code = RDKAFKA_ERR_SSL;
+  if (code === undefined) return undefined;
+  return Object.assign(
+    new Error(text.replace(/ \(after \d+ms in state [A-Z_]+.*\)$/, '')),
+    {
+      code,
+    },
+  );
+}
+
+/** What {@link explainTlsFailure} connects with. */
+export interface TlsProbeSettings {
+  readonly brokers: readonly string[];
+  readonly tls?: SinkTlsOptions;
+  readonly connectionTimeoutMs?: number;
+}
+
+/**
+ * librdkafka says only "certificate verify failed". To name the reason
+ * (untrusted CA, expired, wrong host name) one node TLS handshake with the
+ * same CA and client certificate is made to the first broker; its error
+ * becomes the cause. Anything else comes back unchanged.
+ */
+export async function explainTlsFailure(
+  error: unknown,
+  settings: TlsProbeSettings,
+): Promise<unknown> {
+  const message = (error as Error)?.message ?? '';
+  const { tls } = settings;
+  if (
+    tls === undefined ||
+    tls.insecureSkipVerify === true ||
+    !/certificate verify failed/i.test(message)
+  )
+    return error;
+  const broker = settings.brokers[0] ?? '';
+  const at = broker.lastIndexOf(':');
+  const host = broker.slice(0, at).replace(/^\[|\]$/g, '');
+  const port = Number(broker.slice(at + 1));
+  const probe = await new Promise<Error | undefined>((resolve) => {
+    const socket = tlsConnect({
+      host,
+      port,
+      ...(isIP(host) === 0 ? { servername: host } : {}),
+      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+      ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+      ...(tls.key === undefined ? {} : { key: tls.key }),
+      ...(tls.keyPassword === undefined ? {} : { passphrase: tls.keyPassword }),
+      rejectUnauthorized: true,
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(undefined);
+    }, settings.connectionTimeoutMs ?? 3000);
+    timer.unref();
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('error', (e) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(e);
+    });
+  });
+  if (probe === undefined) return error;
+  return Object.assign(
+    new Error(`${probe.message} (librdkafka: ${message})`, { cause: error }),
+    { code: (probe as NodeJS.ErrnoException).code },
+  );
 }
