@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { didYouMean } from '../internal/did-you-mean.js';
 import { formatPath, readRawConfig } from './raw-config.js';
 import type { ConfigIssue, ParseConfigOptions } from './raw-config.js';
+import { kafkaClientIssues } from './kafka-client-check.js';
 import { configSchema } from './schema.js';
 import type { AgentConfig } from './schema.js';
 import { describeValue } from '../internal/describe-value.js';
@@ -199,5 +200,6 @@ function semanticChecks(config: AgentConfig, raw: unknown): ConfigIssue[] {
     }
     pipelines.add(p.name);
   });
+  issues.push(...kafkaClientIssues(config));
   return issues;
 }

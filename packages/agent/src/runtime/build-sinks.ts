@@ -8,6 +8,7 @@ import {
   createStdoutSink,
 } from '@lc/sinks';
 import type { SinkTlsOptions } from '@lc/sinks';
+import { resolveKafkaClient } from '../config/kafka-client-check.js';
 import type { AgentConfig } from '../config/schema.js';
 import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
 import type { SinkFiles } from './sink-files.js';
@@ -87,12 +88,19 @@ export function buildSinks(
     );
   });
   kafka.forEach((s, i) => {
+    const name = sinkName('kafka', i, kafka.length, s.name);
+    const client = resolveKafkaClient(s);
+    inst.logger?.info(
+      { sink: name, client, configured: s.client },
+      `kafka sink "${name}" uses client ${client}${s.client === 'auto' ? ` (client: auto; ${client === 'librdkafka' ? 'the native module is installed' : 'the native module is not installed'})` : ''}`,
+    );
     add(
       createKafkaSink({
         ...inst,
-        name: sinkName('kafka', i, kafka.length, s.name),
+        name,
         brokers: s.brokers,
         topic: s.topic,
+        client,
         clientId: s.client_id,
         compression: s.compression,
         acks: s.acks,
