@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { SinkTlsOptions } from '../check-sink-tls.js';
-import type { RdKafkaError } from './kafka-rdkafka-binding.js';
 
 /**
  * librdkafka error codes (rdkafka.h) mapped to the Kafka protocol error
