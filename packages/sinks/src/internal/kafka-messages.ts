@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LcError } from '@lc/core';
 import type { LogRecord, RecordFailure } from '@lc/core';
 import type { KafkaOutgoingMessage } from '../kafka-producer.js';
@@ -34,10 +34,11 @@ export function kafkaMessages(
   const failures: RecordFailure[] = [];
   const ids = batch.map(recordId);
   const batchIdHeader = Buffer.from(
-    createHash('sha1')
-      .update(`${batch.length}\u0000${ids[0]}\u0000${ids[ids.length - 1]}`)
-      .digest('base64url')
-      .slice(0, 22),
+    hash(
+      'sha1',
+      `${batch.length}\u0000${ids[0]}\u0000${ids[ids.length - 1]}`,
+      'base64url',
+    ).slice(0, 22),
   );
   const groups = new Map<string, KafkaTopicGroup>();
   const { keyLabel, maxMessageBytes, sink } = settings;
