@@ -133,6 +133,8 @@ export async function consumeWithKcat(
 export interface OwnBroker {
   readonly address: string;
   kill(): void;
+  /** Kill it and wait until the process is gone (its port refuses). */
+  killAndWait(): Promise<void>;
 }
 
 /** Start `kcat -P` with a mock cluster and read its bootstrap address. */
@@ -164,7 +166,15 @@ export function startOwnBroker(): Promise<OwnBroker> {
         /(127\.0\.0\.1:\d+)/.exec(text);
       if (m !== null) {
         clearTimeout(timer);
-        resolve({ address: m[1] as string, kill: () => child.kill('SIGKILL') });
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        resolve({
+          address: m[1] as string,
+          kill: () => child.kill('SIGKILL'),
+          killAndWait: async () => {
+            child.kill('SIGKILL');
+            await exited;
+          },
+        });
       }
     });
   });

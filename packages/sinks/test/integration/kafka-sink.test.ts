@@ -237,5 +237,63 @@ describeClient(
         expect(unhandled).toEqual([]);
       },
     );
+
+    it(
+      'should shut down while the broker is dead and a write is in flight, resolving that write retryable',
+      { timeout: 90_000 },
+      async () => {
+        broker = await startOwnBroker();
+        const address = broker.address;
+        // The built-in client, wrapped to tell when a send is under way.
+        let sending: () => void = () => undefined;
+        const sendStarted = new Promise<void>((r) => (sending = r));
+        const sink = createKafkaSink({
+          topic: `lc-dead-shutdown-${client}-${run}`,
+          requestTimeoutMs: 60_000,
+          producer: () => {
+            const inner =
+              client === 'kafkajs'
+                ? createKafkaJsProducer({
+                    brokers: [address],
+                    connectionTimeoutMs: 1000,
+                  })
+                : createRdKafkaProducer({
+                    brokers: [address],
+                    connectionTimeoutMs: 1000,
+                    requestTimeoutMs: 60_000,
+                  });
+            return {
+              connect: () => inner.connect(),
+              disconnect: () => inner.disconnect(),
+              send: (topic, messages, options) => {
+                const sent = inner.send(topic, messages, options);
+                if (messages.length > 1) sending();
+                return sent;
+              },
+            };
+          },
+        });
+        expect(await sink.write([rec(1)], { signal })).toEqual({
+          status: 'success',
+        });
+        await broker.killAndWait();
+        const inFlight = sink.write(
+          Array.from({ length: 50 }, (_, i) => rec(i)),
+          { signal },
+        );
+        await sendStarted;
+        // Shutdown does not wait for the 60 s delivery timeout: librdkafka
+        // gets 5 s to flush, then what it holds fails the write.
+        await sink.shutdown();
+        expect(await inFlight).toMatchObject({
+          status: 'retryable',
+          error: { code: 'LC_ERR_SINK_UNAVAILABLE' },
+        });
+        expect(await sink.write([rec(2)], { signal })).toMatchObject({
+          status: 'failure',
+          error: { code: 'LC_ERR_SHUT_DOWN' },
+        });
+      },
+    );
   },
 );
