@@ -22,6 +22,21 @@ export interface KafkaMessageSettings {
 // Record batch overhead per message is ~70 bytes plus header names.
 const MESSAGE_OVERHEAD_BYTES = 120;
 
+// `lc-record-index` values, shared across batches (read-only: clients copy
+// header values into the request).
+const indexHeaders: Buffer[] = [];
+const MAX_CACHED_INDEX = 100_000;
+
+function indexHeader(i: number): Buffer {
+  if (i >= MAX_CACHED_INDEX) return Buffer.from(String(i));
+  let b = indexHeaders[i];
+  if (b === undefined) {
+    b = Buffer.from(String(i));
+    indexHeaders[i] = b;
+  }
+  return b;
+}
+
 /**
  * One message per record, grouped by topic, with the dedup headers
  * (`lc-batch-id`, `lc-record-index`, `lc-record-id`); records too big for
@@ -51,7 +66,7 @@ export function kafkaMessages(
       value: Buffer.from(settings.format(record)),
       headers: {
         'lc-batch-id': batchIdHeader,
-        'lc-record-index': Buffer.from(String(i)),
+        'lc-record-index': indexHeader(i),
         'lc-record-id': Buffer.from(ids[i] as string),
       },
       timestamp: String(record.timestampMs),
