@@ -105,4 +105,4 @@ export function loadRdKafka(): RdKafkaLoad {
 }
 
 /** How to get the native client, for error messages. */
-export const RDKAFKA_INSTALL_HINT = `install it with its native build: apt-get install -y build-essential python3 libssl-dev zlib1g-dev libzstd-dev liblz4-dev, then CKJS_LINKING=dynamic npm install ${RDKAFKA_PACKAGE}@1.10.1 (lc-agent: reinstall with CKJS_LINKING=dynamic); or use client kafkajs`;
+export const RDKAFKA_INSTALL_HINT = `install ${RDKAFKA_PACKAGE}@1.10.1 (npm fetches a prebuilt binary where it can; to build it from source: apt-get install -y build-essential python3 libssl-dev zlib1g-dev libzstd-dev liblz4-dev, then CKJS_LINKING=dynamic npm install ${RDKAFKA_PACKAGE}@1.10.1), or use client kafkajs`;
