@@ -140,8 +140,11 @@ export function createRdKafkaProducer(
     const security = securityFailureIn(log.message);
     if (security !== undefined) securityFailure(security);
     safely(() => {
-      if (log.severity <= 3) logger.error({ librdkafka: log.fac }, log.message);
-      else if (log.severity === 4)
+      // Syslog levels. librdkafka logs refused connections at 3 (error)
+      // and retries them: for the agent they are warnings (the dispatcher
+      // reports the failed writes).
+      if (log.severity <= 2) logger.error({ librdkafka: log.fac }, log.message);
+      else if (log.severity <= 4)
         logger.warn({ librdkafka: log.fac }, log.message);
       else logger.debug({ librdkafka: log.fac }, log.message);
     });
