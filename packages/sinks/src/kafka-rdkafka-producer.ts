@@ -193,6 +193,18 @@ export function createRdKafkaProducer(
           if (settled) return;
           settled = true;
           failConnect = undefined;
+          if ((error === null || error === undefined) && closed) {
+            // disconnect() came while connecting: do not leave a live
+            // client behind.
+            native.disconnect(0, () => undefined);
+            reject(
+              new LcError({
+                code: 'LC_ERR_SHUT_DOWN',
+                message: 'librdkafka producer disconnected while connecting',
+              }),
+            );
+            return;
+          }
           if (error === null || error === undefined) {
             // librdkafka's own background thread serves delivery reports:
             // no JS timer polls.
