@@ -28,17 +28,22 @@ const issues = (kafka: string, status: () => LibrdkafkaStatus) =>
   );
 
 describe('resolveKafkaClient', () => {
-  it('should pick librdkafka for auto only when it is installed', () => {
-    expect(resolveKafkaClient({ client: 'auto' }, installed)).toBe(
-      'librdkafka',
-    );
-    expect(resolveKafkaClient({ client: 'auto' }, missing)).toBe('kafkajs');
-    expect(resolveKafkaClient({ client: 'kafkajs' }, installed)).toBe(
-      'kafkajs',
-    );
-    expect(resolveKafkaClient({ client: 'librdkafka' }, missing)).toBe(
-      'librdkafka',
-    );
+  it('should pick librdkafka for auto only when it is installed and can serve the TLS settings', () => {
+    const pick = (
+      sink: Parameters<typeof resolveKafkaClient>[0],
+      status: () => LibrdkafkaStatus,
+    ) => resolveKafkaClient(sink, status).client;
+    expect(pick({ client: 'auto' }, installed)).toBe('librdkafka');
+    expect(pick({ client: 'auto' }, missing)).toBe('kafkajs');
+    expect(pick({ client: 'kafkajs' }, installed)).toBe('kafkajs');
+    expect(pick({ client: 'librdkafka' }, missing)).toBe('librdkafka');
+    const tls = config(
+      '{brokers: [a], topic: t, tls: {server_name: kafka.internal}}',
+    ).sinks.kafka[0]!;
+    expect(resolveKafkaClient(tls, installed)).toEqual({
+      client: 'kafkajs',
+      why: 'client: auto; tls.server_name needs kafkajs',
+    });
   });
 });
 
@@ -81,5 +86,7 @@ describe('kafkaClientIssues', () => {
     expect(
       issues(`${base}, client: kafkajs, tls: {server_name: k}}`, installed),
     ).toEqual([]);
+    // auto falls back to kafkajs for them: an existing config keeps working.
+    expect(issues(`${base}, tls: {server_name: k}}`, installed)).toEqual([]);
   });
 });

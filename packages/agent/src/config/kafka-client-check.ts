@@ -5,13 +5,38 @@ import type { AgentConfig } from './schema.js';
 
 type KafkaSinkConfig = AgentConfig['sinks']['kafka'][number];
 
-/** The client a `sinks.kafka` entry runs on: `auto` resolved. */
+/** Why librdkafka cannot serve this sink's settings, or `undefined`. */
+function librdkafkaGap(sink: Pick<KafkaSinkConfig, 'tls'>): string | undefined {
+  if (sink.tls?.server_name !== undefined) return 'tls.server_name';
+  if (sink.tls?.min_version === 'TLSv1.3') return 'tls.min_version "1.3"';
+  return undefined;
+}
+
+/**
+ * The client a `sinks.kafka` entry runs on, with the reason for `auto`:
+ * librdkafka when it is installed and can serve the sink's TLS settings,
+ * else kafkajs (so an existing config never breaks by installing it).
+ */
 export function resolveKafkaClient(
-  sink: Pick<KafkaSinkConfig, 'client'>,
+  sink: Pick<KafkaSinkConfig, 'client' | 'tls'>,
   status: () => LibrdkafkaStatus = librdkafkaStatus,
-): 'kafkajs' | 'librdkafka' {
-  if (sink.client !== 'auto') return sink.client;
-  return status().available ? 'librdkafka' : 'kafkajs';
+): { client: 'kafkajs' | 'librdkafka'; why: string } {
+  if (sink.client !== 'auto') return { client: sink.client, why: 'configured' };
+  const gap = librdkafkaGap(sink);
+  if (gap !== undefined)
+    return {
+      client: 'kafkajs',
+      why: `client: auto; ${gap} needs kafkajs`,
+    };
+  return status().available
+    ? {
+        client: 'librdkafka',
+        why: 'client: auto; the native module is installed',
+      }
+    : {
+        client: 'kafkajs',
+        why: 'client: auto; the native module is not installed',
+      };
 }
 
 /**
@@ -27,7 +52,7 @@ export function kafkaClientIssues(
   const issues: ConfigIssue[] = [];
   config.sinks.kafka.forEach((sink, i) => {
     const at = (key: string) => `sinks.kafka[${i}].${key}`;
-    const client = resolveKafkaClient(sink, status);
+    const { client } = resolveKafkaClient(sink, status);
     if (client === 'librdkafka') {
       const s = status();
       if (!s.available) {

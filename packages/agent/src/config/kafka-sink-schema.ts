@@ -12,7 +12,7 @@ export const kafkaSink = section({
     .enum(['auto', 'kafkajs', 'librdkafka'])
     .default('auto')
     .describe(
-      'Kafka client: librdkafka (the optional native @confluentinc/kafka-javascript module: far less CPU per message, lz4 and zstd), kafkajs (pure JavaScript, always installed), or auto: librdkafka when installed, else kafkajs (the choice is logged at start).',
+      'Kafka client: librdkafka (the optional native @confluentinc/kafka-javascript module: ~2.5× less client CPU per message, lz4 and zstd; no tls.server_name or min_version 1.3), kafkajs (pure JavaScript, always installed), or auto: librdkafka when installed and the TLS settings allow it, else kafkajs (the choice and why are logged at start).',
     ),
   client_id: z.string().default('lc-agent').describe('Kafka client id.'),
   compression: z

@@ -89,10 +89,10 @@ export function buildSinks(
   });
   kafka.forEach((s, i) => {
     const name = sinkName('kafka', i, kafka.length, s.name);
-    const client = resolveKafkaClient(s);
+    const { client, why } = resolveKafkaClient(s);
     inst.logger?.info(
       { sink: name, client, configured: s.client },
-      `kafka sink "${name}" uses client ${client}${s.client === 'auto' ? ` (client: auto; ${client === 'librdkafka' ? 'the native module is installed' : 'the native module is not installed'})` : ''}`,
+      `kafka sink "${name}" uses client ${client} (${why})`,
     );
     add(
       createKafkaSink({
