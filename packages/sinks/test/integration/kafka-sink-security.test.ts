@@ -63,7 +63,7 @@ describeClient(describe, it, 'createKafkaSink', skip, (client) => {
   let pki: TestPki;
   let proxy: KafkaSecureProxy | undefined;
   let topicSeq = 0;
-  const topic = () => `lc-secure-${run}-${topicSeq++}`;
+  const topic = () => `lc-secure-${client}-${run}-${topicSeq++}`;
 
   beforeAll(async () => {
     tmp = await createTempDir('lc-kafka-tls-');
