@@ -10,7 +10,10 @@
 //    8.8.1 (the same PushRequest schema), each followed by snappy.
 // 2. Loki push end to end: createLokiSink -> createLokiTestServer (same
 //    process; the server snappy-decodes and protobuf-decodes every push).
-// 3. Kafka produce to the mock broker in .lc-services.env (kafkajs, acks=-1).
+// 3. Kafka produce to the mock broker in .lc-services.env (acks=-1), for
+//    each client (kafkajs; librdkafka when the optional module is
+//    installed): records/s wall and records per CPU-second of this process
+//    (librdkafka's threads included).
 // 4. File sink JSON Lines, fsync 'never': records/s and MB/s.
 // 5. OTLP: the hand-written ExportLogsServiceRequest encoder vs the official
 //    protobufjs code (@opentelemetry/otlp-transformer 0.214.0, generated from
@@ -26,6 +29,7 @@ import {
   createKafkaSink,
   createLokiSink,
   createOtlpSink,
+  librdkafkaStatus,
 } from '../packages/sinks/dist/index.js';
 import {
   createLokiTestServer,
@@ -222,25 +226,34 @@ console.log(
     const KBATCH = 1000;
     const total = FULL ? 200_000 : 50_000;
     const records = makeRecords(KBATCH);
-    for (const compression of ['none', 'gzip', 'snappy']) {
-      const sink = createKafkaSink({
-        brokers: brokers.split(','),
-        topic: `lc-bench-${compression}-${Date.now()}`,
-        compression,
-        format: 'text',
-      });
-      await sink.write(records.slice(0, 10), { signal });
-      const wall = performance.now();
-      for (let sent = 0; sent < total; sent += KBATCH) {
-        const result = await sink.write(records, { signal });
-        if (result.status !== 'success')
-          throw new Error(JSON.stringify(result));
+    const native = librdkafkaStatus();
+    const clients = native.available ? ['kafkajs', 'librdkafka'] : ['kafkajs'];
+    if (!native.available)
+      console.log(`kafka produce (librdkafka): skipped (${native.reason})`);
+    for (const client of clients) {
+      for (const compression of ['none', 'gzip', 'snappy']) {
+        const sink = createKafkaSink({
+          brokers: brokers.split(','),
+          client,
+          topic: `lc-bench-${client}-${compression}-${Date.now()}`,
+          compression,
+          format: 'text',
+        });
+        await sink.write(records.slice(0, 10), { signal });
+        const wall = performance.now();
+        const cpu0 = process.cpuUsage();
+        for (let sent = 0; sent < total; sent += KBATCH) {
+          const result = await sink.write(records, { signal });
+          if (result.status !== 'success')
+            throw new Error(JSON.stringify(result));
+        }
+        const secs = (performance.now() - wall) / 1000;
+        const used = process.cpuUsage(cpu0);
+        console.log(
+          `kafka produce (${client}, ${compression}, acks=-1, batches of ${KBATCH}) to the mock broker: ${fmt(total / secs)} records/s, ${fmt(total / ((used.user + used.system) / 1e6))} records/CPU-s`,
+        );
+        await sink.shutdown();
       }
-      const secs = (performance.now() - wall) / 1000;
-      console.log(
-        `kafka produce (${compression}, acks=-1, batches of ${KBATCH}) to the mock broker: ${fmt(total / secs)} records/s`,
-      );
-      await sink.shutdown();
     }
   }
 }

@@ -10,6 +10,7 @@ const RUNTIME_EXTERNAL = [
   'dockerode',
   'kafkajs',
   'kafkajs-snappy',
+  '@confluentinc/kafka-javascript',
   'ioredis',
 ];
 

@@ -4,15 +4,25 @@ export type { LokiSinkOptions } from './loki-sink.js';
 export { createFileSink } from './file-sink.js';
 export type { FileRotationOptions, FileSinkOptions } from './file-sink.js';
 export { createKafkaSink } from './kafka-sink.js';
-export type { KafkaSaslOptions, KafkaSinkOptions } from './kafka-sink.js';
+export type {
+  KafkaClientName,
+  KafkaSaslOptions,
+  KafkaSinkOptions,
+} from './kafka-sink.js';
 export { createKafkaJsProducer } from './kafka-producer.js';
 export type {
   KafkaCompression,
   KafkaJsProducerOptions,
   KafkaOutgoingMessage,
   KafkaProducerLike,
+  KafkaSendFailure,
   KafkaSendOptions,
+  KafkaSendOutcome,
 } from './kafka-producer.js';
+export { createRdKafkaProducer } from './kafka-rdkafka-producer.js';
+export type { RdKafkaProducerOptions } from './kafka-rdkafka-producer.js';
+export { librdkafkaStatus } from './librdkafka-status.js';
+export type { LibrdkafkaStatus } from './librdkafka-status.js';
 export { createStdoutSink } from './stdout-sink.js';
 export type { StdoutSinkOptions } from './stdout-sink.js';
 export { createHttpSink } from './http-sink.js';

@@ -290,7 +290,15 @@ export async function startKafkaSecureProxy(
         const h = inflight.get(correlationId);
         inflight.delete(correlationId);
         let out: Buffer = f;
-        if (h?.apiKey === API_VERSIONS && users !== undefined)
+        // ApiVersions v3+ (librdkafka asks for it first) is answered by the
+        // mock with UNSUPPORTED_VERSION in another layout: passed through,
+        // the client falls back to v0-2, which gets the SASL APIs added.
+        if (
+          h?.apiKey === API_VERSIONS &&
+          users !== undefined &&
+          h.apiVersion <= 2 &&
+          f.readInt16BE(4) === 0
+        )
           out = withSaslApis(f);
         else if (h?.apiKey === API_METADATA)
           out = advertise(f, h.apiVersion, port);

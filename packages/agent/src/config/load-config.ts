@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { didYouMean } from '../internal/did-you-mean.js';
 import { formatPath, readRawConfig } from './raw-config.js';
 import type { ConfigIssue, ParseConfigOptions } from './raw-config.js';
+import { kafkaClientIssues } from './kafka-client-check.js';
 import { configSchema } from './schema.js';
 import { resolveSinkModules } from './sink-modules.js';
 import type { AgentConfig } from './schema.js';
@@ -236,5 +237,6 @@ function semanticChecks(config: AgentConfig, raw: unknown): ConfigIssue[] {
     }
     pipelines.add(p.name);
   });
+  issues.push(...kafkaClientIssues(config));
   return issues;
 }

@@ -8,33 +8,16 @@ import {
   size,
   stringMap,
 } from './schema-helpers.js';
+import { kafkaSink } from './kafka-sink-schema.js';
 import { otlpSinkSection } from './otlp-sink-schema.js';
+import { sinkCommon, sinkName } from './sink-common-schema.js';
 import {
   checkHttpSinkSecurity,
   httpSecretFiles,
-  saslSection,
   tlsSection,
 } from './sink-security-schema.js';
 
 const MiB = 1024 * 1024;
-
-const sinkName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'expected letters, digits, "-" or "_"');
-
-const sinkCommon = {
-  name: sinkName
-    .optional()
-    .describe(
-      'Unique sink name (metrics label, routes, DLQ). @default "<type>" or "<type>-<n>"',
-    ),
-  match: z
-    .record(z.string(), z.string())
-    .optional()
-    .describe(
-      'Route: only records whose labels match these globs go to this sink. @default every record',
-    ),
-};
 
 const lokiSink = section({
   ...sinkCommon,
@@ -53,32 +36,6 @@ const lokiSink = section({
   timeout: duration(30_000, 'Request timeout.'),
   tls: tlsSection('URL'),
 }).check(checkHttpSinkSecurity);
-
-const kafkaSink = section({
-  ...sinkCommon,
-  brokers: z.array(z.string().min(1)).min(1).describe('host:port list.'),
-  topic: z.string().min(1).describe('Topic to produce to.'),
-  client_id: z.string().default('lc-agent').describe('Kafka client id.'),
-  compression: z
-    .enum(['none', 'gzip', 'snappy'])
-    .default('none')
-    .describe('Batch compression.'),
-  acks: z
-    .union([z.literal(-1), z.literal(0), z.literal(1)])
-    .default(-1)
-    .describe('Required acks.'),
-  format: z
-    .enum(['json', 'text'])
-    .default('json')
-    .describe('Message value: the record as JSON or the raw line.'),
-  key_label: z
-    .string()
-    .optional()
-    .describe('Label used as message key. @default the source id'),
-  timeout: duration(30_000, 'Request timeout.'),
-  tls: tlsSection('broker'),
-  sasl: saslSection,
-});
 
 const fileSink = section({
   ...sinkCommon,

@@ -9,6 +9,7 @@ import {
   createStdoutSink,
 } from '@lc/sinks';
 import type { SinkTlsOptions } from '@lc/sinks';
+import { resolveKafkaClient } from '../config/kafka-client-check.js';
 import type { AgentConfig } from '../config/schema.js';
 import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
 import type { SinkFiles } from './sink-files.js';
@@ -91,12 +92,19 @@ export async function buildSinks(
     );
   });
   kafka.forEach((s, i) => {
+    const name = sinkName('kafka', i, kafka.length, s.name);
+    const { client, why } = resolveKafkaClient(s);
+    inst.logger?.info(
+      { sink: name, client, configured: s.client },
+      `kafka sink "${name}" uses client ${client} (${why})`,
+    );
     add(
       createKafkaSink({
         ...inst,
-        name: sinkName('kafka', i, kafka.length, s.name),
+        name,
         brokers: s.brokers,
         topic: s.topic,
+        client,
         clientId: s.client_id,
         compression: s.compression,
         acks: s.acks,

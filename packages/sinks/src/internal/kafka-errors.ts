@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LcError } from '@lc/core';
 import type { LogRecord } from '@lc/core';
 import { permanentTlsFailure } from './tls.js';
@@ -128,12 +128,15 @@ export function classifyKafkaError(sink: string, error: unknown): KafkaFailure {
   };
 }
 
-/** A short stable id for a record, so consumers can deduplicate retries. */
+/**
+ * A short stable id for a record, so consumers can deduplicate retries
+ * (sha1 of source, cursor, timestamp and line; the one-shot `hash` costs
+ * half of a `createHash` object per record).
+ */
 export function recordId(record: LogRecord): string {
-  return createHash('sha1')
-    .update(
-      `${record.source.kind}\u0000${record.source.id}\u0000${JSON.stringify(record.cursor ?? null)}\u0000${record.timestampMs}.${record.timestampNanos}\u0000${record.line}`,
-    )
-    .digest('base64url')
-    .slice(0, 22);
+  return hash(
+    'sha1',
+    `${record.source.kind}\u0000${record.source.id}\u0000${JSON.stringify(record.cursor ?? null)}\u0000${record.timestampMs}.${record.timestampNanos}\u0000${record.line}`,
+    'base64url',
+  ).slice(0, 22);
 }
