@@ -41,3 +41,19 @@ export type {
   StartPosition,
 } from './file/file-monitor-options.js';
 export type { FileState, FileStatus } from './file/file-status.js';
+export { createKubernetesMonitor } from './kubernetes/kubernetes-monitor.js';
+export type { KubernetesMonitor } from './kubernetes/kubernetes-monitor.js';
+export type {
+  KubernetesFilter,
+  KubernetesMetadataLookup,
+  KubernetesMonitorOptions,
+  KubernetesPodRef,
+} from './kubernetes/kubernetes-monitor-options.js';
+export { parseCriLine } from './kubernetes/cri-parser.js';
+export type { CriLine, CriStream } from './kubernetes/cri-parser.js';
+export {
+  parseContainerLogLink,
+  parsePodLogPath,
+  podLogKey,
+} from './kubernetes/pod-log-path.js';
+export type { ContainerLogLink, PodLogRef } from './kubernetes/pod-log-path.js';

@@ -14,6 +14,7 @@ import { FileReader } from './file-reader.js';
 import { FileRegistry } from './file-registry.js';
 import { FileResume } from './file-resume.js';
 import { FileScanner } from './file-scanner.js';
+import type { FileFormatFactory } from './line-stage.js';
 import { compileGlob, matchesAny } from './glob.js';
 import type { SplitLine, SplitterCounters } from './line-splitter.js';
 import { OpenFiles } from './open-files.js';
@@ -27,6 +28,16 @@ import { TickScheduler } from './tick-scheduler.js';
 const HOT_WINDOW_MS = 5000;
 /** Files serviced concurrently in one pass (each has its own read buffer). */
 const READ_CONCURRENCY = 8;
+
+/**
+ * What a source built on the file monitor adds to it (the Kubernetes
+ * source: CRI lines and pod labels). Not public: sources of this package
+ * construct the engine themselves.
+ */
+export interface FileMonitorExtensions {
+  /** The line format of each identity (see `FileFormat`). */
+  readonly format?: FileFormatFactory;
+}
 
 /** The file monitor's implementation; see `createFileMonitor`. */
 export class FileMonitorEngine {
@@ -62,7 +73,10 @@ export class FileMonitorEngine {
   /** Paths that had a saved identity at start: a new identity there is a rotation. */
   private readonly savedPaths = new Set<string>();
 
-  constructor(options: FileMonitorOptions) {
+  constructor(
+    options: FileMonitorOptions,
+    extensions: FileMonitorExtensions = {},
+  ) {
     this.o = resolveFileMonitorOptions(options);
     this.intake = options.intake;
     this.clock = options.clock ?? systemClock;
@@ -87,6 +101,7 @@ export class FileMonitorEngine {
       metrics: this.metrics,
       onError: this.onError,
       committed: (id) => this.positions.committed(id),
+      ...(extensions.format === undefined ? {} : { format: extensions.format }),
     });
     this.openFiles = new OpenFiles({
       maxOpenFiles: this.o.maxOpenFiles,
@@ -161,6 +176,7 @@ export class FileMonitorEngine {
       drain: this.drain,
       waitWritable: () => this.waitWritable(),
       isStopped: () => this.stopped,
+      onError: this.onError,
     });
     this.bufs = Array.from({ length: READ_CONCURRENCY }, () =>
       Buffer.allocUnsafe(this.o.readBufferBytes),

@@ -43,6 +43,8 @@ export interface FileReaderContext {
   /** Wait until the intake accepts records again (gzip files are read in one go). */
   readonly waitWritable: () => Promise<void>;
   readonly isStopped: () => boolean;
+  /** Where a failed `format.prepare` is reported (reading goes on). */
+  readonly onError: (error: unknown) => void;
 }
 
 /**
@@ -64,8 +66,10 @@ export class FileReader {
   private readonly drain: FileReaderContext['drain'];
   private readonly waitWritable: () => Promise<void>;
   private readonly isStopped: () => boolean;
+  private readonly onError: (error: unknown) => void;
 
   constructor(ctx: FileReaderContext) {
+    this.onError = ctx.onError;
     this.options = ctx.options;
     this.clock = ctx.clock;
     this.files = ctx.files;
@@ -128,6 +132,12 @@ export class FileReader {
       // the file is renamed meanwhile.
       f.unsaved = false;
       await this.positions.durable();
+      if (this.isStopped()) return 0;
+    }
+    if (!f.prepared) {
+      // Once per identity, before its first line: its records' labels.
+      f.prepared = true;
+      await f.format?.prepare?.().catch(this.onError);
       if (this.isStopped()) return 0;
     }
     if (f.gzip) return this.readGzip(f);

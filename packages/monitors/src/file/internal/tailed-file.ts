@@ -10,6 +10,7 @@ import { freezeLabels } from '@lc/core';
 import type { LcError } from '@lc/core';
 import type { SplitLine, SplitterCounters } from './line-splitter.js';
 import { LineSplitter } from './line-splitter.js';
+import type { FileFormat } from './line-stage.js';
 import type { MultilineConfig } from './multiline-joiner.js';
 import { MultilineJoiner } from './multiline-joiner.js';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
@@ -63,6 +64,10 @@ export class TailedFile {
   /** The start offset to use when the monitor already knows it (copy recovery). */
   presetStart: { offset: number; lineNo: number } | undefined;
   readonly gzip: boolean;
+  /** The line format's per-identity part, when the monitor has one. */
+  readonly format: FileFormat | undefined;
+  /** `format.prepare` ran (or there is none to run). */
+  prepared: boolean;
   readonly splitter: LineSplitter;
   readonly joiner: MultilineJoiner | undefined;
   size = 0;
@@ -114,6 +119,7 @@ export class TailedFile {
     counters: SplitterCounters,
     multiline: MultilineConfig | undefined,
     now: number,
+    format?: FileFormat,
   ) {
     this.id = id;
     this.dev = dev;
@@ -124,6 +130,8 @@ export class TailedFile {
     this.context = context;
     this.source = Object.freeze({ kind: 'file', id });
     this.gzip = options.readCompressed && path.endsWith('.gz');
+    this.format = format;
+    this.prepared = format?.prepare === undefined;
     this.splitter = new LineSplitter(
       options.encoding,
       options.maxLineBytes,
@@ -131,6 +139,7 @@ export class TailedFile {
       counters,
       0,
       0,
+      format?.stage,
     );
     this.joiner =
       multiline === undefined ? undefined : new MultilineJoiner(multiline);
