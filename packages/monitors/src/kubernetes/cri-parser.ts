@@ -27,7 +27,7 @@ export interface CriFields {
   /** 0 stdout, 1 stderr. */
   stream: 0 | 1;
   partial: boolean;
-  /** Characters before the message (time, stream, tag and their spaces). */
+  /** Bytes before the message (time, stream, tag and their spaces). */
   prefixLength: number;
 }
 
@@ -51,54 +51,65 @@ const POW10 = [
   1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000,
   1_000_000_000,
 ];
+const STDOUT = Buffer.from('stdout ');
+const STDERR = Buffer.from('stderr ');
 
-function digit(s: string, i: number): number {
-  const c = s.charCodeAt(i);
+function digit(b: Buffer, i: number, end: number): number {
+  if (i >= end) return -1;
+  const c = b[i] as number;
   return c >= C_0 && c <= C_9 ? c - C_0 : -1;
 }
 
-/** Digits `s[i, i+n)` as a number; -1 when one is not a digit. */
-function digits(s: string, i: number, n: number): number {
+/** Digits `b[i, i+n)` as a number; -1 when one is not a digit. */
+function digits(b: Buffer, i: number, n: number, end: number): number {
   let v = 0;
   for (let k = 0; k < n; k++) {
-    const d = digit(s, i + k);
+    const d = digit(b, i + k, end);
     if (d < 0) return -1;
     v = v * 10 + d;
   }
   return v;
 }
 
+function startsWith(b: Buffer, i: number, end: number, word: Buffer): boolean {
+  if (end - i < word.length) return false;
+  for (let k = 0; k < word.length; k++) if (b[i + k] !== word[k]) return false;
+  return true;
+}
+
 /**
- * Parses CRI log lines. Keeps the last second it converted (lines of one
- * second share it), so most lines cost a prefix compare and a few digit
- * reads instead of a date conversion.
+ * Parses CRI log lines from their bytes. Keeps the last second it
+ * converted (lines of one second share it), so most lines cost a prefix
+ * compare and a few digit reads instead of a date conversion.
  */
 export class CriLineParser {
-  private second = '';
+  private readonly second = Buffer.alloc(SECOND_LENGTH);
+  private secondSet = false;
   private secondMs = 0;
 
   /**
-   * Parse `line` into `out`; false when it is not a CRI line (no valid
-   * time, stream or tag). The message is `line.slice(out.prefixLength)`.
+   * Parse the line `b[start, end)` (without its newline) into `out`;
+   * false when it is not a CRI line (no valid time, stream or tag). The
+   * message is `b[start + out.prefixLength, end)`.
    */
-  parseInto(line: string, out: CriFields): boolean {
-    if (line.length < SECOND_LENGTH + 2) return false;
+  parseInto(b: Buffer, start: number, end: number, out: CriFields): boolean {
+    if (end - start < SECOND_LENGTH + 2) return false;
     let baseMs: number;
-    if (this.second !== '' && line.startsWith(this.second)) {
-      baseMs = this.secondMs;
-    } else {
-      const ms = parseSecond(line);
+    if (this.secondSet && this.sameSecond(b, start)) baseMs = this.secondMs;
+    else {
+      const ms = parseSecond(b, start, end);
       if (ms === undefined) return false;
-      this.second = line.slice(0, SECOND_LENGTH);
+      b.copy(this.second, 0, start, start + SECOND_LENGTH);
+      this.secondSet = true;
       this.secondMs = ms;
       baseMs = ms;
     }
-    let i = SECOND_LENGTH;
+    let i = start + SECOND_LENGTH;
     let nanos = 0;
-    if (line.charCodeAt(i) === C_DOT) {
+    if (b[i] === C_DOT) {
       i++;
       let n = 0;
-      for (let d = digit(line, i); d >= 0; d = digit(line, ++i)) {
+      for (let d = digit(b, i, end); d >= 0; d = digit(b, ++i, end)) {
         // Up to nine digits count; more are below a nanosecond.
         if (n < 9) nanos = nanos * 10 + d;
         n++;
@@ -107,51 +118,56 @@ export class CriLineParser {
       if (n < 9) nanos *= POW10[9 - n] as number;
     }
     let zoneMs = 0;
-    const z = line.charCodeAt(i);
+    const z = b[i];
     if (z === C_Z || z === C_z) i++;
     else if (z === C_PLUS || z === C_DASH) {
-      const hh = digits(line, i + 1, 2);
-      const mm = digits(line, i + 4, 2);
-      if (hh < 0 || mm < 0 || line.charCodeAt(i + 3) !== C_COLON) return false;
+      const hh = digits(b, i + 1, 2, end);
+      const mm = digits(b, i + 4, 2, end);
+      if (hh < 0 || mm < 0 || b[i + 3] !== C_COLON) return false;
       zoneMs = (z === C_PLUS ? 1 : -1) * (hh * 60 + mm) * 60_000;
       i += 6;
     } else return false;
-    if (line.charCodeAt(i) !== C_SPACE) return false;
+    if (i >= end || b[i] !== C_SPACE) return false;
     i++;
     let stream: 0 | 1;
-    if (line.startsWith('stdout ', i)) stream = 0;
-    else if (line.startsWith('stderr ', i)) stream = 1;
+    if (startsWith(b, i, end, STDOUT)) stream = 0;
+    else if (startsWith(b, i, end, STDERR)) stream = 1;
     else return false;
-    i += 7;
+    i += STDOUT.length;
     // The tag: `P` or `F`, optionally followed by `:`-separated others.
-    const tag = line.charCodeAt(i);
+    const tag = i < end ? b[i] : undefined;
     if (tag !== C_P && tag !== C_F) return false;
     i++;
-    const next = line.charCodeAt(i);
-    if (next === C_COLON) {
-      const space = line.indexOf(' ', i);
-      i = space === -1 ? line.length : space;
-    } else if (i < line.length && next !== C_SPACE) return false;
+    if (i < end && b[i] === C_COLON) {
+      while (i < end && b[i] !== C_SPACE) i++;
+    } else if (i < end && b[i] !== C_SPACE) return false;
     const msWithin = Math.floor(nanos / NANOS_PER_MS);
     out.timestampMs = baseMs + msWithin - zoneMs;
     out.timestampNanos = nanos - msWithin * NANOS_PER_MS;
     out.stream = stream;
     out.partial = tag === C_P;
     // One space before the message; none when the line ends at the tag.
-    out.prefixLength = i < line.length ? i + 1 : i;
+    out.prefixLength = (i < end ? i + 1 : i) - start;
+    return true;
+  }
+
+  private sameSecond(b: Buffer, start: number): boolean {
+    const s = this.second;
+    for (let k = SECOND_LENGTH - 1; k >= 0; k--)
+      if (b[start + k] !== s[k]) return false;
     return true;
   }
 }
 
-/** Epoch ms of `YYYY-MM-DDTHH:MM:SS` at the start of `s` (as UTC); undefined when malformed. */
-function parseSecond(s: string): number | undefined {
-  const y = digits(s, 0, 4);
-  const mo = digits(s, 5, 2);
-  const d = digits(s, 8, 2);
-  const h = digits(s, 11, 2);
-  const mi = digits(s, 14, 2);
-  const se = digits(s, 17, 2);
-  const t = s.charCodeAt(10);
+/** Epoch ms of `YYYY-MM-DDTHH:MM:SS` at `b[i]` (as UTC); undefined when malformed. */
+function parseSecond(b: Buffer, i: number, end: number): number | undefined {
+  const y = digits(b, i, 4, end);
+  const mo = digits(b, i + 5, 2, end);
+  const d = digits(b, i + 8, 2, end);
+  const h = digits(b, i + 11, 2, end);
+  const mi = digits(b, i + 14, 2, end);
+  const se = digits(b, i + 17, 2, end);
+  const t = b[i + 10];
   if (
     y < 0 ||
     mo < 1 ||
@@ -164,11 +180,11 @@ function parseSecond(s: string): number | undefined {
     mi > 59 ||
     se < 0 ||
     se > 60 ||
-    s.charCodeAt(4) !== C_DASH ||
-    s.charCodeAt(7) !== C_DASH ||
+    b[i + 4] !== C_DASH ||
+    b[i + 7] !== C_DASH ||
     (t !== C_T && t !== C_t) ||
-    s.charCodeAt(13) !== C_COLON ||
-    s.charCodeAt(16) !== C_COLON
+    b[i + 13] !== C_COLON ||
+    b[i + 16] !== C_COLON
   )
     return undefined;
   return Date.UTC(y, mo - 1, d, h, mi, se);
@@ -177,7 +193,8 @@ function parseSecond(s: string): number | undefined {
 const shared = new CriLineParser();
 
 /**
- * Parse one CRI log line (without its newline). Returns undefined when it
+ * Parse one CRI log line (without its newline; a `\r` before the newline
+ * is part of the message). Returns undefined when it
  * is not one: a time that is not RFC 3339, a stream other than `stdout`
  * or `stderr`, or a tag other than `P`/`F`.
  *
@@ -195,12 +212,13 @@ export function parseCriLine(line: string): CriLine | undefined {
     partial: false,
     prefixLength: 0,
   };
-  if (!shared.parseInto(line, f)) return undefined;
+  const b = Buffer.from(line, 'utf8');
+  if (!shared.parseInto(b, 0, b.length, f)) return undefined;
   return {
     timestampMs: f.timestampMs,
     timestampNanos: f.timestampNanos,
     stream: f.stream === 0 ? 'stdout' : 'stderr',
     partial: f.partial,
-    message: line.slice(f.prefixLength),
+    message: b.toString('utf8', f.prefixLength),
   };
 }

@@ -9,7 +9,8 @@ export type RotationKind =
   | 'truncate'
   | 'delete'
   | 'inode-reused'
-  | 'rotated-while-down';
+  | 'rotated-while-down'
+  | 'compressed';
 
 /** The file monitor's metrics, registered once per registry. */
 export interface FileMetrics {

@@ -6,6 +6,7 @@ import type {
 } from '../file-monitor-options.js';
 import { resolveFileMonitorOptions } from '../file-monitor-options.js';
 import type { FileStatus } from '../file-status.js';
+import { CompressedGenerations } from './compressed-generations.js';
 import { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
 import { createFileMetrics } from './file-metrics.js';
@@ -145,13 +146,22 @@ export class FileMonitorEngine {
       isStopped: () => this.stopped,
       requestTick: (delayMs) => this.scheduler.request(delayMs),
     });
+    const compressed = new CompressedGenerations({
+      enabled: this.o.readCompressed,
+      registry: this.files,
+      positions: this.positions,
+      metrics: this.metrics,
+      logger: this.logger,
+    });
     this.sweep = new SiblingSweep({
       includes,
+      excludes,
       selfPaths: this.selfPaths,
       registry: this.files,
       positions: this.positions,
       metrics: this.metrics,
       logger: this.logger,
+      compressed,
     });
     this.drain = new FileDrain({
       options: this.o,
@@ -177,6 +187,7 @@ export class FileMonitorEngine {
       waitWritable: () => this.waitWritable(),
       isStopped: () => this.stopped,
       onError: this.onError,
+      compressed,
     });
     this.bufs = Array.from({ length: READ_CONCURRENCY }, () =>
       Buffer.allocUnsafe(this.o.readBufferBytes),

@@ -8,6 +8,7 @@ import {
   findRotatedFile,
 } from '@lc/positions';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
+import type { CompressedGenerations } from './compressed-generations.js';
 import type { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
@@ -45,6 +46,8 @@ export interface FileReaderContext {
   readonly isStopped: () => boolean;
   /** Where a failed `format.prepare` is reported (reading goes on). */
   readonly onError: (error: unknown) => void;
+  /** Compressed copies of identities that left their path unread. */
+  readonly compressed: Pick<CompressedGenerations, 'adopt'>;
 }
 
 /**
@@ -67,9 +70,11 @@ export class FileReader {
   private readonly waitWritable: () => Promise<void>;
   private readonly isStopped: () => boolean;
   private readonly onError: (error: unknown) => void;
+  private readonly compressed: FileReaderContext['compressed'];
 
   constructor(ctx: FileReaderContext) {
     this.onError = ctx.onError;
+    this.compressed = ctx.compressed;
     this.options = ctx.options;
     this.clock = ctx.clock;
     this.files = ctx.files;
@@ -239,6 +244,20 @@ export class FileReader {
       }
     }
     if (f.handle === undefined) {
+      // Not open (closed while idle, or never opened): renamed and then
+      // compressed before it was read to its end, its content is in the `.gz`.
+      if (
+        f.initialized &&
+        (await this.compressed.adopt(this.positions.positionOf(f, 'rotated'), {
+          offset: f.splitter.lineStartOffset,
+          lineNo: f.splitter.lastLineNo,
+        }))
+      ) {
+        // What is held (a partial line) is read again from the copy.
+        f.splitter.reset(f.splitter.lineStartOffset, f.splitter.lastLineNo);
+        await this.drain.finish(f, 'rotated');
+        return;
+      }
       this.metrics.rotations.inc({ kind: 'delete' });
       await this.drain.finish(f, 'deleted');
       return;

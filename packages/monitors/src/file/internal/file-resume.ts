@@ -126,6 +126,20 @@ export class FileResume {
     f.fingerprint = head.fingerprint;
     f.fingerprintBytes = head.fingerprintBytes;
     f.initialized = true;
+    if (f.gzip) {
+      // Offsets are in the decompressed content. A compressed copy of a
+      // known identity starts where that one was read (`presetStart`).
+      const saved = this.positions.committed(f.id);
+      const preset = f.presetStart;
+      const start =
+        preset !== undefined &&
+        (saved === undefined || preset.offset > saved.offset)
+          ? preset
+          : { offset: saved?.offset ?? 0, lineNo: saved?.logCount ?? 0 };
+      f.splitter.reset(start.offset, start.lineNo);
+      this.positions.upsert(f);
+      return;
+    }
     if (f.presetStart !== undefined) {
       // A copy found by copytruncate recovery. Its inode may have been used
       // by an earlier, deleted file that has a saved position: compare heads.
@@ -154,11 +168,6 @@ export class FileResume {
       return;
     }
     const saved = this.positions.committed(f.id);
-    if (f.gzip) {
-      f.splitter.reset(saved?.offset ?? 0, saved?.logCount ?? 0);
-      this.positions.upsert(f);
-      return;
-    }
     let fingerprintAtSavedBytes: string | undefined;
     let markerAtSavedOffset: string | undefined;
     if (saved !== undefined) {

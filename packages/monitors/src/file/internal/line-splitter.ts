@@ -200,15 +200,30 @@ export class LineSplitter {
     this.held = [];
     this.heldBytes = 0;
     this.lineBytes = 0;
+    if (this.stage !== undefined) {
+      // The stage decodes the line's format from its bytes and applies
+      // the long-line policy to what it keeps.
+      this.stage.push(
+        {
+          buf: bytes,
+          start: bStart,
+          end: tooLong ? Math.min(bEnd, bStart + this.maxLineBytes) : bEnd,
+          bytes: totalLine,
+          truncated: tooLong,
+          startOffset,
+          endOffset: this.offset,
+          lineNo: this.lineNo,
+        },
+        out,
+      );
+      return;
+    }
     if (tooLong) {
-      // A stage decodes the line first and applies the policy to what it holds.
-      if (this.stage === undefined) {
-        if (this.policy === 'skip') {
-          this.counters.skippedLines++;
-          return;
-        }
-        this.counters.truncatedLines++;
+      if (this.policy === 'skip') {
+        this.counters.skippedLines++;
+        return;
       }
+      this.counters.truncatedLines++;
       bEnd = Math.min(bEnd, bStart + this.maxLineBytes);
     } else if (this.encoding === 'utf16le') {
       if (bEnd - bStart >= 2 && bytes[bEnd - 2] === CR && bytes[bEnd - 1] === 0)
@@ -217,20 +232,6 @@ export class LineSplitter {
       bEnd--;
     }
     const text = this.decode(bytes, bStart, bEnd);
-    if (this.stage !== undefined) {
-      this.stage.push(
-        {
-          text,
-          endOffset: this.offset,
-          lineNo: this.lineNo,
-          truncated: tooLong,
-          startOffset,
-          bytes: totalLine,
-        },
-        out,
-      );
-      return;
-    }
     out.push({
       text,
       endOffset: this.offset,
@@ -248,13 +249,26 @@ export class LineSplitter {
       }
       return bytes.toString('utf16le', start, end);
     }
-    const text = bytes.toString('utf8', start, end);
-    if (text.includes(REPLACEMENT) && !isUtf8(bytes.subarray(start, end))) {
-      this.counters.invalidChars +=
-        countReplacements(text) - countLiteral(bytes, start, end);
-    }
-    return text;
+    return decodeUtf8(bytes, start, end, this.counters);
   }
+}
+
+/**
+ * `bytes[start, end)` as UTF-8 text; invalid sequences become U+FFFD and
+ * are counted in `counters.invalidChars`.
+ */
+export function decodeUtf8(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  counters: SplitterCounters,
+): string {
+  const text = bytes.toString('utf8', start, end);
+  if (text.includes(REPLACEMENT) && !isUtf8(bytes.subarray(start, end))) {
+    counters.invalidChars +=
+      countReplacements(text) - countLiteral(bytes, start, end);
+  }
+  return text;
 }
 
 function countReplacements(text: string): number {

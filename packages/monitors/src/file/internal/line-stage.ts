@@ -1,14 +1,24 @@
 import type { SplitLine, SplitterCounters } from './line-splitter.js';
 
-/** A complete line of the file as a {@link LineStage} receives it. */
-export interface RawLine extends SplitLine {
-  /** Byte offset where the line starts. */
-  readonly startOffset: number;
-  /**
-   * Bytes of the line in the file, without its newline. More than `text`
-   * holds when the line was cut at the splitter's limit (`truncated`).
-   */
+/**
+ * A complete line of the file as a {@link LineStage} receives it: its
+ * bytes as they are in the file (not decoded; a `\r` before the newline
+ * kept), valid only during `push` (copy what is kept).
+ */
+export interface RawLine {
+  /** The line is `buf[start, end)`, without its newline; cut at the splitter's limit when `truncated`. */
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly end: number;
+  /** Bytes of the line in the file without its newline (more than `end - start` when truncated). */
   readonly bytes: number;
+  readonly truncated: boolean;
+  /** Byte offset where the line starts in the file. */
+  readonly startOffset: number;
+  /** Byte offset just past the line and its newline. */
+  readonly endOffset: number;
+  /** 1-based line number within the file identity. */
+  readonly lineNo: number;
 }
 
 /**
@@ -25,7 +35,7 @@ export interface RawLine extends SplitLine {
  * resume from any committed cursor reads every held fragment again.
  */
 export interface LineStage {
-  /** Decode one complete line; records go to `out`, fragments may be held. */
+  /** Decode one complete line; records go to `out`, fragments may be held (copied). */
   push(line: RawLine, out: SplitLine[]): void;
   /** Emit what is held as records (the file ends: no more lines come). */
   flush(out: SplitLine[]): void;

@@ -3,6 +3,8 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { FilePosition, Logger } from '@lc/core';
 import { computeFingerprint, fileSourceId } from '@lc/positions';
+import type { CompressedGenerations } from './compressed-generations.js';
+import { isCompressedName } from './compressed-generations.js';
 import { isUnder } from './discovery.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
@@ -13,11 +15,15 @@ import { matchesAny } from './glob.js';
 /** What {@link SiblingSweep} needs from the monitor. */
 export interface SiblingSweepContext {
   readonly includes: readonly CompiledGlob[];
+  /** Files and directories never read, generations included. */
+  readonly excludes: readonly CompiledGlob[];
   readonly selfPaths: readonly string[];
   readonly registry: Pick<FileRegistry, 'byId' | 'track'>;
-  readonly positions: Pick<FilePositions, 'list' | 'committed'>;
-  readonly metrics: Pick<FileMetrics, 'rotations'>;
+  readonly positions: Pick<FilePositions, 'list' | 'committed' | 'retire'>;
+  readonly metrics: Pick<FileMetrics, 'rotations' | 'errors' | 'unreadBytes'>;
   readonly logger: Logger;
+  /** Compressed copies of generations (`.gz` next to them). */
+  readonly compressed: Pick<CompressedGenerations, 'adopt' | 'isKnown'>;
 }
 
 /**
@@ -27,14 +33,18 @@ export interface SiblingSweepContext {
  */
 export class SiblingSweep {
   private readonly includes: readonly CompiledGlob[];
+  private readonly excludes: readonly CompiledGlob[];
   private readonly selfPaths: readonly string[];
   private readonly registry: SiblingSweepContext['registry'];
   private readonly positions: SiblingSweepContext['positions'];
   private readonly metrics: SiblingSweepContext['metrics'];
   private readonly logger: Logger;
+  private readonly compressed: SiblingSweepContext['compressed'];
 
   constructor(ctx: SiblingSweepContext) {
     this.includes = ctx.includes;
+    this.excludes = ctx.excludes;
+    this.compressed = ctx.compressed;
     this.selfPaths = ctx.selfPaths;
     this.registry = ctx.registry;
     this.positions = ctx.positions;
@@ -55,11 +65,12 @@ export class SiblingSweep {
           this.includes.some((g) => isUnder(dirname(saved.path), [g.base])));
       if (!wanted) continue;
       const at = await dirs.find(saved);
+      if (at === undefined) {
+        await this.goneWhileDown(saved, dirs);
+        continue;
+      }
       // Same identity, other content: the inode was reused.
-      if (
-        at === undefined ||
-        (saved.fingerprint !== '' && !(await sameHead(at.path, saved)))
-      )
+      if (saved.fingerprint !== '' && !(await sameHead(at.path, saved)))
         continue;
       const found = at.path;
       let st: BigIntStats;
@@ -68,8 +79,12 @@ export class SiblingSweep {
       } catch {
         continue;
       }
-      if (Number(st.size) <= saved.offset || this.registry.byId.has(saved.id))
-        continue;
+      // A compressed file's size says nothing about its decompressed
+      // offsets: it is done once completed and committed to its end.
+      const done = found.endsWith('.gz')
+        ? saved.status === 'completed' && saved.offset >= saved.size
+        : Number(st.size) <= saved.offset;
+      if (done || this.registry.byId.has(saved.id)) continue;
       this.registry.track(found, st, 'finish');
       this.metrics.rotations.inc({ kind: 'rotated-while-down' });
       this.logger.info(
@@ -77,6 +92,37 @@ export class SiblingSweep {
         'file monitor: finishing a file rotated while down',
       );
     }
+  }
+
+  /**
+   * A saved identity is no longer in its directory. If it may have had
+   * unread bytes (it was live, or not read to its end), its compressed
+   * copy is read from the committed offset; a live identity without one
+   * was deleted while down: retired (so its position expires), its unread
+   * bytes counted as lost.
+   */
+  private async goneWhileDown(
+    saved: FilePosition,
+    dirs: DirectoryIndexes,
+  ): Promise<void> {
+    const live = saved.status === 'active' || saved.status === 'idle';
+    if (!live && saved.offset >= saved.size) return;
+    if (await this.compressed.adopt(saved)) {
+      this.positions.retire(saved, 'rotated');
+      return;
+    }
+    // An unreadable directory says nothing about what is in it.
+    if (!live || !dirs.listed(dirname(saved.path))) return;
+    this.positions.retire(saved, 'deleted');
+    const unread = saved.size - saved.offset;
+    if (unread > 0) {
+      this.metrics.errors.inc({ kind: 'deleted-unread' });
+      this.metrics.unreadBytes.inc(unread);
+    }
+    this.logger.warn(
+      { path: saved.path, committedOffset: saved.offset, unreadBytes: unread },
+      'file monitor: a file was deleted while the monitor was down',
+    );
   }
 
   /**
@@ -161,13 +207,14 @@ export class SiblingSweep {
         return;
       }
       for (const name of names) {
-        if (
-          !(name.startsWith(`${base}.`) || name.startsWith(`${base}-`)) ||
-          name.endsWith('.gz')
-        )
+        if (!(name.startsWith(`${base}.`) || name.startsWith(`${base}-`)))
           continue;
         const path = join(dir, name);
-        if (matchesAny(this.includes, path) || isUnder(path, this.selfPaths))
+        if (
+          matchesAny(this.includes, path) ||
+          matchesAny(this.excludes, path) ||
+          isUnder(path, this.selfPaths)
+        )
           continue;
         let st: BigIntStats;
         try {
@@ -180,7 +227,11 @@ export class SiblingSweep {
         if (this.registry.byId.has(id)) continue;
         const known = this.positions.committed(id);
         if (known !== undefined && (await sameHead(path, known))) continue;
-        if (
+        if (isCompressedName(name)) {
+          // A compressed generation of known content is the identity it
+          // was compressed from (adopted, or read, as that one).
+          if (await this.compressed.isKnown(path, skipHead)) continue;
+        } else if (
           skipHead !== undefined &&
           skipHead.fingerprintBytes > 0 &&
           (await sameHead(path, skipHead))
@@ -206,27 +257,42 @@ interface DirEntry {
 /** Directory listings by identity, each directory read once. */
 class DirectoryIndexes {
   private readonly dirs = new Map<string, Map<string, DirEntry>>();
+  /** Directories that could not be read (other than not existing). */
+  private readonly unreadable = new Set<string>();
+
+  /** True when `dir` was listed, or does not exist (anything in it is gone). */
+  listed(dir: string): boolean {
+    return this.dirs.has(dir) && !this.unreadable.has(dir);
+  }
 
   /** Where the identity of `p` lives in the directory of its saved path. */
   async find(p: FilePosition): Promise<DirEntry | undefined> {
     const dir = dirname(p.path);
     let index = this.dirs.get(dir);
     if (index === undefined) {
-      index = await indexDirectory(dir);
+      const listed = await indexDirectory(dir);
+      if (listed === undefined) this.unreadable.add(dir);
+      index = listed ?? new Map<string, DirEntry>();
       this.dirs.set(dir, index);
     }
     return index.get(p.id);
   }
 }
 
-/** Regular files of `dir` by identity (`dev:ino`); empty when unreadable. */
-async function indexDirectory(dir: string): Promise<Map<string, DirEntry>> {
+/**
+ * Regular files of `dir` by identity (`dev:ino`); empty when it does not
+ * exist, undefined when it cannot be read.
+ */
+async function indexDirectory(
+  dir: string,
+): Promise<Map<string, DirEntry> | undefined> {
   const index = new Map<string, DirEntry>();
   let names: string[];
   try {
     names = await readdir(dir);
-  } catch {
-    return index;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? index : undefined;
   }
   for (const name of names) {
     const path = join(dir, name);

@@ -1,4 +1,5 @@
 import type { Labels } from '@lc/core';
+import { decodeUtf8 } from '../../file/internal/line-splitter.js';
 import type {
   LongLinePolicy,
   SplitLine,
@@ -31,8 +32,8 @@ export interface CriStageContext {
 /** The `P` fragments of one stream waiting for their `F`. */
 class Fragments {
   holding = false;
-  parts: string[] = [];
-  /** Message bytes kept in `parts` (at most the limit). */
+  /** Copies of the message bytes kept (at most the limit in all). */
+  parts: Buffer[] = [];
   kept = 0;
   /** True once a fragment did not fit (or was cut by the splitter). */
   over = false;
@@ -50,13 +51,21 @@ class Fragments {
     this.kept = 0;
     this.over = false;
   }
+
+  /** The kept bytes as one buffer. */
+  joined(): Buffer {
+    return this.parts.length === 1
+      ? (this.parts[0] as Buffer)
+      : Buffer.concat(this.parts, this.kept);
+  }
 }
 
 /**
  * Decodes CRI lines (`<time> <stream> <P|F> <message>`) of one pod log
  * file: the record's time is the line's (with nanoseconds), its labels
  * carry `stream`, and `P` fragments are joined with the `F` that ends
- * them, per stream (stdout and stderr fragments interleave), up to
+ * them, per stream (stdout and stderr fragments interleave), as bytes (a
+ * runtime may split a line inside a UTF-8 character), up to
  * `maxLineBytes` (then the long-line policy). A line that is not CRI is
  * passed through as it is, without a stream label.
  *
@@ -91,81 +100,82 @@ export class CriStage implements LineStage {
 
   push(line: RawLine, out: SplitLine[]): void {
     const f = this.fields;
-    const text = line.text;
-    if (!this.parser.parseInto(text, f)) {
-      this.ctx.malformed(line.startOffset, text);
-      this.emit(
-        out,
-        line.endOffset,
-        line.lineNo,
-        text,
+    const { buf, start, end } = line;
+    if (!this.parser.parseInto(buf, start, end, f)) {
+      const text = this.decodeCapped(
+        buf,
+        start,
+        end,
         line.bytes,
         line.truncated,
-        undefined,
-        this.ctx.labels().base,
       );
+      this.ctx.malformed(
+        line.startOffset,
+        text ?? buf.toString('utf8', start, Math.min(end, start + 256)),
+      );
+      if (text !== undefined)
+        this.record(
+          out,
+          line.endOffset,
+          line.lineNo,
+          text,
+          line.truncated || line.bytes > this.ctx.maxLineBytes,
+          undefined,
+          this.ctx.labels().base,
+        );
       return;
     }
     const s = this.streams[f.stream];
+    const from = start + f.prefixLength;
     const bytes = line.bytes - f.prefixLength;
-    if (f.partial || s.holding) {
-      if (!s.holding) {
-        s.holding = true;
-        s.startOffset = line.startOffset;
-        s.startLineNo = line.lineNo - 1;
-        s.timestampMs = f.timestampMs;
-        s.timestampNanos = f.timestampNanos;
-      }
-      this.add(s, text.slice(f.prefixLength), bytes, line.truncated);
-      s.lastEndOffset = line.endOffset;
-      s.lastLineNo = line.lineNo;
-      if (f.partial) return;
-      // The F: one record of every fragment, at the time of the first.
-      const joined =
-        s.parts.length === 1 ? (s.parts[0] as string) : s.parts.join('');
-      const over = s.over;
-      const ts = { ms: s.timestampMs, nanos: s.timestampNanos };
-      s.clear();
-      this.ctx.metrics.joinedLines.inc();
-      this.emitJoined(out, line, joined, over, ts.ms, ts.nanos, f.stream);
+    if (!f.partial && !s.holding) {
+      // A whole line: its message as it is.
+      const text = this.decodeCapped(buf, from, end, bytes, line.truncated);
+      if (text !== undefined)
+        this.record(
+          out,
+          line.endOffset,
+          line.lineNo,
+          text,
+          line.truncated || bytes > this.ctx.maxLineBytes,
+          f,
+          this.streamLabels(f.stream),
+        );
       return;
     }
-    const message =
-      f.prefixLength >= text.length ? '' : text.slice(f.prefixLength);
-    this.emit(
-      out,
-      line.endOffset,
-      line.lineNo,
-      message,
-      bytes,
-      line.truncated,
-      f,
-      this.streamLabels(f.stream),
-    );
+    if (!s.holding) {
+      s.holding = true;
+      s.startOffset = line.startOffset;
+      s.startLineNo = line.lineNo - 1;
+      s.timestampMs = f.timestampMs;
+      s.timestampNanos = f.timestampNanos;
+    }
+    this.add(s, buf, from, end, bytes, line.truncated);
+    s.lastEndOffset = line.endOffset;
+    s.lastLineNo = line.lineNo;
+    if (f.partial) return;
+    // The F: one record of every fragment, at the time of the first.
+    this.ctx.metrics.joinedLines.inc();
+    this.emitHeld(out, s, f.stream, line.endOffset, line.lineNo);
   }
 
   flush(out: SplitLine[]): void {
     // Earliest first, so cursors stay in file order.
-    const order = [...this.streams]
-      .filter((s) => s.holding)
-      .sort((a, b) => a.startOffset - b.startOffset);
-    for (const s of order) {
-      const stream = s === this.streams[0] ? 0 : 1;
-      const joined = s.parts.join('');
-      const over = s.over;
-      const at = { end: s.lastEndOffset, lineNo: s.lastLineNo };
-      const ts = { ms: s.timestampMs, nanos: s.timestampNanos };
-      s.clear();
+    const [a, b] = this.streams;
+    const order =
+      a.holding && b.holding && b.startOffset < a.startOffset
+        ? ([
+            [b, 1],
+            [a, 0],
+          ] as const)
+        : ([
+            [a, 0],
+            [b, 1],
+          ] as const);
+    for (const [s, stream] of order) {
+      if (!s.holding) continue;
       this.ctx.metrics.unterminatedLines.inc();
-      this.emitJoined(
-        out,
-        { endOffset: at.end, lineNo: at.lineNo },
-        joined,
-        over,
-        ts.ms,
-        ts.nanos,
-        stream,
-      );
+      this.emitHeld(out, s, stream, s.lastEndOffset, s.lastLineNo);
     }
   }
 
@@ -179,112 +189,90 @@ export class CriStage implements LineStage {
     return stream === 0 ? l.stdout : l.stderr;
   }
 
+  /** Keep a fragment's bytes, up to the limit in all (cut at a character start). */
   private add(
     s: Fragments,
-    message: string,
+    buf: Buffer,
+    from: number,
+    to: number,
     bytes: number,
     cut: boolean,
   ): void {
-    const max = this.ctx.maxLineBytes;
-    if (cut) s.over = true;
-    if (s.kept >= max) {
-      s.over = true;
-      return;
-    }
-    if (s.kept + bytes <= max && !cut) {
-      s.parts.push(message);
-      s.kept += bytes;
-      return;
-    }
-    s.over = true;
-    const room = max - s.kept;
-    s.parts.push(cutUtf8(message, room));
-    s.kept = max;
+    const room = this.ctx.maxLineBytes - s.kept;
+    if (cut || bytes > room) s.over = true;
+    const take = Math.min(to - from, Math.max(0, room));
+    if (take <= 0) return;
+    const end = take < to - from ? charStart(buf, from, from + take) : to;
+    s.parts.push(Buffer.from(buf.subarray(from, end)));
+    s.kept += end - from;
   }
 
-  private emitJoined(
+  /** One record of the fragments `s` holds (then released), ending at `endOffset`. */
+  private emitHeld(
     out: SplitLine[],
-    at: { readonly endOffset: number; readonly lineNo: number },
-    text: string,
-    over: boolean,
-    timestampMs: number,
-    timestampNanos: number,
+    s: Fragments,
     stream: 0 | 1,
-  ): void {
-    if (over) {
-      if (this.ctx.policy === 'skip') {
-        this.ctx.counters.skippedLines++;
-        return;
-      }
-      this.ctx.counters.truncatedLines++;
-    }
-    this.push1(
-      out,
-      at.endOffset,
-      at.lineNo,
-      text,
-      over,
-      timestampMs,
-      timestampNanos,
-      this.streamLabels(stream),
-    );
-  }
-
-  /** A single line's message: the long-line policy, then one record. */
-  private emit(
-    out: SplitLine[],
     endOffset: number,
     lineNo: number,
-    message: string,
-    bytes: number,
-    cut: boolean,
-    time: CriFields | undefined,
-    labels: Labels,
   ): void {
-    const max = this.ctx.maxLineBytes;
-    let text = message;
-    const over = cut || bytes > max;
+    const bytes = s.joined();
+    const over = s.over;
+    const time = {
+      timestampMs: s.timestampMs,
+      timestampNanos: s.timestampNanos,
+    };
+    s.clear();
     if (over) {
       if (this.ctx.policy === 'skip') {
         this.ctx.counters.skippedLines++;
         return;
       }
       this.ctx.counters.truncatedLines++;
-      text = cutUtf8(message, max);
     }
-    if (time === undefined) {
-      this.push1(
-        out,
-        endOffset,
-        lineNo,
-        text,
-        over,
-        undefined,
-        undefined,
-        labels,
-      );
-      return;
-    }
-    this.push1(
+    const text = decodeUtf8(bytes, 0, bytes.length, this.ctx.counters);
+    this.record(
       out,
       endOffset,
       lineNo,
       text,
       over,
-      time.timestampMs,
-      time.timestampNanos,
-      labels,
+      time,
+      this.streamLabels(stream),
     );
   }
 
-  private push1(
+  /**
+   * The text of `buf[from, to)` under the long-line policy (`bytes` is its
+   * real length): undefined when it is skipped.
+   */
+  private decodeCapped(
+    buf: Buffer,
+    from: number,
+    to: number,
+    bytes: number,
+    cut: boolean,
+  ): string | undefined {
+    const max = this.ctx.maxLineBytes;
+    if (!cut && bytes <= max)
+      return decodeUtf8(buf, from, to, this.ctx.counters);
+    if (this.ctx.policy === 'skip') {
+      this.ctx.counters.skippedLines++;
+      return undefined;
+    }
+    this.ctx.counters.truncatedLines++;
+    const end = to - from > max ? charStart(buf, from, from + max) : to;
+    return decodeUtf8(buf, from, end, this.ctx.counters);
+  }
+
+  private record(
     out: SplitLine[],
     endOffset: number,
     lineNo: number,
     text: string,
     truncated: boolean,
-    timestampMs: number | undefined,
-    timestampNanos: number | undefined,
+    time:
+      | { readonly timestampMs: number; readonly timestampNanos: number }
+      | undefined,
     labels: Labels,
   ): void {
     // Never past a fragment still held: a resume must read it again.
@@ -297,27 +285,27 @@ export class CriStage implements LineStage {
       }
     }
     out.push(
-      timestampMs === undefined
+      time === undefined
         ? { text, endOffset: end, lineNo: no, truncated, labels }
         : {
             text,
             endOffset: end,
             lineNo: no,
             truncated,
-            timestampMs,
-            timestampNanos: timestampNanos ?? 0,
+            timestampMs: time.timestampMs,
+            timestampNanos: time.timestampNanos,
             labels,
           },
     );
   }
 }
 
-/** The longest prefix of `s` that is at most `maxBytes` UTF-8 bytes, cut at a character boundary. */
-export function cutUtf8(s: string, maxBytes: number): string {
-  if (s.length * 3 <= maxBytes) return s;
-  const b = Buffer.from(s, 'utf8');
-  if (b.length <= maxBytes) return s;
-  let end = maxBytes;
-  while (end > 0 && ((b[end] as number) & 0xc0) === 0x80) end--;
-  return b.toString('utf8', 0, end);
+/**
+ * The last character start at or before `at` in `buf` (not before
+ * `from`): a cut there does not split a UTF-8 sequence.
+ */
+function charStart(buf: Buffer, from: number, at: number): number {
+  let i = at;
+  while (i > from && ((buf[i] as number) & 0xc0) === 0x80) i--;
+  return i;
 }
