@@ -1,10 +1,11 @@
 import type { BigIntStats } from 'node:fs';
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { FilePosition, Logger } from '@lc/core';
 import {
+  computeFingerprint,
   DEFAULT_MARKER_BYTES,
   fileSourceId,
   fingerprintOf,
@@ -102,7 +103,10 @@ export interface CompressedGenerationsContext {
   /** False: `.gz` files are never read (the monitor's `readCompressed`). */
   readonly enabled: boolean;
   readonly registry: Pick<FileRegistry, 'byId' | 'track'>;
-  readonly positions: Pick<FilePositions, 'committed' | 'upsert' | 'list'>;
+  readonly positions: Pick<
+    FilePositions,
+    'committed' | 'upsert' | 'list' | 'reset'
+  >;
   readonly metrics: Pick<FileMetrics, 'rotations'>;
   readonly logger: Logger;
 }
@@ -127,20 +131,21 @@ export class CompressedGenerations {
   /**
    * `saved` is gone from disk: find its compressed copy next to it and
    * track it, to be read from `from` (what was read; the committed offset
-   * when not given). True when one was found.
+   * when not given). Returns the copy's id when one was found: its own,
+   * or `saved.id` when the copy took the inode of the file it holds.
    */
   async adopt(
     saved: FilePosition,
     from?: { readonly offset: number; readonly lineNo: number },
-  ): Promise<boolean> {
-    if (!this.ctx.enabled || saved.fingerprintBytes === 0) return false;
+  ): Promise<string | undefined> {
+    if (!this.ctx.enabled || saved.fingerprintBytes === 0) return undefined;
     const dir = dirname(saved.path);
     const base = basename(saved.path);
     let names: string[];
     try {
       names = await readdir(dir);
     } catch {
-      return false;
+      return undefined;
     }
     const at = from ?? { offset: saved.offset, lineNo: saved.logCount };
     for (const name of names) {
@@ -149,9 +154,12 @@ export class CompressedGenerations {
       const st = await statFile(path);
       if (st === undefined) continue;
       const id = fileSourceId(st.dev.toString(), st.ino.toString());
-      // Tracked or known: being read, or read, as its own identity.
-      if (this.ctx.registry.byId.has(id) || this.ctx.positions.committed(id))
-        continue;
+      // Tracked: being read as its own identity.
+      if (this.ctx.registry.byId.has(id)) continue;
+      const prior =
+        id === saved.id ? undefined : this.ctx.positions.committed(id);
+      // Read as its own identity before; or its inode had another file.
+      if (prior !== undefined && (await rawHeadIs(path, prior))) continue;
       const view = await inspectGzip(
         path,
         saved.fingerprintBytes,
@@ -174,23 +182,28 @@ export class CompressedGenerations {
         start = { offset: 0, lineNo: 0 };
         committed = start;
       }
+      if (prior !== undefined) this.ctx.positions.reset(id, 'inode-reused');
       const copy = this.ctx.registry.track(path, st, 'finish');
       copy.presetStart = start;
-      this.ctx.positions.upsert(
-        copy,
-        Math.min(committed.offset, start.offset),
-        '',
-        undefined,
-        Math.min(committed.lineNo, start.lineNo),
-      );
+      // Its position starts at what was delivered: a crash before the
+      // rest is acknowledged reads the copy from there. (When the copy
+      // took the inode of the file it holds, that position is this one.)
+      if (id !== saved.id)
+        this.ctx.positions.upsert(
+          copy,
+          Math.min(committed.offset, start.offset),
+          '',
+          undefined,
+          Math.min(committed.lineNo, start.lineNo),
+        );
       this.ctx.metrics.rotations.inc({ kind: 'compressed' });
       this.ctx.logger.info(
         { path, of: saved.path, from: start.offset },
         'file monitor: finishing a generation from its compressed copy',
       );
-      return true;
+      return id;
     }
-    return false;
+    return undefined;
   }
 
   /**
@@ -211,6 +224,24 @@ export class CompressedGenerations {
     const view = await inspectGzip(path, FINGERPRINT_BYTES, 0, 0);
     if (view === undefined) return true;
     return heads.some((h) => sameHead(view.head, h));
+  }
+}
+
+/** True when the raw (compressed) head of `path` is the one `known` was taken over. */
+async function rawHeadIs(path: string, known: KnownHead): Promise<boolean> {
+  try {
+    const h = await open(path, 'r');
+    try {
+      const head = await computeFingerprint(h, known.fingerprintBytes);
+      return (
+        head.fingerprintBytes === known.fingerprintBytes &&
+        head.fingerprint === known.fingerprint
+      );
+    } finally {
+      await h.close();
+    }
+  } catch {
+    return false;
   }
 }
 

@@ -251,7 +251,7 @@ export class FileReader {
         (await this.compressed.adopt(this.positions.positionOf(f, 'rotated'), {
           offset: f.splitter.lineStartOffset,
           lineNo: f.splitter.lastLineNo,
-        }))
+        })) !== undefined
       ) {
         // What is held (a partial line) is read again from the copy.
         f.splitter.reset(f.splitter.lineStartOffset, f.splitter.lastLineNo);

@@ -58,20 +58,32 @@ export class SiblingSweep {
     // with hundreds of rotated generations made start-up quadratic.
     const dirs = new DirectoryIndexes();
     for (const saved of this.positions.list()) {
-      if (this.registry.byId.has(saved.id)) continue;
       const wanted =
         matchesAny(this.includes, saved.path) ||
         (saved.status === 'rotated' &&
           this.includes.some((g) => isUnder(dirname(saved.path), [g.base])));
-      if (!wanted) continue;
-      const at = await dirs.find(saved);
-      if (at === undefined) {
-        await this.goneWhileDown(saved, dirs);
+      const tracked = this.registry.byId.get(saved.id);
+      if (tracked !== undefined) {
+        // Found live at start: the same file, or one that took its inode
+        // over (then the saved content is gone: its compressed copy?).
+        if (
+          wanted &&
+          saved.fingerprint !== '' &&
+          !(await sameHead(tracked.path, saved))
+        )
+          await this.goneWhileDown(saved, dirs, true);
         continue;
       }
-      // Same identity, other content: the inode was reused.
-      if (saved.fingerprint !== '' && !(await sameHead(at.path, saved)))
+      if (!wanted) continue;
+      const at = await dirs.find(saved);
+      // Not there, or its inode holds other content now (reused).
+      if (
+        at === undefined ||
+        (saved.fingerprint !== '' && !(await sameHead(at.path, saved)))
+      ) {
+        await this.goneWhileDown(saved, dirs, at !== undefined);
         continue;
+      }
       const found = at.path;
       let st: BigIntStats;
       try {
@@ -99,20 +111,26 @@ export class SiblingSweep {
    * unread bytes (it was live, or not read to its end), its compressed
    * copy is read from the committed offset; a live identity without one
    * was deleted while down: retired (so its position expires), its unread
-   * bytes counted as lost.
+   * bytes counted as lost. `inodeReused`: another file has its inode now.
    */
   private async goneWhileDown(
     saved: FilePosition,
     dirs: DirectoryIndexes,
+    inodeReused: boolean,
   ): Promise<void> {
     const live = saved.status === 'active' || saved.status === 'idle';
     if (!live && saved.offset >= saved.size) return;
-    if (await this.compressed.adopt(saved)) {
-      this.positions.retire(saved, 'rotated');
+    // A reused inode's position is the new file's now (reset when it is
+    // opened): only an identity that is really gone is retired.
+    const adopted = await this.compressed.adopt(saved);
+    if (adopted !== undefined) {
+      if (!inodeReused && adopted !== saved.id)
+        this.positions.retire(saved, 'rotated');
       return;
     }
     // An unreadable directory says nothing about what is in it.
     if (!live || !dirs.listed(dirname(saved.path))) return;
+    if (inodeReused) return;
     this.positions.retire(saved, 'deleted');
     const unread = saved.size - saved.offset;
     if (unread > 0) {
