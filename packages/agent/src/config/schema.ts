@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from './defaults.js';
+import { kubernetesSource } from './kubernetes-schema.js';
 import { pipelineSchema } from './processing-schema.js';
 import {
   duration,
@@ -279,6 +280,7 @@ export const configSchema = section({
   sources: section({
     files: z.array(fileSource).default([]).describe('File tailing groups.'),
     docker: dockerSource.prefault({}),
+    kubernetes: kubernetesSource.prefault({}),
     http: section({
       enabled: flag(true, 'Accept POST /api/v1/logs.'),
       labels: stringMap('Labels added to every ingested record.'),

@@ -8,7 +8,11 @@ import type {
 } from '@lc/core';
 import type { Dispatcher } from '@lc/dispatcher';
 import { createDispatcher } from '@lc/dispatcher';
-import type { ContainerMonitor, FileMonitor } from '@lc/monitors';
+import type {
+  ContainerMonitor,
+  FileMonitor,
+  KubernetesMonitor,
+} from '@lc/monitors';
 import type { BatchPersistence } from '@lc/persistence';
 import type { AgentConfig } from '../config/schema.js';
 import type { Processor } from '../processing/create-processor.js';
@@ -34,6 +38,7 @@ export interface Generation {
   readonly intake: Intake;
   files: FileMonitor[];
   docker: ContainerMonitor | undefined;
+  kubernetes: KubernetesMonitor | undefined;
 }
 
 /** What {@link buildGeneration} takes from the agent. */
@@ -109,5 +114,6 @@ export function buildGeneration(
     intake,
     files: [],
     docker: undefined,
+    kubernetes: undefined,
   };
 }

@@ -1,6 +1,11 @@
 import { resolve } from 'node:path';
 import type { Instrumentation } from '@lc/core';
-import { createContainerMonitor, createFileMonitor } from '@lc/monitors';
+import {
+  createContainerMonitor,
+  createFileMonitor,
+  createKubernetesMonitor,
+} from '@lc/monitors';
+import type { KubernetesMonitor } from '@lc/monitors';
 import type { PositionManager } from '@lc/positions';
 import type { AgentConfig } from '../config/schema.js';
 import type { Generation } from './build-pipeline.js';
@@ -20,7 +25,21 @@ function selfPaths(config: AgentConfig): string[] {
   ];
 }
 
-/** Create `cfg`'s file and container monitors on `g`'s intake (not started). */
+/**
+ * The Kubernetes source's directories, never read by file groups: its
+ * pod log files are read once, by it (a group over `/var/log/**` would
+ * read them again, through their path or their `/var/log/containers` link).
+ */
+function kubernetesPaths(cfg: AgentConfig): string[] {
+  const k = cfg.sources.kubernetes;
+  if (!k.enabled) return [];
+  return [
+    resolve(k.root),
+    ...(k.containers_dir === false ? [] : [resolve(k.containers_dir)]),
+  ];
+}
+
+/** Create `cfg`'s file, Kubernetes and container monitors on `g`'s intake (not started). */
 export function attachSources(
   g: Generation,
   cfg: AgentConfig,
@@ -28,6 +47,17 @@ export function attachSources(
 ): void {
   const { inst, positions } = deps;
   const guard = selfPaths(cfg);
+  const k8s = kubernetesPaths(cfg);
+  for (const [i, f] of cfg.sources.files.entries()) {
+    const covered = f.include.filter((p) =>
+      k8s.some((dir) => resolve(p).startsWith(`${dir}/`)),
+    );
+    if (covered.length > 0)
+      inst.logger?.warn(
+        { include: covered, kubernetes: k8s },
+        `sources.files[${i}]: these globs are under sources.kubernetes, which reads them (once); this group does not`,
+      );
+  }
   g.files = cfg.sources.files.map((f) =>
     createFileMonitor({
       ...inst,
@@ -57,9 +87,10 @@ export function attachSources(
       encoding: f.encoding,
       partialLineFlushMs: f.partial_line_flush,
       rotatedFileGraceMs: f.rotated_file_grace,
-      selfPaths: guard,
+      selfPaths: [...guard, ...k8s],
     }),
   );
+  g.kubernetes = buildKubernetes(g, cfg, deps, guard);
   const docker = cfg.sources.docker;
   g.docker = docker.enabled
     ? createContainerMonitor({
@@ -78,4 +109,41 @@ export function attachSources(
         maxConcurrentStreams: docker.max_concurrent_streams,
       })
     : undefined;
+}
+
+/** The Kubernetes source of `cfg`, when enabled (not started). */
+function buildKubernetes(
+  g: Generation,
+  cfg: AgentConfig,
+  deps: SourceDeps,
+  guard: string[],
+): KubernetesMonitor | undefined {
+  const k = cfg.sources.kubernetes;
+  if (!k.enabled) return undefined;
+  return createKubernetesMonitor({
+    ...deps.inst,
+    intake: g.intake,
+    positions: deps.positions,
+    root: resolve(k.root),
+    containersDir:
+      k.containers_dir === false ? false : resolve(k.containers_dir),
+    include: k.include,
+    exclude: k.exclude,
+    labels: k.labels,
+    startPosition: k.start_at,
+    recentBytes: k.recent_bytes,
+    maxLineBytes: k.max_line_bytes,
+    longLinePolicy: k.long_line_policy,
+    rescanIntervalMs: k.rescan_interval,
+    pollIntervalMs: k.poll_interval,
+    watch: k.watch,
+    watchDelayMs: k.watch_delay,
+    maxFiles: k.max_files,
+    maxOpenFiles: k.max_open_files,
+    idleCloseMs: k.idle_close,
+    partialLineFlushMs: k.partial_line_flush,
+    rotatedFileGraceMs: k.rotated_file_grace,
+    deletedFileGraceMs: k.deleted_file_grace,
+    selfPaths: guard,
+  });
 }

@@ -97,12 +97,14 @@ export function createAgent(options: AgentOptions): Agent {
 
   const startSources = async (g: Generation): Promise<void> => {
     for (const m of g.files) await m.start();
+    await g.kubernetes?.start();
     await g.docker?.start();
   };
 
   const stopSources = async (g: Generation): Promise<void> => {
     await Promise.all([
       ...g.files.map((m) => m.shutdown()),
+      g.kubernetes?.shutdown(),
       g.docker?.shutdown(),
     ]);
   };
@@ -171,6 +173,7 @@ export function createAgent(options: AgentOptions): Agent {
           {
             sinks: g.sinks.map((s) => s.name),
             fileGroups: g.files.length,
+            kubernetes: g.kubernetes !== undefined,
             docker: g.docker !== undefined,
           },
           'agent started',
@@ -292,6 +295,7 @@ export function createAgent(options: AgentOptions): Agent {
         deadLetters: deadLetters === undefined ? 'disabled' : 'up',
         persistence: batchStore === undefined ? 'disabled' : 'up',
         fileSources: String(gen?.files.length ?? 0),
+        kubernetes: gen?.kubernetes === undefined ? 'disabled' : 'up',
         docker: gen?.docker === undefined ? 'disabled' : 'up',
       };
       // Positions that cannot be saved are a durability failure: delivery
@@ -300,7 +304,11 @@ export function createAgent(options: AgentOptions): Agent {
       return { ready: state === 'running' && saves.state === 'ok', components };
     },
     status: () => {
-      const files = gen?.files.flatMap((m) => m.status()) ?? [];
+      // Pod log files are files: listed (and at risk) like the others.
+      const files = [
+        ...(gen?.files.flatMap((m) => m.status()) ?? []),
+        ...(gen?.kubernetes?.status() ?? []),
+      ];
       const dispatcher = gen?.dispatcher.stats();
       return {
         sinks: dispatcher?.sinks ?? [],

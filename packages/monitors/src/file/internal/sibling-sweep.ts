@@ -12,6 +12,9 @@ import type { FileRegistry } from './file-registry.js';
 import type { CompiledGlob } from './glob.js';
 import { matchesAny } from './glob.js';
 
+/** How far file mtimes may lag the wall clock (kernel clock ticks), ms. */
+const MTIME_SLACK_MS = 50;
+
 /** What {@link SiblingSweep} needs from the monitor. */
 export interface SiblingSweepContext {
   readonly includes: readonly CompiledGlob[];
@@ -240,7 +243,11 @@ export class SiblingSweep {
         } catch {
           continue;
         }
-        if (!st.isFile() || Number(st.mtimeMs) <= sinceMs) continue;
+        // File times come from the kernel's coarse clock, up to a tick
+        // behind the wall clock the monitor reads: a generation written
+        // just after its last check can carry an earlier mtime.
+        if (!st.isFile() || Number(st.mtimeMs) <= sinceMs - MTIME_SLACK_MS)
+          continue;
         const id = fileSourceId(st.dev.toString(), st.ino.toString());
         if (this.registry.byId.has(id)) continue;
         const known = this.positions.committed(id);
