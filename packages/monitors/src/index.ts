@@ -43,6 +43,7 @@ export type {
 export type { FileState, FileStatus } from './file/file-status.js';
 export { createKubernetesMonitor } from './kubernetes/kubernetes-monitor.js';
 export type { KubernetesMonitor } from './kubernetes/kubernetes-monitor.js';
+export { kubernetesIncludeGlobs } from './kubernetes/kubernetes-monitor-options.js';
 export type {
   KubernetesFilter,
   KubernetesMetadataLookup,

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { DeadLetterStore } from '@lc/core';
 import { LcError, silentLogger } from '@lc/core';
-import { recordFileWatches } from '@lc/monitors';
+import { kubernetesIncludeGlobs, recordFileWatches } from '@lc/monitors';
 import type { BatchPersistence } from '@lc/persistence';
 import { createBatchPersistence, createDeadLetterStore } from '@lc/persistence';
 import type { PositionManager } from '@lc/positions';
@@ -140,6 +140,17 @@ export function createAgent(options: AgentOptions): Agent {
             recordFileWatches(
               positions,
               f.include.map((g) => resolve(g)),
+              since,
+            ) || recorded;
+        const k8s = config.sources.kubernetes;
+        if (k8s.enabled)
+          recorded =
+            recordFileWatches(
+              positions,
+              kubernetesIncludeGlobs({
+                root: resolve(k8s.root),
+                include: k8s.include,
+              }),
               since,
             ) || recorded;
         if (recorded) await positions.whenSaved();

@@ -163,6 +163,22 @@ function filter(
 }
 
 /**
+ * The file globs a Kubernetes source with these `root` and `include`
+ * options reads: what to pass to `recordFileWatches` to record since when
+ * they are watched before the source starts (an agent does it at process
+ * start). Throws `LC_ERR_INVALID_OPTION` like `createKubernetesMonitor`.
+ */
+export function kubernetesIncludeGlobs(
+  options: Pick<KubernetesMonitorOptions, 'root' | 'include'>,
+): string[] {
+  const root = absoluteDir('root', options.root, DEFAULT_ROOT);
+  const inc = filter('include', options.include);
+  return [
+    `${root}/${alternatives(inc.namespaces)}_${alternatives(inc.pods)}_*/${alternatives(inc.containers)}/*.log`,
+  ];
+}
+
+/**
  * Apply defaults, validate, and turn the filters into the file monitor's
  * globs over `<root>/<ns>_<pod>_<uid>/<container>/<n>.log`. A name never
  * contains `_`, so each `_` of a pod directory name is matched by the
@@ -183,11 +199,8 @@ export function resolveKubernetesOptions(
           options.containersDir,
           DEFAULT_CONTAINERS_DIR,
         );
-  const inc = filter('include', options.include);
+  const includeGlobs = kubernetesIncludeGlobs(options);
   const exc = filter('exclude', options.exclude);
-  const includeGlobs = [
-    `${root}/${alternatives(inc.namespaces)}_${alternatives(inc.pods)}_*/${alternatives(inc.containers)}/*.log`,
-  ];
   const excludeGlobs = [
     ...exc.namespaces.map((g) => `${root}/${g}_*_*`),
     ...exc.pods.map((g) => `${root}/*_${g}_*`),
