@@ -54,9 +54,10 @@ describe('lc-agent with sources.kubernetes at defaults', () => {
     async () => {
       scenario = await createScenario('kubernetes', { kubernetes: true });
       const { root, start } = scenario;
-      // ~10,000 messages/s, a rotation every 0.4 s: an agent that is down
-      // for a restart delay and its start-up misses two rotations or more,
-      // so the file it was reading is compressed before it finished it.
+      // ~4,000 messages/s for the whole kill schedule, a rotation every
+      // 0.5 s: an agent that is down for a restart delay and its start-up
+      // misses two rotations or more, so the file it was reading is
+      // compressed before it finished it.
       const writer = createCriWriter({
         root: join(root, 'pods'),
         containersDir: join(root, 'containers'),
@@ -64,9 +65,9 @@ describe('lc-agent with sources.kubernetes at defaults', () => {
         pod: 'writer-0',
         container: 'app',
         prefix: 'k',
-        linesPerWrite: 100,
+        linesPerWrite: 40,
         intervalMs: 10,
-        rotateEvery: 4000,
+        rotateEvery: 2000,
         // Nothing is removed during the run: a loss is the agent's.
         maxFiles: 1000,
         totalLines: TOTAL,
