@@ -2,10 +2,7 @@ import type { Labels } from '@lc/core';
 import { once, silentLogger, systemClock } from '@lc/core';
 import type { FileStatus } from '../file/file-status.js';
 import { FileMonitorEngine } from '../file/internal/file-monitor-engine.js';
-import type {
-  FileFormat,
-  FileFormatFactory,
-} from '../file/internal/line-stage.js';
+import type { FileFormatFactory } from '../file/internal/line-stage.js';
 import { ContainerLinks } from './internal/container-links.js';
 import { CriStage } from './internal/cri-stage.js';
 import { createKubernetesMetrics } from './internal/kubernetes-metrics.js';

@@ -15,10 +15,11 @@ import { FileReader } from './file-reader.js';
 import { FileRegistry } from './file-registry.js';
 import { FileResume } from './file-resume.js';
 import { FileScanner } from './file-scanner.js';
-import type { FileFormatFactory } from './line-stage.js';
+import type { FileMonitorExtensions } from './line-stage.js';
 import { compileGlob, matchesAny } from './glob.js';
 import type { SplitLine, SplitterCounters } from './line-splitter.js';
 import { OpenFiles } from './open-files.js';
+import { publishCounters, publishReadLag } from './publish-file-metrics.js';
 import { ownOutputFiles } from './own-output-files.js';
 import { RecordEmitter } from './record-emitter.js';
 import { SiblingSweep } from './sibling-sweep.js';
@@ -29,16 +30,6 @@ import { TickScheduler } from './tick-scheduler.js';
 const HOT_WINDOW_MS = 5000;
 /** Files serviced concurrently in one pass (each has its own read buffer). */
 const READ_CONCURRENCY = 8;
-
-/**
- * What a source built on the file monitor adds to it (the Kubernetes
- * source: CRI lines and pod labels). Not public: sources of this package
- * construct the engine themselves.
- */
-export interface FileMonitorExtensions {
-  /** The line format of each identity (see `FileFormat`). */
-  readonly format?: FileFormatFactory;
-}
 
 /** The file monitor's implementation; see `createFileMonitor`. */
 export class FileMonitorEngine {
@@ -353,7 +344,7 @@ export class FileMonitorEngine {
       if (this.stopped) return false;
     }
     await this.housekeeping();
-    this.publishCounters();
+    publishCounters(this.counters, this.metrics, this.openFiles.count);
     return more;
   }
 
@@ -389,33 +380,11 @@ export class FileMonitorEngine {
     await this.drain.housekeeping(now);
     if (now - this.lastLagUpdateAt >= 1000) {
       this.lastLagUpdateAt = now;
-      this.updateLagMetric();
+      publishReadLag(
+        this.files.byId.values(),
+        this.metrics,
+        this.o.lagMetricTopN,
+      );
     }
-  }
-
-  private publishCounters(): void {
-    const c = this.counters;
-    if (c.truncatedLines > 0)
-      this.metrics.longLines.inc({ action: 'truncated' }, c.truncatedLines);
-    if (c.skippedLines > 0)
-      this.metrics.longLines.inc({ action: 'skipped' }, c.skippedLines);
-    if (c.invalidChars > 0) this.metrics.invalidChars.inc(c.invalidChars);
-    c.truncatedLines = 0;
-    c.skippedLines = 0;
-    c.invalidChars = 0;
-    this.metrics.filesOpen.set(this.openFiles.count);
-  }
-
-  private updateLagMetric(): void {
-    this.metrics.readLagBytes.reset();
-    if (this.o.lagMetricTopN === 0) return;
-    const lags: Array<[string, number]> = [];
-    for (const f of this.files.byId.values()) {
-      const lag = f.size - f.splitter.fedOffset;
-      if (lag > 0) lags.push([f.path, lag]);
-    }
-    lags.sort((a, b) => b[1] - a[1]);
-    for (const [path, lag] of lags.slice(0, this.o.lagMetricTopN))
-      this.metrics.readLagBytes.set({ path }, lag);
   }
 }

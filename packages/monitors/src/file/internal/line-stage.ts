@@ -68,3 +68,13 @@ export type FileFormatFactory = (file: {
    */
   readonly counters: SplitterCounters;
 }) => FileFormat;
+
+/**
+ * What a source built on the file monitor adds to it (the Kubernetes
+ * source: CRI lines and pod labels). Not public: sources of this package
+ * construct the engine themselves.
+ */
+export interface FileMonitorExtensions {
+  /** The line format of each identity (see `FileFormat`). */
+  readonly format?: FileFormatFactory;
+}
