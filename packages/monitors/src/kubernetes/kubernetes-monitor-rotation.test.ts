@@ -90,6 +90,41 @@ describe('createKubernetesMonitor', () => {
     });
   });
 
+  describe('restart', () => {
+    it('should resume a compressed generation read to its end but not acknowledged to it', async () => {
+      h = await kubernetesHarness();
+      const c = h.node.container({ namespace: 'ns', pod: 'p', container: 'c' });
+      c.write(range(0, 100));
+      await h.monitor.start();
+      await h.intake.waitFor(100);
+      h = await h.restart({}, { autoCommit: false });
+      // Down for two rotations: the file is compressed with 50 lines unread.
+      c.write(range(100, 150));
+      c.rotate(10);
+      c.write(range(150, 160));
+      c.rotate(10);
+      await h.monitor.start();
+      await h.intake.waitFor(60);
+      await eventually(
+        () =>
+          h!.monitor
+            .status()
+            .some((s) => s.path.endsWith('.gz') && s.state === 'completed'),
+        'the .gz read to its end',
+      );
+      // Stopped with only part of it acknowledged (a kill, or a sink down).
+      h.commit(h.intake.records.filter((r) => Number(r.line.slice(5)) < 120));
+      h = await h.restart({}, { autoCommit: true });
+      await h.monitor.start();
+      await h.intake.waitFor(30);
+      await h.monitor.flush();
+      expectOnce(
+        h.lines().filter((l) => Number(l.slice(5)) < 150),
+        range(120, 150),
+      );
+    });
+  });
+
   describe('pod deletion', () => {
     it('should drain the files of a deleted pod held open under backpressure before finishing them', async () => {
       h = await kubernetesHarness({}, { highWaterMark: 100 });

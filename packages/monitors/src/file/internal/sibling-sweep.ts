@@ -61,9 +61,20 @@ export class SiblingSweep {
     // with hundreds of rotated generations made start-up quadratic.
     const dirs = new DirectoryIndexes();
     for (const saved of this.positions.list()) {
+      // Generations the globs do not match are ours when they were
+      // being read (rotated) or read to their end (completed) next to
+      // matched files: their end may not be acknowledged yet.
+      const matched = matchesAny(this.includes, saved.path);
+      // Finished and acknowledged to its end: nothing to look for.
+      if (
+        !matched &&
+        saved.status === 'completed' &&
+        saved.offset >= saved.size
+      )
+        continue;
       const wanted =
-        matchesAny(this.includes, saved.path) ||
-        (saved.status === 'rotated' &&
+        matched ||
+        ((saved.status === 'rotated' || saved.status === 'completed') &&
           this.includes.some((g) => isUnder(dirname(saved.path), [g.base])));
       const tracked = this.registry.byId.get(saved.id);
       if (tracked !== undefined) {
