@@ -3,8 +3,8 @@
 // (compress the rotated files not compressed yet through a `.tmp`, rename
 // the live file to `<n>.log.<YYYYMMDD-hhmmss>`, create a new one, remove
 // the oldest past max files), and pods are deleted with their directory.
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { FilePosition } from '@lc/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../test/file-harness.js';
@@ -122,6 +122,52 @@ describe('createKubernetesMonitor', () => {
         h.lines().filter((l) => Number(l.slice(5)) < 150),
         range(120, 150),
       );
+    });
+
+    it('should read a compressed generation whole when its inode has the position of another file', async () => {
+      h = await kubernetesHarness();
+      const c = h.node.container({ namespace: 'ns', pod: 'p', container: 'c' });
+      c.write(range(0, 10));
+      await h.monitor.start();
+      await h.intake.waitFor(10);
+      h = await h.restart();
+      // While down: three rotations; the first two generations are
+      // compressed, the second one never seen.
+      c.write(range(10, 60));
+      c.rotate(10);
+      c.write(range(60, 70));
+      c.rotate(10);
+      c.write(range(70, 80));
+      c.rotate(10);
+      // The unseen .gz took the inode of a file that is gone, whose
+      // position is still saved (read to offset 500 of other content).
+      const gz = readdirSync(c.dir)
+        .filter((n) => n.endsWith('.gz'))
+        .sort()
+        .at(-1) as string;
+      const st = statSync(join(c.dir, gz), { bigint: true });
+      h.positions.upsertFile({
+        kind: 'file',
+        id: `${st.dev}:${st.ino}`,
+        path: join(c.dir, gz),
+        dev: String(st.dev),
+        ino: String(st.ino),
+        fingerprint: 'f'.repeat(32),
+        fingerprintBytes: 1024,
+        offset: 500,
+        offsetMarker: '',
+        size: 100_000,
+        mtimeMs: 0,
+        lastReadAtMs: 0,
+        logCount: 7,
+        bytesRead: 500,
+        status: 'completed',
+        updatedAtMs: Date.now(),
+      });
+      await h.monitor.start();
+      await h.intake.waitFor(70);
+      await h.monitor.flush();
+      expectOnce(h.lines(), range(10, 80));
     });
   });
 

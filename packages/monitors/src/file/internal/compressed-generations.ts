@@ -1,6 +1,7 @@
 import type { BigIntStats } from 'node:fs';
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { FilePosition, Logger } from '@lc/core';
@@ -14,6 +15,7 @@ import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
 import type { FileRegistry } from './file-registry.js';
 import { FINGERPRINT_BYTES } from './file-resume.js';
+import type { TailedFile } from './tailed-file.js';
 
 /** A head to recognise content by: a fingerprint over its first bytes. */
 export interface KnownHead {
@@ -182,9 +184,15 @@ export class CompressedGenerations {
         start = { offset: 0, lineNo: 0 };
         committed = start;
       }
+      // Saved with its own head, so a later start tells it from a file
+      // that takes its inode over.
+      const raw = await rawHead(path);
+      if (raw === undefined) continue;
       if (prior !== undefined) this.ctx.positions.reset(id, 'inode-reused');
       const copy = this.ctx.registry.track(path, st, 'finish');
       copy.presetStart = start;
+      copy.fingerprint = raw.fingerprint;
+      copy.fingerprintBytes = raw.fingerprintBytes;
       // Its position starts at what was delivered: a crash before the
       // rest is acknowledged reads the copy from there. (When the copy
       // took the inode of the file it holds, that position is this one.)
@@ -227,6 +235,20 @@ export class CompressedGenerations {
   }
 }
 
+/** The fingerprint of the raw (compressed) head of `path`. */
+async function rawHead(path: string): Promise<KnownHead | undefined> {
+  try {
+    const h = await open(path, 'r');
+    try {
+      return await computeFingerprint(h, FINGERPRINT_BYTES);
+    } finally {
+      await h.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when the raw (compressed) head of `path` is the one `known` was taken over. */
 async function rawHeadIs(path: string, known: KnownHead): Promise<boolean> {
   try {
@@ -252,4 +274,42 @@ async function statFile(path: string): Promise<BigIntStats | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Where a compressed identity starts reading (offsets in its decompressed
+ * content): its committed offset, or, for a compressed copy of a known
+ * identity, where that one was read (`presetStart`) when later. A saved
+ * position whose head is not this file's belongs to a file whose inode it
+ * took: reset, read from the beginning (or the preset).
+ */
+export async function startCompressed(
+  f: TailedFile,
+  head: KnownHead,
+  handle: FileHandle,
+  positions: Pick<FilePositions, 'committed' | 'reset' | 'upsert'>,
+  metrics: Pick<FileMetrics, 'rotations'>,
+): Promise<void> {
+  let saved = positions.committed(f.id);
+  if (
+    saved !== undefined &&
+    saved.fingerprint !== '' &&
+    saved.fingerprint !==
+      (saved.fingerprintBytes === head.fingerprintBytes
+        ? head.fingerprint
+        : (await computeFingerprint(handle, saved.fingerprintBytes))
+            .fingerprint)
+  ) {
+    positions.reset(f.id, 'inode-reused');
+    metrics.rotations.inc({ kind: 'inode-reused' });
+    saved = positions.committed(f.id);
+  }
+  const preset = f.presetStart;
+  const start =
+    preset !== undefined &&
+    (saved === undefined || preset.offset > saved.offset)
+      ? preset
+      : { offset: saved?.offset ?? 0, lineNo: saved?.logCount ?? 0 };
+  f.splitter.reset(start.offset, start.lineNo);
+  positions.upsert(f);
 }

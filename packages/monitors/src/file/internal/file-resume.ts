@@ -16,6 +16,7 @@ import type {
   ResolvedFileMonitorOptions,
   StartPosition,
 } from '../file-monitor-options.js';
+import { startCompressed } from './compressed-generations.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
 import type { SplitLine } from './line-splitter.js';
@@ -127,17 +128,7 @@ export class FileResume {
     f.fingerprintBytes = head.fingerprintBytes;
     f.initialized = true;
     if (f.gzip) {
-      // Offsets are in the decompressed content. A compressed copy of a
-      // known identity starts where that one was read (`presetStart`).
-      const saved = this.positions.committed(f.id);
-      const preset = f.presetStart;
-      const start =
-        preset !== undefined &&
-        (saved === undefined || preset.offset > saved.offset)
-          ? preset
-          : { offset: saved?.offset ?? 0, lineNo: saved?.logCount ?? 0 };
-      f.splitter.reset(start.offset, start.lineNo);
-      this.positions.upsert(f);
+      await startCompressed(f, head, handle, this.positions, this.metrics);
       return;
     }
     if (f.presetStart !== undefined) {
