@@ -3,7 +3,7 @@
 // (compress the rotated files not compressed yet through a `.tmp`, rename
 // the live file to `<n>.log.<YYYYMMDD-hhmmss>`, create a new one, remove
 // the oldest past max files), and pods are deleted with their directory.
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { FilePosition } from '@lc/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import {
   kubernetesHarness,
 } from '../../test/kubernetes-harness.js';
 import type { KubernetesHarness } from '../../test/kubernetes-harness.js';
+import { nextTime } from '../../test/kubelet-node.js';
 
 const range = (from: number, to: number): string[] =>
   Array.from({ length: to - from }, (_, i) => `line ${from + i}`);
@@ -122,6 +123,39 @@ describe('createKubernetesMonitor', () => {
         h.lines().filter((l) => Number(l.slice(5)) < 150),
         range(120, 150),
       );
+    });
+
+    it('should finish from its .gz a rotated file stopped while draining, whatever size was saved', async () => {
+      h = await kubernetesHarness({ rotatedFileGraceMs: 60_000 });
+      const c = h.node.container({ namespace: 'ns', pod: 'p', container: 'c' });
+      c.write(range(0, 100));
+      await h.monitor.start();
+      await h.intake.waitFor(100);
+      c.rotate(10);
+      await eventually(
+        () => h!.monitor.status().some((s) => s.state === 'rotated'),
+        'the rotation seen',
+      );
+      // Late writes to the renamed file, read and acknowledged past the
+      // size saved when the rotation was seen.
+      const rotated = readdirSync(c.dir).find((n) => /\.log\.\d/.test(n));
+      const late = (from: number, to: number) =>
+        appendFileSync(
+          join(c.dir, rotated as string),
+          range(from, to)
+            .map((m) => `${nextTime()} stdout F ${m}\n`)
+            .join(''),
+        );
+      late(100, 150);
+      await h.intake.waitFor(150);
+      h = await h.restart();
+      // While down: more late writes, then the file is compressed.
+      late(150, 180);
+      c.rotate(10);
+      await h.monitor.start();
+      await h.intake.waitFor(30);
+      await h.monitor.flush();
+      expectOnce(h.lines(), range(150, 180));
     });
 
     it('should read a compressed generation whole when its inode has the position of another file', async () => {

@@ -133,7 +133,9 @@ export class SiblingSweep {
     inodeReused: boolean,
   ): Promise<void> {
     const live = saved.status === 'active' || saved.status === 'idle';
-    if (!live && saved.offset >= saved.size) return;
+    // Only a completed position's size is final: one saved while draining
+    // (rotated, deleted) may be older than what was written after it.
+    if (saved.status === 'completed' && saved.offset >= saved.size) return;
     // A reused inode's position is the new file's now (reset when it is
     // opened): only an identity that is really gone is retired.
     const adopted = await this.compressed.adopt(saved);
