@@ -30,7 +30,8 @@ sinks: {stdout: [{}]}
           }),
         );
         expect(
-          (watched[0] as { cursor: { sinceMs: number } }).cursor.sinceMs,
+          (watched[0] as unknown as { cursor: { sinceMs: number } }).cursor
+            .sinceMs,
         ).toBeLessThanOrEqual(Date.now());
       } finally {
         await early.store?.close();
