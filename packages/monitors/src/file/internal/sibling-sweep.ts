@@ -79,10 +79,12 @@ export class SiblingSweep {
       const tracked = this.registry.byId.get(saved.id);
       if (tracked !== undefined) {
         // Found live at start: the same file, or one that took its inode
-        // over (then the saved content is gone: its compressed copy?).
+        // over; then the saved content is gone, maybe to a `.gz` (only
+        // looked at when there is one: no read per live file otherwise).
         if (
           wanted &&
           saved.fingerprint !== '' &&
+          (await dirs.compressedNear(saved.path)) &&
           !(await sameHead(tracked.path, saved))
         )
           await this.goneWhileDown(saved, dirs, true);
@@ -301,6 +303,20 @@ class DirectoryIndexes {
   /** True when `dir` was listed, or does not exist (anything in it is gone). */
   listed(dir: string): boolean {
     return this.dirs.has(dir) && !this.unreadable.has(dir);
+  }
+
+  private readonly names = new Map<string, readonly string[]>();
+
+  /** True when a `.gz` named after `path` (`<name>….gz`) is next to it. */
+  async compressedNear(path: string): Promise<boolean> {
+    const dir = dirname(path);
+    let names = this.names.get(dir);
+    if (names === undefined) {
+      names = await readdir(dir).catch(() => [] as string[]);
+      this.names.set(dir, names);
+    }
+    const base = basename(path);
+    return names.some((n) => n.startsWith(base) && isCompressedName(n));
   }
 
   /** Where the identity of `p` lives in the directory of its saved path. */
