@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from './defaults.js';
 import { pipelineSchema } from '@lc/processing';
+import { kubernetesSource } from './kubernetes-schema.js';
 import { multilineSchema } from './multiline-schema.js';
 import { sinksSchema } from './sinks-schema.js';
 import {
@@ -188,6 +189,7 @@ export const configSchema = section({
   sources: section({
     files: z.array(fileSource).default([]).describe('File tailing groups.'),
     docker: dockerSource.prefault({}),
+    kubernetes: kubernetesSource.prefault({}),
     http: section({
       enabled: flag(true, 'Accept POST /api/v1/logs.'),
       labels: stringMap('Labels added to every ingested record.'),

@@ -68,6 +68,7 @@ function input(over: Partial<ReadinessInput> = {}): ReadinessInput {
     deadLetters: true,
     persistence: true,
     fileGroups: 2,
+    kubernetes: false,
     docker: false,
     http: true,
     ...over,
@@ -81,6 +82,7 @@ describe('agentReadiness', () => {
     expect(r.components.sources).toEqual({
       state: 'up',
       fileGroups: 2,
+      kubernetes: false,
       docker: false,
       http: true,
     });

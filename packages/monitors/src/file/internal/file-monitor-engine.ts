@@ -6,6 +6,7 @@ import type {
 } from '../file-monitor-options.js';
 import { resolveFileMonitorOptions } from '../file-monitor-options.js';
 import type { FileStatus } from '../file-status.js';
+import { CompressedGenerations } from './compressed-generations.js';
 import { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
 import { createMultilineMetrics } from '../../multiline/internal/multiline-metrics.js';
@@ -20,6 +21,7 @@ import { FileRegistry } from './file-registry.js';
 import { FileResume } from './file-resume.js';
 import { FileScanner } from './file-scanner.js';
 import { GzipFiles } from './gzip-files.js';
+import type { FileMonitorExtensions } from './line-stage.js';
 import { compileGlob, matchesAny } from './glob.js';
 import type { SplitterCounters } from './line-splitter.js';
 import { OpenFiles } from './open-files.js';
@@ -69,7 +71,10 @@ export class FileMonitorEngine {
   /** Paths that had a saved identity at start: a new identity there is a rotation. */
   private readonly savedPaths = new Set<string>();
 
-  constructor(options: FileMonitorOptions) {
+  constructor(
+    options: FileMonitorOptions,
+    extensions: FileMonitorExtensions = {},
+  ) {
     this.o = resolveFileMonitorOptions(options);
     this.intake = options.intake;
     this.clock = options.clock ?? systemClock;
@@ -99,6 +104,7 @@ export class FileMonitorEngine {
       metrics: this.metrics,
       onError: this.onError,
       committed: (id) => this.positions.committed(id),
+      ...(extensions.format === undefined ? {} : { format: extensions.format }),
     });
     this.openFiles = new OpenFiles({
       maxOpenFiles: this.o.maxOpenFiles,
@@ -143,13 +149,22 @@ export class FileMonitorEngine {
       isDoneCompressed: (id, st) => this.gzip.isDone(id, st),
       requestTick: (delayMs) => this.scheduler.request(delayMs),
     });
+    const compressed = new CompressedGenerations({
+      enabled: this.o.readCompressed,
+      registry: this.files,
+      positions: this.positions,
+      metrics: this.metrics,
+      logger: this.logger,
+    });
     this.sweep = new SiblingSweep({
       includes,
+      excludes,
       selfPaths: this.selfPaths,
       registry: this.files,
       positions: this.positions,
       metrics: this.metrics,
       logger: this.logger,
+      compressed,
     });
     this.drain = new FileDrain({
       options: this.o,
@@ -187,6 +202,8 @@ export class FileMonitorEngine {
       drain: this.drain,
       gzip: this.gzip,
       isStopped: () => this.stopped,
+      onError: this.onError,
+      compressed,
     });
     this.bufs = Array.from({ length: READ_CONCURRENCY }, () =>
       Buffer.allocUnsafe(this.o.readBufferBytes),

@@ -8,6 +8,7 @@ import {
   findRotatedFile,
 } from '@lc/positions';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
+import type { CompressedGenerations } from './compressed-generations.js';
 import type { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
@@ -43,6 +44,10 @@ export interface FileReaderContext {
   /** Compressed files are read by it. */
   readonly gzip: Pick<GzipFiles, 'service'>;
   readonly isStopped: () => boolean;
+  /** Where a failed `format.prepare` is reported (reading goes on). */
+  readonly onError: (error: unknown) => void;
+  /** Compressed copies of identities that left their path unread. */
+  readonly compressed: Pick<CompressedGenerations, 'adopt'>;
 }
 
 /**
@@ -64,8 +69,12 @@ export class FileReader {
   private readonly drain: FileReaderContext['drain'];
   private readonly gzip: FileReaderContext['gzip'];
   private readonly isStopped: () => boolean;
+  private readonly onError: (error: unknown) => void;
+  private readonly compressed: FileReaderContext['compressed'];
 
   constructor(ctx: FileReaderContext) {
+    this.onError = ctx.onError;
+    this.compressed = ctx.compressed;
     this.options = ctx.options;
     this.clock = ctx.clock;
     this.files = ctx.files;
@@ -129,6 +138,12 @@ export class FileReader {
       // the file is renamed meanwhile.
       f.unsaved = false;
       await this.positions.durable();
+      if (this.isStopped()) return 0;
+    }
+    if (!f.prepared) {
+      // Once per identity, before its first line: its records' labels.
+      f.prepared = true;
+      await f.format?.prepare?.().catch(this.onError);
       if (this.isStopped()) return 0;
     }
     let budget = Math.min(this.options.maxBytesPerFilePerTick, tickBudget);
@@ -228,6 +243,20 @@ export class FileReader {
       }
     }
     if (f.handle === undefined) {
+      // Not open (closed while idle, or never opened): renamed and then
+      // compressed before it was read to its end, its content is in the `.gz`.
+      if (
+        f.initialized &&
+        (await this.compressed.adopt(this.positions.positionOf(f, 'rotated'), {
+          offset: f.splitter.lineStartOffset,
+          lineNo: f.splitter.lastLineNo,
+        })) !== undefined
+      ) {
+        // What is held (a partial line) is read again from the copy.
+        f.splitter.reset(f.splitter.lineStartOffset, f.splitter.lastLineNo);
+        await this.drain.finish(f, 'rotated');
+        return;
+      }
       this.metrics.rotations.inc({ kind: 'delete' });
       await this.drain.finish(f, 'deleted');
       return;

@@ -6,6 +6,7 @@ import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
 import type { FileStatus } from '../file-status.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { SplitterCounters } from './line-splitter.js';
+import type { FileFormatFactory } from './line-stage.js';
 import type { TrackContext } from './tailed-file.js';
 import { fileLabels, TailedFile } from './tailed-file.js';
 
@@ -22,6 +23,8 @@ export interface FileRegistryContext {
   readonly onError: (error: unknown) => void;
   /** The committed position of an identity (for status). */
   readonly committed: (id: string) => FilePosition | undefined;
+  /** The line format of each identity, when lines are in one (CRI…). */
+  readonly format?: FileFormatFactory;
 }
 
 /**
@@ -42,8 +45,10 @@ export class FileRegistry {
   private readonly metrics: FileRegistryContext['metrics'];
   private readonly onError: (error: unknown) => void;
   private readonly committed: FileRegistryContext['committed'];
+  private readonly format: FileFormatFactory | undefined;
 
   constructor(ctx: FileRegistryContext) {
+    this.format = ctx.format;
     this.options = ctx.options;
     this.counters = ctx.counters;
     this.clock = ctx.clock;
@@ -71,6 +76,7 @@ export class FileRegistry {
       this.counters,
       this.options.multiline,
       this.clock.monotonicNow(),
+      this.format?.({ path, id, counters: this.counters }),
     );
     f.size = Number(st.size);
     f.mtimeMs = Number(st.mtimeMs);
