@@ -6,7 +6,6 @@ import type {
 } from '../file-monitor-options.js';
 import { resolveFileMonitorOptions } from '../file-monitor-options.js';
 import type { FileStatus } from '../file-status.js';
-import { CompressedGenerations } from './compressed-generations.js';
 import { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
 import { createMultilineMetrics } from '../../multiline/internal/multiline-metrics.js';
@@ -20,6 +19,7 @@ import { FileReader } from './file-reader.js';
 import { FileRegistry } from './file-registry.js';
 import { FileResume } from './file-resume.js';
 import { FileScanner } from './file-scanner.js';
+import { GzipAdoption } from './gzip-adoption.js';
 import { GzipFiles } from './gzip-files.js';
 import type { FileMonitorExtensions } from './line-stage.js';
 import { compileGlob, matchesAny } from './glob.js';
@@ -149,10 +149,11 @@ export class FileMonitorEngine {
       isDoneCompressed: (id, st) => this.gzip.isDone(id, st),
       requestTick: (delayMs) => this.scheduler.request(delayMs),
     });
-    const compressed = new CompressedGenerations({
+    const compressed = new GzipAdoption({
       enabled: this.o.readCompressed,
       registry: this.files,
       positions: this.positions,
+      isDone: (id, st) => this.gzip.isDone(id, st),
       metrics: this.metrics,
       logger: this.logger,
     });
@@ -164,6 +165,7 @@ export class FileMonitorEngine {
       positions: this.positions,
       metrics: this.metrics,
       logger: this.logger,
+      readCompressed: this.o.readCompressed,
       compressed,
     });
     this.drain = new FileDrain({
@@ -187,6 +189,7 @@ export class FileMonitorEngine {
       savedPaths: this.savedPaths,
       waitWritable: () => this.waitWritable(),
       isStopped: () => this.stopped,
+      onError: this.onError,
     });
     this.reader = new FileReader({
       options: this.o,

@@ -8,7 +8,6 @@ import {
   findRotatedFile,
 } from '@lc/positions';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
-import type { CompressedGenerations } from './compressed-generations.js';
 import type { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
@@ -16,6 +15,7 @@ import type { FileRegistry } from './file-registry.js';
 import type { FileResume } from './file-resume.js';
 import { FINGERPRINT_BYTES } from './file-resume.js';
 import type { FileScanner } from './file-scanner.js';
+import type { GzipAdoption } from './gzip-adoption.js';
 import type { GzipFiles } from './gzip-files.js';
 import type { SplitLine } from './line-splitter.js';
 import type { OpenFiles } from './open-files.js';
@@ -47,7 +47,7 @@ export interface FileReaderContext {
   /** Where a failed `format.prepare` is reported (reading goes on). */
   readonly onError: (error: unknown) => void;
   /** Compressed copies of identities that left their path unread. */
-  readonly compressed: Pick<CompressedGenerations, 'adopt'>;
+  readonly compressed: Pick<GzipAdoption, 'adopt'>;
 }
 
 /**
@@ -247,12 +247,12 @@ export class FileReader {
       // compressed before it was read to its end, its content is in the `.gz`.
       if (
         f.initialized &&
-        (await this.compressed.adopt(this.positions.positionOf(f, 'rotated'), {
-          offset: f.splitter.lineStartOffset,
-          lineNo: f.splitter.lastLineNo,
-        })) !== undefined
+        (await this.compressed.adopt(
+          this.positions.positionOf(f, 'rotated'),
+        )) !== undefined
       ) {
-        // What is held (a partial line) is read again from the copy.
+        // What is held (a partial line, fragments) is read again from the
+        // copy: it is read from where this one was read up to.
         f.splitter.reset(f.splitter.lineStartOffset, f.splitter.lastLineNo);
         await this.drain.finish(f, 'rotated');
         return;

@@ -16,7 +16,6 @@ import type {
   ResolvedFileMonitorOptions,
   StartPosition,
 } from '../file-monitor-options.js';
-import { startCompressed } from './compressed-generations.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
 import type { SplitLine } from './line-splitter.js';
@@ -127,10 +126,6 @@ export class FileResume {
     f.fingerprint = head.fingerprint;
     f.fingerprintBytes = head.fingerprintBytes;
     f.initialized = true;
-    if (f.gzip) {
-      await startCompressed(f, head, handle, this.positions, this.metrics);
-      return;
-    }
     if (f.presetStart !== undefined) {
       // A copy found by copytruncate recovery. Its inode may have been used
       // by an earlier, deleted file that has a saved position: compare heads.

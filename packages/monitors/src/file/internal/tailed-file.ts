@@ -64,7 +64,14 @@ export class TailedFile {
   unsaved = false;
   /** The start offset to use when the monitor already knows it (copy recovery). */
   presetStart: { offset: number; lineNo: number } | undefined;
+  /** Read decompressed (a `.gz`, with `readCompressed`): by `GzipFiles`. */
   readonly gzip: boolean;
+  /**
+   * The saved position of the identity this `.gz` holds, when the monitor
+   * found it as the compressed copy of an identity gone unfinished
+   * (`GzipAdoption`): read from where that one was read.
+   */
+  compressedFrom: FilePosition | undefined;
   /** The line format's per-identity part, when the monitor has one. */
   readonly format: FileFormat | undefined;
   /** `format.prepare` ran (or there is none to run). */
