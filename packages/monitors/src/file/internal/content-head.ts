@@ -1,12 +1,48 @@
 import { open } from 'node:fs/promises';
-import { computeFingerprint } from '@lc/positions';
-import { sameHead } from './gzip-origin.js';
+import type { FileHandle } from 'node:fs/promises';
+import { computeFingerprint, fingerprintOf } from '@lc/positions';
+import type { FileFingerprint } from '@lc/positions';
 import { readGzipHead } from './gzip-reader.js';
+import type { TailedFile } from './tailed-file.js';
+
+/** Bytes of a file's head hashed into its fingerprint. */
+export const FINGERPRINT_BYTES = 1024;
 
 /** A head to recognise content by: a fingerprint over its first bytes. */
 export interface KnownHead {
   readonly fingerprint: string;
   readonly fingerprintBytes: number;
+}
+
+/** `head` starts with the bytes `known` fingerprinted. */
+export function sameHead(head: Buffer, known: KnownHead): boolean {
+  return (
+    known.fingerprintBytes <= head.length &&
+    fingerprintOf(head.subarray(0, known.fingerprintBytes)).fingerprint ===
+      known.fingerprint
+  );
+}
+
+/**
+ * Read and fingerprint the head of `f` through `handle`, and have the
+ * reads that cover it check they find the same bytes: a copytruncate
+ * between this and the first read would otherwise go unseen, and the new
+ * content would be read under the old content's fingerprint (its copy
+ * never finished).
+ */
+export async function takeHead(
+  f: TailedFile,
+  handle: FileHandle,
+): Promise<FileFingerprint> {
+  const head = Buffer.alloc(FINGERPRINT_BYTES);
+  let n = 0;
+  while (n < head.length) {
+    const { bytesRead } = await handle.read(head, n, head.length - n, n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  f.expectHead(head.subarray(0, n));
+  return fingerprintOf(head.subarray(0, n));
 }
 
 /**

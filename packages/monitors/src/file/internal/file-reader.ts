@@ -12,8 +12,9 @@ import type { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
 import type { FileRegistry } from './file-registry.js';
+import type { CopyRecovery } from './copy-recovery.js';
 import type { FileResume } from './file-resume.js';
-import { FINGERPRINT_BYTES } from './file-resume.js';
+import { FINGERPRINT_BYTES } from './content-head.js';
 import type { FileScanner } from './file-scanner.js';
 import type { GzipAdoption } from './gzip-adoption.js';
 import type { GzipFiles } from './gzip-files.js';
@@ -33,7 +34,9 @@ export interface FileReaderContext {
   readonly clock: Clock;
   readonly files: Pick<FileRegistry, 'byId' | 'byPath'>;
   readonly openFiles: Pick<OpenFiles, 'open' | 'close' | 'touch'>;
-  readonly resume: Pick<FileResume, 'initialize' | 'handleRewrite'>;
+  readonly resume: Pick<FileResume, 'initialize'>;
+  /** Truncation and copytruncate while reading. */
+  readonly rewrites: Pick<CopyRecovery, 'handleRewrite'>;
   /** `blocked` is read after each chunk: reading stops when the intake pushes back. */
   readonly emitter: Pick<RecordEmitter, 'emit' | 'blocked'>;
   readonly positions: Pick<FilePositions, 'upsert' | 'positionOf' | 'durable'>;
@@ -61,6 +64,7 @@ export class FileReader {
   private readonly files: FileReaderContext['files'];
   private readonly openFiles: FileReaderContext['openFiles'];
   private readonly resume: FileReaderContext['resume'];
+  private readonly rewrites: FileReaderContext['rewrites'];
   private readonly emitter: FileReaderContext['emitter'];
   private readonly positions: FileReaderContext['positions'];
   private readonly metrics: FileReaderContext['metrics'];
@@ -80,6 +84,7 @@ export class FileReader {
     this.files = ctx.files;
     this.openFiles = ctx.openFiles;
     this.resume = ctx.resume;
+    this.rewrites = ctx.rewrites;
     this.emitter = ctx.emitter;
     this.positions = ctx.positions;
     this.metrics = ctx.metrics;
@@ -154,7 +159,7 @@ export class FileReader {
       const r = await f.readChunk(buf, budget, lines);
       if (r.kind === 'changed') {
         if (f.handle !== undefined) f.size = (await f.handle.stat()).size;
-        await this.resume.handleRewrite(
+        await this.rewrites.handleRewrite(
           f,
           f.size < f.splitter.fedOffset ? 'truncate' : 'copytruncate',
         );
@@ -206,7 +211,7 @@ export class FileReader {
         f.size < f.splitter.fedOffset &&
         f.handle !== undefined
       ) {
-        await this.resume.handleRewrite(f, 'truncate');
+        await this.rewrites.handleRewrite(f, 'truncate');
       }
       return true;
     }

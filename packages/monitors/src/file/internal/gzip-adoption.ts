@@ -4,12 +4,14 @@ import { basename, dirname, join } from 'node:path';
 import type { FilePosition, Logger } from '@lc/core';
 import { fileSourceId } from '@lc/positions';
 import type { KnownHead } from './content-head.js';
-import { isCompressedName } from './content-head.js';
+import {
+  FINGERPRINT_BYTES,
+  isCompressedName,
+  sameHead,
+} from './content-head.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
 import type { FileRegistry } from './file-registry.js';
-import { FINGERPRINT_BYTES } from './file-resume.js';
-import { sameHead } from './gzip-origin.js';
 import { readGzipHead } from './gzip-reader.js';
 
 /** What {@link GzipAdoption} needs from the monitor. */

@@ -7,8 +7,8 @@ import type {
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
 import type { FileRegistry } from './file-registry.js';
-import { FINGERPRINT_BYTES } from './file-resume.js';
-import { findGzipOrigin, markerMatches, sameHead } from './gzip-origin.js';
+import { FINGERPRINT_BYTES, sameHead } from './content-head.js';
+import { findGzipOrigin, markerMatches } from './gzip-origin.js';
 import { readGzipHead } from './gzip-reader.js';
 import type { TailedFile } from './tailed-file.js';
 
