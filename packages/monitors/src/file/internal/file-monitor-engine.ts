@@ -106,7 +106,12 @@ export class FileMonitorEngine {
       metrics: this.metrics,
       onError: this.onError,
       committed: (id) => this.positions.committed(id),
-      ...(extensions.format === undefined ? {} : { format: extensions.format }),
+      ...(extensions.format === undefined
+        ? {}
+        : {
+            format: extensions.format,
+            emitLate: (f, lines) => this.emitter.emit(f, lines),
+          }),
     });
     this.openFiles = new OpenFiles({
       maxOpenFiles: this.o.maxOpenFiles,
@@ -267,6 +272,7 @@ export class FileMonitorEngine {
       // Deleted and not read to the end: the content goes with the descriptor.
       if (f.state === 'deleted' && f.handle !== undefined)
         this.drain.countUnread(f);
+      f.format?.stage.close?.();
       await this.openFiles.close(f);
     }
     this.metrics.filesOpen.set(0);
