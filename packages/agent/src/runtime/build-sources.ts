@@ -150,6 +150,7 @@ function buildKubernetes(
     partialLineFlushMs: k.partial_line_flush,
     rotatedFileGraceMs: k.rotated_file_grace,
     deletedFileGraceMs: k.deleted_file_grace,
+    ...multiline(k.multiline),
     selfPaths: guard,
   });
 }
