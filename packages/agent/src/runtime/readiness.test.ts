@@ -88,6 +88,27 @@ describe('agentReadiness', () => {
     });
   });
 
+  it('should count the Kubernetes source as a source, and say when there is none', () => {
+    const none = {
+      fileGroups: 0,
+      kubernetes: false,
+      docker: false,
+      http: false,
+    };
+    expect(agentReadiness(input(none)).components.sources.state).toBe(
+      'disabled',
+    );
+    expect(
+      agentReadiness(input({ ...none, kubernetes: true })).components.sources,
+    ).toEqual({
+      state: 'up',
+      fileGroups: 0,
+      kubernetes: true,
+      docker: false,
+      http: false,
+    });
+  });
+
   it('should not be ready, saying why, when every sink of a route is down', () => {
     const r = agentReadiness(
       input({
