@@ -38,6 +38,7 @@ import {
   drainSpillToMemory,
 } from './internal/intake-spill.js';
 import { SPILL_SOURCE_KIND } from './internal/spill-setup.js';
+import { createSpillTrigger } from './internal/spill-trigger.js';
 import type { Spill } from './internal/spill.js';
 import { WalCoordinator } from './internal/wal-coordinator.js';
 
@@ -239,6 +240,11 @@ class DispatcherImpl implements Dispatcher {
       waiters: this.waiters,
       retryQueueSize: () => this.engine.retryQueue.size,
       maxRetryQueue: o.maxRetryQueue,
+      spillTriggered: createSpillTrigger(
+        o.spill,
+        () => this.engine.retryQueue.size,
+        this.lanes,
+      ),
     });
     this.front.spill = this.spill;
   }
