@@ -28,7 +28,17 @@ export function spawnBuiltAgent(root, config) {
   const child = spawn(
     process.execPath,
     [...nodeArgs, cli, 'run', '--config', config],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      // LC_BENCH_AGENT_STDOUT=<file> keeps what the agent prints on stdout
+      // (e.g. with LC_BENCH_AGENT_NODE_ARGS=--trace-gc).
+      stdio: [
+        'ignore',
+        process.env.LC_BENCH_AGENT_STDOUT
+          ? openSync(process.env.LC_BENCH_AGENT_STDOUT, 'w')
+          : 'ignore',
+        'pipe',
+      ],
+    },
   );
   let err = '';
   child.stderr.on('data', (d) => {
