@@ -62,7 +62,7 @@ const options = (directory: string) => ({
   batchMaxRecords: 10,
   batchTimeoutMs: 1,
   retry: { baseDelayMs: 5, maxDelayMs: 20 },
-  spill: { trigger: 'backpressure', directory },
+  spill: { trigger: 'backpressure' as const, directory },
 });
 
 describe('createDispatcher', () => {

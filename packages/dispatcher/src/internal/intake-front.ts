@@ -4,6 +4,9 @@ import type { Admission } from './admission.js';
 import type { DispatcherMetrics } from './dispatcher-metrics.js';
 import type { DropCounter } from './drop-counter.js';
 import type { IntakeBudget } from './intake-budget.js';
+import type { Lane } from './model.js';
+import type { ResolvedSpill } from './resolve-options.js';
+import { createSpillTrigger } from './spill-trigger.js';
 import type { Spill } from './spill.js';
 import type { WaiterList } from './waiters.js';
 
@@ -24,11 +27,9 @@ export interface IntakeFrontParts {
   /** Deliveries waiting for a retry now, and the most allowed. */
   readonly retryQueueSize: () => number;
   readonly maxRetryQueue: number;
-  /**
-   * Whether a full intake spills (the spill protects something now) rather
-   * than pausing the sources; see `SpillOptions.trigger`.
-   */
-  readonly spillTriggered: () => boolean;
+  /** The sinks' lanes (their circuits trigger the spill). */
+  readonly lanes: ReadonlyMap<string, Lane>;
+  readonly spillOptions: ResolvedSpill | undefined;
 }
 
 // While sources wait for room and the spill is not triggered, how often the
@@ -53,8 +54,19 @@ export class IntakeFront {
   /** The spill trigger, asked at most once per dispatch call. */
   private triggeredInCall: boolean | undefined;
 
+  /**
+   * Whether a full intake spills (the spill protects something now) rather
+   * than pausing the sources; see `SpillOptions.trigger`.
+   */
+  private readonly spillTriggered: () => boolean;
+
   constructor(parts: IntakeFrontParts) {
     this.p = parts;
+    this.spillTriggered = createSpillTrigger(
+      parts.spillOptions,
+      parts.retryQueueSize,
+      parts.lanes,
+    );
   }
 
   dispatch(record: LogRecord): boolean {
@@ -104,7 +116,7 @@ export class IntakeFront {
     if (spill === undefined) return this.memoryWritable();
     // A new record goes to memory only when the spill is empty.
     if (spill.records === 0 && this.memoryWritable()) return true;
-    return this.p.spillTriggered() && spill.hasRoom();
+    return this.spillTriggered() && spill.hasRoom();
   }
 
   /** The in-memory intake takes records (recovered batches go first). */
@@ -134,7 +146,7 @@ export class IntakeFront {
       spill !== undefined &&
       (spill.records > 0 ||
         (!this.memoryWritable() &&
-          (this.triggeredInCall ??= this.p.spillTriggered())))
+          (this.triggeredInCall ??= this.spillTriggered())))
     )
       spill.add(record);
     else this.p.admission.accept(record);
