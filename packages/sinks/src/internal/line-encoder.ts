@@ -23,6 +23,7 @@ export function createLineEncoder(format: LineFormat): LineEncoder {
 // A string holds a character JSON.stringify escapes: a quote, a backslash,
 // a control character, or a surrogate (lone ones become \uXXXX; paired
 // ones are left to JSON.stringify too, rare enough not to matter).
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 const QUOTE = 0x22;
 const NEWLINE = 0x0a;
