@@ -228,7 +228,7 @@ export const configSchema = section({
     spill: section({
       enabled: flag(
         true,
-        'The disk buffer: when the intake is full (a sink is down or slow), records go to a disk log instead of pausing sources, and count as held for the position commit once written, so files may rotate away meanwhile; delivered first, in order, after a restart. Only with drop_policy: block.',
+        'The disk buffer: when the intake is full and the buffer protects something (see trigger), records go to a disk log instead of pausing sources, and count as held for the position commit once written, so files may rotate away meanwhile; delivered first, in order, after a restart. Only with drop_policy: block.',
       ),
       directory: z.string().optional().describe('@default <data_dir>/spill'),
       max_bytes: size(
@@ -252,6 +252,12 @@ export const configSchema = section({
         .default('pause')
         .describe(
           'At max_bytes or the free-space floor: pause the sources, or drop the oldest buffered records (counted as spill_full drops, logged with their files).',
+        ),
+      trigger: z
+        .enum(['risk', 'backpressure'])
+        .default('risk')
+        .describe(
+          'When a full intake fills the disk buffer. risk: only while it protects something: a sink is failing (a retry pending, a circuit not closed) or a rotated-away or deleted file still has unread bytes; a sink that is merely slower than the sources pauses them (files are the buffer) at no disk cost. backpressure: whenever the intake is full.',
         ),
     }).prefault({}),
   }).prefault({}),

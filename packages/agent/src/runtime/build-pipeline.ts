@@ -101,6 +101,10 @@ export async function buildGeneration(
             maxSegmentBytes: d.spill.max_segment_bytes,
             fsync: d.spill.fsync,
             whenFull: d.spill.when_full,
+            trigger: d.spill.trigger,
+            // Rotated-away or deleted files still open with bytes not yet
+            // safe: the buffer takes records even while sinks deliver.
+            atRisk: () => gen.files.some((m) => m.atRisk()),
             ...(d.spill.min_free === undefined
               ? {}
               : { minFreeBytes: d.spill.min_free }),
@@ -114,7 +118,7 @@ export async function buildGeneration(
   // Sources → processing → dispatcher: what processing drops never
   // reaches the dispatcher (see createProcessingIntake).
   const intake = createProcessingIntake(dispatcher, deps.processor);
-  return {
+  const gen: Generation = {
     config: cfg,
     sinks: built.sinks,
     sinkFiles: files.fingerprint,
@@ -124,6 +128,7 @@ export async function buildGeneration(
     docker: undefined,
     kubernetes: undefined,
   };
+  return gen;
 }
 
 /** Start `g`: the dispatcher (it delivers WAL leftovers first), then its sources. */

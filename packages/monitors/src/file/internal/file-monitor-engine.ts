@@ -18,6 +18,7 @@ import {
 import { FilePositions } from './file-positions.js';
 import { FileReader } from './file-reader.js';
 import { FileRegistry } from './file-registry.js';
+import { waitNoticingRotations } from './paused-watch.js';
 import { FileResume } from './file-resume.js';
 import { FileScanner } from './file-scanner.js';
 import { startFiles } from './file-startup.js';
@@ -55,19 +56,20 @@ export class FileMonitorEngine {
     skippedLines: 0,
     invalidChars: 0,
   };
-  private readonly files: FileRegistry;
+  /** The tracked identities (`status()`, `atRisk()`). */
+  readonly files: FileRegistry;
   private readonly openFiles: OpenFiles;
   private readonly scanner: FileScanner;
   private readonly sweep: SiblingSweep;
   private readonly scheduler: TickScheduler;
   private readonly drain: FileDrain;
-  private readonly reader: FileReader;
+  readonly reader: FileReader;
   private readonly gzip: GzipFiles;
   private readonly bufs: Buffer[];
   private started = false;
   /** Set once `start()` finished its own pass; no tick runs before. */
   private ready = false;
-  private stopped = false;
+  stopped = false;
   private lastLagUpdateAt = 0;
   private roundRobin = 0;
   /** Paths that had a saved identity at start: a new identity there is a rotation. */
@@ -350,7 +352,8 @@ export class FileMonitorEngine {
 
   private async waitWritable(): Promise<void> {
     try {
-      await this.intake.whenWritable({ signal: this.abort.signal });
+      const writable = this.intake.whenWritable({ signal: this.abort.signal });
+      await waitNoticingRotations(writable, this, this.o);
       this.emitter.blocked = false;
     } catch (error) {
       if (LcError.isInstance(error, 'LC_ERR_ABORTED') && this.stopped) return;
