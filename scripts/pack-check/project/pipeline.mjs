@@ -1,10 +1,12 @@
-// FileMonitor -> dispatcher -> file sink from the installed packages: every
-// line written to a log file arrives in the sink's output, in order.
+// FileMonitor -> processing (redact) -> dispatcher -> file sink from the
+// installed packages: every line written to a log file arrives in the
+// sink's output, in order, with its password redacted.
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDispatcher } from '@lc/dispatcher';
 import { createFileMonitor } from '@lc/monitors';
+import { createProcessingIntake, createProcessor } from '@lc/processing';
 import {
   createJsonFilePositionStore,
   createPositionManager,
@@ -14,8 +16,12 @@ import { createFileSink } from '@lc/sinks';
 const LINES = 1000;
 const dir = await mkdtemp(join(tmpdir(), 'lc-pack-check-pipeline-'));
 try {
-  const lines = Array.from({ length: LINES }, (_, i) => `line ${i}`);
-  await writeFile(join(dir, 'app.log'), `${lines.join('\n')}\n`);
+  const written = Array.from(
+    { length: LINES },
+    (_, i) => `line ${i} password=hunter${i}`,
+  );
+  await writeFile(join(dir, 'app.log'), `${written.join('\n')}\n`);
+  const lines = written.map((l) => l.replace(/hunter\d+/, '[REDACTED]'));
   const positions = createPositionManager({
     store: createJsonFilePositionStore({ path: join(dir, 'positions.json') }),
   });
@@ -26,8 +32,13 @@ try {
     batchTimeoutMs: 50,
   });
   await dispatcher.start();
+  const processor = createProcessor({
+    pipelines: [
+      { name: 'app', steps: [{ type: 'redact', rules: ['passwords'] }] },
+    ],
+  });
   const monitor = createFileMonitor({
-    intake: dispatcher,
+    intake: createProcessingIntake(dispatcher, processor),
     positions,
     include: [join(dir, '*.log')],
   });
@@ -56,7 +67,7 @@ try {
   if (JSON.stringify(got) !== JSON.stringify(lines))
     throw new Error(`delivered lines differ: ${got.length} lines`);
   console.log(
-    `pack-check:   pipeline: ${LINES} lines FileMonitor -> dispatcher -> file sink`,
+    `pack-check:   pipeline: ${LINES} lines FileMonitor -> processing (redact) -> dispatcher -> file sink`,
   );
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import type { ConfigIssue } from '../config/load-config.js';
 import type { Agent, ReloadResult } from '../runtime/agent.js';
 import { bearerAuth } from './bearer-auth.js';
 import { parseIngest } from './parse-ingest.js';
-import { redactConfig } from './redact-config.js';
+import { redactSecrets } from '../config/redact-secrets.js';
 
 /** Options for {@link createApiServer}. */
 export interface ApiServerOptions {
@@ -159,7 +159,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   app.get('/positions', async () => ({ positions: agent.positions() }));
   app.get('/batches', async () => ({ batches: agent.batches() }));
   app.get('/config', async () =>
-    redactConfig(agent.config, {
+    redactSecrets(agent.config, {
       ...(options.env === undefined ? {} : { env: options.env }),
     }),
   );

@@ -3,17 +3,29 @@ export const REDACTED = '[REDACTED]';
 
 /**
  * Keys whose values are secrets wherever they appear: `api.token`,
- * `sinks.*.password`, `bearer_token`, and any key naming a password, token,
- * secret, credential or API key.
+ * `sinks.*.password`, `bearer_token`, `key_password`, and any key naming a
+ * password, passphrase, token, secret, credential, API or private key or a
+ * cookie (in `sinks.custom[].options` too).
  */
 const SECRET_KEY =
-  /passw(or)?d|passphrase|^pass$|token|secret|authorization|credential|api[_-]?key|private[_-]?key|encryption[_-]?key/i;
+  /passw(or)?d|passphrase|^pass$|pwd|token|secret|authori[sz]ation|credential|api[_-]?key|private[_-]?key|encryption[_-]?key|cookie/i;
 
 /** Keys whose every value is treated as a secret (header values carry credentials). */
 const SECRET_MAPS = new Set(['headers']);
 
 /** `scheme://user:password@host`: the part before `@`. */
 const URL_USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]+)@/i;
+
+/** Query parameters whose values are secrets (`?api_key=…`). */
+const SECRET_PARAM =
+  /pass|pwd|token|secret|auth|credential|signature|sig$|key|code/i;
+
+/** Environment variables whose values are secrets wherever they were substituted. */
+const SECRET_ENV =
+  /pass|pwd|token|secret|auth|credential|api[_-]?key|private[_-]?key|encryption[_-]?key|sasl|cookie/i;
+
+/** Shorter environment values are not looked for (they would match by chance). */
+const MIN_ENV_SECRET_CHARS = 6;
 
 /**
  * Whether the value under `key` is a secret (by the key's name). A
@@ -39,35 +51,92 @@ export function isSecretPath(path: readonly PropertyKey[]): boolean {
   );
 }
 
+/** Options for {@link redactSecrets}. */
+export interface RedactOptions {
+  /**
+   * The environment the config was substituted from: the value of every
+   * variable whose name looks secret (`*TOKEN*`, `*PASSWORD*`, `*SECRET*`,
+   * `*KEY*`, …) is redacted wherever it landed (`${VAR}` in a URL, a
+   * label, a header). @default none
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Credentials in a URL: user info and secret-looking query parameters. */
+function redactUrl(value: string): string {
+  let out = value.replace(URL_USERINFO, `$1${REDACTED}@`);
+  const q = out.indexOf('?');
+  if (q >= 0 && /^[a-z][a-z0-9+.-]*:\/\//i.test(out)) {
+    const [query, hash = ''] = out.slice(q + 1).split('#', 2) as [
+      string,
+      string?,
+    ];
+    const params = query
+      .split('&')
+      .map((p) => {
+        const eq = p.indexOf('=');
+        if (eq < 0) return p;
+        const name = safeDecode(p.slice(0, eq));
+        return SECRET_PARAM.test(name) ? `${p.slice(0, eq)}=${REDACTED}` : p;
+      })
+      .join('&');
+    out = `${out.slice(0, q)}?${params}${hash === '' ? '' : `#${hash}`}`;
+  }
+  return out;
+}
+
+/** Secret values of `env`, longest first (a value containing another goes first). */
+function envSecrets(env: RedactOptions['env']): string[] {
+  if (env === undefined) return [];
+  return Object.entries(env)
+    .filter(
+      (e): e is [string, string] =>
+        SECRET_ENV.test(e[0]) &&
+        typeof e[1] === 'string' &&
+        e[1].length >= MIN_ENV_SECRET_CHARS,
+    )
+    .map(([, v]) => v)
+    .sort((a, b) => b.length - a.length);
+}
+
 /**
- * A deep copy of a config (raw or validated) with every secret replaced by
- * `[REDACTED]`: values under secret keys, header values, and credentials in
- * URLs (`redis://:pw@host` → `redis://[REDACTED]@host`).
+ * A deep copy of a config (raw or validated) or a log entry with every
+ * secret replaced by `[REDACTED]`: string and number values under secret
+ * keys (any depth) and every header value, credentials in URLs (user info,
+ * secret-looking query parameters: `redis://:pw@host` →
+ * `redis://[REDACTED]@host`), and the values of secret-looking environment
+ * variables wherever they were substituted (see {@link RedactOptions.env}).
+ * Booleans and structure stay; errors and other class instances are left
+ * to their serializers.
  */
 export function redactSecrets(
   value: unknown,
-  path: PropertyKey[] = [],
+  options: RedactOptions = {},
 ): unknown {
-  if (typeof value === 'string') {
+  return redact(value, [], envSecrets(options.env));
+}
+
+function redact(
+  value: unknown,
+  path: PropertyKey[],
+  secrets: readonly string[],
+): unknown {
+  if (typeof value === 'string' || typeof value === 'number') {
     if (isSecretPath(path)) return REDACTED;
-    return value.replace(URL_USERINFO, `$1${REDACTED}@`);
+    if (typeof value === 'number') return value;
+    let out = redactUrl(value);
+    for (const s of secrets)
+      if (out.includes(s)) out = out.split(s).join(REDACTED);
+    return out;
   }
-  if (
-    path.length > 0 &&
-    isSecretPath(path) &&
-    value !== null &&
-    value !== undefined
-  )
-    return REDACTED;
   if (Array.isArray(value))
-    return value.map((v, i) => redactSecrets(v, [...path, i]));
+    return value.map((v, i) => redact(v, [...path, i], secrets));
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value))
-      out[k] = redactSecrets(v, [...path, k]);
+      out[k] = redact(v, [...path, k], secrets);
     return out;
   }
-  // Errors, buffers and the like are left to their serializers.
   return value;
 }
 
@@ -89,6 +158,8 @@ export function collectSecrets(value: unknown): string[] {
     if (typeof v === 'string' || typeof v === 'number') {
       const text = String(v);
       if (isSecretPath(path)) found.add(text);
+      if (typeof v === 'string')
+        for (const q of urlQuerySecrets(v)) found.add(q);
       const m = typeof v === 'string' ? URL_USERINFO.exec(v) : null;
       if (m !== null) {
         const info = m[2] as string;
@@ -118,6 +189,20 @@ export function collectSecrets(value: unknown): string[] {
   walk(value, []);
   found.delete('');
   return [...found];
+}
+
+/** Values of secret-looking query parameters of a URL (`?token=…`), raw and decoded. */
+function urlQuerySecrets(value: string): string[] {
+  const q = value.indexOf('?');
+  if (q < 0 || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return [];
+  const out: string[] = [];
+  for (const p of (value.slice(q + 1).split('#', 1)[0] ?? '').split('&')) {
+    const eq = p.indexOf('=');
+    if (eq < 0 || !SECRET_PARAM.test(safeDecode(p.slice(0, eq)))) continue;
+    const raw = p.slice(eq + 1);
+    out.push(raw, safeDecode(raw));
+  }
+  return out;
 }
 
 function safeDecode(text: string): string {

@@ -15,6 +15,7 @@ import { createAgentLogger } from './create-logger.js';
 import { holdDataDir } from './data-dir-lock.js';
 import { readSinkFiles } from './sink-files.js';
 import type { EarlyStart } from './early-positions.js';
+import type { EarlySignals } from './early-signals.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { loadAgentConfig } from './load-agent-config.js';
 import { watchParent } from './parent-watch.js';
@@ -40,6 +41,11 @@ export interface RunAgentOptions {
    * agent running. Ignored when the parent is init. @default false
    */
   exitWithParent?: boolean;
+  /**
+   * Stop signals caught since process start (`catchEarlySignals`): one
+   * received before the agent starts stops it at once, exit 0.
+   */
+  signals?: EarlySignals;
 }
 
 /** A fatal error, as one line on stderr whatever the log format. */
@@ -229,6 +235,7 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
   process.on('exit', dataDirLock.release);
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  options.signals?.release();
   process.on('SIGHUP', onHup);
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUnhandled);
@@ -249,6 +256,17 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
       { parentPid: parent.parentPid },
       '--exit-with-parent: the parent is init, nothing to watch',
     );
+  }
+  const earlySignal = options.signals?.received;
+  if (earlySignal !== undefined) {
+    // Nothing has started: nothing to drain, nothing to commit.
+    logger.info(
+      { signal: earlySignal },
+      'shutting down: the stop signal came during start-up, before anything was read',
+    );
+    release();
+    await early?.store?.close().catch(() => undefined);
+    return EXIT_CODES.ok;
   }
   try {
     // Sources start first: that is what makes the identities of the files
