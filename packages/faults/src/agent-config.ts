@@ -22,6 +22,11 @@ export interface AgentConfigOptions {
   readonly generation?: number;
   /** `dispatcher.spill` keys to set (the disk buffer; defaults otherwise). */
   readonly spill?: { readonly maxBytes?: string; readonly whenFull?: string };
+  /**
+   * Read `pods/` (the kubelet's pod logs, links in `containers/`) with
+   * `sources.kubernetes` instead of `logs/` with a file group.
+   */
+  readonly kubernetes?: boolean;
 }
 
 /**
@@ -31,7 +36,9 @@ export interface AgentConfigOptions {
  * sink, and the WAL where a scenario is about it.
  */
 export function agentConfig(o: AgentConfigOptions): string {
-  let sinks = `sinks:\n  file: [{name: out, directory: ${o.root}/out, path_template: "{file_name}.jsonl"}]\n`;
+  const template =
+    o.kubernetes === true ? '{label:pod}.jsonl' : '{file_name}.jsonl';
+  let sinks = `sinks:\n  file: [{name: out, directory: ${o.root}/out, path_template: "${template}"}]\n`;
   if (o.lokiUrl !== undefined)
     sinks = `sinks:\n  loki: [{name: loki, url: "${o.lokiUrl}", timeout: 5s}]\n`;
   if (o.kafkaBroker !== undefined)
@@ -50,10 +57,15 @@ export function agentConfig(o: AgentConfigOptions): string {
   const dispatcher =
     keys.length === 0 ? '' : `dispatcher: {${keys.join(', ')}}\n`;
   const wal = o.wal === true ? 'persistence: {mode: always}\n' : '';
+  const labels = `{job: faults, gen: "g${o.generation ?? 0}"}`;
+  const sources =
+    o.kubernetes === true
+      ? `  kubernetes: {enabled: true, root: ${o.root}/pods, containers_dir: ${o.root}/containers, labels: ${labels}}`
+      : `  files: [{include: ["${o.root}/logs/**/*.log"], labels: ${labels}}]`;
   return `app: {data_dir: ${o.root}/data, log_level: info}
 api: {port: 0}
 sources:
-  files: [{include: ["${o.root}/logs/**/*.log"], labels: {job: faults, gen: "g${o.generation ?? 0}"}}]
+${sources}
 ${dispatcher}${wal}${sinks}`;
 }
 

@@ -1,5 +1,7 @@
 export { agentConfig, DEFAULT_IN_FLIGHT_LINES } from './agent-config.js';
 export type { AgentConfigOptions } from './agent-config.js';
+export { createCriWriter } from './cri-writer.js';
+export type { CriWriter, CriWriterOptions } from './cri-writer.js';
 export { createLineWriter } from './line-writer.js';
 export type {
   LineWriter,

@@ -60,3 +60,20 @@ export type {
   StreamLine,
   StreamRecord,
 } from './multiline/multiline-streams.js';
+export { createKubernetesMonitor } from './kubernetes/kubernetes-monitor.js';
+export type { KubernetesMonitor } from './kubernetes/kubernetes-monitor.js';
+export { kubernetesIncludeGlobs } from './kubernetes/kubernetes-monitor-options.js';
+export type {
+  KubernetesFilter,
+  KubernetesMetadataLookup,
+  KubernetesMonitorOptions,
+  KubernetesPodRef,
+} from './kubernetes/kubernetes-monitor-options.js';
+export { parseCriLine } from './kubernetes/cri-parser.js';
+export type { CriLine, CriStream } from './kubernetes/cri-parser.js';
+export {
+  parseContainerLogLink,
+  parsePodLogPath,
+  podLogKey,
+} from './kubernetes/pod-log-path.js';
+export type { ContainerLogLink, PodLogRef } from './kubernetes/pod-log-path.js';

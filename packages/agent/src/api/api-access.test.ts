@@ -211,7 +211,13 @@ describe('createApiServer', () => {
           dispatcher: { state: 'up', backpressure: false },
           deadLetters: { state: 'up' },
           persistence: { state: 'up' },
-          sources: { state: 'up', fileGroups: 1, docker: false, http: true },
+          sources: {
+            state: 'up',
+            fileGroups: 1,
+            kubernetes: false,
+            docker: false,
+            http: true,
+          },
           sinks: { out: { state: 'up', circuit: 'closed' } },
           routes: [
             { route: 'default', sinks: ['out'], state: 'up', downSinks: [] },

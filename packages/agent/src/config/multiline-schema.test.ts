@@ -42,6 +42,29 @@ describe('multilineSchema', () => {
       });
     });
 
+    it('should accept it for the Kubernetes source, mapped to the monitor options', () => {
+      const result = parseConfig(
+        `${SINK}sources: {kubernetes: {enabled: true, multiline: {preset: python, max_lines: 80}}}\n`,
+        { env: {} },
+      );
+      if (!result.ok) throw new Error(JSON.stringify(result.issues));
+      expect(
+        toMultilineOptions(result.config.sources.kubernetes.multiline),
+      ).toEqual({
+        preset: 'python',
+        maxLines: 80,
+        maxBytes: 1024 * 1024,
+        flushTimeoutMs: 1000,
+      });
+      expect(
+        issuesOf(
+          `${SINK}sources: {kubernetes: {enabled: true, multiline: {preset: java, end_pattern: x}}}\n`,
+        ),
+      ).toEqual([
+        'sources.kubernetes.multiline: expected exactly one of preset, start_pattern, continue_pattern, end_pattern, got preset and end_pattern',
+      ]);
+    });
+
     it('should map a negated pattern with its limits to the monitor options', () => {
       const result = parseConfig(
         files(

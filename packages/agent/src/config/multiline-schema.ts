@@ -18,7 +18,7 @@ const PATTERN_KEYS = [
 ] as const;
 
 /**
- * `multiline` of a file group or of the Docker source: how lines are
+ * `multiline` of a file group, the Kubernetes or the Docker source: how lines are
  * joined into one record (stack traces, pretty-printed JSON). Exactly one
  * of `preset`, `start_pattern`, `continue_pattern`, `end_pattern`.
  */

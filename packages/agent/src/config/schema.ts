@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from './defaults.js';
 import { pipelineSchema } from '@lc/processing';
+import { kubernetesSource } from './kubernetes-schema.js';
 import { multilineSchema } from './multiline-schema.js';
 import { sinksSchema } from './sinks-schema.js';
 import {
@@ -99,7 +100,7 @@ const fileSource = section({
   multiline: multilineSchema,
   read_compressed: flag(
     true,
-    'Read matched .gz files: decompressed, whole, once. A .gz is known by its decompressed content, so a file compressed after it was read (app.log.1 -> app.log.1.gz) is read only from where that file was read up to, and a restart does not read a finished .gz again. Truncated or corrupt archives deliver everything before the damage and are reported. false: .gz files are skipped.',
+    'Read .gz files decompressed, once: the ones the globs match, and the .gz of a file compressed before it was read to its end (logrotate compress without delaycompress; found next to it, whatever the globs). A .gz is known by its decompressed content, so it is read only from where the file it holds was read up to (app.log.1 -> app.log.1.gz: not again), and a restart does not read a finished .gz again. Truncated or corrupt archives deliver everything before the damage and are reported. false: no .gz is ever read.',
   ),
 });
 
@@ -188,6 +189,7 @@ export const configSchema = section({
   sources: section({
     files: z.array(fileSource).default([]).describe('File tailing groups.'),
     docker: dockerSource.prefault({}),
+    kubernetes: kubernetesSource.prefault({}),
     http: section({
       enabled: flag(true, 'Accept POST /api/v1/logs.'),
       labels: stringMap('Labels added to every ingested record.'),

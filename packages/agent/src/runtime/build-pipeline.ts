@@ -8,7 +8,11 @@ import type {
 } from '@lc/core';
 import type { Dispatcher, DispatcherShutdown } from '@lc/dispatcher';
 import { createDispatcher } from '@lc/dispatcher';
-import type { ContainerMonitor, FileMonitor } from '@lc/monitors';
+import type {
+  ContainerMonitor,
+  FileMonitor,
+  KubernetesMonitor,
+} from '@lc/monitors';
 import type { BatchPersistence } from '@lc/persistence';
 import type { Processor } from '@lc/processing';
 import { createProcessingIntake } from '@lc/processing';
@@ -39,6 +43,7 @@ export interface Generation {
   readonly intake: Intake;
   files: FileMonitor[];
   docker: ContainerMonitor | undefined;
+  kubernetes: KubernetesMonitor | undefined;
 }
 
 /** What {@link buildGeneration} takes from the agent. */
@@ -117,6 +122,7 @@ export async function buildGeneration(
     intake,
     files: [],
     docker: undefined,
+    kubernetes: undefined,
   };
 }
 

@@ -22,6 +22,7 @@ function generation(intake: Generation['intake']): Generation {
     intake,
     files: [],
     docker: undefined,
+    kubernetes: undefined,
     sinkFiles: '',
   };
 }

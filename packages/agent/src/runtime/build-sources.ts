@@ -3,8 +3,11 @@ import type { Instrumentation } from '@lc/core';
 import {
   createContainerMonitor,
   createFileMonitor,
+  createKubernetesMonitor,
+  kubernetesIncludeGlobs,
   recordFileWatches,
 } from '@lc/monitors';
+import type { KubernetesMonitor } from '@lc/monitors';
 import type { PositionManager } from '@lc/positions';
 import { toMultilineOptions } from '../config/multiline-schema.js';
 import type { AgentConfig } from '../config/schema.js';
@@ -25,7 +28,21 @@ function selfPaths(config: AgentConfig): string[] {
   ];
 }
 
-/** Create `cfg`'s file and container monitors on `g`'s intake (not started). */
+/**
+ * The Kubernetes source's directories, never read by file groups: its
+ * pod log files are read once, by it (a group over `/var/log/**` would
+ * read them again, through their path or their `/var/log/containers` link).
+ */
+function kubernetesPaths(cfg: AgentConfig): string[] {
+  const k = cfg.sources.kubernetes;
+  if (!k.enabled) return [];
+  return [
+    resolve(k.root),
+    ...(k.containers_dir === false ? [] : [resolve(k.containers_dir)]),
+  ];
+}
+
+/** Create `cfg`'s file, Kubernetes and container monitors on `g`'s intake (not started). */
 export function attachSources(
   g: Generation,
   cfg: AgentConfig,
@@ -33,6 +50,17 @@ export function attachSources(
 ): void {
   const { inst, positions } = deps;
   const guard = selfPaths(cfg);
+  const k8s = kubernetesPaths(cfg);
+  for (const [i, f] of cfg.sources.files.entries()) {
+    const covered = f.include.filter((p) =>
+      k8s.some((dir) => resolve(p).startsWith(`${dir}/`)),
+    );
+    if (covered.length > 0)
+      inst.logger?.warn(
+        { include: covered, kubernetes: k8s },
+        `sources.files[${i}]: these globs are under sources.kubernetes, which reads them (once); this group does not`,
+      );
+  }
   g.files = cfg.sources.files.map((f) =>
     createFileMonitor({
       ...inst,
@@ -64,9 +92,10 @@ export function attachSources(
       rotatedFileGraceMs: f.rotated_file_grace,
       readCompressed: f.read_compressed,
       ...multiline(f.multiline),
-      selfPaths: guard,
+      selfPaths: [...guard, ...k8s],
     }),
   );
+  g.kubernetes = buildKubernetes(g, cfg, deps, guard);
   const docker = cfg.sources.docker;
   g.docker = docker.enabled
     ? createContainerMonitor({
@@ -88,6 +117,44 @@ export function attachSources(
     : undefined;
 }
 
+/** The Kubernetes source of `cfg`, when enabled (not started). */
+function buildKubernetes(
+  g: Generation,
+  cfg: AgentConfig,
+  deps: SourceDeps,
+  guard: string[],
+): KubernetesMonitor | undefined {
+  const k = cfg.sources.kubernetes;
+  if (!k.enabled) return undefined;
+  return createKubernetesMonitor({
+    ...deps.inst,
+    intake: g.intake,
+    positions: deps.positions,
+    root: resolve(k.root),
+    containersDir:
+      k.containers_dir === false ? false : resolve(k.containers_dir),
+    include: k.include,
+    exclude: k.exclude,
+    labels: k.labels,
+    startPosition: k.start_at,
+    recentBytes: k.recent_bytes,
+    maxLineBytes: k.max_line_bytes,
+    longLinePolicy: k.long_line_policy,
+    rescanIntervalMs: k.rescan_interval,
+    pollIntervalMs: k.poll_interval,
+    watch: k.watch,
+    watchDelayMs: k.watch_delay,
+    maxFiles: k.max_files,
+    maxOpenFiles: k.max_open_files,
+    idleCloseMs: k.idle_close,
+    partialLineFlushMs: k.partial_line_flush,
+    rotatedFileGraceMs: k.rotated_file_grace,
+    deletedFileGraceMs: k.deleted_file_grace,
+    ...multiline(k.multiline),
+    selfPaths: guard,
+  });
+}
+
 /** `{ multiline }` when configured, else nothing (exactOptionalPropertyTypes). */
 function multiline(m: Parameters<typeof toMultilineOptions>[0]): {
   multiline?: NonNullable<ReturnType<typeof toMultilineOptions>>;
@@ -97,7 +164,7 @@ function multiline(m: Parameters<typeof toMultilineOptions>[0]): {
 }
 
 /**
- * Record, durably, that each file group of `cfg` is watched since this
+ * Record, durably, that each file group (and the Kubernetes source) of `cfg` is watched since this
  * process started, so a crash loop's next run knows what rotated away
  * while it was down. Resolves once saved (at once when nothing changed).
  */
@@ -114,12 +181,24 @@ export async function recordSourceWatches(
         f.include.map((g) => resolve(g)),
         since,
       ) || recorded;
+  const k8s = cfg.sources.kubernetes;
+  if (k8s.enabled)
+    recorded =
+      recordFileWatches(
+        positions,
+        kubernetesIncludeGlobs({
+          root: resolve(k8s.root),
+          include: k8s.include,
+        }),
+        since,
+      ) || recorded;
   if (recorded) await positions.whenSaved();
 }
 
-/** Start `g`'s sources: file groups in order, then Docker. */
+/** Start `g`'s sources: file groups in order, then Kubernetes, then Docker. */
 export async function startSources(g: Generation): Promise<void> {
   for (const m of g.files) await m.start();
+  await g.kubernetes?.start();
   await g.docker?.start();
 }
 
@@ -127,6 +206,7 @@ export async function startSources(g: Generation): Promise<void> {
 export async function stopSources(g: Generation): Promise<void> {
   await Promise.all([
     ...g.files.map((m) => m.shutdown()),
+    g.kubernetes?.shutdown(),
     g.docker?.shutdown(),
   ]);
 }

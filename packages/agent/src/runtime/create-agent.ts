@@ -161,6 +161,7 @@ export function createAgent(options: AgentOptions): Agent {
           {
             sinks: g.sinks.map((s) => s.name),
             fileGroups: g.files.length,
+            kubernetes: g.kubernetes !== undefined,
             docker: g.docker !== undefined,
           },
           'agent started',
@@ -296,11 +297,16 @@ export function createAgent(options: AgentOptions): Agent {
         deadLetters: deadLetters !== undefined,
         persistence: batchStore !== undefined,
         fileGroups: gen?.files.length ?? 0,
+        kubernetes: gen?.kubernetes !== undefined,
         docker: gen?.docker !== undefined,
         http: config.sources.http.enabled,
       }),
     status: () => {
-      const files = gen?.files.flatMap((m) => m.status()) ?? [];
+      // Pod log files are files: listed (and at risk) like the others.
+      const files = [
+        ...(gen?.files.flatMap((m) => m.status()) ?? []),
+        ...(gen?.kubernetes?.status() ?? []),
+      ];
       const dispatcher = gen?.dispatcher.stats();
       return {
         sinks: dispatcher?.sinks ?? [],

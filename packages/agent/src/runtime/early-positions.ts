@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Position, PositionStore } from '@lc/core';
-import { recordFileWatches } from '@lc/monitors';
+import { kubernetesIncludeGlobs, recordFileWatches } from '@lc/monitors';
 import { createJsonFilePositionStore } from '@lc/positions';
 import { Registry } from 'prom-client';
 import { DEFAULT_DATA_DIR, positionsFilePath } from '../config/defaults.js';
@@ -61,8 +61,9 @@ export async function openPositionsEarly(
   if (!raw.ok) return { text, registry, logger, store: undefined };
   const positions = get(raw.raw, 'positions');
   const store = get(positions, 'store') ?? 'file';
-  const files = get(get(raw.raw, 'sources'), 'files');
-  if (store !== 'file' || !Array.isArray(files))
+  const sources = get(raw.raw, 'sources');
+  const globs = watchedGlobs(get(sources, 'files'), get(sources, 'kubernetes'));
+  if (store !== 'file' || globs === undefined)
     return { text, registry, logger, store: undefined };
   const dataDir = get(get(raw.raw, 'app'), 'data_dir') ?? DEFAULT_DATA_DIR;
   let taken: LockResult;
@@ -101,9 +102,7 @@ export async function openPositionsEarly(
       loaded.set(`${p.kind}\u0000${p.id}`, p);
     const upserts: Position[] = [];
     const since = Math.floor(performance.timeOrigin);
-    for (const group of files) {
-      const include = get(group, 'include');
-      if (!Array.isArray(include)) continue;
+    for (const include of globs) {
       recordFileWatches(
         {
           get: (kind, id) => loaded.get(`${kind}\u0000${id}`),
@@ -113,7 +112,7 @@ export async function openPositionsEarly(
             upserts.push(p);
           },
         },
-        include.map((g) => resolve(String(g))),
+        include,
         since,
       );
     }
@@ -126,4 +125,40 @@ export async function openPositionsEarly(
     const fresh = createDeferredLogger();
     return { text, registry, logger: fresh, store: undefined, lock };
   }
+}
+
+/**
+ * The globs of each file group, and of the Kubernetes source when it is
+ * enabled, from the raw config; undefined when there are no file sources
+ * or something is not as expected (left to the normal start).
+ */
+function watchedGlobs(
+  files: unknown,
+  kubernetes: unknown,
+): string[][] | undefined {
+  const k8s = get(kubernetes, 'enabled') === true;
+  if (!Array.isArray(files) && !k8s) return undefined;
+  const out: string[][] = [];
+  for (const group of Array.isArray(files) ? files : []) {
+    const include = get(group, 'include');
+    if (Array.isArray(include))
+      out.push(include.map((g) => resolve(String(g))));
+  }
+  if (k8s) {
+    const root = get(kubernetes, 'root');
+    const include = get(kubernetes, 'include');
+    try {
+      out.push(
+        kubernetesIncludeGlobs({
+          root: resolve(typeof root === 'string' ? root : '/var/log/pods'),
+          ...(typeof include === 'object' && include !== null
+            ? { include: include as never }
+            : {}),
+        }),
+      );
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
 }

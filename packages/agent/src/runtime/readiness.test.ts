@@ -68,6 +68,7 @@ function input(over: Partial<ReadinessInput> = {}): ReadinessInput {
     deadLetters: true,
     persistence: true,
     fileGroups: 2,
+    kubernetes: false,
     docker: false,
     http: true,
     ...over,
@@ -81,8 +82,30 @@ describe('agentReadiness', () => {
     expect(r.components.sources).toEqual({
       state: 'up',
       fileGroups: 2,
+      kubernetes: false,
       docker: false,
       http: true,
+    });
+  });
+
+  it('should count the Kubernetes source as a source, and say when there is none', () => {
+    const none = {
+      fileGroups: 0,
+      kubernetes: false,
+      docker: false,
+      http: false,
+    };
+    expect(agentReadiness(input(none)).components.sources.state).toBe(
+      'disabled',
+    );
+    expect(
+      agentReadiness(input({ ...none, kubernetes: true })).components.sources,
+    ).toEqual({
+      state: 'up',
+      fileGroups: 0,
+      kubernetes: true,
+      docker: false,
+      http: false,
     });
   });
 

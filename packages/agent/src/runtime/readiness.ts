@@ -29,6 +29,8 @@ export interface SinkHealth extends ComponentHealth {
 export interface SourcesHealth extends ComponentHealth {
   /** `sources.files` groups being tailed. */
   readonly fileGroups: number;
+  /** Whether Kubernetes pod logs are captured (`sources.kubernetes`). */
+  readonly kubernetes: boolean;
   /** Whether container logs are captured. */
   readonly docker: boolean;
   /** Whether `POST /api/v1/logs` takes records. */
@@ -83,6 +85,7 @@ export interface ReadinessInput {
   readonly deadLetters: boolean;
   readonly persistence: boolean;
   readonly fileGroups: number;
+  readonly kubernetes: boolean;
   readonly docker: boolean;
   readonly http: boolean;
 }
@@ -181,10 +184,11 @@ export function agentReadiness(input: ReadinessInput): Readiness {
       persistence: { state: input.persistence ? 'up' : 'disabled' },
       sources: {
         state:
-          input.fileGroups > 0 || input.docker || input.http
+          input.fileGroups > 0 || input.kubernetes || input.docker || input.http
             ? 'up'
             : 'disabled',
         fileGroups: input.fileGroups,
+        kubernetes: input.kubernetes,
         docker: input.docker,
         http: input.http,
       },

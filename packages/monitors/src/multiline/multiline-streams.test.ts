@@ -75,6 +75,24 @@ describe('createMultilineStreams', () => {
     });
   });
 
+  describe('pendingCursor', () => {
+    it('should be the cursor before the earliest pending line on any stream, and undefined when none', () => {
+      const { streams, push } = setup({ preset: 'java' });
+      expect(streams.pendingCursor).toBeUndefined();
+      push('stdout', 'INFO one'); // 1: pending (a next line may continue it)
+      expect(streams.pendingCursor).toBe(0);
+      push('stderr', 'ERROR failed'); // 2
+      push('stdout', 'INFO two'); // 3: emits "INFO one"
+      // stderr's record began after line 1.
+      expect(streams.pendingCursor).toBe(1);
+      push('stderr', 'ERROR next'); // 4: emits "ERROR failed"
+      // stdout's "INFO two" (after 2) is now the earliest pending line.
+      expect(streams.pendingCursor).toBe(2);
+      streams.flush();
+      expect(streams.pendingCursor).toBeUndefined();
+    });
+  });
+
   describe('flush timer', () => {
     it('should emit a pending record flushTimeoutMs after its last line, counted as timeout', async () => {
       const { clock, records, push, flushes } = setup({

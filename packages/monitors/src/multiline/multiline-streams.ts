@@ -87,6 +87,13 @@ export interface MultilineStreams<C, L extends StreamLine<C>> {
   close(): void;
   /** True while lines wait for more. */
   readonly pending: boolean;
+  /**
+   * The resume point before the earliest line still pending on any
+   * stream (resuming there reads every pending line again); undefined
+   * when nothing is pending. A source that reports how far it has read
+   * "for good" (a file's held bytes) holds back to it.
+   */
+  readonly pendingCursor: C | undefined;
 }
 
 /** Create {@link MultilineStreams}. */
@@ -139,6 +146,13 @@ class Streams<C, L extends StreamLine<C>> implements MultilineStreams<C, L> {
 
   get pending(): boolean {
     return this.groups.size > 0;
+  }
+
+  get pendingCursor(): C | undefined {
+    let first: Before<C> | undefined;
+    for (const g of this.groups.values())
+      if (first === undefined || g.seq < first.seq) first = g;
+    return first?.cursor;
   }
 
   push(stream: string, line: L): boolean {

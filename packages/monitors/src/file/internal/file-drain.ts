@@ -110,7 +110,9 @@ export class FileDrain {
           idle >= this.options.rotatedFileGraceMs &&
           f.size <= f.splitter.fedOffset
         ) {
-          await this.finish(f, f.finishOnly ? 'completed' : 'rotated');
+          // Read to its end: `completed` says its saved size is final (a
+          // `rotated` position may still be draining when saved).
+          await this.finish(f, 'completed');
         }
         continue;
       }

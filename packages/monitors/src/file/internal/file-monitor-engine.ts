@@ -4,8 +4,9 @@ import type {
   FileMonitorOptions,
   ResolvedFileMonitorOptions,
 } from '../file-monitor-options.js';
-import { resolveFileMonitorOptions } from '../file-monitor-options.js';
+import { resolveFileMonitorOptions } from './resolve-file-monitor-options.js';
 import type { FileStatus } from '../file-status.js';
+import { CopyRecovery } from './copy-recovery.js';
 import { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
 import { createMultilineMetrics } from '../../multiline/internal/multiline-metrics.js';
@@ -19,8 +20,11 @@ import { FileReader } from './file-reader.js';
 import { FileRegistry } from './file-registry.js';
 import { FileResume } from './file-resume.js';
 import { FileScanner } from './file-scanner.js';
+import { startFiles } from './file-startup.js';
+import { GzipAdoption } from './gzip-adoption.js';
 import { GzipFiles } from './gzip-files.js';
-import { compileGlob, matchesAny } from './glob.js';
+import type { FileMonitorExtensions } from './line-stage.js';
+import { compileGlob } from './glob.js';
 import type { SplitterCounters } from './line-splitter.js';
 import { OpenFiles } from './open-files.js';
 import { ownOutputFiles } from './own-output-files.js';
@@ -69,7 +73,10 @@ export class FileMonitorEngine {
   /** Paths that had a saved identity at start: a new identity there is a rotation. */
   private readonly savedPaths = new Set<string>();
 
-  constructor(options: FileMonitorOptions) {
+  constructor(
+    options: FileMonitorOptions,
+    extensions: FileMonitorExtensions = {},
+  ) {
     this.o = resolveFileMonitorOptions(options);
     this.intake = options.intake;
     this.clock = options.clock ?? systemClock;
@@ -99,6 +106,12 @@ export class FileMonitorEngine {
       metrics: this.metrics,
       onError: this.onError,
       committed: (id) => this.positions.committed(id),
+      ...(extensions.format === undefined
+        ? {}
+        : {
+            format: extensions.format,
+            emitLate: (f, lines) => this.emitter.emit(f, lines),
+          }),
     });
     this.openFiles = new OpenFiles({
       maxOpenFiles: this.o.maxOpenFiles,
@@ -106,17 +119,22 @@ export class FileMonitorEngine {
       onError: this.onError,
       fileError: (f, error) => this.files.fileError(f, error),
     });
-    this.resume = new FileResume({
-      options: this.o,
+    const copies = new CopyRecovery({
       positions: this.positions,
       emitter: this.emitter,
       metrics: this.metrics,
       logger: this.logger,
-      savedPaths: this.savedPaths,
       isTracked: (id) => this.files.byId.has(id),
       trackCopy: (path, st) => this.files.track(path, st, 'finish'),
       sweepSiblings: (live, sinceMs) =>
         this.sweep.sweepSiblings(live, sinceMs, undefined),
+    });
+    this.resume = new FileResume({
+      options: this.o,
+      positions: this.positions,
+      metrics: this.metrics,
+      savedPaths: this.savedPaths,
+      copies,
     });
     this.scheduler = new TickScheduler({
       clock: this.clock,
@@ -143,13 +161,24 @@ export class FileMonitorEngine {
       isDoneCompressed: (id, st) => this.gzip.isDone(id, st),
       requestTick: (delayMs) => this.scheduler.request(delayMs),
     });
+    const compressed = new GzipAdoption({
+      enabled: this.o.readCompressed,
+      registry: this.files,
+      positions: this.positions,
+      isDone: (id, st) => this.gzip.isDone(id, st),
+      metrics: this.metrics,
+      logger: this.logger,
+    });
     this.sweep = new SiblingSweep({
       includes,
+      excludes,
       selfPaths: this.selfPaths,
       registry: this.files,
       positions: this.positions,
       metrics: this.metrics,
       logger: this.logger,
+      readCompressed: this.o.readCompressed,
+      compressed,
     });
     this.drain = new FileDrain({
       options: this.o,
@@ -172,6 +201,7 @@ export class FileMonitorEngine {
       savedPaths: this.savedPaths,
       waitWritable: () => this.waitWritable(),
       isStopped: () => this.stopped,
+      onError: this.onError,
     });
     this.reader = new FileReader({
       options: this.o,
@@ -179,6 +209,7 @@ export class FileMonitorEngine {
       files: this.files,
       openFiles: this.openFiles,
       resume: this.resume,
+      rewrites: copies,
       emitter: this.emitter,
       positions: this.positions,
       metrics: this.metrics,
@@ -187,6 +218,8 @@ export class FileMonitorEngine {
       drain: this.drain,
       gzip: this.gzip,
       isStopped: () => this.stopped,
+      onError: this.onError,
+      compressed,
     });
     this.bufs = Array.from({ length: READ_CONCURRENCY }, () =>
       Buffer.allocUnsafe(this.o.readBufferBytes),
@@ -197,61 +230,22 @@ export class FileMonitorEngine {
     if (this.started) return;
     this.started = true;
     this.selfPaths.push(...(await ownOutputFiles()));
-    // "Watched since" first, durable before any file is opened: a restart
-    // after a crash loop then knows which rotated generations are ours.
-    if (this.positions.recordWatches(this.o.include, this.clock.now()))
-      await this.positions.durable();
-    for (const p of this.positions.list()) this.savedPaths.add(p.path);
-    const savedAtStart = this.positions.list();
-    await this.scanner.rescan('startup');
-    await this.sweep.recoverRotatedWhileDown();
-    // Decide every start offset now (this also finds copies of files
-    // copytruncated while down), so the sweep below knows every identity.
-    for (const f of [...this.files.byId.values()]) {
-      if (this.stopped) return;
-      if (f.initialized || f.gzip) continue;
-      try {
-        if (f.handle === undefined && !(await this.openFiles.open(f))) continue;
-        await this.resume.initialize(f, this.bufs[0] as Buffer);
-      } catch (error) {
-        this.files.fileError(f, error);
-      }
-    }
-    await this.sweep.sweepUnseenGenerations(
-      savedAtStart,
-      this.livePathsAtStart(),
-      (path) => this.watchedSince(path),
-    );
+    await startFiles({
+      options: this.o,
+      clock: this.clock,
+      positions: this.positions,
+      files: this.files,
+      openFiles: this.openFiles,
+      scanner: this.scanner,
+      sweep: this.sweep,
+      resume: this.resume,
+      savedPaths: this.savedPaths,
+      buf: this.bufs[0] as Buffer,
+      isStopped: () => this.stopped,
+    });
+    if (this.stopped) return;
     this.ready = true;
     this.scheduler.request(0);
-  }
-
-  /**
-   * Paths of the live files found at start-up, and paths with rotated
-   * generations next to them that are gone themselves (rotated away and
-   * not recreated: the writer stopped).
-   */
-  private livePathsAtStart(): string[] {
-    const out = new Set(this.scanner.rotatedAtStart);
-    for (const f of this.files.byId.values())
-      if (f.context === 'startup' && !f.finishOnly) out.add(f.trackedPath);
-    return [...out];
-  }
-
-  /**
-   * Since when files at `path` are watched (its include glob's marker);
-   * undefined when unknown, or when a path no identity was saved for starts
-   * at its end or recent lines (the user asked for no history there).
-   */
-  private watchedSince(path: string): number | undefined {
-    if (this.o.startPosition !== 'beginning' && !this.savedPaths.has(path))
-      return undefined;
-    const pattern = this.o.include.find((g) =>
-      compileGlob(g).some((c) => matchesAny([c], path)),
-    );
-    return pattern === undefined
-      ? undefined
-      : this.positions.watchSince(pattern);
   }
 
   async flush(): Promise<void> {
@@ -278,6 +272,7 @@ export class FileMonitorEngine {
       // Deleted and not read to the end: the content goes with the descriptor.
       if (f.state === 'deleted' && f.handle !== undefined)
         this.drain.countUnread(f);
+      f.format?.stage.close?.();
       await this.openFiles.close(f);
     }
     this.metrics.filesOpen.set(0);

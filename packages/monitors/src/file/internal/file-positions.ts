@@ -112,6 +112,24 @@ export class FilePositions {
   }
 
   /**
+   * Give a saved identity that is gone from disk another status (it was
+   * deleted while the monitor was down, or its content moved to a
+   * compressed copy): gone identities expire with the tracker's age
+   * cleanup instead of being kept as live files forever.
+   */
+  retire(saved: FilePosition, status: 'deleted' | 'rotated'): void {
+    try {
+      this.tracker.upsertFile({
+        ...saved,
+        status,
+        updatedAtMs: this.clock.now(),
+      });
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  /**
    * Resolves once what was recorded so far is durable (or its save failed:
    * reading goes on, the store's failure is reported where it happens).
    * Immediate with a tracker that cannot tell.

@@ -12,9 +12,11 @@ import type { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
 import type { FileRegistry } from './file-registry.js';
+import type { CopyRecovery } from './copy-recovery.js';
 import type { FileResume } from './file-resume.js';
-import { FINGERPRINT_BYTES } from './file-resume.js';
+import { FINGERPRINT_BYTES } from './content-head.js';
 import type { FileScanner } from './file-scanner.js';
+import type { GzipAdoption } from './gzip-adoption.js';
 import type { GzipFiles } from './gzip-files.js';
 import type { SplitLine } from './line-splitter.js';
 import type { OpenFiles } from './open-files.js';
@@ -32,7 +34,9 @@ export interface FileReaderContext {
   readonly clock: Clock;
   readonly files: Pick<FileRegistry, 'byId' | 'byPath'>;
   readonly openFiles: Pick<OpenFiles, 'open' | 'close' | 'touch'>;
-  readonly resume: Pick<FileResume, 'initialize' | 'handleRewrite'>;
+  readonly resume: Pick<FileResume, 'initialize'>;
+  /** Truncation and copytruncate while reading. */
+  readonly rewrites: Pick<CopyRecovery, 'handleRewrite'>;
   /** `blocked` is read after each chunk: reading stops when the intake pushes back. */
   readonly emitter: Pick<RecordEmitter, 'emit' | 'blocked'>;
   readonly positions: Pick<FilePositions, 'upsert' | 'positionOf' | 'durable'>;
@@ -43,6 +47,10 @@ export interface FileReaderContext {
   /** Compressed files are read by it. */
   readonly gzip: Pick<GzipFiles, 'service'>;
   readonly isStopped: () => boolean;
+  /** Where a failed `format.prepare` is reported (reading goes on). */
+  readonly onError: (error: unknown) => void;
+  /** Compressed copies of identities that left their path unread. */
+  readonly compressed: Pick<GzipAdoption, 'adopt'>;
 }
 
 /**
@@ -56,6 +64,7 @@ export class FileReader {
   private readonly files: FileReaderContext['files'];
   private readonly openFiles: FileReaderContext['openFiles'];
   private readonly resume: FileReaderContext['resume'];
+  private readonly rewrites: FileReaderContext['rewrites'];
   private readonly emitter: FileReaderContext['emitter'];
   private readonly positions: FileReaderContext['positions'];
   private readonly metrics: FileReaderContext['metrics'];
@@ -64,13 +73,18 @@ export class FileReader {
   private readonly drain: FileReaderContext['drain'];
   private readonly gzip: FileReaderContext['gzip'];
   private readonly isStopped: () => boolean;
+  private readonly onError: (error: unknown) => void;
+  private readonly compressed: FileReaderContext['compressed'];
 
   constructor(ctx: FileReaderContext) {
+    this.onError = ctx.onError;
+    this.compressed = ctx.compressed;
     this.options = ctx.options;
     this.clock = ctx.clock;
     this.files = ctx.files;
     this.openFiles = ctx.openFiles;
     this.resume = ctx.resume;
+    this.rewrites = ctx.rewrites;
     this.emitter = ctx.emitter;
     this.positions = ctx.positions;
     this.metrics = ctx.metrics;
@@ -131,6 +145,12 @@ export class FileReader {
       await this.positions.durable();
       if (this.isStopped()) return 0;
     }
+    if (!f.prepared) {
+      // Once per identity, before its first line: its records' labels.
+      f.prepared = true;
+      await f.format?.prepare?.().catch(this.onError);
+      if (this.isStopped()) return 0;
+    }
     let budget = Math.min(this.options.maxBytesPerFilePerTick, tickBudget);
     let total = 0;
     f.backlog = false;
@@ -139,7 +159,7 @@ export class FileReader {
       const r = await f.readChunk(buf, budget, lines);
       if (r.kind === 'changed') {
         if (f.handle !== undefined) f.size = (await f.handle.stat()).size;
-        await this.resume.handleRewrite(
+        await this.rewrites.handleRewrite(
           f,
           f.size < f.splitter.fedOffset ? 'truncate' : 'copytruncate',
         );
@@ -191,7 +211,7 @@ export class FileReader {
         f.size < f.splitter.fedOffset &&
         f.handle !== undefined
       ) {
-        await this.resume.handleRewrite(f, 'truncate');
+        await this.rewrites.handleRewrite(f, 'truncate');
       }
       return true;
     }
@@ -228,6 +248,20 @@ export class FileReader {
       }
     }
     if (f.handle === undefined) {
+      // Not open (closed while idle, or never opened): renamed and then
+      // compressed before it was read to its end, its content is in the `.gz`.
+      if (
+        f.initialized &&
+        (await this.compressed.adopt(
+          this.positions.positionOf(f, 'rotated'),
+        )) !== undefined
+      ) {
+        // What is held (a partial line, fragments) is read again from the
+        // copy: it is read from where this one was read up to.
+        f.splitter.reset(f.splitter.lineStartOffset, f.splitter.lastLineNo);
+        await this.drain.finish(f, 'rotated');
+        return;
+      }
       this.metrics.rotations.inc({ kind: 'delete' });
       await this.drain.finish(f, 'deleted');
       return;

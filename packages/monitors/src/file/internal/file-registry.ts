@@ -5,7 +5,8 @@ import { fileSourceId } from '@lc/positions';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
 import type { FileStatus } from '../file-status.js';
 import type { FileMetrics } from './file-metrics.js';
-import type { SplitterCounters } from './line-splitter.js';
+import type { SplitLine, SplitterCounters } from './line-splitter.js';
+import type { FileFormatFactory } from './line-stage.js';
 import type { TrackContext } from './tailed-file.js';
 import { fileLabels, TailedFile } from './tailed-file.js';
 
@@ -22,6 +23,10 @@ export interface FileRegistryContext {
   readonly onError: (error: unknown) => void;
   /** The committed position of an identity (for status). */
   readonly committed: (id: string) => FilePosition | undefined;
+  /** The line format of each identity, when lines are in one (CRI…). */
+  readonly format?: FileFormatFactory;
+  /** Emit lines a format's stage completed outside a read (its timer). */
+  readonly emitLate?: (f: TailedFile, lines: SplitLine[]) => void;
 }
 
 /**
@@ -42,8 +47,12 @@ export class FileRegistry {
   private readonly metrics: FileRegistryContext['metrics'];
   private readonly onError: (error: unknown) => void;
   private readonly committed: FileRegistryContext['committed'];
+  private readonly format: FileFormatFactory | undefined;
+  private readonly emitLate: FileRegistryContext['emitLate'];
 
   constructor(ctx: FileRegistryContext) {
+    this.format = ctx.format;
+    this.emitLate = ctx.emitLate;
     this.options = ctx.options;
     this.counters = ctx.counters;
     this.clock = ctx.clock;
@@ -60,6 +69,22 @@ export class FileRegistry {
     const dev = st.dev.toString();
     const ino = st.ino.toString();
     const id = fileSourceId(dev, ino);
+    // The stage's late records reach this identity while it is tracked.
+    let tracked: TailedFile | undefined;
+    const format = this.format?.({
+      path,
+      id,
+      counters: this.counters,
+      emit: (lines) => {
+        if (tracked !== undefined && this.byId.get(id) === tracked)
+          this.emitLate?.(tracked, lines);
+      },
+      isBehind: () =>
+        tracked !== undefined &&
+        (tracked.busy ||
+          tracked.backlog ||
+          (!tracked.gzip && tracked.size > tracked.splitter.fedOffset)),
+    });
     const f = new TailedFile(
       id,
       dev,
@@ -71,7 +96,9 @@ export class FileRegistry {
       this.counters,
       this.options.multiline,
       this.clock.monotonicNow(),
+      format,
     );
+    tracked = f;
     f.size = Number(st.size);
     f.mtimeMs = Number(st.mtimeMs);
     this.byId.set(id, f);
@@ -89,6 +116,7 @@ export class FileRegistry {
 
   /** Stop tracking `f` (finished) and remember its last status. */
   retire(f: TailedFile): void {
+    f.format?.stage.close?.();
     this.byId.delete(f.id);
     if (this.byPath.get(f.path) === f.id) this.byPath.delete(f.path);
     if (this.finished.size >= MAX_FINISHED_REMEMBERED) {

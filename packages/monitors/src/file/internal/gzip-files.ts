@@ -1,20 +1,15 @@
 import type { BigIntStats, Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { Clock, FilePosition, Logger } from '@lc/core';
+import type { Clock, Logger } from '@lc/core';
 import { LcError } from '@lc/core';
-import { fingerprintOf } from '@lc/positions';
-import type {
-  ResolvedFileMonitorOptions,
-  StartPosition,
-} from '../file-monitor-options.js';
+import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
 import type { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
 import type { FileRegistry } from './file-registry.js';
-import { FINGERPRINT_BYTES } from './file-resume.js';
 import type { GzipReadOutcome } from './gzip-reader.js';
-import { findGzipOrigin, markerMatches, sameHead } from './gzip-origin.js';
-import { readGzipFile, readGzipHead } from './gzip-reader.js';
+import { readGzipFile } from './gzip-reader.js';
+import { GzipStart } from './gzip-start.js';
 import type { SplitLine } from './line-splitter.js';
 import type { RecordEmitter } from './record-emitter.js';
 import type { TailedFile } from './tailed-file.js';
@@ -51,6 +46,8 @@ export interface GzipFilesContext {
   readonly savedPaths: ReadonlySet<string>;
   readonly waitWritable: () => Promise<void>;
   readonly isStopped: () => boolean;
+  /** Where a failed `format.prepare` is reported (reading goes on). */
+  readonly onError: (error: unknown) => void;
 }
 
 /** Per `.gz` identity being handled. */
@@ -62,16 +59,16 @@ interface GzState {
 }
 
 /**
- * Compressed files (`*.gz` matched by the globs): read whole, once, by
- * decompressed offset, and tracked by content as well as by inode.
+ * Compressed files: `*.gz` matched by the globs, the `.gz` of a generation
+ * gone before it was read to its end (`GzipAdoption`), and unseen `.gz`
+ * generations (`SiblingSweep`). Read by decompressed offset, and tracked
+ * by content as well as by inode. One mechanism for all of them:
  *
  * - Identity: a `.gz`'s fingerprint is that of its decompressed head, so
  *   a file compressed after it was read (`app.log.1` → `app.log.1.gz`, a
  *   new inode) is recognised by the position of the file it holds, and
- *   only what was not read of that file is read from it (from that file's
- *   committed offset, checked against its offset marker; from where it was
- *   read up to when it was finished in this process). While that file is
- *   still being read, the `.gz` waits.
+ *   only what was not read of that file is read from it (see `GzipStart`).
+ *   While that file is still being read, the `.gz` waits.
  * - Done: a `.gz` read to its end has a `completed` position whose offset
  *   is its decompressed size; a restart does not read it again (its head
  *   is checked: a new file on a reused inode is read), rescans skip it
@@ -90,9 +87,10 @@ export class GzipFiles {
   private readonly drain: GzipFilesContext['drain'];
   private readonly metrics: GzipFilesContext['metrics'];
   private readonly logger: Logger;
-  private readonly savedPaths: ReadonlySet<string>;
+  private readonly start: GzipStart;
   private readonly waitWritable: () => Promise<void>;
   private readonly isStopped: () => boolean;
+  private readonly onError: (error: unknown) => void;
   private readonly states = new Map<string, GzState>();
   private readonly done = new Map<
     string,
@@ -108,9 +106,10 @@ export class GzipFiles {
     this.drain = ctx.drain;
     this.metrics = ctx.metrics;
     this.logger = ctx.logger;
-    this.savedPaths = ctx.savedPaths;
+    this.start = new GzipStart(ctx);
     this.waitWritable = ctx.waitWritable;
     this.isStopped = ctx.isStopped;
+    this.onError = ctx.onError;
   }
 
   /**
@@ -157,12 +156,17 @@ export class GzipFiles {
       return 0;
     }
     f.mtimeMs = Math.floor(st.mtimeMs);
-    if (this.clock.now() - st.mtimeMs < GZIP_SETTLE_MS) {
+    // The copy of a file that is gone is complete: gzip removes the file
+    // once the archive is written, the kubelet renames its `.tmp`.
+    if (
+      f.compressedFrom === undefined &&
+      this.clock.now() - st.mtimeMs < GZIP_SETTLE_MS
+    ) {
       s.retryAt = now + GZIP_SETTLE_MS;
       return 0;
     }
     if (!f.initialized) {
-      const next = await this.decide(f);
+      const next = await this.start.decide(f);
       if (next === 'wait') {
         if (s.waitingFor === undefined) {
           s.waitingFor = f.path;
@@ -184,97 +188,13 @@ export class GzipFiles {
       f.unsaved = false;
       await this.positions.durable();
     }
+    if (!f.prepared) {
+      // Once per identity, before its first line: its records' labels.
+      f.prepared = true;
+      await f.format?.prepare?.().catch(this.onError);
+    }
     if (this.isStopped()) return 0;
     return this.read(f, s, st);
-  }
-
-  /** Where reading starts, or whether to wait or skip it. */
-  private async decide(f: TailedFile): Promise<'read' | 'wait' | 'done'> {
-    const head = await readGzipHead(f.path, FINGERPRINT_BYTES);
-    const fp = fingerprintOf(head);
-    f.fingerprint = fp.fingerprint;
-    f.fingerprintBytes = fp.fingerprintBytes;
-    const saved = this.positions.committed(f.id);
-    if (saved !== undefined) {
-      f.epoch = saved.epoch ?? 0;
-      if (sameHead(head, saved)) {
-        f.splitter.reset(saved.offset, saved.logCount);
-        if (saved.status === 'completed' && saved.offset >= saved.size) {
-          f.size = saved.size;
-          return 'done';
-        }
-        f.initialized = true;
-        this.positions.upsert(f);
-        return 'read';
-      }
-      // Another file on the inode of a finished one.
-      this.positions.reset(f.id, 'inode-reused');
-      this.metrics.rotations.inc({ kind: 'inode-reused' });
-      f.epoch = this.positions.committed(f.id)?.epoch ?? 0;
-    }
-    const origin = findGzipOrigin(this.positions.list(), f.id, f.path, head);
-    if (origin !== undefined && this.files.byId.has(origin.id)) return 'wait';
-    const readUpTo =
-      origin === undefined
-        ? undefined
-        : this.files.finishedReadOffset(origin.id);
-    if (
-      origin !== undefined &&
-      (readUpTo !== undefined || (await this.markerMatchesLogged(f, origin)))
-    ) {
-      // Read from where that file was read up to; the position starts at
-      // what was committed of it (a crash re-reads the lines in flight).
-      f.splitter.reset(Math.max(origin.offset, readUpTo ?? 0), origin.logCount);
-      f.initialized = true;
-      this.positions.upsert(
-        f,
-        origin.offset,
-        origin.offsetMarker,
-        undefined,
-        origin.logCount,
-      );
-      this.metrics.rotations.inc({ kind: 'compressed' });
-      this.logger.info(
-        {
-          path: f.path,
-          holds: origin.path,
-          fromOffset: f.splitter.fedOffset,
-        },
-        'file monitor: a .gz holds a file already read: reading what was not',
-      );
-      return 'read';
-    }
-    f.splitter.reset(0, 0);
-    if (this.startPolicy(f) !== 'beginning') {
-      // History the user asked not to read: remembered as done.
-      f.size = 0;
-      return 'done';
-    }
-    f.initialized = true;
-    this.positions.upsert(f, 0, '');
-    return 'read';
-  }
-
-  private startPolicy(f: TailedFile): StartPosition {
-    if (f.context === 'startup' && !this.savedPaths.has(f.trackedPath))
-      return this.o.startPosition;
-    return f.context === 'discovered'
-      ? this.o.newFileStartPosition
-      : 'beginning';
-  }
-
-  /** {@link markerMatches}, logged when not. */
-  private async markerMatchesLogged(
-    f: TailedFile,
-    origin: FilePosition,
-  ): Promise<boolean> {
-    const ok = await markerMatches(f.path, origin);
-    if (!ok)
-      this.logger.info(
-        { path: f.path, like: origin.path, offset: origin.offset },
-        'file monitor: a .gz starts like a file already read but differs at its offset: reading it whole',
-      );
-    return ok;
   }
 
   private async read(f: TailedFile, s: GzState, st: Stats): Promise<number> {
@@ -318,6 +238,8 @@ export class GzipFiles {
     s: GzState,
     st: Stats,
   ): Promise<boolean> {
+    // The copy of a file that is gone was complete when found.
+    if (f.compressedFrom !== undefined) return false;
     const after = await stat(f.path).catch(() => undefined);
     if (after === undefined) return false;
     const changed = after.size !== st.size || after.mtimeMs !== st.mtimeMs;

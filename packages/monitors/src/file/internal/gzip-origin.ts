@@ -1,7 +1,7 @@
 import type { FilePosition } from '@lc/core';
 import { fingerprintOf } from '@lc/positions';
 import { basename, dirname } from 'node:path';
-import { FINGERPRINT_BYTES } from './file-resume.js';
+import { FINGERPRINT_BYTES, sameHead } from './content-head.js';
 import { readGzipBefore } from './gzip-reader.js';
 
 /** Bytes an offset marker covers (the position manager's default). */
@@ -57,17 +57,5 @@ export async function markerMatches(
   return (
     before !== undefined &&
     fingerprintOf(before).fingerprint === origin.offsetMarker
-  );
-}
-
-/** `head` starts with the bytes `p` fingerprinted. */
-export function sameHead(
-  head: Buffer,
-  p: Pick<FilePosition, 'fingerprint' | 'fingerprintBytes'>,
-): boolean {
-  return (
-    p.fingerprintBytes <= head.length &&
-    fingerprintOf(head.subarray(0, p.fingerprintBytes)).fingerprint ===
-      p.fingerprint
   );
 }

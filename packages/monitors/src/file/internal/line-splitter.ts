@@ -1,4 +1,6 @@
 import { isUtf8 } from 'node:buffer';
+import type { Labels } from '@lc/core';
+import type { LineStage } from './line-stage.js';
 
 /** Encodings the file monitor decodes. */
 export type FileEncoding = 'utf8' | 'utf16le' | 'latin1';
@@ -15,6 +17,14 @@ export interface SplitLine {
   readonly lineNo: number;
   /** True when the line was cut at `maxLineBytes`. */
   readonly truncated: boolean;
+  /**
+   * Record timestamp carried by the line's format (a CRI line's own
+   * time), ms and nanoseconds within it; the read time when absent.
+   */
+  readonly timestampMs?: number;
+  readonly timestampNanos?: number;
+  /** The record's labels when the format sets them (a CRI line's stream); the file's when absent. */
+  readonly labels?: Labels;
 }
 
 /** Counters a splitter accumulates; the monitor turns them into metrics. */
@@ -46,6 +56,8 @@ export class LineSplitter {
   private readonly encoding: FileEncoding;
   private readonly maxLineBytes: number;
   private readonly policy: LongLinePolicy;
+  /** Decodes complete lines (see {@link LineStage}); it applies the long-line policy itself. */
+  private readonly stage: LineStage | undefined;
   readonly counters: SplitterCounters;
 
   constructor(
@@ -55,6 +67,7 @@ export class LineSplitter {
     counters: SplitterCounters,
     startOffset: number,
     startLineNo: number,
+    stage?: LineStage,
   ) {
     this.encoding = encoding;
     this.maxLineBytes = maxLineBytes;
@@ -62,6 +75,7 @@ export class LineSplitter {
     this.counters = counters;
     this.offset = startOffset;
     this.lineNo = startLineNo;
+    this.stage = stage;
   }
 
   /** File offset just past the bytes fed so far (includes a held partial line). */
@@ -69,9 +83,14 @@ export class LineSplitter {
     return this.offset;
   }
 
-  /** File offset where the held partial line starts (= fedOffset when none). */
+  /**
+   * File offset where the held partial line starts, or the earliest line
+   * the stage holds (= fedOffset when none).
+   */
   get lineStartOffset(): number {
-    return this.offset - this.lineBytes;
+    const held = this.stage?.heldFrom;
+    const partial = this.offset - this.lineBytes;
+    return held === undefined ? partial : Math.min(held, partial);
   }
 
   /** Line number of the last complete line. */
@@ -79,9 +98,9 @@ export class LineSplitter {
     return this.lineNo;
   }
 
-  /** Bytes of an incomplete last line held back. */
+  /** Bytes held back: an incomplete last line, and lines the stage holds. */
   get partialBytes(): number {
-    return this.lineBytes;
+    return this.offset - this.lineStartOffset;
   }
 
   /**
@@ -122,8 +141,8 @@ export class LineSplitter {
    * deleted or truncated and it will never be completed). No-op when none.
    */
   flushPartial(out: SplitLine[]): void {
-    if (this.lineBytes === 0) return;
-    this.emit(Buffer.alloc(0), 0, 0, 0, out);
+    if (this.lineBytes > 0) this.emit(Buffer.alloc(0), 0, 0, 0, out);
+    this.stage?.flush(out);
   }
 
   /** Drop the held partial line and restart at `offset` (truncation). */
@@ -133,6 +152,7 @@ export class LineSplitter {
     this.lineBytes = 0;
     this.offset = offset;
     this.lineNo = lineNo;
+    this.stage?.reset();
   }
 
   private hold(chunk: Buffer, start: number, end: number): void {
@@ -153,6 +173,7 @@ export class LineSplitter {
     out: SplitLine[],
   ): void {
     const totalLine = this.lineBytes + (nlIndex - start);
+    const startOffset = this.offset - this.lineBytes - consumed;
     this.lineNo++;
     const tooLong = totalLine > this.maxLineBytes;
     let bytes: Buffer;
@@ -179,7 +200,24 @@ export class LineSplitter {
     this.held = [];
     this.heldBytes = 0;
     this.lineBytes = 0;
-    void consumed;
+    if (this.stage !== undefined) {
+      // The stage decodes the line's format from its bytes and applies
+      // the long-line policy to what it keeps.
+      this.stage.push(
+        {
+          buf: bytes,
+          start: bStart,
+          end: tooLong ? Math.min(bEnd, bStart + this.maxLineBytes) : bEnd,
+          bytes: totalLine,
+          truncated: tooLong,
+          startOffset,
+          endOffset: this.offset,
+          lineNo: this.lineNo,
+        },
+        out,
+      );
+      return;
+    }
     if (tooLong) {
       if (this.policy === 'skip') {
         this.counters.skippedLines++;
@@ -211,13 +249,26 @@ export class LineSplitter {
       }
       return bytes.toString('utf16le', start, end);
     }
-    const text = bytes.toString('utf8', start, end);
-    if (text.includes(REPLACEMENT) && !isUtf8(bytes.subarray(start, end))) {
-      this.counters.invalidChars +=
-        countReplacements(text) - countLiteral(bytes, start, end);
-    }
-    return text;
+    return decodeUtf8(bytes, start, end, this.counters);
   }
+}
+
+/**
+ * `bytes[start, end)` as UTF-8 text; invalid sequences become U+FFFD and
+ * are counted in `counters.invalidChars`.
+ */
+export function decodeUtf8(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  counters: SplitterCounters,
+): string {
+  const text = bytes.toString('utf8', start, end);
+  if (text.includes(REPLACEMENT) && !isUtf8(bytes.subarray(start, end))) {
+    counters.invalidChars +=
+      countReplacements(text) - countLiteral(bytes, start, end);
+  }
+  return text;
 }
 
 function countReplacements(text: string): number {

@@ -1,4 +1,4 @@
-import type { Clock, Intake, LogRecord } from '@lc/core';
+import type { Clock, Cursor, Intake, LogRecord } from '@lc/core';
 import type { MultilineMetrics } from '../../multiline/internal/multiline-metrics.js';
 import type { JoinedRecord } from '../../multiline/multiline-joiner.js';
 import type { FileMetrics } from './file-metrics.js';
@@ -79,15 +79,28 @@ export class RecordEmitter {
       this.lastStampNanos = -1;
     }
     for (const line of lines) {
+      const cursor: Cursor =
+        f.epoch === 0
+          ? { offset: line.endOffset, line: line.lineNo }
+          : { offset: line.endOffset, line: line.lineNo, epoch: f.epoch };
+      if (line.timestampMs !== undefined) {
+        // The line's format carried its own time (CRI).
+        out.push({
+          line: line.text,
+          labels: line.labels ?? f.labels,
+          source: f.source,
+          cursor,
+          timestampMs: line.timestampMs,
+          timestampNanos: line.timestampNanos ?? 0,
+        });
+        continue;
+      }
       if (this.lastStampNanos < 999_999) this.lastStampNanos++;
       out.push({
         line: line.text,
-        labels: f.labels,
+        labels: line.labels ?? f.labels,
         source: f.source,
-        cursor:
-          f.epoch === 0
-            ? { offset: line.endOffset, line: line.lineNo }
-            : { offset: line.endOffset, line: line.lineNo, epoch: f.epoch },
+        cursor,
         timestampMs: this.lastStampMs,
         timestampNanos: this.lastStampNanos,
       });

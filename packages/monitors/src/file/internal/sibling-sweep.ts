@@ -1,23 +1,35 @@
 import type { BigIntStats } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { FilePosition, Logger } from '@lc/core';
-import { computeFingerprint, fileSourceId } from '@lc/positions';
+import { fileSourceId } from '@lc/positions';
+import { headMatches, isCompressedName } from './content-head.js';
+import { DirectoryIndexes } from './directory-indexes.js';
 import { isUnder } from './discovery.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
 import type { FileRegistry } from './file-registry.js';
 import type { CompiledGlob } from './glob.js';
+import type { GzipAdoption } from './gzip-adoption.js';
 import { matchesAny } from './glob.js';
+
+/** How far file mtimes may lag the wall clock (kernel clock ticks), ms. */
+const MTIME_SLACK_MS = 50;
 
 /** What {@link SiblingSweep} needs from the monitor. */
 export interface SiblingSweepContext {
   readonly includes: readonly CompiledGlob[];
+  /** Files and directories never read, generations included. */
+  readonly excludes: readonly CompiledGlob[];
   readonly selfPaths: readonly string[];
   readonly registry: Pick<FileRegistry, 'byId' | 'track'>;
-  readonly positions: Pick<FilePositions, 'list' | 'committed'>;
-  readonly metrics: Pick<FileMetrics, 'rotations'>;
+  readonly positions: Pick<FilePositions, 'list' | 'committed' | 'retire'>;
+  readonly metrics: Pick<FileMetrics, 'rotations' | 'errors' | 'unreadBytes'>;
   readonly logger: Logger;
+  /** False: `.gz` files are never read (the monitor's `readCompressed`). */
+  readonly readCompressed: boolean;
+  /** Compressed copies of generations (`.gz` next to them). */
+  readonly compressed: Pick<GzipAdoption, 'adopt' | 'isKnown'>;
 }
 
 /**
@@ -27,14 +39,20 @@ export interface SiblingSweepContext {
  */
 export class SiblingSweep {
   private readonly includes: readonly CompiledGlob[];
+  private readonly excludes: readonly CompiledGlob[];
   private readonly selfPaths: readonly string[];
   private readonly registry: SiblingSweepContext['registry'];
   private readonly positions: SiblingSweepContext['positions'];
   private readonly metrics: SiblingSweepContext['metrics'];
   private readonly logger: Logger;
+  private readonly compressed: SiblingSweepContext['compressed'];
+  private readonly readCompressed: boolean;
 
   constructor(ctx: SiblingSweepContext) {
+    this.readCompressed = ctx.readCompressed;
     this.includes = ctx.includes;
+    this.excludes = ctx.excludes;
+    this.compressed = ctx.compressed;
     this.selfPaths = ctx.selfPaths;
     this.registry = ctx.registry;
     this.positions = ctx.positions;
@@ -48,28 +66,62 @@ export class SiblingSweep {
     // with hundreds of rotated generations made start-up quadratic.
     const dirs = new DirectoryIndexes();
     for (const saved of this.positions.list()) {
-      if (this.registry.byId.has(saved.id)) continue;
-      const wanted =
-        matchesAny(this.includes, saved.path) ||
-        (saved.status === 'rotated' &&
-          this.includes.some((g) => isUnder(dirname(saved.path), [g.base])));
-      if (!wanted) continue;
-      const at = await dirs.find(saved);
-      // Same identity, other content: the inode was reused.
+      // Generations the globs do not match are ours when they were
+      // being read (rotated) or read to their end (completed) next to
+      // matched files: their end may not be acknowledged yet.
+      const matched = matchesAny(this.includes, saved.path);
+      // Finished and acknowledged to its end: nothing to look for.
       if (
-        at === undefined ||
-        (saved.fingerprint !== '' && !(await sameHead(at.path, saved)))
+        !matched &&
+        saved.status === 'completed' &&
+        saved.offset >= saved.size
       )
         continue;
+      const wanted =
+        matched ||
+        ((saved.status === 'rotated' || saved.status === 'completed') &&
+          this.includes.some((g) => isUnder(dirname(saved.path), [g.base])));
+      const tracked = this.registry.byId.get(saved.id);
+      if (tracked !== undefined) {
+        // Found live at start: the same file, or one that took its inode
+        // over; then the saved content is gone, maybe to a `.gz` (only
+        // looked at when there is one: no read per live file otherwise).
+        // A tracked `.gz` checks its own head when it starts.
+        if (
+          wanted &&
+          !tracked.gzip &&
+          saved.fingerprint !== '' &&
+          (await dirs.compressedNear(saved.path)) &&
+          !(await headMatches(tracked.path, saved))
+        )
+          await this.goneWhileDown(saved, dirs, true);
+        continue;
+      }
+      if (!wanted) continue;
+      const at = await dirs.find(saved);
+      // Not there, or its inode holds other content now (reused).
+      if (
+        at === undefined ||
+        (saved.fingerprint !== '' && !(await headMatches(at.path, saved)))
+      ) {
+        await this.goneWhileDown(saved, dirs, at !== undefined);
+        continue;
+      }
       const found = at.path;
+      // Not read at all now: its position stays as it is.
+      if (isCompressedName(found) && !this.readCompressed) continue;
       let st: BigIntStats;
       try {
         st = await stat(found, { bigint: true });
       } catch {
         continue;
       }
-      if (Number(st.size) <= saved.offset || this.registry.byId.has(saved.id))
-        continue;
+      // A compressed file's size says nothing about its decompressed
+      // offsets: it is done once completed and committed to its end.
+      const done = isCompressedName(found)
+        ? saved.status === 'completed' && saved.offset >= saved.size
+        : Number(st.size) <= saved.offset;
+      if (done || this.registry.byId.has(saved.id)) continue;
       this.registry.track(found, st, 'finish');
       this.metrics.rotations.inc({ kind: 'rotated-while-down' });
       this.logger.info(
@@ -77,6 +129,45 @@ export class SiblingSweep {
         'file monitor: finishing a file rotated while down',
       );
     }
+  }
+
+  /**
+   * A saved identity is no longer in its directory. If it may have had
+   * unread bytes (it was live, or not read to its end), its compressed
+   * copy is read from the committed offset; a live identity without one
+   * was deleted while down: retired (so its position expires), its unread
+   * bytes counted as lost. `inodeReused`: another file has its inode now.
+   */
+  private async goneWhileDown(
+    saved: FilePosition,
+    dirs: DirectoryIndexes,
+    inodeReused: boolean,
+  ): Promise<void> {
+    const live = saved.status === 'active' || saved.status === 'idle';
+    // Only a completed position's size is final: one saved while draining
+    // (rotated, deleted) may be older than what was written after it.
+    if (saved.status === 'completed' && saved.offset >= saved.size) return;
+    // A reused inode's position is the new file's now (reset when it is
+    // opened): only an identity that is really gone is retired.
+    const adopted = await this.compressed.adopt(saved);
+    if (adopted !== undefined) {
+      if (!inodeReused && adopted !== saved.id)
+        this.positions.retire(saved, 'rotated');
+      return;
+    }
+    // An unreadable directory says nothing about what is in it.
+    if (!live || !dirs.listed(dirname(saved.path))) return;
+    if (inodeReused) return;
+    this.positions.retire(saved, 'deleted');
+    const unread = saved.size - saved.offset;
+    if (unread > 0) {
+      this.metrics.errors.inc({ kind: 'deleted-unread' });
+      this.metrics.unreadBytes.inc(unread);
+    }
+    this.logger.warn(
+      { path: saved.path, committedOffset: saved.offset, unreadBytes: unread },
+      'file monitor: a file was deleted while the monitor was down',
+    );
   }
 
   /**
@@ -161,13 +252,14 @@ export class SiblingSweep {
         return;
       }
       for (const name of names) {
-        if (
-          !(name.startsWith(`${base}.`) || name.startsWith(`${base}-`)) ||
-          name.endsWith('.gz')
-        )
+        if (!(name.startsWith(`${base}.`) || name.startsWith(`${base}-`)))
           continue;
         const path = join(dir, name);
-        if (matchesAny(this.includes, path) || isUnder(path, this.selfPaths))
+        if (
+          matchesAny(this.includes, path) ||
+          matchesAny(this.excludes, path) ||
+          isUnder(path, this.selfPaths)
+        )
           continue;
         let st: BigIntStats;
         try {
@@ -175,15 +267,23 @@ export class SiblingSweep {
         } catch {
           continue;
         }
-        if (!st.isFile() || Number(st.mtimeMs) <= sinceMs) continue;
+        // File times come from the kernel's coarse clock, up to a tick
+        // behind the wall clock the monitor reads: a generation written
+        // just after its last check can carry an earlier mtime.
+        if (!st.isFile() || Number(st.mtimeMs) <= sinceMs - MTIME_SLACK_MS)
+          continue;
         const id = fileSourceId(st.dev.toString(), st.ino.toString());
         if (this.registry.byId.has(id)) continue;
         const known = this.positions.committed(id);
-        if (known !== undefined && (await sameHead(path, known))) continue;
-        if (
+        if (known !== undefined && (await headMatches(path, known))) continue;
+        if (isCompressedName(name)) {
+          // A compressed generation of known content is the identity it
+          // was compressed from (adopted, or read, as that one).
+          if (await this.compressed.isKnown(path, skipHead)) continue;
+        } else if (
           skipHead !== undefined &&
           skipHead.fingerprintBytes > 0 &&
-          (await sameHead(path, skipHead))
+          (await headMatches(path, skipHead))
         )
           continue;
         this.registry.track(path, st, 'finish');
@@ -194,73 +294,5 @@ export class SiblingSweep {
         );
       }
     }
-  }
-}
-
-/** Where a file identity lives in a directory. */
-interface DirEntry {
-  readonly path: string;
-  readonly mtimeMs: number;
-}
-
-/** Directory listings by identity, each directory read once. */
-class DirectoryIndexes {
-  private readonly dirs = new Map<string, Map<string, DirEntry>>();
-
-  /** Where the identity of `p` lives in the directory of its saved path. */
-  async find(p: FilePosition): Promise<DirEntry | undefined> {
-    const dir = dirname(p.path);
-    let index = this.dirs.get(dir);
-    if (index === undefined) {
-      index = await indexDirectory(dir);
-      this.dirs.set(dir, index);
-    }
-    return index.get(p.id);
-  }
-}
-
-/** Regular files of `dir` by identity (`dev:ino`); empty when unreadable. */
-async function indexDirectory(dir: string): Promise<Map<string, DirEntry>> {
-  const index = new Map<string, DirEntry>();
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return index;
-  }
-  for (const name of names) {
-    const path = join(dir, name);
-    try {
-      const st = await stat(path, { bigint: true });
-      if (!st.isFile()) continue;
-      index.set(fileSourceId(st.dev.toString(), st.ino.toString()), {
-        path,
-        mtimeMs: Number(st.mtimeMs),
-      });
-    } catch {
-      // vanished while indexing
-    }
-  }
-  return index;
-}
-
-/** True when the file at `path` still has the head `saved` was taken from. */
-async function sameHead(
-  path: string,
-  saved: { fingerprint: string; fingerprintBytes: number },
-): Promise<boolean> {
-  try {
-    const h = await open(path, 'r');
-    try {
-      const head = await computeFingerprint(h, saved.fingerprintBytes);
-      return (
-        head.fingerprintBytes === saved.fingerprintBytes &&
-        head.fingerprint === saved.fingerprint
-      );
-    } finally {
-      await h.close();
-    }
-  } catch {
-    return false;
   }
 }

@@ -13,6 +13,7 @@ import { LineSplitter } from './line-splitter.js';
 import type { MultilineJoiner } from '../../multiline/multiline-joiner.js';
 import { joinerOf } from '../../multiline/multiline-joiner.js';
 import type { MultilineConfig } from '../../multiline/multiline-options.js';
+import type { FileFormat } from './line-stage.js';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
 
 /** Bytes before the read offset kept in memory to detect rewrites. */
@@ -63,7 +64,18 @@ export class TailedFile {
   unsaved = false;
   /** The start offset to use when the monitor already knows it (copy recovery). */
   presetStart: { offset: number; lineNo: number } | undefined;
+  /** Read decompressed (a `.gz`, with `readCompressed`): by `GzipFiles`. */
   readonly gzip: boolean;
+  /**
+   * The saved position of the identity this `.gz` holds, when the monitor
+   * found it as the compressed copy of an identity gone unfinished
+   * (`GzipAdoption`): read from where that one was read.
+   */
+  compressedFrom: FilePosition | undefined;
+  /** The line format's per-identity part, when the monitor has one. */
+  readonly format: FileFormat | undefined;
+  /** `format.prepare` ran (or there is none to run). */
+  prepared: boolean;
   readonly splitter: LineSplitter;
   readonly joiner: MultilineJoiner<SplitLine> | undefined;
   size = 0;
@@ -115,6 +127,7 @@ export class TailedFile {
     counters: SplitterCounters,
     multiline: MultilineConfig | undefined,
     now: number,
+    format?: FileFormat,
   ) {
     this.id = id;
     this.dev = dev;
@@ -125,6 +138,8 @@ export class TailedFile {
     this.context = context;
     this.source = Object.freeze({ kind: 'file', id });
     this.gzip = options.readCompressed && path.endsWith('.gz');
+    this.format = format;
+    this.prepared = format?.prepare === undefined;
     this.splitter = new LineSplitter(
       options.encoding,
       options.maxLineBytes,
@@ -132,6 +147,7 @@ export class TailedFile {
       counters,
       0,
       0,
+      format?.stage,
     );
     this.joiner =
       multiline === undefined ? undefined : joinerOf<SplitLine>(multiline);

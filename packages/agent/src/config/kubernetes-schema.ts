@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { multilineSchema } from './multiline-schema.js';
+import {
+  duration,
+  flag,
+  positiveInt,
+  section,
+  size,
+  stringMap,
+} from './schema-helpers.js';
+
+/** Name globs of pods' namespaces, names or containers. */
+const nameGlobs = (what: string) =>
+  z
+    .array(
+      z
+        .string()
+        .min(1)
+        .regex(
+          /^[^/_]+$/,
+          'expected a name glob without "/" or "_" (Kubernetes names have neither)',
+        ),
+    )
+    .default([])
+    .describe(what);
+
+const filter = (verb: string) =>
+  section({
+    namespaces: nameGlobs(`Namespace globs to ${verb}.`),
+    pods: nameGlobs(`Pod name globs to ${verb}.`),
+    containers: nameGlobs(`Container name globs to ${verb}.`),
+  }).prefault({});
+
+/**
+ * `sources.kubernetes`: container logs of the node's pods, read as files
+ * from the kubelet's directory (CRI format: containerd, CRI-O).
+ */
+export const kubernetesSource = section({
+  enabled: flag(
+    false,
+    'Read the container logs of the pods on this node from the kubelet directory (containerd, CRI-O; see docs/kubernetes.md).',
+  ),
+  root: z
+    .string()
+    .min(1)
+    .default('/var/log/pods')
+    .describe(
+      'Where the kubelet keeps pod logs (<namespace>_<pod>_<uid>/<container>/<n>.log).',
+    ),
+  containers_dir: z
+    .union([z.string().min(1), z.literal(false)])
+    .default('/var/log/containers')
+    .describe(
+      "The kubelet's symlinks (<pod>_<namespace>_<container>-<id>.log), read for the container_id label only; false: no container_id.",
+    ),
+  include: filter(
+    'read (a file must match one glob of every list given; empty: all)',
+  ),
+  exclude: filter('skip (matching one glob of any list skips the file)'),
+  labels: stringMap('Labels added to every record.'),
+  start_at: z
+    .enum(['beginning', 'end', 'recent'])
+    .default('beginning')
+    .describe(
+      'Where files present at startup without a saved position start (recent: the last recent_bytes, from a line start).',
+    ),
+  recent_bytes: size(64 * 1024, 'How far back start_at: recent starts.'),
+  max_line_bytes: size(
+    256 * 1024,
+    'Longest message kept, a line joined from partial (P) fragments included.',
+  ),
+  long_line_policy: z
+    .enum(['truncate', 'skip'])
+    .default('truncate')
+    .describe(
+      'Longer messages are truncated or skipped (counted); reading goes on.',
+    ),
+  multiline: multilineSchema.describe(
+    "Join messages into multiline records (stack traces), after partial (P) fragments are joined, each container's stdout and stderr separately. A record has its first line's time; its position never passes a line still waiting for its record, so a restart (a crash included) in the middle of a trace reads it again whole. Pending records are emitted when the file is rotated away or deleted, or after flush_timeout.",
+  ),
+  rescan_interval: duration(
+    1000,
+    'Full rescan of the pod log directories (fs.watch finds most changes sooner).',
+  ),
+  poll_interval: duration(
+    250,
+    'How often recently written files are checked without waiting for an event.',
+  ),
+  watch: flag(
+    true,
+    'Use fs.watch on directories for fast discovery and reads.',
+  ),
+  watch_delay: duration(
+    250,
+    'How long a read woken by fs.watch waits for more writes to gather; adds at most this much latency.',
+  ),
+  max_files: positiveInt(
+    100_000,
+    'Most files tracked (excess counted and logged).',
+  ),
+  max_open_files: positiveInt(
+    1024,
+    'Most file descriptors held at once (keep well under `ulimit -n`).',
+  ),
+  idle_close: duration(
+    60_000,
+    'Close a file after this long without growth; reopened when it changes.',
+  ),
+  partial_line_flush: duration(
+    1000,
+    'How long an unterminated last line, or partial fragments without their final line, of a rotated or deleted file wait before they are emitted.',
+  ),
+  rotated_file_grace: duration(
+    5000,
+    'How long a renamed-away file stays open to drain late writes.',
+  ),
+  deleted_file_grace: duration(
+    5000,
+    'How long the files of a deleted pod stay open after they are read to their end (longer while they have unread bytes).',
+  ),
+});
