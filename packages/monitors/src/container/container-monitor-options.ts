@@ -116,6 +116,12 @@ export interface ContainerMonitorOptions extends Instrumentation {
    * captured. @default detected from /proc/self/cgroup and /proc/self/mountinfo
    */
   selfContainerId?: string;
+  /**
+   * Log drivers whose containers this monitor leaves alone (excluded with
+   * reason `files`): the Docker files mode reads `json-file` logs from
+   * disk, and this monitor then streams only the others. @default none
+   */
+  skipLogDrivers?: readonly string[];
   /** Feedback-loop guard. @default off */
   feedbackGuard?: FeedbackGuardOptions;
   /**

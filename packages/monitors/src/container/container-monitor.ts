@@ -48,7 +48,7 @@ export interface ContainerStatus {
   readonly state: ContainerPositionStatus;
   /** `streaming`: a log stream is open; `queued`: waiting for a pool slot. */
   readonly phase: 'idle' | 'queued' | 'streaming';
-  /** Why it is not captured (`filter`, `self`, `feedback`), if so. */
+  /** Why it is not captured (`filter`, `self`, `feedback`, `files`), if so. */
   readonly excluded?: string;
   /** Lines read in this process. */
   readonly lines: number;
@@ -256,7 +256,10 @@ export function createContainerMonitor(
       const containerLabels = info.Config.Labels ?? {};
       const facts = { id: info.Id, name, image, containerLabels };
       let excluded: string | undefined;
+      const driver = info.HostConfig?.LogConfig?.Type ?? 'json-file';
       if (selfId !== undefined && info.Id.startsWith(selfId)) excluded = 'self';
+      else if (options.skipLogDrivers?.includes(driver) === true)
+        excluded = 'files';
       else if (!accept({ name, image, labels: containerLabels }))
         excluded = 'filter';
       if (excluded !== undefined) metrics.excluded.inc({ reason: excluded });
