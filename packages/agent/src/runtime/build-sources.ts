@@ -162,6 +162,8 @@ function buildDocker(g: Generation, cfg: AgentConfig, deps: SourceDeps): void {
     intake: g.intake,
     positions,
     socketPath: docker.socket,
+    // A container read in files mode before resumes after its committed line.
+    dataRoot: resolve(docker.data_root),
     filters,
     labels: docker.labels,
     maxConcurrentStreams: docker.max_concurrent_streams,

@@ -26,6 +26,7 @@ import { createContainerMetrics } from './internal/container-metrics.js';
 import type { ContainerEvent } from './internal/event-watcher.js';
 import { EventWatcher } from './internal/event-watcher.js';
 import { AttachCapture } from './internal/attach-capture.js';
+import { apiCursorFromFiles } from '../docker-files/internal/api-cursor-from-files.js';
 import type { StreamOutcome } from './internal/log-stream-session.js';
 import { LogStreamSession } from './internal/log-stream-session.js';
 import {
@@ -211,6 +212,35 @@ export function createContainerMonitor(
     };
   }
 
+  /**
+   * Where a container read in files mode before resumes (`dataRoot`): after
+   * the last line committed from its json-file log, unless its own
+   * position is later.
+   */
+  async function resumeFromFiles(
+    id: string,
+  ): Promise<ContainerCursor | undefined> {
+    if (options.dataRoot === undefined || positions.list === undefined)
+      return undefined;
+    const fromFiles = await apiCursorFromFiles(
+      positions.list('file'),
+      options.dataRoot,
+      id,
+    ).catch(() => undefined);
+    const own = savedCursor(id);
+    if (fromFiles === undefined) return undefined;
+    if (
+      own !== undefined &&
+      BigInt(own.timestampNs) >= BigInt(fromFiles.timestampNs)
+    )
+      return undefined;
+    logger.info(
+      { containerId: id, cursor: fromFiles },
+      'container resumes after the last line committed from its json-file log (files mode before)',
+    );
+    return fromFiles;
+  }
+
   function stateOf(t: Tracked): ContainerPositionStatus {
     if (t.destroyed) return 'destroyed';
     if (t.paused) return 'paused';
@@ -263,6 +293,9 @@ export function createContainerMonitor(
       else if (!accept({ name, image, labels: containerLabels }))
         excluded = 'filter';
       if (excluded !== undefined) metrics.excluded.inc({ reason: excluded });
+      const resumeFrom =
+        excluded === undefined ? await resumeFromFiles(info.Id) : undefined;
+      if (stopping) return undefined;
       const metricKey =
         metricKeys.size < config.maxMetricContainers || metricKeys.has(name)
           ? name
@@ -286,7 +319,7 @@ export function createContainerMonitor(
         session: undefined,
         capture: undefined,
         sink: undefined,
-        cursor: undefined,
+        cursor: resumeFrom,
         reopen: false,
         readToEnd: false,
         lastEofAtMs: 0,
