@@ -13,9 +13,10 @@ import {
 } from './container-helpers.js';
 
 /**
- * Not yet met in API mode on a loaded machine (0-3 of 50 containers lose
- * lines in a run; see docs/docker.md, "Containers removed at exit"): run
- * with LC_DOCKER_RM_TEST=1. The guarantee is the files mode's, to come.
+ * Not met in API mode on a loaded machine (0-3 of 50 containers lose
+ * lines in a run; see docs/docker.md, "API mode: containers removed at
+ * exit"): run with LC_DOCKER_RM_TEST=1. The guarantee is the files
+ * mode's, tested in docker-files.test.ts.
  */
 const RUN_RM_TEST = process.env.LC_DOCKER_RM_TEST === '1';
 
