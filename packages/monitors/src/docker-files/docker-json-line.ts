@@ -27,6 +27,7 @@ const STREAM_STDOUT = Buffer.from(',"stream":"stdout","time":"');
 const STREAM_STDERR = Buffer.from(',"stream":"stderr","time":"');
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const N_LOWER = 0x6e;
 const C_0 = 48;
 /** `YYYY-MM-DDTHH:MM:SS`: shared by all entries of one second. */
 const SECOND_LENGTH = 19;
@@ -60,13 +61,13 @@ export class DockerJsonLineParser {
       return this.parseSlow(buf, start, end, out);
     const logStart = start + PREFIX.length;
     let i = logStart;
-    let escaped = false;
+    let firstEscape = -1;
     // The closing quote of `log`: the first quote not escaped.
     while (i < end) {
       const c = buf[i] as number;
       if (c === QUOTE) break;
       if (c === BACKSLASH) {
-        escaped = true;
+        if (firstEscape === -1) firstEscape = i;
         i += 2;
       } else i++;
     }
@@ -83,10 +84,16 @@ export class DockerJsonLineParser {
     if (!this.parseTime(buf.toString('latin1', timeStart, timeEnd), out))
       return this.parseSlow(buf, start, end, out);
     out.stream = stream;
-    if (!escaped) {
+    if (firstEscape === -1) {
       // The engine escapes every newline: an unescaped `log` has none.
       out.text = buf.toString('utf8', logStart, logEnd);
       out.partial = true;
+      return true;
+    }
+    if (firstEscape === logEnd - 2 && buf[logEnd - 1] === N_LOWER) {
+      // The common line: its only escape is the final newline.
+      out.text = buf.toString('utf8', logStart, firstEscape);
+      out.partial = false;
       return true;
     }
     let text: string;
