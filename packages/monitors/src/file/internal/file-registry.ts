@@ -70,20 +70,23 @@ export class FileRegistry {
     const ino = st.ino.toString();
     const id = fileSourceId(dev, ino);
     // The stage's late records reach this identity while it is tracked.
-    let tracked: TailedFile | undefined;
+    const ref: { file?: TailedFile } = {};
     const format = this.format?.({
       path,
       id,
       counters: this.counters,
       emit: (lines) => {
-        if (tracked !== undefined && this.byId.get(id) === tracked)
-          this.emitLate?.(tracked, lines);
+        const f = ref.file;
+        if (f !== undefined && this.byId.get(id) === f)
+          this.emitLate?.(f, lines);
       },
-      isBehind: () =>
-        tracked !== undefined &&
-        (tracked.busy ||
-          tracked.backlog ||
-          (!tracked.gzip && tracked.size > tracked.splitter.fedOffset)),
+      isBehind: () => {
+        const f = ref.file;
+        return (
+          f !== undefined &&
+          (f.busy || f.backlog || (!f.gzip && f.size > f.splitter.fedOffset))
+        );
+      },
     });
     const f = new TailedFile(
       id,
@@ -98,7 +101,7 @@ export class FileRegistry {
       this.clock.monotonicNow(),
       format,
     );
-    tracked = f;
+    ref.file = f;
     f.size = Number(st.size);
     f.mtimeMs = Number(st.mtimeMs);
     this.byId.set(id, f);
