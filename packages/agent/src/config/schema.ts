@@ -106,6 +106,19 @@ const fileSource = section({
 
 const dockerSource = section({
   enabled: flag(false, 'Capture container logs.'),
+  mode: z
+    .enum(['files', 'api'])
+    .optional()
+    .describe(
+      'files: read json-file logs from <data_root>/containers (fast; containers removed at exit lose nothing; other log drivers are streamed through the API when the socket is there). api: stream every container through the engine API (remote engines, no access to the data root). Unset: files when <data_root>/containers is readable, else api (the start log says which and why).',
+    ),
+  data_root: z
+    .string()
+    .min(1)
+    .default('/var/lib/docker')
+    .describe(
+      "Docker's data root (docker info --format '{{.DockerRootDir}}'), read in files mode.",
+    ),
   socket: z
     .string()
     .default('/var/run/docker.sock')

@@ -10,6 +10,7 @@ import type { Dispatcher, DispatcherShutdown } from '@lc/dispatcher';
 import { createDispatcher } from '@lc/dispatcher';
 import type {
   ContainerMonitor,
+  DockerFilesMonitor,
   FileMonitor,
   KubernetesMonitor,
 } from '@lc/monitors';
@@ -42,7 +43,12 @@ export interface Generation {
   readonly dispatcher: Dispatcher;
   readonly intake: Intake;
   files: FileMonitor[];
+  /** Containers streamed through the engine API (api mode; other log drivers in files mode). */
   docker: ContainerMonitor | undefined;
+  /** json-file logs read from the data root (files mode). */
+  dockerFiles: DockerFilesMonitor | undefined;
+  /** Files mode: the API part is optional; its start failure goes here (logged), not fatal. */
+  dockerApiUnavailable: ((error: unknown) => void) | undefined;
   kubernetes: KubernetesMonitor | undefined;
 }
 
@@ -126,6 +132,8 @@ export async function buildGeneration(
     intake,
     files: [],
     docker: undefined,
+    dockerFiles: undefined,
+    dockerApiUnavailable: undefined,
     kubernetes: undefined,
   };
   return gen;

@@ -162,7 +162,7 @@ export function createAgent(options: AgentOptions): Agent {
             sinks: g.sinks.map((s) => s.name),
             fileGroups: g.files.length,
             kubernetes: g.kubernetes !== undefined,
-            docker: g.docker !== undefined,
+            docker: g.docker !== undefined || g.dockerFiles !== undefined,
           },
           'agent started',
         );
@@ -298,7 +298,7 @@ export function createAgent(options: AgentOptions): Agent {
         persistence: batchStore !== undefined,
         fileGroups: gen?.files.length ?? 0,
         kubernetes: gen?.kubernetes !== undefined,
-        docker: gen?.docker !== undefined,
+        docker: gen?.docker !== undefined || gen?.dockerFiles !== undefined,
         http: config.sources.http.enabled,
       }),
     status: () => {
@@ -306,6 +306,7 @@ export function createAgent(options: AgentOptions): Agent {
       const files = [
         ...(gen?.files.flatMap((m) => m.status()) ?? []),
         ...(gen?.kubernetes?.status() ?? []),
+        ...(gen?.dockerFiles?.status() ?? []),
       ];
       const dispatcher = gen?.dispatcher.stats();
       return {

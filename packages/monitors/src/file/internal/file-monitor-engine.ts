@@ -26,6 +26,8 @@ import { GzipAdoption } from './gzip-adoption.js';
 import { GzipFiles } from './gzip-files.js';
 import type { FileMonitorExtensions } from './line-stage.js';
 import { compileGlob } from './glob.js';
+import type { FileHandle } from 'node:fs/promises';
+import { fileSourceId } from '@lc/positions';
 import type { SplitterCounters } from './line-splitter.js';
 import { OpenFiles } from './open-files.js';
 import { ownOutputFiles } from './own-output-files.js';
@@ -280,6 +282,28 @@ export class FileMonitorEngine {
     this.metrics.filesOpen.set(0);
     this.metrics.directoriesWatched.set(0);
     this.metrics.filesActive.set(0);
+  }
+
+  /**
+   * Track `path` from a handle its source opened (a Docker log opened when
+   * its container started, before the engine removes it with the
+   * container): read from it even once the path is deleted. False (the
+   * handle closed) when not started, stopped, or the identity is open
+   * already.
+   */
+  async adopt(path: string, handle: FileHandle): Promise<boolean> {
+    const st = await handle.stat({ bigint: true }).catch(() => undefined);
+    const id = st && fileSourceId(st.dev.toString(), st.ino.toString());
+    const known = id === undefined ? undefined : this.files.byId.get(id);
+    if (!this.ready || this.stopped || !st || known?.handle !== undefined) {
+      await handle.close().catch(this.onError);
+      return false;
+    }
+    const f = known ?? this.files.track(path, st, 'discovered');
+    this.openFiles.adopt(f, handle, Number(st.size), Number(st.mtimeMs));
+    f.dirty = true;
+    this.scheduler.request(0);
+    return true;
   }
 
   status(): FileStatus[] {
