@@ -134,7 +134,8 @@ export function createContainerMonitor(
     tracker,
     isStopping,
   });
-  // The pool and the stream end call each other: typed, so the cycle infers.
+  // The pool and the stream end call each other: the annotation breaks the
+  // type-inference cycle.
   const pool: StreamPool = new StreamPool({
     options,
     config,
