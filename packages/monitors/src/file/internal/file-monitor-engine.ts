@@ -10,11 +10,7 @@ import { CopyRecovery } from './copy-recovery.js';
 import { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
 import { createMultilineMetrics } from '../../multiline/internal/multiline-metrics.js';
-import {
-  createFileMetrics,
-  publishSplitterCounters,
-  updateReadLag,
-} from './file-metrics.js';
+import { createFileMetrics } from './file-metrics.js';
 import { FilePositions } from './file-positions.js';
 import { FileReader } from './file-reader.js';
 import { FileRegistry } from './file-registry.js';
@@ -31,15 +27,10 @@ import { fileSourceId } from '@lc/positions';
 import type { SplitterCounters } from './line-splitter.js';
 import { OpenFiles } from './open-files.js';
 import { ownOutputFiles } from './own-output-files.js';
+import { ReadPass } from './read-pass.js';
 import { RecordEmitter } from './record-emitter.js';
 import { SiblingSweep } from './sibling-sweep.js';
-import type { TailedFile } from './tailed-file.js';
 import { TickScheduler } from './tick-scheduler.js';
-
-/** Files that grew this recently are polled every `pollIntervalMs`. */
-const HOT_WINDOW_MS = 5000;
-/** Files serviced concurrently in one pass (each has its own read buffer). */
-const READ_CONCURRENCY = 8;
 
 /** The file monitor's implementation; see `createFileMonitor`. */
 export class FileMonitorEngine {
@@ -67,15 +58,15 @@ export class FileMonitorEngine {
   private readonly drain: FileDrain;
   readonly reader: FileReader;
   private readonly gzip: GzipFiles;
-  private readonly bufs: Buffer[];
+  private readonly readPass: ReadPass;
   private started = false;
   /** Set once `start()` finished its own pass; no tick runs before. */
   private ready = false;
   stopped = false;
-  private lastLagUpdateAt = 0;
-  private roundRobin = 0;
   /** Paths that had a saved identity at start: a new identity there is a rotation. */
   private readonly savedPaths = new Set<string>();
+  /** Aborts a wait for the intake at shutdown. */
+  private readonly abort = new AbortController();
 
   constructor(
     options: FileMonitorOptions,
@@ -143,7 +134,7 @@ export class FileMonitorEngine {
     this.scheduler = new TickScheduler({
       clock: this.clock,
       onError: this.onError,
-      pass: () => this.tick(),
+      pass: () => this.readPass.run(),
       canSchedule: () => !this.stopped && this.ready,
       isStopped: () => this.stopped,
       idleDelayMs: () =>
@@ -225,9 +216,20 @@ export class FileMonitorEngine {
       onError: this.onError,
       compressed,
     });
-    this.bufs = Array.from({ length: READ_CONCURRENCY }, () =>
-      Buffer.allocUnsafe(this.o.readBufferBytes),
-    );
+    this.readPass = new ReadPass({
+      options: this.o,
+      clock: this.clock,
+      files: this.files,
+      openFiles: this.openFiles,
+      scanner: this.scanner,
+      reader: this.reader,
+      drain: this.drain,
+      emitter: this.emitter,
+      metrics: this.metrics,
+      counters: this.counters,
+      waitWritable: () => this.waitWritable(),
+      isStopped: () => this.stopped,
+    });
   }
 
   async start(): Promise<void> {
@@ -244,7 +246,7 @@ export class FileMonitorEngine {
       sweep: this.sweep,
       resume: this.resume,
       savedPaths: this.savedPaths,
-      buf: this.bufs[0] as Buffer,
+      buf: this.readPass.firstBuffer,
       isStopped: () => this.stopped,
     });
     if (this.stopped) return;
@@ -310,70 +312,6 @@ export class FileMonitorEngine {
     return this.files.status();
   }
 
-  // ---- the read pass ---------------------------------------------------
-
-  /** One pass over the files; returns true when work is left (budgets hit). */
-  private async tick(): Promise<boolean> {
-    if (this.stopped) return false;
-    const now = this.clock.monotonicNow();
-    if (this.scanner.rescanDue(now)) await this.scanner.rescan('discovered');
-    if (this.scanner.hasPendingPaths) await this.scanner.trackPendingPaths();
-    let budget = this.o.maxBytesPerTick;
-    let more = false;
-    const files = [...this.files.byId.values()];
-    const n = files.length;
-    const startIdx = n === 0 ? 0 : this.roundRobin++ % n;
-    const todo: TailedFile[] = [];
-    // Files at risk first: renamed-away and deleted generations go away for
-    // good once the rotation deletes them or their descriptor is closed.
-    const live: TailedFile[] = [];
-    for (let k = 0; k < n; k++) {
-      const f = files[(startIdx + k) % n] as TailedFile;
-      if (!this.needsService(f, now)) continue;
-      if (f.state === 'active' && !f.finishOnly) live.push(f);
-      else todo.push(f);
-    }
-    for (const f of live) todo.push(f);
-    // Several files at once: each await is a thread-pool round trip, and a
-    // loaded machine makes a strictly sequential pass slow for 100+ busy files.
-    let next = 0;
-    const worker = async (buf: Buffer): Promise<void> => {
-      while (next < todo.length && !this.stopped && !this.emitter.blocked) {
-        if (budget <= 0) {
-          more = true;
-          return;
-        }
-        const f = todo[next++] as TailedFile;
-        if (!this.files.byId.has(f.id)) continue;
-        f.busy = true;
-        try {
-          budget -= await this.reader.service(f, budget, buf);
-        } catch (error) {
-          this.files.fileError(f, error);
-        } finally {
-          f.busy = false;
-        }
-        if (f.backlog) more = true;
-      }
-    };
-    await Promise.all(
-      this.bufs
-        .slice(0, Math.max(1, Math.min(this.bufs.length, todo.length)))
-        .map(worker),
-    );
-    if (next < todo.length) more = true;
-    if (this.emitter.blocked) {
-      await this.waitWritable();
-      if (this.stopped) return false;
-    }
-    await this.housekeeping();
-    publishSplitterCounters(this.metrics, this.counters);
-    this.metrics.filesOpen.set(this.openFiles.count);
-    return more;
-  }
-
-  private readonly abort = new AbortController();
-
   private async waitWritable(): Promise<void> {
     try {
       const writable = this.intake.whenWritable({ signal: this.abort.signal });
@@ -390,26 +328,6 @@ export class FileMonitorEngine {
         return;
       }
       throw error;
-    }
-  }
-
-  private needsService(f: TailedFile, now: number): boolean {
-    if (f.error !== undefined && now < f.retryAt) return false;
-    if (f.dirty || f.backlog || !f.initialized || f.state !== 'active')
-      return true;
-    return f.handle !== undefined && now - f.lastGrowthAt < HOT_WINDOW_MS;
-  }
-
-  private async housekeeping(): Promise<void> {
-    const now = this.clock.monotonicNow();
-    await this.drain.housekeeping(now);
-    if (now - this.lastLagUpdateAt >= 1000) {
-      this.lastLagUpdateAt = now;
-      updateReadLag(
-        this.metrics,
-        this.files.byId.values(),
-        this.o.lagMetricTopN,
-      );
     }
   }
 }

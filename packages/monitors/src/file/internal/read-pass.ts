@@ -1,0 +1,149 @@
+import type { Clock } from '@lc/core';
+import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
+import type { FileDrain } from './file-drain.js';
+import type { FileMetrics } from './file-metrics.js';
+import { publishSplitterCounters, updateReadLag } from './file-metrics.js';
+import type { FileReader } from './file-reader.js';
+import type { FileRegistry } from './file-registry.js';
+import type { FileScanner } from './file-scanner.js';
+import type { SplitterCounters } from './line-splitter.js';
+import type { OpenFiles } from './open-files.js';
+import type { RecordEmitter } from './record-emitter.js';
+import type { TailedFile } from './tailed-file.js';
+
+/** Files that grew this recently are polled every `pollIntervalMs`. */
+const HOT_WINDOW_MS = 5000;
+/** Files serviced concurrently in one pass (each has its own read buffer). */
+const READ_CONCURRENCY = 8;
+/** How often the read-lag gauges are recomputed, ms. */
+const LAG_UPDATE_MS = 1000;
+
+/** What {@link ReadPass} needs from the monitor. */
+export interface ReadPassContext {
+  readonly options: Pick<
+    ResolvedFileMonitorOptions,
+    'maxBytesPerTick' | 'readBufferBytes' | 'lagMetricTopN'
+  >;
+  readonly clock: Clock;
+  readonly files: Pick<FileRegistry, 'byId' | 'fileError'>;
+  readonly openFiles: Pick<OpenFiles, 'count'>;
+  readonly scanner: Pick<
+    FileScanner,
+    'rescanDue' | 'rescan' | 'hasPendingPaths' | 'trackPendingPaths'
+  >;
+  readonly reader: Pick<FileReader, 'service'>;
+  readonly drain: Pick<FileDrain, 'housekeeping'>;
+  readonly emitter: Pick<RecordEmitter, 'blocked'>;
+  readonly metrics: FileMetrics;
+  /** The splitters' shared counters, published after each pass. */
+  readonly counters: SplitterCounters;
+  /** Wait until the intake takes records again (the emitter is blocked). */
+  readonly waitWritable: () => Promise<void>;
+  readonly isStopped: () => boolean;
+}
+
+/**
+ * One pass over the tracked files: rescan when due, then read every file
+ * that needs it (at-risk generations first, round-robin among the rest)
+ * within `maxBytesPerTick`, a few files at a time, then housekeeping and
+ * metrics. Owns the read buffers.
+ */
+export class ReadPass {
+  private readonly ctx: ReadPassContext;
+  private readonly bufs: Buffer[];
+  private roundRobin = 0;
+  private lastLagUpdateAt = 0;
+
+  constructor(ctx: ReadPassContext) {
+    this.ctx = ctx;
+    this.bufs = Array.from({ length: READ_CONCURRENCY }, () =>
+      Buffer.allocUnsafe(ctx.options.readBufferBytes),
+    );
+  }
+
+  /** A read buffer for work outside a pass (the start pass); never used concurrently with one. */
+  get firstBuffer(): Buffer {
+    return this.bufs[0] as Buffer;
+  }
+
+  /** Run one pass; resolves true when work is left (budgets hit). */
+  async run(): Promise<boolean> {
+    const { clock, files: registry, scanner, emitter } = this.ctx;
+    if (this.ctx.isStopped()) return false;
+    const now = clock.monotonicNow();
+    if (scanner.rescanDue(now)) await scanner.rescan('discovered');
+    if (scanner.hasPendingPaths) await scanner.trackPendingPaths();
+    let budget = this.ctx.options.maxBytesPerTick;
+    let more = false;
+    const files = [...registry.byId.values()];
+    const n = files.length;
+    const startIdx = n === 0 ? 0 : this.roundRobin++ % n;
+    const todo: TailedFile[] = [];
+    // Files at risk first: renamed-away and deleted generations go away for
+    // good once the rotation deletes them or their descriptor is closed.
+    const live: TailedFile[] = [];
+    for (let k = 0; k < n; k++) {
+      const f = files[(startIdx + k) % n] as TailedFile;
+      if (!this.needsService(f, now)) continue;
+      if (f.state === 'active' && !f.finishOnly) live.push(f);
+      else todo.push(f);
+    }
+    for (const f of live) todo.push(f);
+    // Several files at once: each await is a thread-pool round trip, and a
+    // loaded machine makes a strictly sequential pass slow for 100+ busy files.
+    let next = 0;
+    const worker = async (buf: Buffer): Promise<void> => {
+      while (next < todo.length && !this.ctx.isStopped() && !emitter.blocked) {
+        if (budget <= 0) {
+          more = true;
+          return;
+        }
+        const f = todo[next++] as TailedFile;
+        if (!registry.byId.has(f.id)) continue;
+        f.busy = true;
+        try {
+          budget -= await this.ctx.reader.service(f, budget, buf);
+        } catch (error) {
+          registry.fileError(f, error);
+        } finally {
+          f.busy = false;
+        }
+        if (f.backlog) more = true;
+      }
+    };
+    await Promise.all(
+      this.bufs
+        .slice(0, Math.max(1, Math.min(this.bufs.length, todo.length)))
+        .map(worker),
+    );
+    if (next < todo.length) more = true;
+    if (emitter.blocked) {
+      await this.ctx.waitWritable();
+      if (this.ctx.isStopped()) return false;
+    }
+    await this.housekeeping();
+    publishSplitterCounters(this.ctx.metrics, this.ctx.counters);
+    this.ctx.metrics.filesOpen.set(this.ctx.openFiles.count);
+    return more;
+  }
+
+  private needsService(f: TailedFile, now: number): boolean {
+    if (f.error !== undefined && now < f.retryAt) return false;
+    if (f.dirty || f.backlog || !f.initialized || f.state !== 'active')
+      return true;
+    return f.handle !== undefined && now - f.lastGrowthAt < HOT_WINDOW_MS;
+  }
+
+  private async housekeeping(): Promise<void> {
+    const now = this.ctx.clock.monotonicNow();
+    await this.ctx.drain.housekeeping(now);
+    if (now - this.lastLagUpdateAt >= LAG_UPDATE_MS) {
+      this.lastLagUpdateAt = now;
+      updateReadLag(
+        this.ctx.metrics,
+        this.ctx.files.byId.values(),
+        this.ctx.options.lagMetricTopN,
+      );
+    }
+  }
+}
