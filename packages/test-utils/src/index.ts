@@ -10,3 +10,12 @@ export type { ServiceEnv, ServiceName } from './services.js';
 export { createTempDir } from './temp-dir.js';
 export type { TempDir } from './temp-dir.js';
 export { shebangNodeFlags } from './node-flags.js';
+export { createTestPki } from './test-pki.js';
+export type { TestCert, TestPki } from './test-pki.js';
+export { startKubernetesTestApi } from './kubernetes-test-api.js';
+export type {
+  KubernetesTestApi,
+  KubernetesTestApiOptions,
+  KubernetesTestRequest,
+  TestPod,
+} from './kubernetes-test-api.js';
