@@ -8,11 +8,7 @@
 // bodies for errors (401 without the bearer token, 410 Expired), and the
 // `spec.nodeName` field selector.
 import { createServer as createHttpServer } from 'node:http';
-import type {
-  IncomingMessage,
-  Server,
-  ServerResponse,
-} from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 
@@ -239,7 +235,8 @@ export async function startKubernetesTestApi(
         rv,
       };
     }
-    const to = limit > 0 ? Math.min(snap.items.length, from + limit) : snap.items.length;
+    const to =
+      limit > 0 ? Math.min(snap.items.length, from + limit) : snap.items.length;
     let cont: string | undefined;
     if (to < snap.items.length) {
       const id = token?.split(':')[0] ?? String(nextSnapshot++);
@@ -317,7 +314,13 @@ export async function startKubernetesTestApi(
     const isWatch = query['watch'] === 'true' || query['watch'] === '1';
     const authorization = req.headers.authorization;
     const done = (status: number): void =>
-      record({ path: url.pathname, query, authorization, watch: isWatch, status });
+      record({
+        path: url.pathname,
+        query,
+        authorization,
+        watch: isWatch,
+        status,
+      });
     if (isDown) {
       req.socket.destroy();
       return;
@@ -337,7 +340,11 @@ export async function startKubernetesTestApi(
       return;
     }
     if (req.method !== 'GET' || url.pathname !== '/api/v1/pods') {
-      sendStatus(res, 404, `not served here: ${req.method ?? ''} ${url.pathname}`);
+      sendStatus(
+        res,
+        404,
+        `not served here: ${req.method ?? ''} ${url.pathname}`,
+      );
       done(404);
       return;
     }
@@ -353,17 +360,24 @@ export async function startKubernetesTestApi(
   const server: Server =
     options.tls === undefined
       ? createHttpServer(handler)
-      : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler);
+      : createHttpsServer(
+          { cert: options.tls.cert, key: options.tls.key },
+          handler,
+        );
   const track = (socket: Socket): void => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   };
-  server.on(options.tls === undefined ? 'connection' : 'secureConnection', track);
+  server.on(
+    options.tls === undefined ? 'connection' : 'secureConnection',
+    track,
+  );
   // TLS handshakes that fail never become secure connections.
   if (options.tls !== undefined) server.on('connection', track);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const port =
+    typeof address === 'object' && address !== null ? address.port : 0;
   const scheme = options.tls === undefined ? 'http' : 'https';
 
   const endAll = (): void => {

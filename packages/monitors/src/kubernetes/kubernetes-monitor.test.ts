@@ -114,7 +114,9 @@ describe('createKubernetesMonitor', () => {
           asked.push(`${ref.pod}/${ref.container}/${ref.containerId ?? ''}`);
           if (ref.pod === 'slow') return new Promise(() => undefined);
           if (ref.pod === 'broken') throw new Error('api down');
-          return Promise.resolve({ app: `${ref.pod}-app`, node: 'n1' });
+          return Promise.resolve({
+            labels: { app: `${ref.pod}-app`, node: 'n1' },
+          });
         },
       });
       const good = h.node.container({

@@ -36,7 +36,10 @@ export interface FileReaderContext {
   readonly resume: Pick<FileResume, 'initialize' | 'handleRewrite'>;
   /** `blocked` is read after each chunk: reading stops when the intake pushes back. */
   readonly emitter: Pick<RecordEmitter, 'emit' | 'blocked'>;
-  readonly positions: Pick<FilePositions, 'upsert' | 'positionOf' | 'durable'>;
+  readonly positions: Pick<
+    FilePositions,
+    'upsert' | 'positionOf' | 'durable' | 'commitRead'
+  >;
   readonly metrics: Pick<FileMetrics, 'bytesRead' | 'rotations'>;
   readonly sweep: Pick<SiblingSweep, 'sweepSiblings'>;
   readonly scanner: Pick<FileScanner, 'consider'>;
@@ -182,6 +185,7 @@ export class FileReader {
       if (r.bytes < Math.min(budget + r.bytes, buf.length - TAIL_BYTES)) break;
     }
     if (budget <= 0 || (this.emitter.blocked && total > 0)) f.backlog = true;
+    if (f.format?.excluded === true) this.positions.commitRead(f);
     this.metrics.bytesRead.inc(total);
     return total;
   }
@@ -288,6 +292,7 @@ export class FileReader {
     f.splitter.flushPartial(tail);
     this.emitter.emit(f, tail);
     f.size = f.splitter.fedOffset;
+    if (f.format?.excluded === true) this.positions.commitRead(f);
     await this.drain.finish(f, 'completed');
     return f.bytesRead - before;
   }

@@ -21,8 +21,10 @@ export interface CriStageContext {
   readonly counters: SplitterCounters;
   readonly metrics: Pick<
     KubernetesMetrics,
-    'joinedLines' | 'unterminatedLines'
+    'joinedLines' | 'unterminatedLines' | 'excludedLines'
   >;
+  /** The file is excluded (its pod opted out): every line is dropped, counted. */
+  readonly excluded: () => boolean;
   /** The file's label sets; read for every record (they are set once the file is prepared). */
   readonly labels: () => PodLabels;
   /** A line that is not CRI, at `offset` of the file: counted and logged by the source. */
@@ -99,6 +101,10 @@ export class CriStage implements LineStage {
   }
 
   push(line: RawLine, out: SplitLine[]): void {
+    if (this.ctx.excluded()) {
+      this.ctx.metrics.excludedLines.inc();
+      return;
+    }
     const f = this.fields;
     const { buf, start, end } = line;
     if (!this.parser.parseInto(buf, start, end, f)) {
