@@ -38,6 +38,10 @@ export type {
   ReloadResult,
 } from './runtime/agent.js';
 export type { BufferStatus, FileAtRisk } from './runtime/buffer-status.js';
+export type {
+  AgentEnv,
+  KubernetesStatus,
+} from './runtime/kubernetes-metadata.js';
 export { createApiServer } from './api/create-api-server.js';
 export type { ApiServerOptions } from './api/create-api-server.js';
 export { EXIT_CODES, loadAgentConfig, runAgent } from './runtime/run-agent.js';

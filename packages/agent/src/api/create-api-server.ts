@@ -123,7 +123,8 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
 
   app.get('/status', async () => {
     const now = Date.now();
-    const { sinks, files, containers, positions, buffer } = agent.status();
+    const { sinks, files, containers, kubernetes, positions, buffer } =
+      agent.status();
     return {
       sinks,
       files: files.map((f) => ({
@@ -134,6 +135,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
             : 0,
       })),
       containers,
+      kubernetes,
       positions,
       buffer,
     };

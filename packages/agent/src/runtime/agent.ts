@@ -14,6 +14,7 @@ import type { PositionManagerStats } from '@lc/positions';
 import type { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/schema.js';
 import type { BufferStatus } from './buffer-status.js';
+import type { AgentEnv, KubernetesStatus } from './kubernetes-metadata.js';
 import type { ProcessorStats } from '../processing/create-processor.js';
 
 /** Options for {@link createAgent}. */
@@ -35,6 +36,12 @@ export interface AgentOptions {
    * `shutdown()`.
    */
   positionStore?: PositionStore;
+  /**
+   * The environment the Kubernetes source looks at to find the cluster
+   * (`KUBERNETES_SERVICE_HOST`, `KUBERNETES_SERVICE_PORT`, `NODE_NAME`).
+   * @default process.env
+   */
+  env?: AgentEnv;
 }
 
 /** Lifecycle state of the agent. */
@@ -108,6 +115,8 @@ export interface Agent {
     sinks: readonly SinkStats[];
     files: FileStatus[];
     containers: ContainerStatus[];
+    /** The Kubernetes source and its API metadata. */
+    kubernetes: KubernetesStatus;
     positions: PositionsStatus;
     buffer: BufferStatus;
   };

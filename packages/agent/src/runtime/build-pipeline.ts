@@ -16,6 +16,7 @@ import type {
 import type { BatchPersistence } from '@lc/persistence';
 import type { AgentConfig } from '../config/schema.js';
 import type { Processor } from '../processing/create-processor.js';
+import type { KubernetesMetadataPlan } from './kubernetes-metadata.js';
 import { createProcessingIntake } from '../processing/processing-intake.js';
 import { buildSinks } from './build-sinks.js';
 
@@ -39,6 +40,8 @@ export interface Generation {
   files: FileMonitor[];
   docker: ContainerMonitor | undefined;
   kubernetes: KubernetesMonitor | undefined;
+  /** The Kubernetes source's API metadata (running or off), with the source. */
+  kubernetesMetadata: KubernetesMetadataPlan | undefined;
 }
 
 /** What {@link buildGeneration} takes from the agent. */
@@ -115,5 +118,6 @@ export function buildGeneration(
     files: [],
     docker: undefined,
     kubernetes: undefined,
+    kubernetesMetadata: undefined,
   };
 }

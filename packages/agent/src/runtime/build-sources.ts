@@ -9,11 +9,15 @@ import type { KubernetesMonitor } from '@lc/monitors';
 import type { PositionManager } from '@lc/positions';
 import type { AgentConfig } from '../config/schema.js';
 import type { Generation } from './build-pipeline.js';
+import type { AgentEnv } from './kubernetes-metadata.js';
+import { planKubernetesMetadata } from './kubernetes-metadata.js';
 
 /** What {@link attachSources} takes from the agent. */
 export interface SourceDeps {
   readonly inst: Instrumentation;
   readonly positions: PositionManager;
+  /** Where the Kubernetes API metadata looks for the cluster. */
+  readonly env: AgentEnv;
 }
 
 /** Paths the agent writes to, which file sources must never read. */
@@ -111,7 +115,10 @@ export function attachSources(
     : undefined;
 }
 
-/** The Kubernetes source of `cfg`, when enabled (not started). */
+/**
+ * The Kubernetes source of `cfg`, when enabled, with its API metadata
+ * when that is on (neither started; `g.kubernetesMetadata` is set).
+ */
 function buildKubernetes(
   g: Generation,
   cfg: AgentConfig,
@@ -119,7 +126,15 @@ function buildKubernetes(
   guard: string[],
 ): KubernetesMonitor | undefined {
   const k = cfg.sources.kubernetes;
+  g.kubernetesMetadata = undefined;
   if (!k.enabled) return undefined;
+  const plan = planKubernetesMetadata(cfg, deps.env, deps.inst);
+  g.kubernetesMetadata = plan;
+  if (plan.off !== undefined)
+    deps.inst.logger?.info(
+      { reason: plan.off },
+      'sources.kubernetes: no pod metadata from the Kubernetes API',
+    );
   return createKubernetesMonitor({
     ...deps.inst,
     intake: g.intake,
@@ -145,5 +160,12 @@ function buildKubernetes(
     rotatedFileGraceMs: k.rotated_file_grace,
     deletedFileGraceMs: k.deleted_file_grace,
     selfPaths: guard,
+    ...(plan.metadata === undefined
+      ? {}
+      : {
+          metadata: plan.metadata.lookup,
+          // The lookup answers within pod_wait; this bound is for a bug.
+          metadataTimeoutMs: Math.max(5000, k.metadata.pod_wait + 2000),
+        }),
   });
 }

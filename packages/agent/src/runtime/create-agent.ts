@@ -22,6 +22,20 @@ import type { Generation, PipelineDeps } from './build-pipeline.js';
 import { createPositionStore } from './build-positions.js';
 import { attachSources } from './build-sources.js';
 import { diffConfig } from './diff-config.js';
+import { kubernetesStatus } from './kubernetes-metadata.js';
+import type { KubernetesStatus } from './kubernetes-metadata.js';
+
+/**
+ * The readiness word of the Kubernetes source: an API outage degrades
+ * it (records go on without API labels) but never makes the agent unready.
+ */
+function kubernetesReadiness(k: KubernetesStatus): string {
+  if (k.state !== 'degraded') return k.state;
+  const m = k.metadata;
+  const why =
+    m !== undefined && m.state === 'degraded' ? m.lastError : undefined;
+  return `degraded: Kubernetes API: ${why ?? 'failing'}`;
+}
 
 /** Assemble an agent from a validated config. Nothing runs until `start()`. */
 export function createAgent(options: AgentOptions): Agent {
@@ -93,10 +107,16 @@ export function createAgent(options: AgentOptions): Agent {
   const buildPipeline = (cfg: AgentConfig): Generation =>
     buildGeneration(cfg, pipelineDeps());
   const buildSources = (g: Generation, cfg: AgentConfig): void =>
-    attachSources(g, cfg, { inst, positions });
+    attachSources(g, cfg, {
+      inst,
+      positions,
+      env: options.env ?? process.env,
+    });
 
   const startSources = async (g: Generation): Promise<void> => {
     for (const m of g.files) await m.start();
+    // The watch first: the pod log files' first reads wait for its list.
+    await g.kubernetesMetadata?.metadata?.start();
     await g.kubernetes?.start();
     await g.docker?.start();
   };
@@ -107,6 +127,7 @@ export function createAgent(options: AgentOptions): Agent {
       g.kubernetes?.shutdown(),
       g.docker?.shutdown(),
     ]);
+    await g.kubernetesMetadata?.metadata?.shutdown();
   };
 
   const stopPipeline = async (g: Generation): Promise<void> => {
@@ -306,7 +327,12 @@ export function createAgent(options: AgentOptions): Agent {
         deadLetters: deadLetters === undefined ? 'disabled' : 'up',
         persistence: batchStore === undefined ? 'disabled' : 'up',
         fileSources: String(gen?.files.length ?? 0),
-        kubernetes: gen?.kubernetes === undefined ? 'disabled' : 'up',
+        kubernetes: kubernetesReadiness(
+          kubernetesStatus(
+            gen?.kubernetes !== undefined,
+            gen?.kubernetesMetadata,
+          ),
+        ),
         docker: gen?.docker === undefined ? 'disabled' : 'up',
       };
       // Positions that cannot be saved are a durability failure: delivery
@@ -325,6 +351,10 @@ export function createAgent(options: AgentOptions): Agent {
         sinks: dispatcher?.sinks ?? [],
         files,
         containers: gen?.docker?.status() ?? [],
+        kubernetes: kubernetesStatus(
+          gen?.kubernetes !== undefined,
+          gen?.kubernetesMetadata,
+        ),
         positions: positionsStatus(),
         buffer: bufferStatus(
           dispatcher,
