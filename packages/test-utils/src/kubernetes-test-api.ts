@@ -1,48 +1,30 @@
-// An endpoint that speaks the Kubernetes API's list/watch wire format for
-// pods, for tests: no API server can run on these machines. It answers
-// like kube-apiserver does: a `PodList` with `metadata.resourceVersion`
-// and `continue` pagination (a snapshot per list), chunked watch streams
-// of one `{"type":…,"object":…}` JSON line per event (ADDED, MODIFIED,
-// DELETED, BOOKMARK when `allowWatchBookmarks=true`, ERROR with a `Status`
-// 410 for a resource version older than the compaction point), `Status`
-// bodies for errors (401 without the bearer token, 410 Expired), and the
-// `spec.nodeName` field selector.
+// An endpoint speaking the Kubernetes API's list/watch wire format for
+// pods, for tests (no API server can run on these machines), as
+// kube-apiserver answers: PodList pages (`resourceVersion`, `continue`),
+// chunked watch events (ADDED, MODIFIED, DELETED, BOOKMARK with
+// `allowWatchBookmarks=true`, ERROR 410 for a compacted version), Status
+// bodies (401 without the token, 410), the `spec.nodeName` selector.
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import type {
+  KubernetesTestApiOptions,
+  KubernetesTestRequest,
+  TestPod,
+} from './internal/kubernetes-wire.js';
+import {
+  podObject,
+  REASONS,
+  selectedNode,
+  statusObject,
+} from './internal/kubernetes-wire.js';
 
-/** A pod as the test describes it (what the server turns into a `Pod`). */
-export interface TestPod {
-  readonly namespace: string;
-  readonly name: string;
-  readonly uid: string;
-  readonly nodeName: string;
-  readonly labels?: Record<string, string>;
-  readonly annotations?: Record<string, string>;
-  readonly ownerReferences?: ReadonlyArray<{
-    readonly kind: string;
-    readonly name: string;
-    readonly controller?: boolean;
-  }>;
-}
-
-/** One request the server answered. */
-export interface KubernetesTestRequest {
-  readonly path: string;
-  readonly query: Record<string, string>;
-  readonly authorization: string | undefined;
-  readonly watch: boolean;
-  readonly status: number;
-}
-
-/** Options of {@link startKubernetesTestApi}. */
-export interface KubernetesTestApiOptions {
-  /** Serve HTTPS with this certificate and key (PEM). @default plain HTTP */
-  readonly tls?: { readonly cert: string; readonly key: string };
-  /** Bearer tokens accepted. @default ['test-token'] */
-  readonly tokens?: readonly string[];
-}
+export type {
+  KubernetesTestApiOptions,
+  KubernetesTestRequest,
+  TestPod,
+} from './internal/kubernetes-wire.js';
 
 /** The running endpoint and the controls a test has over it. */
 export interface KubernetesTestApi {
@@ -97,58 +79,6 @@ interface Watcher {
   readonly res: ServerResponse;
   readonly node: string | undefined;
   readonly bookmarks: boolean;
-}
-
-function podObject(p: TestPod, rv: number): unknown {
-  return {
-    kind: 'Pod',
-    apiVersion: 'v1',
-    metadata: {
-      name: p.name,
-      namespace: p.namespace,
-      uid: p.uid,
-      resourceVersion: String(rv),
-      labels: p.labels ?? {},
-      annotations: p.annotations ?? {},
-      ownerReferences: (p.ownerReferences ?? []).map((o) => ({
-        apiVersion: 'apps/v1',
-        kind: o.kind,
-        name: o.name,
-        uid: `${o.name}-uid`,
-        controller: o.controller ?? true,
-      })),
-    },
-    spec: { nodeName: p.nodeName, containers: [{ name: 'app', image: 'x' }] },
-    status: { phase: 'Running' },
-  };
-}
-
-function statusObject(code: number, reason: string, message: string): unknown {
-  return {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message,
-    reason,
-    code,
-  };
-}
-
-const REASONS: Record<number, string> = {
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  410: 'Expired',
-  429: 'TooManyRequests',
-  500: 'InternalError',
-  503: 'ServiceUnavailable',
-};
-
-/** The node a `fieldSelector=spec.nodeName=<node>` names, if any. */
-function selectedNode(selector: string | undefined): string | undefined {
-  if (selector === undefined) return undefined;
-  const m = /(?:^|,)spec\.nodeName=([^,]*)/.exec(selector);
-  return m?.[1];
 }
 
 /** Start a Kubernetes API endpoint for pods on 127.0.0.1 (a random port). */

@@ -22,20 +22,10 @@ import type { Generation, PipelineDeps } from './build-pipeline.js';
 import { createPositionStore } from './build-positions.js';
 import { attachSources } from './build-sources.js';
 import { diffConfig } from './diff-config.js';
-import { kubernetesStatus } from './kubernetes-metadata.js';
-import type { KubernetesStatus } from './kubernetes-metadata.js';
-
-/**
- * The readiness word of the Kubernetes source: an API outage degrades
- * it (records go on without API labels) but never makes the agent unready.
- */
-function kubernetesReadiness(k: KubernetesStatus): string {
-  if (k.state !== 'degraded') return k.state;
-  const m = k.metadata;
-  const why =
-    m !== undefined && m.state === 'degraded' ? m.lastError : undefined;
-  return `degraded: Kubernetes API: ${why ?? 'failing'}`;
-}
+import {
+  kubernetesReadiness,
+  kubernetesStatus,
+} from './kubernetes-metadata.js';
 
 /** Assemble an agent from a validated config. Nothing runs until `start()`. */
 export function createAgent(options: AgentOptions): Agent {
@@ -327,12 +317,7 @@ export function createAgent(options: AgentOptions): Agent {
         deadLetters: deadLetters === undefined ? 'disabled' : 'up',
         persistence: batchStore === undefined ? 'disabled' : 'up',
         fileSources: String(gen?.files.length ?? 0),
-        kubernetes: kubernetesReadiness(
-          kubernetesStatus(
-            gen?.kubernetes !== undefined,
-            gen?.kubernetesMetadata,
-          ),
-        ),
+        kubernetes: kubernetesReadiness(kubernetesStatus(gen)),
         docker: gen?.docker === undefined ? 'disabled' : 'up',
       };
       // Positions that cannot be saved are a durability failure: delivery
@@ -351,10 +336,7 @@ export function createAgent(options: AgentOptions): Agent {
         sinks: dispatcher?.sinks ?? [],
         files,
         containers: gen?.docker?.status() ?? [],
-        kubernetes: kubernetesStatus(
-          gen?.kubernetes !== undefined,
-          gen?.kubernetesMetadata,
-        ),
+        kubernetes: kubernetesStatus(gen),
         positions: positionsStatus(),
         buffer: bufferStatus(
           dispatcher,

@@ -7,6 +7,7 @@ import type {
   KubernetesPodMetadataStatus,
 } from '@lc/monitors';
 import type { AgentConfig } from '../config/schema.js';
+import type { Generation } from './build-pipeline.js';
 
 /** The environment the agent looks at to find the cluster (`process.env` by default). */
 export type AgentEnv = Readonly<Record<string, string | undefined>>;
@@ -106,10 +107,10 @@ export function planKubernetesMetadata(
 
 /** The `/status` view of a generation's Kubernetes source. */
 export function kubernetesStatus(
-  enabled: boolean,
-  plan: KubernetesMetadataPlan | undefined,
+  g: Pick<Generation, 'kubernetes' | 'kubernetesMetadata'> | undefined,
 ): KubernetesStatus {
-  if (!enabled || plan === undefined)
+  const plan = g?.kubernetesMetadata;
+  if (g?.kubernetes === undefined || plan === undefined)
     return { state: 'disabled', metadata: undefined };
   if (plan.metadata === undefined)
     return { state: 'up', metadata: { state: 'off', reason: plan.off } };
@@ -123,4 +124,16 @@ export function kubernetesStatus(
           : 'up',
     metadata: st,
   };
+}
+
+/**
+ * The readiness word of the Kubernetes source: an API outage degrades
+ * it (records go on without API labels) but never makes the agent unready.
+ */
+export function kubernetesReadiness(k: KubernetesStatus): string {
+  if (k.state !== 'degraded') return k.state;
+  const m = k.metadata;
+  const why =
+    m !== undefined && m.state === 'degraded' ? m.lastError : undefined;
+  return `degraded: Kubernetes API: ${why ?? 'failing'}`;
 }
