@@ -21,7 +21,9 @@ import {
 import type { KubernetesTestApi, TempDir } from '@lc/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig, unwrapConfig } from '../config/load-config.js';
+import { createApiServer } from '../api/create-api-server.js';
 import { createAgent } from './create-agent.js';
+import type { KubernetesStatus } from './kubernetes-metadata.js';
 import type { Agent } from './agent.js';
 
 interface SinkLine {
@@ -276,7 +278,11 @@ sinks:
       expect(got[0]?.labels['owner_kind']).toBeUndefined();
       expect(got[0]?.labels['pod']).toBe('cart-7f9c-x2');
       // The first list failed before the first read ended its wait.
-      const status = agent.status().kubernetes;
+      const server = createApiServer({ agent, version: 'test' });
+      const res = await server.inject({ url: '/status' });
+      await server.close();
+      const status = (res.json() as { kubernetes: KubernetesStatus })
+        .kubernetes;
       expect(status.state).toBe('degraded');
       expect(status.metadata).toMatchObject({
         state: 'degraded',
