@@ -1,17 +1,25 @@
 #!/usr/bin/env node
 // End-to-end: file → Kafka (librdkafka mock broker from scripts/services.sh)
-// through the real lc-agent (built dist), next to two baselines measured in
-// the same run on the same corpus and broker:
+// through the real lc-agent (built dist) at its defaults (client: auto, which
+// is librdkafka when the native module is installed) and with client:
+// kafkajs, next to baselines measured in the same run on the same corpus and
+// broker:
 //   - kcat -P -l (librdkafka, C): the floor for producing these lines;
-//   - a plain kafkajs producer loop (the agent's own Kafka client, same batch
-//     size 1000, 4 sends in flight, acks -1, no compression), in a child
-//     process: what the client library costs without the agent around it.
+//   - plain producer loops in a child process, one per client (batches of
+//     1000, 4 in flight, acks -1, no compression, no headers): what each
+//     client library costs without the agent around it.
 // Delivered lines are the topic's high watermarks (sum over partitions).
 //
 //   node bench/e2e-kafka.mjs                        2,000,000 lines
 //   LC_BENCH_LINES=200000 node bench/e2e-kafka.mjs  a quicker run
 //   LC_KAFKA_BROKERS=host:port overrides .lc-services.env
-import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { writeCorpus } from './corpus.mjs';
@@ -34,6 +42,51 @@ import {
 
 const LINES = Number(process.env.LC_BENCH_LINES ?? 2_000_000);
 const { Kafka, logLevel } = requireFrom('sinks')('kafkajs');
+
+/** The native client, or why not (it is an optional dependency). */
+function loadRdKafka() {
+  try {
+    return { module: requireFrom('sinks')('@confluentinc/kafka-javascript') };
+  } catch (error) {
+    return { reason: error.message.split('\n')[0] };
+  }
+}
+
+/** Child mode: the librdkafka (node binding) baseline producer. */
+async function rdkafkaBaseline(corpus, topic, broker) {
+  const { module } = loadRdKafka();
+  const producer = new module.Producer({
+    'bootstrap.servers': broker,
+    acks: -1,
+    dr_cb: true,
+  });
+  await new Promise((resolve, reject) =>
+    producer.connect({}, (err) => (err ? reject(err) : resolve())),
+  );
+  producer.setPollInBackground(true);
+  producer.on('delivery-report', (err, report) => {
+    const batch = report.opaque;
+    if (err) batch.failed++;
+    if (--batch.left === 0) batch.done();
+  });
+  await sendCorpusInBatches(corpus, {
+    toItem: (value) => Buffer.from(value),
+    send: (messages) =>
+      new Promise((resolve, reject) => {
+        const batch = {
+          left: messages.length,
+          failed: 0,
+          done: () =>
+            batch.failed === 0
+              ? resolve()
+              : reject(new Error(`${batch.failed} failed`)),
+        };
+        for (const value of messages)
+          producer.produce(topic, null, value, null, Date.now(), batch);
+      }),
+  });
+  await new Promise((resolve) => producer.disconnect(5000, resolve));
+}
 
 /** Child mode: the kafkajs baseline producer. */
 async function kafkajsBaseline(corpus, topic, broker) {
@@ -78,8 +131,10 @@ async function main() {
   const run = `lc-bench-${process.pid}-${Date.now()}`;
   const topics = {
     agent: `${run}-agent`,
+    agentKafkajs: `${run}-agent-kafkajs`,
     kcat: `${run}-kcat`,
     kafkajs: `${run}-kafkajs`,
+    rdkafka: `${run}-rdkafka`,
   };
   // The mock cluster has no controller for CreateTopics: topics are created
   // on first produce (auto-creation, the mock's default partition count).
@@ -104,6 +159,7 @@ async function main() {
     'peak RSS MB': +rss.toFixed(0),
   });
   const rows = [];
+  const delivered = { expected: LINES };
 
   // Baseline 1: kcat (librdkafka) producing the same file, acks=all.
   const kcat = await timedCommand('kcat', [
@@ -118,6 +174,7 @@ async function main() {
     corpus,
   ]);
   const kcatGot = await highWatermarks(admin, topics.kcat);
+  delivered.kcat = kcatGot;
   rows.push(
     row(
       'baseline: kcat -P -l (librdkafka)',
@@ -128,51 +185,99 @@ async function main() {
     ),
   );
 
-  // Baseline 2: kafkajs producer loop in a child process.
-  const kjs = await timedCommand(process.execPath, [
-    join(root, 'bench', 'e2e-kafka.mjs'),
-    '--kafkajs-baseline',
-    corpus,
-    topics.kafkajs,
-    broker,
-  ]);
-  if (kjs.code !== 0) throw new Error(`kafkajs baseline failed: ${kjs.stderr}`);
-  const kjsGot = await highWatermarks(admin, topics.kafkajs);
-  rows.push(
-    row(
-      'baseline: kafkajs producer loop (node)',
-      kjs.seconds,
-      kjs.cpu,
-      kjs.rss,
-      kjsGot,
-    ),
-  );
+  // Baselines 2 and 3: bare client loops in a child process.
+  const rdkafka = loadRdKafka();
+  const loops = [['kafkajs', topics.kafkajs]];
+  if (rdkafka.module !== undefined) loops.push(['rdkafka', topics.rdkafka]);
+  else console.log(`librdkafka rows skipped: ${rdkafka.reason}`);
+  for (const [client, topic] of loops) {
+    const r = await timedCommand(process.execPath, [
+      join(root, 'bench', 'e2e-kafka.mjs'),
+      `--${client}-baseline`,
+      corpus,
+      topic,
+      broker,
+    ]);
+    if (r.code !== 0)
+      throw new Error(`${client} baseline failed: ${r.stderr.slice(-2000)}`);
+    const got = await highWatermarks(admin, topic);
+    delivered[client] = got;
+    rows.push(
+      row(
+        `baseline: ${client === 'kafkajs' ? 'kafkajs' : 'librdkafka (node binding)'} producer loop`,
+        r.seconds,
+        r.cpu,
+        r.rss,
+        got,
+      ),
+    );
+  }
 
-  // The agent: file source → kafka sink (text values, acks -1, no compression).
-  const config = join(dir, 'agent.yaml');
+  // The agent: file source → kafka sink (text values, acks -1, no
+  // compression), once at its defaults (client: auto) and once on kafkajs.
+  const agentRuns = [['auto', topics.agent, 'file → Kafka (agent, defaults)']];
+  if (rdkafka.module !== undefined)
+    agentRuns.push([
+      'kafkajs',
+      topics.agentKafkajs,
+      'file → Kafka (agent, client: kafkajs)',
+    ]);
+  const agentRows = [];
+  for (const [client, topic, label] of agentRuns) {
+    const r = await runAgent(dir, corpus, broker, topic, client, admin);
+    delivered[`agent ${client}`] = r.got;
+    agentRows.push(row(label, r.seconds, r.cpu, r.rss, r.got));
+    if (r.client !== undefined) agentRows.at(-1).client = r.client;
+  }
+  rows.unshift(...agentRows);
+
+  console.log(
+    `corpus ${LINES.toLocaleString('en-US')} lines (${(bytes / 2 ** 20).toFixed(0)} MiB), broker ${broker}; load ${loadBefore} → ${loadAvg()}`,
+  );
+  report('file → Kafka', rows, { delivered });
+  const kcatRow = rows.find((r) => r.scenario.startsWith('baseline: kcat'));
+  for (const r of rows.filter((x) => x.scenario.startsWith('file →')))
+    console.log(
+      `${r.scenario}${r.client ? ` [client ${r.client}]` : ''}: ${r.lines}/${LINES} delivered; ${(r['lines/s'] / kcatRow['lines/s']).toFixed(3)}× kcat throughput, ${r['cpu s / M lines']} CPU-s/M vs kcat ${kcatRow['cpu s / M lines']}`,
+    );
+  for (const [what, got] of Object.entries(delivered))
+    if (what !== 'expected' && got !== LINES)
+      console.log(
+        `note: ${what}: ${got - LINES} lines more/fewer than written (high watermarks count every copy)`,
+      );
+}
+
+/** Run the built agent on `corpus` (moved into its log dir) until `topic` holds every line. */
+async function runAgent(dir, corpus, broker, topic, client, admin) {
+  const logs = join(dir, `logs-${client}`);
+  mkdirSync(logs);
+  const config = join(dir, `agent-${client}.yaml`);
   writeFileSync(
     config,
-    `app: {data_dir: ${dir}/data, log_level: info}
+    `app: {data_dir: ${dir}/data-${client}, log_level: info}
 api: {port: 0}
-sources: {files: [{include: ["${dir}/logs/*.log"], poll_interval: 100ms}]}
+sources: {files: [{include: ["${logs}/*.log"], poll_interval: 100ms}]}
 positions: {flush_interval: 1s}
 sinks:
-  kafka: [{name: kafka, brokers: ["${broker}"], topic: ${topics.agent}, format: text}]
+  kafka: [{name: kafka, brokers: ["${broker}"], topic: ${topic}, format: text${client === 'auto' ? '' : `, client: ${client}`}}]
 `,
   );
   const agent = spawnBuiltAgent(root, config);
   killAtCleanup(agent);
   await agent.ready();
+  const used = /uses client (\w+)/.exec(agent.stderr())?.[1];
   const pid = agent.child.pid;
   const cpu0 = cpuSeconds(pid);
   const t0 = performance.now();
-  renameSync(corpus, join(dir, 'logs', 'app.log'));
+  // The corpus is reused by the next run: copy it in, then rename.
+  copyFileSync(corpus, join(dir, `corpus-${client}.tmp`));
+  renameSync(join(dir, `corpus-${client}.tmp`), join(logs, 'app.log'));
   let got = 0;
   let last = 0;
   let lastChange = Date.now();
   while (got < LINES && Date.now() - lastChange < 60_000) {
     await sleep(200);
-    got = await highWatermarks(admin, topics.agent);
+    got = await highWatermarks(admin, topic);
     if (got !== last) {
       last = got;
       lastChange = Date.now();
@@ -182,26 +287,15 @@ sinks:
   const cpu = cpuSeconds(pid) - cpu0;
   const rss = peakRssMb(pid);
   await stopAgent(agent);
-  rows.unshift(row('file → Kafka mock broker (agent)', seconds, cpu, rss, got));
-
-  console.log(
-    `corpus ${LINES.toLocaleString('en-US')} lines (${(bytes / 2 ** 20).toFixed(0)} MiB), broker ${broker}; load ${loadBefore} → ${loadAvg()}`,
-  );
-  report('file → Kafka', rows, {
-    delivered: { agent: got, kcat: kcatGot, kafkajs: kjsGot, expected: LINES },
-  });
-  console.log(
-    `agent delivered ${got}/${LINES}; agent/kcat throughput ${(rows[0]['lines/s'] / rows[1]['lines/s']).toFixed(3)}, agent/kafkajs ${(rows[0]['lines/s'] / rows[2]['lines/s']).toFixed(3)}`,
-  );
-  if (got !== LINES)
-    console.log(
-      `note: ${got - LINES} lines more/fewer than written (high watermarks count every copy)`,
-    );
+  return { got, seconds, cpu, rss, client: used };
 }
 
 if (process.argv[2] === '--kafkajs-baseline') {
   const [corpus, topic, broker] = process.argv.slice(3);
   await kafkajsBaseline(corpus, topic, broker);
+} else if (process.argv[2] === '--rdkafka-baseline') {
+  const [corpus, topic, broker] = process.argv.slice(3);
+  await rdkafkaBaseline(corpus, topic, broker);
 } else {
   await runScenario(main);
 }

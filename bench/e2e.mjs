@@ -5,7 +5,8 @@
 //   LC_BENCH_LINES=200000 node bench/e2e.mjs   a quicker run
 //
 // Implemented here: file → file sink (positions and acks on) vs a cat-like
-// copy; file → Loki test server. The other scenarios of issue 10 have their
+// copy; file → Loki test server; file → OTLP/HTTP endpoint (protobuf+gzip,
+// the sink's defaults; the endpoint decodes with the official OTLP protos). The other scenarios of issue 10 have their
 // own scripts: e2e-kafka.mjs (file → Kafka mock broker), e2e-containers.mjs
 // (container → file), e2e-outage.mjs (sink down 60 s at 20,000 lines/s),
 // e2e-backlog.mjs (restart with a 1 GiB WAL backlog), e2e-steady.mjs and
@@ -35,6 +36,7 @@ import {
   spawnBuiltAgent,
 } from './lib/agent-proc.mjs';
 import { sendCorpusInBatches, timedCommand } from './lib/e2e-util.mjs';
+import { createCountingOtlp } from './lib/otlp-endpoint.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LINES = Number(process.env.LC_BENCH_LINES ?? 2_000_000);
@@ -147,46 +149,114 @@ async function lokiBaseline(corpus, url) {
   await sink.shutdown();
 }
 
+/** Child mode: push the corpus through `createOtlpSink` alone. */
+async function otlpBaseline(corpus, url) {
+  const { createOtlpSink } = await import('../packages/sinks/dist/index.js');
+  const sink = createOtlpSink({ name: 'baseline', endpoint: url });
+  const labels = Object.freeze({ job: 'bench' });
+  const source = Object.freeze({ kind: 'file', id: 'baseline' });
+  const signal = new AbortController().signal;
+  const now = Date.now();
+  await sendCorpusInBatches(corpus, {
+    toItem: (line) => ({
+      line,
+      labels,
+      source,
+      timestampMs: now,
+      timestampNanos: 0,
+    }),
+    send: async (records) => {
+      const r = await sink.write(records, { signal });
+      if (r.status !== 'success') throw new Error(JSON.stringify(r));
+    },
+  });
+  await sink.shutdown();
+}
+
 if (process.argv[2] === '--loki-baseline') {
   await lokiBaseline(process.argv[3], process.argv[4]);
   process.exit(0);
 }
+if (process.argv[2] === '--otlp-baseline') {
+  await otlpBaseline(process.argv[3], process.argv[4]);
+  process.exit(0);
+}
 
-await fileToSink(
-  'file → file sink (agent)',
-  (dir) =>
-    `sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: "{file_name}"}]}`,
-  (dir) => countLines(join(dir, 'out')),
-  true,
-);
+// LC_BENCH_ONLY=otlp runs only the OTLP row (e.g. to measure it alone).
+const only = process.env.LC_BENCH_ONLY;
 
-const { createLokiTestServer } =
-  await import('../packages/sinks/dist/testing/index.js');
-const loki = await createLokiTestServer();
-try {
-  let agentEntries = 0;
+if (only === undefined || only === 'file')
   await fileToSink(
-    'file → Loki test server (agent, protobuf+snappy)',
-    () => `sinks: {loki: [{name: loki, url: "${loki.url}"}]}`,
-    () => (agentEntries = loki.entries().length),
-    false,
-    // Baseline: @lc/sinks' Loki sink alone (read, split, encode, push 1000
-    // lines per request, 4 in flight) in a child process: the sink's floor.
-    async (corpus) => {
-      const r = await timedCommand(process.execPath, [
-        fileURLToPath(import.meta.url),
-        '--loki-baseline',
-        corpus,
-        loki.url,
-      ]);
-      if (r.code !== 0) throw new Error(`Loki baseline failed: ${r.stderr}`);
-      return {
-        label: 'baseline: @lc/sinks Loki sink loop (no agent)',
-        ...r,
-        lines: loki.entries().length - agentEntries,
-      };
-    },
+    'file → file sink (agent)',
+    (dir) =>
+      `sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: "{file_name}"}]}`,
+    (dir) => countLines(join(dir, 'out')),
+    true,
   );
-} finally {
-  await loki.close();
+
+if (only === undefined || only === 'loki') {
+  const { createLokiTestServer } =
+    await import('../packages/sinks/dist/testing/index.js');
+  const loki = await createLokiTestServer();
+  try {
+    let agentEntries = 0;
+    await fileToSink(
+      'file → Loki test server (agent, protobuf+snappy)',
+      () => `sinks: {loki: [{name: loki, url: "${loki.url}"}]}`,
+      () => (agentEntries = loki.entries().length),
+      false,
+      // Baseline: @lc/sinks' Loki sink alone (read, split, encode, push 1000
+      // lines per request, 4 in flight) in a child process: the sink's floor.
+      async (corpus) => {
+        const r = await timedCommand(process.execPath, [
+          fileURLToPath(import.meta.url),
+          '--loki-baseline',
+          corpus,
+          loki.url,
+        ]);
+        if (r.code !== 0) throw new Error(`Loki baseline failed: ${r.stderr}`);
+        return {
+          label: 'baseline: @lc/sinks Loki sink loop (no agent)',
+          ...r,
+          lines: loki.entries().length - agentEntries,
+        };
+      },
+    );
+  } finally {
+    await loki.close();
+  }
+}
+
+if (only === undefined || only === 'otlp') {
+  const otlp = await createCountingOtlp();
+  try {
+    let agentRecords = 0;
+    await fileToSink(
+      'file → OTLP endpoint (agent, protobuf+gzip)',
+      () => `sinks: {otlp: [{name: otlp, endpoint: "${otlp.url}"}]}`,
+      () => (agentRecords = otlp.state.records),
+      false,
+      // Baseline: @lc/sinks' OTLP sink alone (read, map, encode, gzip, POST
+      // 1000 records per request, 4 in flight) in a child process.
+      async (corpus) => {
+        const r = await timedCommand(process.execPath, [
+          fileURLToPath(import.meta.url),
+          '--otlp-baseline',
+          corpus,
+          otlp.url,
+        ]);
+        if (r.code !== 0) throw new Error(`OTLP baseline failed: ${r.stderr}`);
+        return {
+          label: 'baseline: @lc/sinks OTLP sink loop (no agent)',
+          ...r,
+          lines: otlp.state.records - agentRecords,
+        };
+      },
+    );
+    console.log(
+      `OTLP endpoint: ${otlp.state.requests} requests, ${(otlp.state.wireBytes / 2 ** 20).toFixed(1)} MiB on the wire, ${otlp.state.badBodies} undecodable`,
+    );
+  } finally {
+    await otlp.close();
+  }
 }

@@ -10,8 +10,15 @@
 //    8.8.1 (the same PushRequest schema), each followed by snappy.
 // 2. Loki push end to end: createLokiSink -> createLokiTestServer (same
 //    process; the server snappy-decodes and protobuf-decodes every push).
-// 3. Kafka produce to the mock broker in .lc-services.env (kafkajs, acks=-1).
+// 3. Kafka produce to the mock broker in .lc-services.env (acks=-1), for
+//    each client (kafkajs; librdkafka when the optional module is
+//    installed): records/s wall and records per CPU-second of this process
+//    (librdkafka's threads included).
 // 4. File sink JSON Lines, fsync 'never': records/s and MB/s.
+// 5. OTLP: the hand-written ExportLogsServiceRequest encoder vs the official
+//    protobufjs code (@opentelemetry/otlp-transformer 0.214.0, generated from
+//    opentelemetry-proto) on the same records; then createOtlpSink → a
+//    counting endpoint (official decode) for protobuf/JSON, gzip/none.
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -21,11 +28,15 @@ import {
   createFileSink,
   createKafkaSink,
   createLokiSink,
+  createOtlpSink,
+  librdkafkaStatus,
 } from '../packages/sinks/dist/index.js';
 import {
   createLokiTestServer,
+  encodeExportLogsRequest,
   encodePushRequest,
 } from '../packages/sinks/dist/testing/index.js';
+import { createCountingOtlp } from './lib/otlp-endpoint.mjs';
 
 const require = createRequire(
   new URL('../packages/sinks/package.json', import.meta.url),
@@ -215,25 +226,34 @@ console.log(
     const KBATCH = 1000;
     const total = FULL ? 200_000 : 50_000;
     const records = makeRecords(KBATCH);
-    for (const compression of ['none', 'gzip', 'snappy']) {
-      const sink = createKafkaSink({
-        brokers: brokers.split(','),
-        topic: `lc-bench-${compression}-${Date.now()}`,
-        compression,
-        format: 'text',
-      });
-      await sink.write(records.slice(0, 10), { signal });
-      const wall = performance.now();
-      for (let sent = 0; sent < total; sent += KBATCH) {
-        const result = await sink.write(records, { signal });
-        if (result.status !== 'success')
-          throw new Error(JSON.stringify(result));
+    const native = librdkafkaStatus();
+    const clients = native.available ? ['kafkajs', 'librdkafka'] : ['kafkajs'];
+    if (!native.available)
+      console.log(`kafka produce (librdkafka): skipped (${native.reason})`);
+    for (const client of clients) {
+      for (const compression of ['none', 'gzip', 'snappy']) {
+        const sink = createKafkaSink({
+          brokers: brokers.split(','),
+          client,
+          topic: `lc-bench-${client}-${compression}-${Date.now()}`,
+          compression,
+          format: 'text',
+        });
+        await sink.write(records.slice(0, 10), { signal });
+        const wall = performance.now();
+        const cpu0 = process.cpuUsage();
+        for (let sent = 0; sent < total; sent += KBATCH) {
+          const result = await sink.write(records, { signal });
+          if (result.status !== 'success')
+            throw new Error(JSON.stringify(result));
+        }
+        const secs = (performance.now() - wall) / 1000;
+        const used = process.cpuUsage(cpu0);
+        console.log(
+          `kafka produce (${client}, ${compression}, acks=-1, batches of ${KBATCH}) to the mock broker: ${fmt(total / secs)} records/s, ${fmt(total / ((used.user + used.system) / 1e6))} records/CPU-s`,
+        );
+        await sink.shutdown();
       }
-      const secs = (performance.now() - wall) / 1000;
-      console.log(
-        `kafka produce (${compression}, acks=-1, batches of ${KBATCH}) to the mock broker: ${fmt(total / secs)} records/s`,
-      );
-      await sink.shutdown();
     }
   }
 }
@@ -269,4 +289,131 @@ console.log(
     );
   }
   rmSync(dir, { recursive: true, force: true });
+}
+
+// --- 5. OTLP ---------------------------------------------------------------
+{
+  const otelRoot = createRequire(
+    new URL('../packages/test-utils/package.json', import.meta.url),
+  )('@opentelemetry/otlp-transformer/build/src/generated/root.js');
+  const { ExportLogsServiceRequest } =
+    otelRoot.opentelemetry.proto.collector.logs.v1;
+  const records = makeRecords(BATCH);
+  // As the sink maps them: job → resource service.name, app/env attributes
+  // (one shared set per label object).
+  const sets = new Map();
+  const resource = { pairs: [['service.name', 'bench']] };
+  const hand = [
+    {
+      resource,
+      records: records.map((r) => {
+        let shared = sets.get(r.labels);
+        if (!shared) {
+          shared = {
+            pairs: [
+              ['app', r.labels.app],
+              ['env', r.labels.env],
+            ],
+          };
+          sets.set(r.labels, shared);
+        }
+        return {
+          timestampMs: r.timestampMs,
+          timestampNanos: r.timestampNanos,
+          line: r.line,
+          lineBytes: Buffer.byteLength(r.line),
+          severityNumber: 0,
+          severityText: undefined,
+          shared,
+          own: undefined,
+          traceId: undefined,
+          spanId: undefined,
+          flags: 0,
+        };
+      }),
+    },
+  ];
+  const observed = { timestampMs: Date.now(), timestampNanos: 0 };
+  const kv = (k, v) => ({ key: k, value: { stringValue: v } });
+  let otlpBytes = 0;
+  const encodeOtlpHand = () => {
+    for (let i = 0; i < ROUNDS; i++)
+      otlpBytes = encodeExportLogsRequest(hand, observed).length;
+  };
+  const observedNs = `${observed.timestampMs}000000`;
+  const encodeOtlpOfficial = () => {
+    for (let i = 0; i < ROUNDS; i++) {
+      const msg = {
+        resourceLogs: [
+          {
+            resource: { attributes: [kv('service.name', 'bench')] },
+            scopeLogs: [
+              {
+                logRecords: records.map((r) => ({
+                  timeUnixNano: `${r.timestampMs}${String(r.timestampNanos).padStart(6, '0')}`,
+                  observedTimeUnixNano: observedNs,
+                  body: { stringValue: r.line },
+                  attributes: [
+                    kv('app', r.labels.app),
+                    kv('env', r.labels.env),
+                  ],
+                })),
+              },
+            ],
+          },
+        ],
+      };
+      ExportLogsServiceRequest.encode(
+        ExportLogsServiceRequest.fromObject(msg),
+      ).finish();
+    }
+  };
+  encodeOtlpHand();
+  encodeOtlpOfficial();
+  let h = { cpu: Infinity, wall: Infinity };
+  let o = { cpu: Infinity, wall: Infinity };
+  for (let r = 0; r < 3; r++) {
+    const a = cpuSeconds(encodeOtlpHand);
+    const b = cpuSeconds(encodeOtlpOfficial);
+    if (a.cpu < h.cpu) h = a;
+    if (b.cpu < o.cpu) o = b;
+  }
+  const on = BATCH * ROUNDS;
+  console.log(
+    `otlp encode (no compression), best of 3 runs of ${fmt(on)} records of 200 B, 2 attributes, batches of ${fmt(BATCH)}:`,
+  );
+  console.log(
+    `  hand-written encoder:        ${fmt(on / h.cpu)} records/CPU-s, ${fmt(otlpBytes)} B per batch`,
+  );
+  console.log(
+    `  official protobufjs code (otlp-transformer 0.214, fromObject + encode): ${fmt(on / o.cpu)} records/CPU-s`,
+  );
+
+  const endpoint = await createCountingOtlp();
+  const total = FULL ? 200_000 : 100_000;
+  for (const [encoding, compression] of [
+    ['protobuf', 'gzip'],
+    ['protobuf', 'none'],
+    ['json', 'gzip'],
+  ]) {
+    const sink = createOtlpSink({
+      endpoint: endpoint.url,
+      encoding,
+      compression,
+    });
+    const wire0 = endpoint.state.wireBytes;
+    const start = process.cpuUsage();
+    const wall = performance.now();
+    for (let sent = 0; sent < total; sent += BATCH) {
+      const result = await sink.write(records, { signal });
+      if (result.status !== 'success') throw new Error(JSON.stringify(result));
+    }
+    const used = process.cpuUsage(start);
+    const secs = (performance.now() - wall) / 1000;
+    console.log(
+      `otlp push end to end (${encoding}, ${compression}; sink + official-decoding endpoint, one process), ${fmt(total)} records: ${fmt(total / secs)} records/s wall, ${fmt(total / ((used.user + used.system) / 1e6))} records/CPU-s (both sides), ${((endpoint.state.wireBytes - wire0) / total).toFixed(1)} B/record on the wire`,
+    );
+    await sink.shutdown();
+  }
+  await endpoint.close();
 }

@@ -10,13 +10,14 @@ const RUNTIME_EXTERNAL = [
   'dockerode',
   'kafkajs',
   'kafkajs-snappy',
+  '@confluentinc/kafka-javascript',
   'ioredis',
 ];
 
 export default defineConfig([
   {
     // The library: what `import '@lc/agent'` gives, dependencies external.
-    entry: ['src/index.ts', 'src/processing/index.ts'],
+    entry: ['src/index.ts'],
     format: ['esm'],
     dts: true,
     sourcemap: true,

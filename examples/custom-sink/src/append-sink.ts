@@ -7,9 +7,9 @@ import type { Sink } from '@lc/core';
  * result (`LC_ERR_SINK_WRITE`) through `defineSink`, so the dispatcher
  * retries it; shutdown and the empty batch are handled by `defineSink`.
  */
-export function createAppendSink(path: string): Sink {
+export function createAppendSink(path: string, name = 'append'): Sink {
   return defineSink({
-    name: 'append',
+    name,
     async write(batch) {
       await appendFile(path, batch.map((r) => `${r.line}\n`).join(''));
     },

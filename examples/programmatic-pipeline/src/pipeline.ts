@@ -5,6 +5,7 @@ import {
   createJsonFilePositionStore,
   createPositionManager,
 } from '@lc/positions';
+import { createProcessingIntake, createProcessor } from '@lc/processing';
 import { createFileSink } from '@lc/sinks';
 
 /** A running pipeline: stop it with `shutdown()`. */
@@ -14,8 +15,11 @@ export interface Pipeline {
 
 /**
  * Tail `<logDir>/*.log` into JSON Lines under `outDir`, resuming from
- * positions in `stateDir`. Positions move only when the sink confirmed
- * delivery (the dispatcher commits its ack watermark to the manager).
+ * positions in `stateDir`. JSON lines are parsed (`level` and `app` become
+ * labels, `msg` the line), debug lines dropped and secrets redacted before
+ * anything reaches the dispatcher. Positions move only when the sink
+ * confirmed delivery (the dispatcher commits its ack watermark to the
+ * manager); a dropped line's position is carried by the next line.
  */
 export async function startPipeline(options: {
   logDir: string;
@@ -40,8 +44,25 @@ export async function startPipeline(options: {
     batchTimeoutMs: 50,
   });
   await dispatcher.start();
+  const processor = createProcessor({
+    pipelines: [
+      {
+        name: 'default',
+        steps: [
+          {
+            type: 'json_parse',
+            labels: ['level', 'app'],
+            message_field: 'msg',
+          },
+          { type: 'drop', when: { level: ['debug'] } },
+          { type: 'redact' },
+        ],
+      },
+    ],
+  });
   const monitor = createFileMonitor({
-    intake: dispatcher,
+    // sources → processing → dispatcher
+    intake: createProcessingIntake(dispatcher, processor),
     positions,
     include: [join(options.logDir, '*.log')],
     labels: { job: 'example' },

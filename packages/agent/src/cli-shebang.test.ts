@@ -5,6 +5,12 @@ import { shebangNodeFlags } from '@lc/test-utils';
 import { describe, expect, it } from 'vitest';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), 'cli.ts');
+const BIN_SHIM = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'bin',
+  'lc-agent.js',
+);
 
 describe('lc-agent shebang', () => {
   it('should run the binary with single-threaded GC, and this Node should accept every flag', () => {
@@ -17,5 +23,9 @@ describe('lc-agent shebang', () => {
     });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
+  });
+
+  it('should start the installed command (bin/lc-agent.js) with the same Node flags as the CLI', () => {
+    expect(shebangNodeFlags(BIN_SHIM)).toEqual(shebangNodeFlags(CLI));
   });
 });

@@ -1,65 +1,10 @@
 #!/usr/bin/env -S node --single-threaded-gc
-// lc-agent command line: run, validate, positions, dlq, buffer.
-import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+// lc-agent command line. Only this loads first: a stop signal that comes
+// while the rest loads (and while the config is read and checked) is a
+// graceful stop, not a death by the default action.
+import { catchEarlySignals } from './runtime/early-signals.js';
 
-const pkg = JSON.parse(
-  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
-) as { version: string };
-
-const program = new Command('lc-agent')
-  .description(
-    'Capture logs from files and Docker containers and deliver them to Loki, Kafka, files and more.',
-  )
-  .version(pkg.version, '-v, --version')
-  .showHelpAfterError()
-  .addHelpText(
-    'after',
-    `
-Examples:
-  $ lc-agent run                           # embedded default: ./logs/**/*.log -> ./data/out, API on 127.0.0.1:8401
-  $ lc-agent run --config /etc/lc/agent.yaml
-  $ lc-agent validate --config agent.yaml  # prints every error with its path; exit 2 when invalid
-  $ lc-agent positions list --config agent.yaml
-  $ lc-agent dlq list --config agent.yaml --limit 20
-  $ lc-agent dlq replay --config agent.yaml --sink loki
-  $ lc-agent buffer inspect ./data/wal
-  $ lc-agent schema > lc-agent.schema.json  # JSON Schema for editors
-
-Exit codes: 0 ok, 1 failure, 2 invalid configuration, 3 shutdown timed out, 130 forced by a second signal.`,
-  );
-
-const configOption = () =>
-  new Option(
-    '-c, --config <file>',
-    'YAML config file (default: the embedded config)',
-  ).env('LC_CONFIG_FILE');
-
-program
-  .command('run')
-  .description(
-    'Run the agent until SIGINT/SIGTERM (SIGHUP reloads the config).',
-  )
-  .addOption(configOption())
-  .action(async (opts: { config?: string }) => {
-    // First, before the pipeline's code loads: record the file watches.
-    const { openPositionsEarly } = await import('./runtime/early-positions.js');
-    const early = await openPositionsEarly(opts.config);
-    const { runAgent } = await import('./runtime/run-agent.js');
-    process.exitCode = await runAgent({
-      version: pkg.version,
-      early,
-      ...(opts.config === undefined ? {} : { configPath: opts.config }),
-    });
-    // Exit even if a library left a handle open (sockets after a forced stop).
-    setTimeout(() => process.exit(), 200).unref();
-  });
-
-// Each command loads what it needs: `run` starts capturing without
-// loading the offline tools (DLQ, buffer, schema), and they without it.
-if (process.argv[2] !== 'run') {
-  const { runCommands } = await import('./cli/commands.js');
-  runCommands(program, configOption);
-}
-
-await program.parseAsync(process.argv);
+const earlySignals =
+  process.argv[2] === 'run' ? catchEarlySignals() : undefined;
+const { main } = await import('./cli-main.js');
+await main(earlySignals);

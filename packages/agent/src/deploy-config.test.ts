@@ -29,4 +29,22 @@ describe('shipped configurations', () => {
       LC_KUBERNETES_ENABLED: 'true',
     });
   });
+
+  it('should validate deploy/otlp-agent.yaml with and without its variables', () => {
+    expectValid(deploy('otlp-agent.yaml'));
+    expectValid(deploy('otlp-agent.yaml'), {
+      OTLP_ENDPOINT: 'https://otlp.example.com',
+      OTLP_AUTHORIZATION: 'Bearer t',
+      SERVICE_NAME: 'checkout',
+    });
+  });
+
+  it('should validate the TLS and SASL examples in deploy/examples', () => {
+    expectValid(deploy('examples/loki-mtls.yaml'));
+    expectValid(deploy('examples/kafka-sasl-ssl.yaml'));
+    expectValid(deploy('examples/kafka-sasl-ssl.yaml'), {
+      KAFKA_USERNAME: 'svc-logs',
+      LOKI_URL: 'https://10.0.0.5:3100',
+    });
+  });
 });

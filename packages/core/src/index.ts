@@ -40,7 +40,16 @@ export type {
 export type { LifecycleOptions, Sink, WriteOptions } from './sink.js';
 export { defineSink, shutDownResult } from './define-sink.js';
 export type { SinkDefinition } from './define-sink.js';
+export type { SinkFactory, SinkFactoryContext } from './sink-factory.js';
 export { once, sleep, withTimeout } from './lifecycle.js';
+export {
+  humanDuration,
+  humanSize,
+  parseDurationMs,
+  parseSizeBytes,
+} from './units.js';
+export { didYouMean } from './did-you-mean.js';
+export { describeValue } from './describe-value.js';
 export type { WithTimeoutOptions } from './lifecycle.js';
 export { systemClock } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';

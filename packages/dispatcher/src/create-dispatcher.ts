@@ -30,7 +30,8 @@ import { resolveOptions } from './internal/resolve-options.js';
 import type { ResolvedOptions } from './internal/resolve-options.js';
 import { waitToDrain } from './internal/wait-to-drain.js';
 import { Settler } from './internal/settler.js';
-import { shutdownSummary, sinkStats } from './internal/sink-stats.js';
+import { routeStats } from './internal/route-stats.js';
+import { sinkStats } from './internal/sink-stats.js';
 import { WaiterList } from './internal/waiters.js';
 import {
   createIntakeSpill,
@@ -336,30 +337,20 @@ class DispatcherImpl implements Dispatcher {
     this.waiters.rejectIntake(shutDownError());
     this.batcher.closeAll();
     this.spill?.kick();
-    const drain = await waitToDrain({
+    const summary = await waitToDrain({
       live: this.settler.liveBatches,
       spill: this.spill,
+      budget: this.budget,
       waiters: this.waiters,
       clock: this.clock,
       timeoutMs: this.o.shutdownTimeoutMs,
       wake: () => this.front.wake(),
     });
-    const summary = shutdownSummary(
-      drain,
-      this.budget.held,
-      this.settler.liveBatches.values(),
-      this.spill?.records ?? 0,
-      this.clock,
-    );
     this.stopped = true;
     this.settler.stop();
     this.engine.stop(this.lanes.values());
-    if (summary.outcome === 'timed out') {
-      this.logger.warn(
-        { ...summary, durable: this.options.batchStore !== undefined },
-        'shutdown timed out: records left unsettled (not committed; kept in the batch store when there is one)',
-      );
-    }
+    // Reported by the caller, in one line with the rest of the summary.
+    this.drops.count('shutdown_timeout', summary.lostRecords, false);
     // Recovery stops waiting for room; pending flushes fail.
     this.front.wake();
     this.waiters.rejectAll(shutDownError());
@@ -397,6 +388,11 @@ class DispatcherImpl implements Dispatcher {
         this.lanes.values(),
         this.settler.liveBatches.values(),
         this.clock,
+      ),
+      routes: routeStats(
+        this.options.routes ?? [],
+        this.batcher.defaultGroup.lanes,
+        this.lanes,
       ),
     };
   }

@@ -10,6 +10,14 @@ export interface SinkStats {
   readonly queued: number;
   readonly circuit: CircuitState;
   /**
+   * `down` while its circuit is open or half-open (it failed
+   * `circuit.failureThreshold` times in a row; deliveries to it wait, or go
+   * to its fallback), else `up`.
+   */
+  readonly state: 'up' | 'down';
+  /** The sink its deliveries go to after a long outage (`sinkOptions.fallback`). */
+  readonly fallback: string | undefined;
+  /**
    * Batches this sink has not settled yet: waiting, in flight, waiting to
    * retry or being dead-lettered (the sink's backlog, in memory or the WAL;
    * records in the spill are not routed yet and are not counted here).
@@ -61,24 +69,64 @@ export interface DispatcherStats {
    */
   readonly spilledOldestAtMs: number | undefined;
   readonly sinks: readonly SinkStats[];
+  /** Each route (and the default one) and whether its records reach a sink. */
+  readonly routes: readonly RouteStats[];
 }
 
-/** What {@link Dispatcher.shutdown} did with what it held. */
+/**
+ * Whether the records of one route reach their sinks (see
+ * {@link SinkStats.state} for when a sink is down).
+ */
+export interface RouteStats {
+  /** Index in `routes`, or `default` for records no route matches (`defaultSinks`). */
+  readonly route: number | 'default';
+  /** The sinks the route's records go to. */
+  readonly sinks: readonly string[];
+  /**
+   * `up`: every sink takes records. `degraded`: some sink is down (what it
+   * is owed waits, in memory or on disk, or goes to its fallback) while the
+   * records still reach a sink. `down`: every sink is down and no fallback
+   * takes their records: none of the route's records is delivered anywhere
+   * until one recovers.
+   */
+  readonly state: 'up' | 'degraded' | 'down';
+  /** The route's sinks that are down, by name. */
+  readonly downSinks: readonly string[];
+}
+
+/**
+ * What {@link Dispatcher.shutdown} left behind: how it ended and where each
+ * unsettled record is (`persistedRecords + spilledRecords + inMemoryRecords
+ * = unsettledRecords`).
+ */
 export interface DispatcherShutdown {
   /**
    * `drained`: everything was settled. `held`: what is left is on disk (the
    * batch store, the spill) and waits only for sinks that are down; the next
    * start delivers it. `timed out`: `shutdownTimeoutMs` passed with records
-   * in memory or in flight; those not in the batch store are not committed,
-   * so they are read again from their source after a restart.
+   * in memory or in flight.
    */
   readonly outcome: 'drained' | 'held' | 'timed out';
   /** Records accepted and not settled when it stopped waiting. */
   readonly unsettledRecords: number;
-  /** Of those, records in batches kept in the batch store. */
+  /** Of those, records in batches kept in the batch store: delivered after the next start. */
   readonly persistedRecords: number;
-  /** Of those, records in the spill (on disk, not routed yet). */
+  /**
+   * Of those, records in the spill: delivered after the next start (a
+   * non-durable spill: read again from their sources).
+   */
   readonly spilledRecords: number;
+  /**
+   * Of those, records held only in memory. Their positions were not
+   * committed, so their sources read them again after a restart.
+   */
+  readonly inMemoryRecords: number;
+  /**
+   * Of the in-memory ones, records no source can read again (no cursor:
+   * HTTP ingest, `dispatch` without one): lost, and counted as
+   * `shutdown_timeout` drops.
+   */
+  readonly lostRecords: number;
   /** Sinks that had not settled a batch, by name. */
   readonly sinks: readonly string[];
 }
@@ -107,8 +155,8 @@ export interface Dispatcher extends Intake {
    * Stop intake, deliver what is held for at most `shutdownTimeoutMs`, then
    * abort what is left (it stays in the batch store when there is one, and
    * is never committed), commit the final watermark and shut the sinks
-   * down. Idempotent: later calls resolve the first call's result. It
-   * logs only a timeout; the caller reports the result.
+   * down. Idempotent: later calls resolve the first call's result. It does
+   * not log the outcome: the caller reports it (one line, its own words).
    */
   shutdown(): Promise<DispatcherShutdown>;
   stats(): DispatcherStats;

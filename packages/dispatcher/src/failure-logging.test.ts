@@ -1,12 +1,17 @@
 import { LcError, WriteResults } from '@lc/core';
-import type { Logger, LogRecord, Sink } from '@lc/core';
+import type { Clock, Logger, LogRecord, Sink } from '@lc/core';
+import { createFakeClock, createInMemorySink } from '@lc/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, rec } from '../test/helpers.js';
+import { createDeadLetterStore } from '@lc/persistence';
+import type { DiskDeadLetterStore } from '@lc/persistence';
+import { eventually, rec, tempDirs } from '../test/helpers.js';
 import { createDispatcher } from './create-dispatcher.js';
 import type { Dispatcher } from './dispatcher.js';
 
 // A failing sink is visible: its cause and what happens next are logged at
-// warn (rate-limited per sink), and kept in stats() as its last error.
+// warn (rate-limited per sink), and kept in stats() as its last error;
+// records that leave the pipeline (dead-lettered, or dropped without a
+// dead-letter store) are logged too, rate-limited the same way.
 
 interface Line {
   level: string;
@@ -121,5 +126,158 @@ describe('createDispatcher: sink failures', () => {
       cause: 'connect ECONNREFUSED 127.0.0.1:3100',
       retryInMs: 60_000,
     });
+  });
+});
+
+describe('createDispatcher: fallback', () => {
+  it('should say at warn, once per 10 s per sink, with the cause, that records go to the fallback', async () => {
+    const lines: Line[] = [];
+    const local = createInMemorySink({ name: 'local' });
+    const d = createDispatcher({
+      sinks: [refusingSink(), local],
+      logger: capturingLogger(lines),
+      batchMaxRecords: 1,
+      batchTimeoutMs: 1,
+      sinkOptions: { loki: { fallback: 'local' } },
+      circuit: { failureThreshold: 0 },
+      retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
+      shutdownTimeoutMs: 0,
+    });
+    live.push(d);
+    await d.start();
+    for (let n = 1; n <= 4; n++) d.dispatch(rec(n));
+    await eventually(() => local.records.length === 4);
+    const diverted = lines.filter((l) => l.msg.includes('fallback'));
+    expect(diverted).toHaveLength(1);
+    expect(diverted[0]?.level).toBe('warn');
+    expect(diverted[0]?.obj).toMatchObject({
+      sink: 'loki',
+      fallback: 'local',
+      records: 1,
+      code: 'LC_ERR_SINK_UNAVAILABLE',
+    });
+    expect(diverted[0]?.msg).toBe(
+      'sink loki: 1 record goes to fallback local instead (connect ECONNREFUSED 127.0.0.1:3100)',
+    );
+  });
+});
+
+describe('createDispatcher: dead letters', () => {
+  const dirs = tempDirs('lc-failure-logging-');
+  const stores: DiskDeadLetterStore[] = [];
+  afterEach(async () => {
+    await Promise.all(live.splice(0).map((d) => d.shutdown()));
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+    await dirs.cleanup();
+  });
+  /** The real dead-letter store, logging where the dispatcher logs. */
+  const dlq = async (
+    logger: Logger,
+    clock?: Clock,
+  ): Promise<DiskDeadLetterStore> => {
+    const store = await createDeadLetterStore({
+      directory: await dirs.make(),
+      logger,
+      ...(clock === undefined ? {} : { clock }),
+    });
+    stores.push(store);
+    return store;
+  };
+
+  const rejected = () =>
+    createInMemorySink({
+      name: 'loki',
+      behaviour: WriteResults.failure(
+        new LcError({
+          code: 'LC_ERR_SINK_REJECTED',
+          message: 'entry too far behind',
+        }),
+      ),
+    });
+
+  it('should log rejected records at warn once per 10 s per sink, with cause, attempts and what became of them, counting the ones held back', async () => {
+    const lines: Line[] = [];
+    const clock = createFakeClock();
+    const logger = capturingLogger(lines);
+    const deadLetters = await dlq(logger, clock);
+    const d = createDispatcher({
+      sinks: [rejected()],
+      clock,
+      deadLetters,
+      logger,
+      batchMaxRecords: 1,
+      shutdownTimeoutMs: 0,
+    });
+    live.push(d);
+    await d.start();
+    for (let n = 1; n <= 4; n++) d.dispatch(rec(n));
+    await eventually(() => deadLetters.added === 4);
+    const dead = () => lines.filter((l) => l.msg.includes('dead-lettered'));
+    expect(dead()).toHaveLength(1);
+    expect(dead()[0]?.level).toBe('warn');
+    expect(dead()[0]?.obj).toMatchObject({
+      sink: 'loki',
+      records: 1,
+      code: 'LC_ERR_SINK_REJECTED',
+      cause: 'entry too far behind',
+      attempts: 1,
+    });
+    expect(dead()[0]?.msg).toBe(
+      'sink loki: 1 record failed after 1 attempt (entry too far behind); dead-lettered (kept for replay)',
+    );
+    clock.advance(10_000);
+    d.dispatch(rec(5));
+    await eventually(() => dead().length === 2);
+    expect(dead()[1]?.obj).toMatchObject({ alsoSinceLastLog: 3 });
+  });
+
+  it('should say after how many attempts records were given up on', async () => {
+    const lines: Line[] = [];
+    const logger = capturingLogger(lines);
+    const deadLetters = await dlq(logger);
+    const d = createDispatcher({
+      sinks: [refusingSink()],
+      deadLetters,
+      logger,
+      batchMaxRecords: 2,
+      batchTimeoutMs: 1,
+      retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 },
+      shutdownTimeoutMs: 0,
+    });
+    live.push(d);
+    await d.start();
+    d.dispatchMany([rec(1), rec(2)]);
+    await eventually(() => deadLetters.added === 2);
+    const dead = lines.find((l) => l.msg.includes('dead-lettered'));
+    expect(dead?.level).toBe('warn');
+    expect(dead?.obj).toMatchObject({
+      sink: 'loki',
+      records: 2,
+      code: 'LC_ERR_SINK_UNAVAILABLE',
+      attempts: 3,
+    });
+    expect(dead?.msg).toBe(
+      'sink loki: 2 records failed after 3 attempts (connect ECONNREFUSED 127.0.0.1:3100); dead-lettered (kept for replay)',
+    );
+  });
+
+  it('should log records dropped for want of a dead-letter store at error and count them', async () => {
+    const lines: Line[] = [];
+    const d = createDispatcher({
+      sinks: [rejected()],
+      logger: capturingLogger(lines),
+      batchMaxRecords: 1,
+      shutdownTimeoutMs: 0,
+    });
+    live.push(d);
+    await d.start();
+    d.dispatch(rec(1));
+    await eventually(() => d.stats().dropped['no_dead_letter_store'] === 1);
+    const dropped = lines.filter((l) => l.msg.includes('dropped'));
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]?.level).toBe('error');
+    expect(dropped[0]?.msg).toBe(
+      'sink loki: 1 record failed after 1 attempt (entry too far behind); dropped: no dead-letter store is configured',
+    );
   });
 });

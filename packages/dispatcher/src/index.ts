@@ -1,6 +1,12 @@
 // Public API of @lc/dispatcher. List exports by name (STYLE.md rule 3).
 export { createDispatcher } from './create-dispatcher.js';
-export type { Dispatcher, DispatcherStats, SinkStats } from './dispatcher.js';
+export type {
+  Dispatcher,
+  DispatcherShutdown,
+  DispatcherStats,
+  RouteStats,
+  SinkStats,
+} from './dispatcher.js';
 export type {
   CircuitOptions,
   DedupOptions,

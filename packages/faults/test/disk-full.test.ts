@@ -50,7 +50,7 @@ describe.skipIf(!isRoot)('disk full on the data directory', () => {
       const readiness = async () => {
         const res = await fetch(`${api}/ready`);
         const body = (await res.json()) as {
-          components: { positions: string };
+          components: { positions: { state: string; reason?: string } };
         };
         return { status: res.status, positions: body.components.positions };
       };
@@ -58,7 +58,11 @@ describe.skipIf(!isRoot)('disk full on the data directory', () => {
       // the pipeline goes on.
       const sawFailing = await waitFor(async () => {
         const r = await readiness();
-        return r.status === 503 && r.positions.startsWith('failing');
+        return (
+          r.status === 503 &&
+          r.positions.state === 'down' &&
+          (r.positions.reason ?? '').startsWith('saves failing')
+        );
       }, 30_000);
       const status = (await (await fetch(`${api}/status`)).json()) as {
         positions: { state: string; lastError?: string };

@@ -24,6 +24,7 @@ export type {
   LineAssemblerOptions,
 } from './container/line-assembler.js';
 export { createFileMonitor } from './file/file-monitor.js';
+export { globSyntaxError } from './file/glob-syntax-error.js';
 export {
   FILE_WATCH_KIND,
   fileWatchSince,
@@ -37,10 +38,28 @@ export type {
   FilePositionTracker,
   FileResetReason,
   LongLinePolicy,
-  MultilineOptions,
   StartPosition,
 } from './file/file-monitor-options.js';
 export type { FileState, FileStatus } from './file/file-status.js';
+export { MULTILINE_PRESETS } from './multiline/multiline-options.js';
+export type {
+  MultilineOptions,
+  MultilinePreset,
+} from './multiline/multiline-options.js';
+export { createMultilineJoiner } from './multiline/multiline-joiner.js';
+export type {
+  JoinableLine,
+  JoinedRecord,
+  MultilineFlushReason,
+  MultilineJoiner,
+} from './multiline/multiline-joiner.js';
+export { createMultilineStreams } from './multiline/multiline-streams.js';
+export type {
+  MultilineStreams,
+  MultilineStreamsOptions,
+  StreamLine,
+  StreamRecord,
+} from './multiline/multiline-streams.js';
 export { createKubernetesMonitor } from './kubernetes/kubernetes-monitor.js';
 export type { KubernetesMonitor } from './kubernetes/kubernetes-monitor.js';
 export { kubernetesIncludeGlobs } from './kubernetes/kubernetes-monitor-options.js';

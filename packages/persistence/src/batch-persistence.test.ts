@@ -3,7 +3,8 @@ import type { FakeClock } from '@lc/core/testing';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LcError } from '@lc/core';
+import { LcError, silentLogger } from '@lc/core';
+import type { Logger } from '@lc/core';
 import { collect, makeBatch, makeRecords, sinkError } from '../test/helpers.js';
 import { createBatchPersistence } from './batch-persistence.js';
 import type {
@@ -269,10 +270,18 @@ describe('createBatchPersistence', () => {
   });
 
   describe('batchTtlMs', () => {
-    it('should dead-letter expired batches with LC_ERR_BATCH_EXPIRED', async () => {
+    it('should dead-letter expired batches with LC_ERR_BATCH_EXPIRED and say so at warn', async () => {
       const clock = createFakeClock(1_700_000_000_000);
+      const warned: { obj: unknown; msg: string }[] = [];
+      const logger: Logger = {
+        ...silentLogger,
+        warn: (obj: unknown, msg?: string) =>
+          warned.push({ obj, msg: msg ?? '' }),
+        child: () => logger,
+      };
       const p = await openStore({
         clock,
+        logger,
         batchTtlMs: 60_000,
         checkIntervalMs: 1000,
       });
@@ -293,6 +302,18 @@ describe('createBatchPersistence', () => {
         },
       });
       expect(p.stats().expired).toBe(1);
+      expect(warned).toEqual([
+        {
+          obj: expect.objectContaining({
+            sink: 'b',
+            records: 2,
+            code: 'LC_ERR_BATCH_EXPIRED',
+          }),
+          msg: expect.stringMatching(
+            /^sink b: 2 records failed after \d+ attempts? \(expired: batch old is older than batchTtlMs \(60000 ms\)\); dead-lettered \(kept for replay\)$/,
+          ),
+        },
+      ]);
     });
   });
 

@@ -1,9 +1,9 @@
-import { createInMemorySink } from '@lc/core/testing';
+import { createFakeClock, createInMemorySink } from '@lc/core/testing';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LcError, WriteResults } from '@lc/core';
-import type { DeadLetterEntry } from '@lc/core';
+import { LcError, silentLogger, WriteResults } from '@lc/core';
+import type { DeadLetterEntry, Logger } from '@lc/core';
 import { makeRecords } from '../test/helpers.js';
 import { createDeadLetterStore } from './dead-letter-store.js';
 import type { DiskDeadLetterStore } from './dead-letter-store.js';
@@ -64,6 +64,40 @@ describe('createDeadLetterStore', () => {
       expect(list.map((e) => e.record)).toEqual(
         makeRecords(`loki-LC_ERR_SINK_REJECTED-${T0}`, 3),
       );
+    });
+
+    it('should warn once per sink every 10 s, naming cause and attempts, and count the entries held back in the next warning', async () => {
+      const clock = createFakeClock(T0);
+      const warned: { obj: Record<string, unknown>; msg: string }[] = [];
+      const logger: Logger = {
+        ...silentLogger,
+        warn: (obj: unknown, msg?: string) =>
+          warned.push({ obj: obj as Record<string, unknown>, msg: msg ?? '' }),
+        child: () => logger,
+      };
+      const s = await createDeadLetterStore({
+        directory: dir.path,
+        logger,
+        clock,
+      });
+      open.push(s);
+      await s.add(entries(2, 'loki', 'LC_ERR_SINK_REJECTED', T0));
+      await s.add(entries(3, 'loki', 'LC_ERR_SINK_REJECTED', T0));
+      await s.add(entries(1, 'kafka', 'LC_ERR_RECORD_TOO_LARGE', T0));
+      expect(warned.map((w) => w.msg)).toEqual([
+        'sink loki: 2 records failed after 3 attempts (LC_ERR_SINK_REJECTED happened); dead-lettered (kept for replay)',
+        'sink kafka: 1 record failed after 3 attempts (LC_ERR_RECORD_TOO_LARGE happened); dead-lettered (kept for replay)',
+      ]);
+      clock.advance(10_000);
+      await s.add(entries(1, 'loki', 'LC_ERR_SINK_REJECTED', T0));
+      expect(warned[2]?.obj).toEqual({
+        sink: 'loki',
+        records: 1,
+        code: 'LC_ERR_SINK_REJECTED',
+        cause: 'LC_ERR_SINK_REJECTED happened',
+        attempts: 3,
+        alsoSinceLastLog: 3,
+      });
     });
 
     it('should reject LC_ERR_SHUT_DOWN after close', async () => {

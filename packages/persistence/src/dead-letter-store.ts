@@ -34,6 +34,8 @@ export const DEFAULT_DEAD_LETTER_LIST_LIMIT = 100;
 export const DEFAULT_DEAD_LETTER_REPLAY_BATCH_SIZE = 500;
 /** Default fsync policy of the dead-letter log. */
 export const DEFAULT_DEAD_LETTER_FSYNC = 'always';
+/** At most one dead-letter warning per sink this often, ms. */
+const ADD_LOG_EVERY_MS = 10_000;
 /** Default segment size of the dead-letter log (bytes). */
 export const DEFAULT_DEAD_LETTER_SEGMENT_BYTES = 16 * 1024 * 1024;
 
@@ -69,7 +71,8 @@ export interface DiskDeadLetterStore extends DeadLetterStore {
  * acknowledgement in the log; fully removed segments are deleted.
  *
  * Every `add` is counted (`lc_persistence_dead_letters_total{sink,code}`) and logged
- * at `warn`. After `close`, every method rejects `LC_ERR_SHUT_DOWN`.
+ * at `warn` (at most once per sink every 10 s; the rest counted in the next
+ * line). After `close`, every method rejects `LC_ERR_SHUT_DOWN`.
  */
 export async function createDeadLetterStore(
   options: DeadLetterStoreOptions,
@@ -186,6 +189,42 @@ export function openDeadLetterStore(
     }
   }
 
+  /** Per sink: when the last warning was logged, and entries held back since. */
+  const logSlots = new Map<string, { atMs: number; suppressed: number }>();
+  /**
+   * One warning per sink at most every {@link ADD_LOG_EVERY_MS}, naming the
+   * sink, the cause, after how many attempts, and that they are kept; the
+   * entries held back meanwhile are counted in the next.
+   */
+  const logAdded = (entries: readonly Omit<DeadLetterEntry, 'id'>[]): void => {
+    const first = entries[0] as Omit<DeadLetterEntry, 'id'>;
+    const now = clock.now();
+    let slot = logSlots.get(first.sink);
+    if (slot === undefined) {
+      slot = { atMs: -Infinity, suppressed: 0 };
+      logSlots.set(first.sink, slot);
+    }
+    if (now - slot.atMs < ADD_LOG_EVERY_MS) {
+      slot.suppressed += entries.length;
+      return;
+    }
+    const n = entries.length;
+    const attempts = first.attempts;
+    logger.warn(
+      {
+        sink: first.sink,
+        records: n,
+        code: first.reason.code,
+        cause: first.reason.message,
+        attempts,
+        ...(slot.suppressed > 0 ? { alsoSinceLastLog: slot.suppressed } : {}),
+      },
+      `sink ${first.sink}: ${n} record${n === 1 ? '' : 's'} failed after ${attempts} attempt${attempts === 1 ? '' : 's'} (${first.reason.message}); dead-lettered (kept for replay)`,
+    );
+    slot.atMs = now;
+    slot.suppressed = 0;
+  };
+
   const store: DiskDeadLetterStore = {
     get added() {
       return added;
@@ -202,16 +241,7 @@ export function openDeadLetterStore(
       }
       await Promise.all(appends);
       added += entries.length;
-      const first = entries[0] as Omit<DeadLetterEntry, 'id'>;
-      logger.warn(
-        {
-          count: entries.length,
-          sink: first.sink,
-          code: first.reason.code,
-          reason: first.reason.message,
-        },
-        'records moved to the dead-letter store',
-      );
+      logAdded(entries);
     },
 
     async list(filter = {}) {

@@ -1,4 +1,4 @@
-import { Agent } from 'node:http';
+import type { Agent } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import {
@@ -9,6 +9,7 @@ import {
   systemClock,
   WriteResults,
 } from '@lc/core';
+import type { SinkTlsOptions } from './check-sink-tls.js';
 import type {
   Instrumentation,
   LogRecord,
@@ -18,9 +19,13 @@ import type {
 } from '@lc/core';
 import { classifyHttpStatus } from './internal/classify-http.js';
 import { formatJsonLine } from './internal/format-record.js';
-import { postRequest } from './internal/http-request.js';
+import {
+  isRetryableTransportError,
+  postRequest,
+} from './internal/http-request.js';
 import type { HttpResponse } from './internal/http-request.js';
 import { createSinkMetrics } from './internal/sink-metrics.js';
+import { permanentFailureWarner, sinkHttpAgent } from './internal/tls.js';
 import {
   invalidOption,
   requireUrl,
@@ -55,7 +60,15 @@ export interface HttpSinkOptions extends Instrumentation {
   requestTimeoutMs?: number;
   /** Treat 404 as retryable. @default false */
   retryOn404?: boolean;
-  /** HTTP agent. @default a keep-alive agent owned by the sink */
+  /**
+   * TLS for an `https:` URL: CA, client certificate (mutual TLS), server
+   * name, minimum version. @default system roots, no client certificate
+   */
+  tls?: SinkTlsOptions;
+  /**
+   * HTTP(S) agent (its protocol must match the URL; not with `tls`).
+   * @default a keep-alive agent owned by the sink, with `tls` applied
+   */
   agent?: Agent;
 }
 
@@ -95,11 +108,15 @@ export function createHttpSink(options: HttpSinkOptions): Sink {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const metrics = createSinkMetrics(options.registry, 'http', name);
-  const ownAgent =
-    options.agent === undefined
-      ? new Agent({ keepAlive: true, maxSockets: 16 })
-      : undefined;
-  const agent = options.agent ?? ownAgent;
+  const { agent, owned: ownAgent } = sinkHttpAgent({
+    factory: 'createHttpSink',
+    sink: name,
+    url,
+    tls: options.tls,
+    agent: options.agent,
+    logger,
+  });
+  const warnTls = permanentFailureWarner(logger, name, () => clock.now());
   const action = `${JSON.stringify({ create: { _index: options.index ?? 'logs' } })}\n`;
   const headers: Record<string, string> = {
     'user-agent': 'lc-sinks',
@@ -172,13 +189,16 @@ export function createHttpSink(options: HttpSinkOptions): Sink {
       timeoutMs,
       signal,
       agent,
+      sink: name,
     });
     metrics.request(
       LcError.isInstance(response) ? response.code : String(response.status),
     );
     if (LcError.isInstance(response)) {
+      const retryable = isRetryableTransportError(response);
+      if (!retryable) warnTls(response);
       for (const index of indexes)
-        failures.push({ index, retryable: true, error: response });
+        failures.push({ index, retryable, error: response });
       return;
     }
     if (response.status >= 200 && response.status < 300) {

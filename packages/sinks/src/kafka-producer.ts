@@ -8,8 +8,12 @@ import type { ConnectionOptions } from 'node:tls';
 import { silentLogger } from '@lc/core';
 import type { Logger } from '@lc/core';
 
-/** Compression codecs the Kafka sink can ask for. */
-export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4';
+/**
+ * Compression codecs the Kafka sink can ask for. kafkajs has gzip and
+ * snappy (lz4 with a codec the user registers, no zstd); librdkafka has
+ * all of them when built with zstd.
+ */
+export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
 /** One message handed to a {@link KafkaProducerLike}. */
 export interface KafkaOutgoingMessage {
@@ -28,11 +32,28 @@ export interface KafkaSendOptions {
   readonly compression: KafkaCompression;
 }
 
+/** One message of a send that the broker or client refused. */
+export interface KafkaSendFailure {
+  /** Index of the message in the `messages` given to `send`. */
+  readonly index: number;
+  /** Why; classified like a rejected send (permanent or retryable). */
+  readonly error: unknown;
+}
+
+/** What a send that was partly refused resolves with. */
+export interface KafkaSendOutcome {
+  /** The refused messages; every other message was acknowledged. */
+  readonly failed: readonly KafkaSendFailure[];
+}
+
 /**
- * The narrow producer the Kafka sink needs. kafkajs is the default
- * ({@link createKafkaJsProducer}); wrap a librdkafka client in these three
- * methods to use it instead. `send` resolves once the broker acknowledged
- * per `acks`, rejects otherwise.
+ * The narrow producer the Kafka sink needs: kafkajs
+ * ({@link createKafkaJsProducer}), librdkafka (`createRdKafkaProducer`), or
+ * your own client wrapped in these three methods. `send` resolves (with
+ * nothing) once the broker acknowledged every message per `acks`, resolves
+ * with a {@link KafkaSendOutcome} when it knows which messages were
+ * refused (per-message delivery reports), and rejects when the whole send
+ * failed.
  */
 export interface KafkaProducerLike {
   connect(): Promise<void>;
@@ -40,7 +61,7 @@ export interface KafkaProducerLike {
     topic: string,
     messages: readonly KafkaOutgoingMessage[],
     options: KafkaSendOptions,
-  ): Promise<void>;
+  ): Promise<void | KafkaSendOutcome>;
   disconnect(): Promise<void>;
 }
 
@@ -112,6 +133,8 @@ function codecOf(compression: KafkaCompression): number {
       return CompressionTypes.Snappy;
     case 'lz4':
       return CompressionTypes.LZ4;
+    case 'zstd':
+      return CompressionTypes.ZSTD;
   }
 }
 

@@ -6,6 +6,7 @@ import type {
   KafkaOutgoingMessage,
   KafkaProducerLike,
   KafkaSendOptions,
+  KafkaSendOutcome,
 } from './kafka-producer.js';
 import { createKafkaSink } from './kafka-sink.js';
 
@@ -22,6 +23,9 @@ function fakeProducer(
   script: {
     fail?: (topic: string, call: number) => unknown;
     hang?: boolean;
+    outcome?: (
+      messages: readonly KafkaOutgoingMessage[],
+    ) => KafkaSendOutcome | undefined;
   } = {},
 ) {
   const sent: Sent[] = [];
@@ -36,6 +40,7 @@ function fakeProducer(
         if (script.hang === true) await new Promise(() => {});
         if (error !== undefined) throw error;
         sent.push({ topic, messages, options });
+        return script.outcome?.(messages);
       },
       disconnect: async () => {
         disconnects++;
@@ -192,6 +197,58 @@ describe('createKafkaSink', () => {
         ],
       });
       expect(fake.created).toHaveLength(1);
+    });
+
+    it('should fail only the messages a per-message delivery report refused', async () => {
+      // Index 1 too large for the broker (librdkafka code 10), index 3 timed
+      // out in the client (-192): one permanent, one retryable.
+      const fake = fakeProducer({
+        outcome: () => ({
+          failed: [
+            {
+              index: 1,
+              error: Object.assign(
+                new Error('Broker: Message size too large'),
+                {
+                  type: 'MESSAGE_TOO_LARGE',
+                },
+              ),
+            },
+            {
+              index: 3,
+              error: Object.assign(new Error('Local: Message timed out'), {
+                code: -192,
+              }),
+            },
+          ],
+        }),
+      });
+      const sink = createKafkaSink({
+        topic: 'logs',
+        topicLabel: 't',
+        producer: fake.factory,
+      });
+      // Index 0 goes to another topic: the report indexes are per send.
+      const result = await sink.write(
+        [rec('a', { t: 'other' }), rec('b'), rec('c'), rec('d'), rec('e')],
+        { signal },
+      );
+      expect(result).toMatchObject({
+        status: 'partial',
+        failed: [
+          {
+            index: 2,
+            retryable: false,
+            error: { code: 'LC_ERR_RECORD_TOO_LARGE' },
+          },
+          {
+            index: 4,
+            retryable: true,
+            error: { code: 'LC_ERR_SINK_UNAVAILABLE' },
+          },
+        ],
+      });
+      if (result.status === 'partial') expect(result.failed).toHaveLength(2);
     });
 
     it('should resolve retryable on a connection error and build a new producer next time', async () => {

@@ -1,4 +1,4 @@
-import { Agent } from 'node:http';
+import type { Agent } from 'node:http';
 import {
   formatTimestampNs,
   LcError,
@@ -8,29 +8,28 @@ import {
   systemClock,
   WriteResults,
 } from '@lc/core';
+import type { SinkTlsOptions } from './check-sink-tls.js';
 import type {
   Instrumentation,
-  LogRecord,
   RecordFailure,
   Sink,
   WriteResult,
 } from '@lc/core';
 import { classifyHttpStatus } from './internal/classify-http.js';
-import { postRequest } from './internal/http-request.js';
+import {
+  isRetryableTransportError,
+  postRequest,
+} from './internal/http-request.js';
 import { encodeBody, groupStreams } from './internal/loki-body.js';
 import type { LokiEncoding, WorkEntry } from './internal/loki-body.js';
-import {
-  createLabelPreparer,
-  sanitizeLabelName,
-  selectorOf,
-} from './internal/loki-labels.js';
+import { createLokiEntries } from './internal/loki-entries.js';
 import type { ExcessLabelAction } from './internal/loki-labels.js';
-import { entryWireBytes } from './internal/loki-proto.js';
 import {
   OUT_OF_ORDER_KINDS,
   parseRejection,
 } from './internal/loki-rejection.js';
 import { createSinkMetrics } from './internal/sink-metrics.js';
+import { permanentFailureWarner, sinkHttpAgent } from './internal/tls.js';
 import { requireUrl, validatePositive } from './internal/validate.js';
 
 /** Options of {@link createLokiSink}. */
@@ -91,7 +90,15 @@ export interface LokiSinkOptions extends Instrumentation {
    * are reported retryable. @default 2
    */
   maxConfirmRounds?: number;
-  /** HTTP agent. @default a keep-alive agent owned by the sink */
+  /**
+   * TLS for an `https:` URL: CA, client certificate (mutual TLS), server
+   * name, minimum version. @default system roots, no client certificate
+   */
+  tls?: SinkTlsOptions;
+  /**
+   * HTTP(S) agent (its protocol must match the URL; not with `tls`).
+   * @default a keep-alive agent owned by the sink, with `tls` applied
+   */
   agent?: Agent;
 }
 
@@ -142,33 +149,30 @@ export function createLokiSink(options: LokiSinkOptions): Sink {
       ? Infinity
       : validatePositive('createLokiSink', 'maxStreams', options.maxStreams);
   const confirmRounds = options.maxConfirmRounds ?? DEFAULT_CONFIRM_ROUNDS;
-  const excessAction = options.excessLabels ?? 'metadata';
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const metrics = createSinkMetrics(options.registry, 'loki', name);
-  const ownAgent =
-    options.agent === undefined
-      ? new Agent({ keepAlive: true, maxSockets: 16 })
-      : undefined;
-  const agent = options.agent ?? ownAgent;
-  const staticLabels = options.staticLabels ?? {};
-  const allowList =
-    options.labelAllowList === undefined
-      ? undefined
-      : new Set(options.labelAllowList.map(sanitizeLabelName));
-  const keepOnOverflow = new Set(
-    (
-      options.keepLabelsOnOverflow ?? [
-        ...Object.keys(staticLabels),
-        ...(allowList ?? []),
-      ]
-    ).map(sanitizeLabelName),
-  );
-  const prepare = createLabelPreparer({
-    staticLabels,
-    allowList,
+  const { agent, owned: ownAgent } = sinkHttpAgent({
+    factory: 'createLokiSink',
+    sink: name,
+    url,
+    tls: options.tls,
+    agent: options.agent,
+    logger,
+  });
+  const warnTls = permanentFailureWarner(logger, name, () => clock.now());
+  const { toEntries, chunk } = createLokiEntries({
+    sink: name,
+    staticLabels: options.staticLabels ?? {},
+    labelAllowList: options.labelAllowList,
+    keepLabelsOnOverflow: options.keepLabelsOnOverflow,
     tenantLabel: options.tenantLabel,
+    tenant: options.tenant,
     fallbackLabels: options.fallbackLabels ?? DEFAULT_FALLBACK,
+    excessLabels: options.excessLabels ?? 'metadata',
+    maxStreams,
+    maxRequestBytes,
+    metrics,
   });
   const baseHeaders: Record<string, string> = {
     'user-agent': 'lc-sinks',
@@ -182,97 +186,6 @@ export function createLokiSink(options: LokiSinkOptions): Sink {
   }
   let closed = false;
   let rewriteNanos = 0;
-
-  const toEntries = (
-    batch: readonly LogRecord[],
-    failures: RecordFailure[],
-  ): Map<string, WorkEntry[]> => {
-    const byTenant = new Map<string, WorkEntry[]>();
-    const streamsPerTenant = new Map<string, Set<string>>();
-    for (let i = 0; i < batch.length; i++) {
-      const record = batch[i] as LogRecord;
-      const p = prepare(record.labels);
-      const tenant = p.tenant ?? options.tenant ?? '';
-      let pairs = p.pairs;
-      let labels = p.key;
-      const moved: Array<readonly [string, string]> = [...p.excess];
-      let streams = streamsPerTenant.get(tenant);
-      if (streams === undefined)
-        streamsPerTenant.set(tenant, (streams = new Set()));
-      if (!streams.has(labels) && streams.size >= maxStreams) {
-        const kept = pairs.filter(([k]) => keepOnOverflow.has(k));
-        moved.push(...pairs.filter(([k]) => !keepOnOverflow.has(k)));
-        metrics.labels(excessAction, 'max_streams', pairs.length - kept.length);
-        pairs =
-          kept.length > 0
-            ? kept
-            : Object.entries(options.fallbackLabels ?? DEFAULT_FALLBACK);
-        labels = selectorOf(pairs);
-      }
-      streams.add(labels);
-      metrics.labels(excessAction, 'allow_list', p.excess.length);
-      let metadata: Array<readonly [string, string]> | undefined;
-      if (record.metadata !== undefined) {
-        metadata = Object.entries(record.metadata).map(
-          ([k, v]) => [sanitizeLabelName(k), v] as const,
-        );
-      }
-      if (excessAction === 'metadata' && moved.length > 0)
-        metadata = [...(metadata ?? []), ...moved];
-      const entry: WorkEntry = {
-        timestampMs: record.timestampMs,
-        timestampNanos: record.timestampNanos,
-        line: record.line,
-        metadata,
-        index: i,
-        labels,
-        labelCount: pairs.length,
-        order: i,
-      };
-      if (
-        entryWireBytes(entry) + Buffer.byteLength(labels) + 16 >
-        maxRequestBytes
-      ) {
-        failures.push({
-          index: i,
-          retryable: false,
-          error: new LcError({
-            code: 'LC_ERR_RECORD_TOO_LARGE',
-            message: `sink "${name}": record ${i} needs more than maxRequestBytes (${maxRequestBytes}) on the wire`,
-            details: { sink: name, maxRequestBytes },
-          }),
-        });
-        continue;
-      }
-      const list = byTenant.get(tenant);
-      if (list === undefined) byTenant.set(tenant, [entry]);
-      else list.push(entry);
-    }
-    return byTenant;
-  };
-
-  /** Split into requests of at most `maxRequestBytes`, streams kept sorted. */
-  const chunk = (entries: readonly WorkEntry[]): WorkEntry[][] => {
-    const chunks: WorkEntry[][] = [];
-    let current: WorkEntry[] = [];
-    let bytes = 0;
-    for (const stream of groupStreams(entries)) {
-      const header = Buffer.byteLength(stream.labels) + 16;
-      bytes += header;
-      for (const e of stream.entries) {
-        const size = entryWireBytes(e);
-        if (bytes + size > maxRequestBytes && current.length > 0) {
-          chunks.push(current);
-          current = [];
-          bytes = header;
-        }
-        current.push(e as WorkEntry);
-        bytes += size;
-      }
-    }
-    if (current.length > 0) chunks.push(current);
-    return chunks;
-  };
 
   const pushOnce = async (
     tenant: string,
@@ -293,6 +206,7 @@ export function createLokiSink(options: LokiSinkOptions): Sink {
       timeoutMs,
       signal,
       agent,
+      sink: name,
     });
     metrics.request(
       LcError.isInstance(response) ? response.code : String(response.status),
@@ -326,8 +240,10 @@ export function createLokiSink(options: LokiSinkOptions): Sink {
     for (let round = 0; pending.length > 0; round++) {
       const response = await pushOnce(tenant, pending, signal);
       if (LcError.isInstance(response)) {
+        const retryable = isRetryableTransportError(response);
+        if (!retryable) warnTls(response);
         for (const e of pending)
-          failures.push({ index: e.index, retryable: true, error: response });
+          failures.push({ index: e.index, retryable, error: response });
         return;
       }
       if (response.status >= 200 && response.status < 300) return;

@@ -1,12 +1,12 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@lc/core';
 import { LcError } from '@lc/core';
 import Fastify from 'fastify';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ConfigIssue } from '../config/load-config.js';
 import type { Agent, ReloadResult } from '../runtime/agent.js';
+import { bearerAuth } from './bearer-auth.js';
 import { parseIngest } from './parse-ingest.js';
-import { redactConfig } from './redact-config.js';
+import { redactSecrets } from '../config/redact-secrets.js';
 
 /** Options for {@link createApiServer}. */
 export interface ApiServerOptions {
@@ -14,7 +14,10 @@ export interface ApiServerOptions {
   agent: Agent;
   /** Agent version for /health. */
   version: string;
-  /** Bearer token required on mutating endpoints. @default none (only safe on loopback) */
+  /**
+   * Bearer token required on every endpoint but `/health`, `/ready` and
+   * `/metrics`. @default none (only safe on loopback)
+   */
   token?: string;
   /** Largest accepted request body in bytes. @default 1 MiB */
   maxBodyBytes?: number;
@@ -30,14 +33,33 @@ export interface ApiServerOptions {
   reload?: () => Promise<ReloadResult>;
   /** Where fastify logs go. @default none */
   logger?: Logger;
+  /**
+   * The environment the config was substituted from: values of
+   * secret-looking variables are redacted from `/config` wherever they
+   * landed. @default none
+   */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 const MiB = 1024 * 1024;
+/** Ingest bodies accepted besides JSON (one entry per line). */
+const NDJSON = ['application/x-ndjson', 'application/ndjson'];
+/** Most dead letters one `GET /dlq` returns. */
+const MAX_DLQ_PAGE = 1000;
 
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+/** A non-negative integer query parameter (or its default), or an error naming it. */
+function intParam(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+): { value: number; error?: undefined } | { error: string } {
+  if (text === undefined) return { value: fallback };
+  const n = Number(text);
+  return /^\d+$/.test(text) && Number.isSafeInteger(n)
+    ? { value: n }
+    : {
+        error: `${name}: expected a non-negative integer, got ${JSON.stringify(text)}`,
+      };
 }
 
 function errorBody(error: unknown): { error: string; code?: string } {
@@ -56,16 +78,21 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   const maxRecords = options.maxRecordsPerRequest ?? 10_000;
   const app = Fastify({ bodyLimit: maxBodyBytes, logger: false });
 
+  // Only JSON and NDJSON bodies: anything else (text/plain included, which
+  // fastify parses by default) is 415.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(
-    ['application/x-ndjson', 'application/ndjson', 'text/plain'],
+    NDJSON,
     { parseAs: 'string', bodyLimit: maxBodyBytes },
     (_req, body, done) => done(null, body),
   );
+  if (options.token !== undefined)
+    app.addHook('onRequest', bearerAuth(options.token));
 
   app.setErrorHandler(
     (
       error: { code?: string; statusCode?: number; message: string },
-      _req,
+      req,
       reply,
     ) => {
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -75,8 +102,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       }
       if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
         return reply.code(415).send({
-          error:
-            'unsupported content type: use application/json or application/x-ndjson',
+          error: `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}: use application/json or application/x-ndjson`,
         });
       }
       if (
@@ -97,18 +123,6 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     },
   );
 
-  const requireToken = async (req: FastifyRequest, reply: FastifyReply) => {
-    if (options.token === undefined) return;
-    const header = req.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (!sameToken(given, options.token)) {
-      await reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'missing or invalid bearer token' });
-    }
-  };
-
   app.get('/health', async () => ({
     status: 'ok',
     version: options.version,
@@ -123,10 +137,11 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
 
   app.get('/status', async () => {
     const now = Date.now();
-    const { sinks, files, containers, kubernetes, positions, buffer } =
+    const { sinks, routes, files, containers, kubernetes, positions, buffer } =
       agent.status();
     return {
       sinks,
+      routes,
       files: files.map((f) => ({
         ...f,
         lagSeconds:
@@ -144,7 +159,11 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   app.get('/stats', async () => agent.stats());
   app.get('/positions', async () => ({ positions: agent.positions() }));
   app.get('/batches', async () => ({ batches: agent.batches() }));
-  app.get('/config', async () => redactConfig(agent.config));
+  app.get('/config', async () =>
+    redactSecrets(agent.config, {
+      ...(options.env === undefined ? {} : { env: options.env }),
+    }),
+  );
 
   app.get<{
     Querystring: {
@@ -159,21 +178,31 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       return reply
         .code(503)
         .send({ error: 'the dead-letter queue is disabled (dlq.enabled)' });
+    const limit = intParam('limit', req.query.limit, 100);
+    const offset = intParam('offset', req.query.offset, 0);
+    if (limit.error !== undefined || offset.error !== undefined) {
+      const errors = [limit.error, offset.error].filter(
+        (e): e is string => e !== undefined,
+      );
+      return reply.code(400).send({ error: errors[0], errors });
+    }
     const filter = {
       ...(req.query.sink === undefined ? {} : { sink: req.query.sink }),
       ...(req.query.code === undefined ? {} : { code: req.query.code }),
     };
-    const limit = Math.min(1000, Number(req.query.limit ?? 100) || 100);
-    const offset = Number(req.query.offset ?? 0) || 0;
+    const page = {
+      limit: Math.min(MAX_DLQ_PAGE, limit.value),
+      offset: offset.value,
+    };
     return {
-      count: await store.count(filter),
-      entries: await store.list({ ...filter, limit, offset }),
+      total: await store.count(filter),
+      ...page,
+      entries: await store.list({ ...filter, ...page }),
     };
   });
 
   app.post<{ Body: { sink?: string; code?: string } | undefined }>(
     '/dlq/replay',
-    { preHandler: requireToken },
     async (req, reply) => {
       if (agent.deadLetters === undefined)
         return reply
@@ -194,30 +223,26 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     },
   );
 
-  app.post(
-    '/config/reload',
-    { preHandler: requireToken },
-    async (_req, reply) => {
-      if (options.reload === undefined)
-        return reply
-          .code(503)
-          .send({ error: 'reload is not available (no config file)' });
-      try {
-        return { status: 'reloaded', ...(await options.reload()) };
-      } catch (error) {
-        const issues = LcError.isInstance(error)
-          ? (error.details['issues'] as ConfigIssue[] | undefined)
-          : undefined;
-        return reply.code(400).send({
-          status: 'rejected',
-          ...errorBody(error),
-          ...(issues === undefined ? {} : { issues }),
-        });
-      }
-    },
-  );
+  app.post('/config/reload', async (_req, reply) => {
+    if (options.reload === undefined)
+      return reply
+        .code(503)
+        .send({ error: 'reload is not available (no config file)' });
+    try {
+      return { status: 'reloaded', ...(await options.reload()) };
+    } catch (error) {
+      const issues = LcError.isInstance(error)
+        ? (error.details['issues'] as ConfigIssue[] | undefined)
+        : undefined;
+      return reply.code(400).send({
+        status: 'rejected',
+        ...errorBody(error),
+        ...(issues === undefined ? {} : { issues }),
+      });
+    }
+  });
 
-  app.post('/api/v1/logs', { preHandler: requireToken }, async (req, reply) => {
+  app.post('/api/v1/logs', async (req, reply) => {
     if (!agent.config.sources.http.enabled) {
       return reply
         .code(404)
@@ -235,7 +260,16 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     try {
       agent.ingest(parsed.records);
     } catch (error) {
-      return reply.code(503).header('retry-after', '1').send(errorBody(error));
+      // Stopping, reloading or full: nothing was taken, the client retries.
+      if (
+        LcError.isInstance(error, 'LC_ERR_SERVICE_UNAVAILABLE') ||
+        LcError.isInstance(error, 'LC_ERR_QUEUE_FULL')
+      )
+        return reply
+          .code(503)
+          .header('retry-after', '1')
+          .send(errorBody(error));
+      throw error;
     }
     return reply.code(202).send({ accepted: parsed.records.length });
   });

@@ -1,5 +1,8 @@
-import { configJsonSchema } from '../cli/commands.js';
+import { z } from 'zod';
 import { ENV_OVERRIDES } from './load-config.js';
+import { configSchema } from './schema.js';
+
+type Unit = 'duration' | 'size';
 
 interface Node {
   type?: string | string[];
@@ -13,9 +16,47 @@ interface Node {
   anyOf?: Node[];
   additionalProperties?: Node | boolean;
   required?: string[];
+  /** Added here, not in the published schema: how the value is written. */
+  unit?: Unit;
+}
+
+/**
+ * Durations and sizes are both "a number or a string" in JSON Schema; what
+ * tells them apart is what the value accepts, so ask it.
+ */
+function unitOf(schema: z.ZodType): Unit | undefined {
+  const duration = schema.safeParse('5s').success;
+  const size = schema.safeParse('64MiB').success;
+  if (duration === size) return undefined;
+  return duration ? 'duration' : 'size';
+}
+
+/** `{type: [number, string]}`, or `anyOf` them (before zod merges it). */
+function numberOrString(node: Node): boolean {
+  const types = Array.isArray(node.type)
+    ? node.type
+    : (node.anyOf?.map((n) => n.type) ?? []);
+  return (
+    types.length === 2 && types.includes('number') && types.includes('string')
+  );
+}
+
+/** The config's JSON Schema (as `lc-agent schema` prints it), with units. */
+function documentedSchema(): Node {
+  return z.toJSONSchema(configSchema, {
+    io: 'input',
+    unrepresentable: 'any',
+    override: (ctx) => {
+      if (numberOrString(ctx.jsonSchema as Node)) {
+        const unit = unitOf(ctx.zodSchema as unknown as z.ZodType);
+        if (unit !== undefined) (ctx.jsonSchema as Node).unit = unit;
+      }
+    },
+  }) as Node;
 }
 
 function typeOf(node: Node): string {
+  if (node.unit !== undefined) return node.unit;
   if (node.enum !== undefined)
     return node.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (node.const !== undefined) return `\`${String(node.const)}\``;
@@ -23,13 +64,6 @@ function typeOf(node: Node): string {
   const t = Array.isArray(node.type)
     ? node.type.join(' \\| ')
     : (node.type ?? 'any');
-  if (t === 'number | string' || t === 'number \\| string') {
-    return /duration|timeout|interval|\bage\b|after this long/i.test(
-      node.description ?? '',
-    )
-      ? 'duration'
-      : 'size';
-  }
   if (t === 'array' && node.items !== undefined)
     return `list of ${typeOf(node.items)}`;
   if (t === 'object' && node.properties === undefined) return 'map';
@@ -69,7 +103,9 @@ function rows(
             ? 'required'
             : '';
     const isSection = child.type === 'object' && child.properties !== undefined;
-    if (!isSection)
+    // A section is listed by its keys; one that must be given (the `drop`
+    // step's `when`) also gets a row of its own saying so.
+    if (!isSection || required.has(key))
       out.push(
         `| \`${p}\` | ${typeOf(child)} | ${shownDefault} | ${text.replace(/\|/g, '\\|')} |`,
       );
@@ -82,17 +118,19 @@ function rows(
 
 /** Render docs/configuration.md from the config schema. */
 export function renderConfigDocs(): string {
-  const schema = configJsonSchema() as Node;
+  const schema = documentedSchema();
   const out: string[] = [
     '# lc-agent configuration reference',
     '',
     '<!-- Generated from the zod schema by `pnpm --filter @lc/agent docs:config`; do not edit by hand. -->',
     '',
     'YAML, snake_case keys. Unknown keys are rejected with a "did you mean" hint, and `lc-agent validate`',
-    'prints every error with its path (`sinks.loki[0].url: expected a URL, got "htp:/x"`).',
+    'prints every error with its path (`sinks.loki[0].url: expected a URL, got "htp:/x"`), making every check',
+    '`run` makes before it starts (components, globs, writable paths): see [cli.md](cli.md#validate).',
     '',
     '- **Variables:** `${VAR}` and `${VAR:-default}` are substituted in values; `$$` is a literal `$`. An unset',
-    '  variable without default is an error. A value that is only `${VAR}` keeps its type (`port: ${PORT}` is a number).',
+    '  variable without default is an error, and so is an unterminated `${`. A value that is only `${VAR}` keeps its',
+    '  type (`port: ${PORT}` is a number).',
     '- **Durations:** a number of milliseconds or `250ms`, `5s`, `1m30s`, `2h`, `7d`.',
     '- **Sizes:** a number of bytes or `512`, `64KiB`, `64MiB`, `1GiB` (binary) / `1kB`, `1MB`, `1GB` (decimal).',
     `- **Environment overrides** (applied after substitution; the Loki/Kafka ones apply to an existing first sink, \`LC_KAFKA_BROKERS\` is comma-separated): ${Object.keys(
@@ -103,6 +141,11 @@ export function renderConfigDocs(): string {
     '- At least one sink is required. A JSON Schema for editors: `lc-agent schema > lc-agent.schema.json`.',
     '- **Hot reload** (SIGHUP or `POST /config/reload`): `sources`, `sinks`, `dispatcher`, `processing` and',
     '  `app.log_level` apply live; `api`, `metrics`, `positions`, `persistence`, `buffer`, `dlq` and the rest of `app` need a restart.',
+    '  Files named by sinks (`tls.ca_file`, `cert_file`, `key_file`, `key_password_file`, `password_file`, `bearer_token_file`) are',
+    '  read again on every reload; the sinks are rebuilt when one changed, so rotated certificates apply without a restart.',
+    '- **Sink TLS:** a `tls` section on `loki`/`http` (https:// URLs) or `kafka` (turns TLS on; `tls: {}` uses the system roots).',
+    '  `validate` checks each file is readable, parses as PEM, the key password opens the key and the key matches the certificate.',
+    '  Examples: `deploy/examples/loki-mtls.yaml`, `deploy/examples/kafka-sasl-ssl.yaml`.',
     '',
   ];
   const sections = schema.properties ?? {};
@@ -132,10 +175,13 @@ export function renderConfigDocs(): string {
       '| Key | Type | Default | Meaning |',
       '|---|---|---|---|',
     );
+    // `type` is the heading, and the optional `when` every step takes is
+    // described once above; a required `when` is the step's own option.
+    const required = new Set(step.required ?? []);
     const props = { ...step.properties };
     delete props['type'];
-    delete props['when'];
-    rows({ properties: props }, '', out, new Set(step.required ?? []));
+    if (!required.has('when')) delete props['when'];
+    rows({ properties: props }, '', out, required);
     out.push('');
   }
   return `${out.join('\n').trimEnd()}\n`;

@@ -4,6 +4,7 @@ import {
   SERVICE_ACCOUNT_DIR,
 } from '@lc/monitors';
 import { z } from 'zod';
+import { multilineSchema } from './multiline-schema.js';
 import {
   duration,
   flag,
@@ -146,6 +147,9 @@ export const kubernetesSource = section({
     .describe(
       'Longer messages are truncated or skipped (counted); reading goes on.',
     ),
+  multiline: multilineSchema.describe(
+    "Join messages into multiline records (stack traces), after partial (P) fragments are joined, each container's stdout and stderr separately. A record has its first line's time; its position never passes a line still waiting for its record, so a restart (a crash included) in the middle of a trace reads it again whole. Pending records are emitted when the file is rotated away or deleted, or after flush_timeout.",
+  ),
   rescan_interval: duration(
     1000,
     'Full rescan of the pod log directories (fs.watch finds most changes sooner).',

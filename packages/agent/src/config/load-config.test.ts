@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig, unwrapConfig } from './load-config.js';
+import { REDACTED } from './redact-secrets.js';
 
 const SINK = 'sinks: {stdout: [{}]}\n';
 
@@ -58,7 +59,22 @@ describe('parseConfig', () => {
       [
         'no sinks at all',
         'app: {name: x}',
-        'sinks: at least one sink is required (loki, kafka, file, stdout or http)',
+        'sinks: at least one sink is required (loki, kafka, file, stdout, http, otlp or custom)',
+      ],
+      [
+        'an OTLP sink without an endpoint',
+        'sinks: {otlp: [{encoding: json}]}',
+        'sinks.otlp[0].endpoint: give endpoint (base URL, /v1/logs is appended) or logs_endpoint (full URL)',
+      ],
+      [
+        'an OTLP sink with both endpoints',
+        'sinks: {otlp: [{endpoint: "http://c:4318", logs_endpoint: "http://c:4318/v1/logs"}]}',
+        'sinks.otlp[0].endpoint: give endpoint or logs_endpoint, not both',
+      ],
+      [
+        'an OTLP compression typo',
+        'sinks: {otlp: [{endpoint: "http://c:4318", compression: gzp}]}',
+        'sinks.otlp[0].compression: expected one of "gzip", "none", got "gzp"; did you mean "gzip"?',
       ],
       [
         'empty kafka brokers',
@@ -146,6 +162,24 @@ describe('parseConfig', () => {
       expect(config.app.name).toBe('a$b');
     });
 
+    it('should reject an unterminated or malformed ${ reference, naming only the variable', () => {
+      expect(
+        issuesOf(`${SINK}api: {token: "\${NU_TOKEN"}`, { NU_TOKEN: 'x' }),
+      ).toEqual([
+        'api.token: unterminated variable reference "${NU_TOKEN" (missing "}"; write "$${" for a literal "${")',
+      ]);
+      const [bad] = issuesOf(`${SINK}app: {name: "a\${1x}b"}`);
+      expect(bad).toMatch(/^app\.name: invalid variable reference "\$\{1x…"/);
+      // The rest of a value that may be a secret is never quoted.
+      expect(
+        issuesOf(`${SINK}api: {token: "s3cr3t-\${T"}`).join('\n'),
+      ).not.toContain('s3cr3t');
+      expect(
+        unwrapConfig(parseConfig(`${SINK}app: {name: "$\${A}b"}`, { env: {} }))
+          .app.name,
+      ).toBe('${A}b');
+    });
+
     it('should apply LC_* environment overrides after substitution', () => {
       const config = unwrapConfig(
         parseConfig(`sinks: {loki: [{url: "http://a:3100"}]}\napi: {port: 1}`, {
@@ -196,5 +230,38 @@ describe('loadConfigFile', () => {
     expect((await loadConfigFile(path, { env: {} })).ok).toBe(true);
     const missing = await loadConfigFile(join(dir, 'nope.yaml'));
     expect(missing.ok).toBe(false);
+  });
+});
+
+describe('parseConfig', () => {
+  describe('secrets', () => {
+    it('should never echo a secret in an error message', () => {
+      const result = parseConfig(
+        [
+          'api: {token: 123456789}',
+          'sinks:',
+          '  loki: [{url: "htp://bob:url-pass-77@x", password: {a: 1}}]',
+          '  http: [{url: "http://127.0.0.1:1", headers: {Authorization: [hdr-secret-88]}}]',
+        ].join('\n'),
+        { env: {} },
+      );
+      if (result.ok) throw new Error('expected the config to be rejected');
+      const text = JSON.stringify(result.issues);
+      for (const secret of ['123456789', 'url-pass-77', 'hdr-secret-88'])
+        expect(text).not.toContain(secret);
+      expect(result.issues).toEqual(
+        expect.arrayContaining([
+          { path: 'api.token', message: 'expected string, got a number' },
+          {
+            path: 'sinks.loki[0].password',
+            message: 'expected string, got a map',
+          },
+          {
+            path: 'sinks.loki[0].url',
+            message: `expected a URL, got "htp://${REDACTED}@x"`,
+          },
+        ]),
+      );
+    });
   });
 });

@@ -1,13 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { LcError } from '@lc/core';
 import type { z } from 'zod';
 import { didYouMean } from '../internal/did-you-mean.js';
 import { formatPath, readRawConfig } from './raw-config.js';
 import type { ConfigIssue, ParseConfigOptions } from './raw-config.js';
+import { kafkaClientIssues } from './kafka-client-check.js';
 import { configSchema } from './schema.js';
+import { resolveSinkModules } from './sink-modules.js';
 import type { AgentConfig } from './schema.js';
 import { describeValue } from '../internal/describe-value.js';
+import { collectSecrets, isSecretPath } from './redact-secrets.js';
+import { createSecretScrubber } from './secret-scrubber.js';
 
 export { ENV_OVERRIDES, formatPath } from './raw-config.js';
 export type { ConfigIssue, ParseConfigOptions } from './raw-config.js';
@@ -30,22 +35,43 @@ export function parseConfig(
   return raw.ok ? validateConfig(raw.raw) : raw;
 }
 
-/** Validate an already-parsed config object (after substitution). */
+/**
+ * Validate an already-parsed config object (after substitution). No
+ * message echoes a secret: values at secret keys are described by type
+ * only, and every secret the config holds is scrubbed from the messages.
+ */
 export function validateConfig(raw: unknown): ConfigResult {
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    return { ok: false, issues: formatIssues(parsed.error.issues, raw) };
-  }
-  const issues = semanticChecks(parsed.data, raw);
-  return issues.length > 0
-    ? { ok: false, issues }
-    : { ok: true, config: parsed.data };
+  const issues = parsed.success
+    ? semanticChecks(parsed.data, raw)
+    : formatIssues(parsed.error.issues, raw);
+  if (parsed.success && issues.length === 0)
+    return { ok: true, config: parsed.data };
+  const scrubber = createSecretScrubber(collectSecrets(raw));
+  return {
+    ok: false,
+    issues: issues.map((i) => ({ ...i, message: scrubber.scrub(i.message) })),
+  };
 }
 
-/** Read, parse and validate a config file. */
+/** Options for {@link loadConfigFile}. */
+export interface LoadConfigFileOptions extends ParseConfigOptions {
+  /**
+   * Replace each `sinks.custom[].module` that resolves from the file's
+   * directory by its `file:` URL, so the agent imports it wherever it
+   * runs from. `lc-agent` turns this off and checks the modules itself,
+   * to report them as written. @default true
+   */
+  resolveModules?: boolean;
+}
+
+/**
+ * Read, parse and validate a config file. `sinks.custom[].module` paths
+ * and package names are resolved from the file's directory.
+ */
 export async function loadConfigFile(
   path: string,
-  options: ParseConfigOptions = {},
+  options: LoadConfigFileOptions = {},
 ): Promise<ConfigResult> {
   let text: string;
   try {
@@ -61,7 +87,11 @@ export async function loadConfigFile(
       ],
     };
   }
-  return parseConfig(text, options);
+  const result = parseConfig(text, options);
+  // Custom sink modules are named relative to the file.
+  return result.ok && options.resolveModules !== false
+    ? { ok: true, config: resolveSinkModules(result.config, resolve(path)) }
+    : result;
 }
 
 /** Throw `LC_ERR_CONFIG` listing every issue, for programmatic callers. */
@@ -108,17 +138,25 @@ function formatIssues(
       });
       continue;
     }
+    const secret = isSecretPath(issue.path);
     const input = valueAt(raw, issue.path);
-    let message = issue.message;
+    // A secret is described by its type only: never echoed, even when wrong.
+    const describe = (v: unknown): string =>
+      secret && (typeof v !== 'object' || v === null) && v !== undefined
+        ? `a ${typeof v}`
+        : describeValue(v);
+    let message = secret
+      ? issue.message.replace(/, got .*$/s, `, got ${describe(input)}`)
+      : issue.message;
     if (issue.code === 'invalid_type') {
-      message = `expected ${issue.expected === 'object' ? 'a map' : issue.expected === 'array' ? 'a list' : issue.expected}, got ${describeValue(input)}`;
+      message = `expected ${issue.expected === 'object' ? 'a map' : issue.expected === 'array' ? 'a list' : issue.expected}, got ${describe(input)}`;
     } else if (issue.code === 'invalid_value') {
       const allowed = issue.values.map((v) => JSON.stringify(v));
       const hint =
         typeof input === 'string'
           ? didYouMean(input, issue.values.map(String))
           : undefined;
-      message = `expected one of ${allowed.join(', ')}, got ${describeValue(input)}${hint === undefined ? '' : `; did you mean "${hint}"?`}`;
+      message = `expected one of ${allowed.join(', ')}, got ${describe(input)}${hint === undefined || secret ? '' : `; did you mean "${hint}"?`}`;
     } else if (issue.code === 'too_small' || issue.code === 'too_big') {
       const bound = issue.code === 'too_small' ? 'at least' : 'at most';
       const what =
@@ -127,7 +165,7 @@ function formatIssues(
           : issue.origin === 'string'
             ? `a string of ${bound} ${String(issue.code === 'too_small' ? issue.minimum : issue.maximum)} character(s)`
             : `a number ${bound} ${String(issue.code === 'too_small' ? issue.minimum : issue.maximum)}`;
-      message = `expected ${what}, got ${describeValue(input)}`;
+      message = `expected ${what}, got ${describe(input)}`;
     }
     out.push({ path: formatPath(issue.path), message });
   }
@@ -199,5 +237,6 @@ function semanticChecks(config: AgentConfig, raw: unknown): ConfigIssue[] {
     }
     pipelines.add(p.name);
   });
+  issues.push(...kafkaClientIssues(config));
   return issues;
 }

@@ -42,6 +42,30 @@ export const ENV_OVERRIDES: Readonly<
 
 const VAR_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$/g;
 const WHOLE_REF = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
+/** {@link VAR_REF} anchored at `lastIndex`. */
+const REF_AT = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$/y;
+
+/**
+ * What is wrong with the first `${` of `value` that is not a complete
+ * reference, or undefined. Names only the variable-name part, never the
+ * rest of the value (it may be a secret).
+ */
+function badReference(value: string): string | undefined {
+  for (let i = value.indexOf('$'); i !== -1; i = value.indexOf('$', i + 1)) {
+    REF_AT.lastIndex = i;
+    const m = REF_AT.exec(value);
+    if (m !== null) {
+      i += m[0].length - 1;
+      continue;
+    }
+    if (value[i + 1] !== '{') continue;
+    const name = /^[A-Za-z0-9_]*/.exec(value.slice(i + 2))?.[0] ?? '';
+    if (value.indexOf('}', i) === -1)
+      return `unterminated variable reference "\${${name}" (missing "}"; write "$\${" for a literal "\${")`;
+    return `invalid variable reference "\${${name}…": a name is letters, digits and "_", not starting with a digit, optionally followed by ":-default" (write "$\${" for a literal "\${")`;
+  }
+  return undefined;
+}
 
 /** A config file parsed and substituted, not yet validated against the schema. */
 export type RawConfigResult =
@@ -108,6 +132,11 @@ function substitute(
 ): unknown {
   if (typeof value === 'string') {
     if (!value.includes('$')) return value;
+    const bad = badReference(value);
+    if (bad !== undefined) {
+      issues.push({ path: formatPath(path), message: bad });
+      return value;
+    }
     const whole = WHOLE_REF.exec(value);
     if (whole !== null) {
       const resolved = lookup(whole[1] as string, whole[2], env, path, issues);

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { didYouMean } from '../internal/did-you-mean.js';
 import { describeValue } from '../internal/describe-value.js';
-import { parseDurationMs, parseSizeBytes } from './units.js';
+import {
+  humanDuration,
+  humanSize,
+  parseDurationMs,
+  parseSizeBytes,
+} from '@lc/core';
 
 /**
  * A strict config section: unknown keys are rejected with a "did you mean"
@@ -132,38 +137,4 @@ export function regex(description: string) {
       },
     )
     .describe(description);
-}
-
-/** 90000 → "1m30s"; used for documented defaults. */
-export function humanDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  const units: [string, number][] = [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-    ['ms', 1],
-  ];
-  let left = ms;
-  let out = '';
-  for (const [unit, size] of units) {
-    const n = Math.floor(left / size);
-    if (n > 0) {
-      out += `${n}${unit}`;
-      left -= n * size;
-    }
-  }
-  return out;
-}
-
-/** 67108864 → "64MiB"; used for documented defaults. */
-export function humanSize(bytes: number): string {
-  for (const [unit, size] of [
-    ['GiB', 1024 ** 3],
-    ['MiB', 1024 ** 2],
-    ['KiB', 1024],
-  ] as const) {
-    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
-  }
-  return String(bytes);
 }

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from './defaults.js';
+import { pipelineSchema } from '@lc/processing';
 import { kubernetesSource } from './kubernetes-schema.js';
-import { pipelineSchema } from './processing-schema.js';
+import { multilineSchema } from './multiline-schema.js';
+import { sinksSchema } from './sinks-schema.js';
 import {
   duration,
   durationValue,
   flag,
-  httpUrl,
   positiveInt,
   section,
   size,
@@ -24,104 +25,6 @@ const port = (defaultPort: number, description: string) =>
     .max(65_535)
     .default(defaultPort)
     .describe(description);
-
-const sinkCommon = {
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'expected letters, digits, "-" or "_"')
-    .optional()
-    .describe(
-      'Unique sink name (metrics label, routes, DLQ). @default "<type>" or "<type>-<n>"',
-    ),
-  match: z
-    .record(z.string(), z.string())
-    .optional()
-    .describe(
-      'Route: only records whose labels match these globs go to this sink. @default every record',
-    ),
-};
-
-const lokiSink = section({
-  ...sinkCommon,
-  url: httpUrl('Loki base URL (http://loki:3100) or full push URL.'),
-  tenant_id: z.string().optional().describe('X-Scope-OrgID header.'),
-  encoding: z
-    .enum(['protobuf', 'json'])
-    .default('protobuf')
-    .describe('Push encoding.'),
-  labels: stringMap('Static labels added to every stream.'),
-  headers: stringMap('Extra HTTP headers.'),
-  username: z.string().optional().describe('Basic auth user.'),
-  password: z.string().optional().describe('Basic auth password (secret).'),
-  bearer_token: z.string().optional().describe('Bearer token (secret).'),
-  timeout: duration(30_000, 'Request timeout.'),
-});
-
-const kafkaSink = section({
-  ...sinkCommon,
-  brokers: z.array(z.string().min(1)).min(1).describe('host:port list.'),
-  topic: z.string().min(1).describe('Topic to produce to.'),
-  client_id: z.string().default('lc-agent').describe('Kafka client id.'),
-  compression: z
-    .enum(['none', 'gzip', 'snappy'])
-    .default('none')
-    .describe('Batch compression.'),
-  acks: z
-    .union([z.literal(-1), z.literal(0), z.literal(1)])
-    .default(-1)
-    .describe('Required acks.'),
-  format: z
-    .enum(['json', 'text'])
-    .default('json')
-    .describe('Message value: the record as JSON or the raw line.'),
-  key_label: z
-    .string()
-    .optional()
-    .describe('Label used as message key. @default the source id'),
-  timeout: duration(30_000, 'Request timeout.'),
-});
-
-const fileSink = section({
-  ...sinkCommon,
-  path_template: z
-    .string()
-    .optional()
-    .describe(
-      'File path under directory; placeholders {source}, {source_kind}, {file_name}, {container_name}, {date}, {hour}, {label:NAME}. @default "{source_kind}-{source}.log"',
-    ),
-  directory: z.string().min(1).describe('Output directory.'),
-  format: z
-    .enum(['json', 'text'])
-    .default('json')
-    .describe('JSON Lines or raw lines.'),
-  max_file_bytes: size(128 * MiB, 'Rotate the output file at this size.'),
-  max_files: positiveInt(10, 'Rotated files kept.'),
-  fsync: flag(false, 'fsync after every batch.'),
-});
-
-const stdoutSink = section({
-  ...sinkCommon,
-  format: z.enum(['json', 'text']).default('json').describe('Output format.'),
-});
-
-const httpSink = section({
-  ...sinkCommon,
-  url: httpUrl('Endpoint receiving the batches.'),
-  format: z
-    .enum(['ndjson', 'elasticsearch'])
-    .default('ndjson')
-    .describe('Body encoding: NDJSON records or an Elasticsearch _bulk body.'),
-  index: z
-    .string()
-    .optional()
-    .describe('Elasticsearch index (format: elasticsearch).'),
-  gzip: flag(false, 'gzip request bodies.'),
-  headers: stringMap('Extra HTTP headers (may hold secrets).'),
-  username: z.string().optional().describe('Basic auth user.'),
-  password: z.string().optional().describe('Basic auth password (secret).'),
-  bearer_token: z.string().optional().describe('Bearer token (secret).'),
-  timeout: duration(30_000, 'Request timeout.'),
-});
 
 const fileSource = section({
   include: z
@@ -194,6 +97,11 @@ const fileSource = section({
     5000,
     'How long a renamed-away file stays open to drain late writes.',
   ),
+  multiline: multilineSchema,
+  read_compressed: flag(
+    true,
+    'Read .gz files decompressed, once: the ones the globs match, and the .gz of a file compressed before it was read to its end (logrotate compress without delaycompress; found next to it, whatever the globs). A .gz is known by its decompressed content, so it is read only from where the file it holds was read up to (app.log.1 -> app.log.1.gz: not again), and a restart does not read a finished .gz again. Truncated or corrupt archives deliver everything before the damage and are reported. false: no .gz is ever read.',
+  ),
 });
 
 const dockerSource = section({
@@ -228,6 +136,7 @@ const dockerSource = section({
     ),
   labels: stringMap('Labels added to every record.'),
   max_concurrent_streams: positiveInt(50, 'Concurrent log streams.'),
+  multiline: multilineSchema,
 });
 
 /** The agent configuration schema (YAML, snake_case keys). */
@@ -265,7 +174,7 @@ export const configSchema = section({
       .string()
       .optional()
       .describe(
-        'Bearer token for mutating endpoints; required when host is not loopback.',
+        'Bearer token required on every endpoint but /health, /ready and /metrics; required when host is not loopback.',
       ),
     max_body_bytes: size(MiB, 'Largest accepted ingest body.'),
     max_records_per_request: positiveInt(
@@ -420,31 +329,7 @@ export const configSchema = section({
       .default([])
       .describe('Processing pipelines; first matching one per source.'),
   }).prefault({}),
-  sinks: section({
-    loki: z.array(lokiSink).default([]),
-    kafka: z.array(kafkaSink).default([]),
-    file: z.array(fileSink).default([]),
-    stdout: z.array(stdoutSink).default([]),
-    http: z.array(httpSink).default([]),
-  })
-    .prefault({})
-    .check((ctx) => {
-      const s = ctx.value;
-      const total =
-        s.loki.length +
-        s.kafka.length +
-        s.file.length +
-        s.stdout.length +
-        s.http.length;
-      if (total === 0) {
-        ctx.issues.push({
-          code: 'custom',
-          input: s,
-          message:
-            'at least one sink is required (loki, kafka, file, stdout or http)',
-        });
-      }
-    }),
+  sinks: sinksSchema,
 });
 
 /** The validated configuration (defaults applied, units resolved). */

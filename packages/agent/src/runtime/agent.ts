@@ -7,15 +7,16 @@ import type {
   Position,
   PositionStore,
 } from '@lc/core';
-import type { DispatcherStats, SinkStats } from '@lc/dispatcher';
+import type { DispatcherStats, RouteStats, SinkStats } from '@lc/dispatcher';
 import type { ContainerStatus, FileStatus } from '@lc/monitors';
 import type { BatchPersistenceStats } from '@lc/persistence';
 import type { PositionManagerStats } from '@lc/positions';
+import type { ProcessorStats } from '@lc/processing';
 import type { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/schema.js';
 import type { BufferStatus } from './buffer-status.js';
 import type { AgentEnv, KubernetesStatus } from './kubernetes-metadata.js';
-import type { ProcessorStats } from '../processing/create-processor.js';
+import type { Readiness } from './readiness.js';
 
 /** Options for {@link createAgent}. */
 export interface AgentOptions {
@@ -105,14 +106,25 @@ export interface Agent {
    * error is thrown.
    */
   reload(next: AgentConfig): Promise<ReloadResult>;
-  /** Hand records (HTTP ingest) to processing; false = over budget, retry later. */
-  ingest(records: readonly LogRecord[]): boolean;
-  /** Readiness of each component. */
-  readiness(): { ready: boolean; components: Record<string, string> };
-  /** Every tracked file and container, and whether positions can be saved. */
+  /**
+   * Hand records (HTTP ingest) to processing; all of them or none. Throws
+   * `LC_ERR_SERVICE_UNAVAILABLE` unless the agent is running (starting,
+   * reloading, stopping), and `LC_ERR_QUEUE_FULL` while the intake is full
+   * (sinks down or slow past the disk buffer): retry later.
+   */
+  ingest(records: readonly LogRecord[]): void;
+  /** Whether the agent is ready, and each component (see {@link Readiness}). */
+  readiness(): Readiness;
+  /** Every sink, route, tracked file and container, and whether positions can be saved. */
   status(): {
-    /** Per sink: circuit, in flight, queued, delivered, dead-lettered, last error. */
+    /**
+     * Per sink: state, circuit, fallback, in flight, queued, its backlog
+     * (unsettled batches and records, age of the oldest), delivered,
+     * dead-lettered, last error.
+     */
     sinks: readonly SinkStats[];
+    /** Each route and whether its records reach a sink. */
+    routes: readonly RouteStats[];
     files: FileStatus[];
     containers: ContainerStatus[];
     /** The Kubernetes source and its API metadata. */

@@ -6,7 +6,7 @@ import type {
   Intake,
   Sink,
 } from '@lc/core';
-import type { Dispatcher } from '@lc/dispatcher';
+import type { Dispatcher, DispatcherShutdown } from '@lc/dispatcher';
 import { createDispatcher } from '@lc/dispatcher';
 import type {
   ContainerMonitor,
@@ -14,16 +14,15 @@ import type {
   KubernetesMonitor,
 } from '@lc/monitors';
 import type { BatchPersistence } from '@lc/persistence';
+import type { Processor } from '@lc/processing';
+import { createProcessingIntake } from '@lc/processing';
 import type { AgentConfig } from '../config/schema.js';
-import type { Processor } from '../processing/create-processor.js';
 import type { KubernetesMetadataPlan } from './kubernetes-metadata.js';
-import { createProcessingIntake } from '../processing/processing-intake.js';
 import { buildSinks } from './build-sinks.js';
+import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
+import type { SinkFiles } from './sink-files.js';
+import { startSources, stopSources } from './build-sources.js';
 
-/**
- * One pipeline generation: what a config builds and a reload replaces
- * (sinks, dispatcher, processing intake) and the sources feeding it.
- */
 /**
  * Whether the disk buffer runs: it holds what backpressure would hold, so
  * only with `drop_policy: block` (a drop policy drops instead).
@@ -32,16 +31,22 @@ export function spillActive(d: AgentConfig['dispatcher']): boolean {
   return d.spill.enabled && d.drop_policy === 'block';
 }
 
+/**
+ * One pipeline generation: what a config builds and a reload replaces
+ * (sinks, dispatcher, processing intake) and the sources feeding it.
+ */
 export interface Generation {
   readonly config: AgentConfig;
   readonly sinks: Sink[];
+  /** Fingerprint of the TLS and secret files the sinks were built from. */
+  readonly sinkFiles: string;
   readonly dispatcher: Dispatcher;
   readonly intake: Intake;
   files: FileMonitor[];
   docker: ContainerMonitor | undefined;
   kubernetes: KubernetesMonitor | undefined;
   /** The Kubernetes source's API metadata (running or off), with the source. */
-  kubernetesMetadata: KubernetesMetadataPlan | undefined;
+  kubernetesMetadata?: KubernetesMetadataPlan | undefined;
 }
 
 /** What {@link buildGeneration} takes from the agent. */
@@ -51,17 +56,22 @@ export interface PipelineDeps {
   readonly committer: CursorCommitter;
   readonly batchStore: BatchPersistence | undefined;
   readonly deadLetters: DeadLetterStore | undefined;
-  /** The processor now (a reload can swap it). */
-  readonly processor: () => Processor;
+  /** The agent's processor (a slot: a reload can swap what it runs). */
+  readonly processor: Processor;
 }
 
-/** Build the sinks, the dispatcher and the processing intake of `cfg`; sources come later. */
-export function buildGeneration(
+/**
+ * Build the sinks, the dispatcher and the processing intake of `cfg`;
+ * sources come later. `files`: the sinks' TLS and secret files, already
+ * read (else read now; unreadable ones throw `LC_ERR_CONFIG`).
+ */
+export async function buildGeneration(
   cfg: AgentConfig,
   deps: PipelineDeps,
-): Generation {
+  files: SinkFiles = unwrapSinkFiles(readSinkFiles(cfg)),
+): Promise<Generation> {
   const { inst, committer, batchStore, deadLetters } = deps;
-  const built = buildSinks(cfg, inst);
+  const built = await buildSinks(cfg, inst, files);
   const d = cfg.dispatcher;
   const dispatcher = createDispatcher({
     ...inst,
@@ -104,15 +114,13 @@ export function buildGeneration(
       ? {}
       : { retry: { maxAttempts: d.max_retries + 1 } }),
   });
-  const intake = createProcessingIntake(dispatcher, {
-    process: (r) => deps.processor().process(r),
-    processMany: (rs) => deps.processor().processMany(rs),
-    pipelineFor: (r) => deps.processor().pipelineFor(r),
-    stats: () => deps.processor().stats(),
-  });
+  // Sources → processing → dispatcher: what processing drops never
+  // reaches the dispatcher (see createProcessingIntake).
+  const intake = createProcessingIntake(dispatcher, deps.processor);
   return {
     config: cfg,
     sinks: built.sinks,
+    sinkFiles: files.fingerprint,
     dispatcher,
     intake,
     files: [],
@@ -120,4 +128,25 @@ export function buildGeneration(
     kubernetes: undefined,
     kubernetesMetadata: undefined,
   };
+}
+
+/** Start `g`: the dispatcher (it delivers WAL leftovers first), then its sources. */
+export async function startGeneration(g: Generation): Promise<void> {
+  await g.dispatcher.start();
+  await startSources(g);
+}
+
+/**
+ * Stop `g`: sources first, then the dispatcher drains (committing what was
+ * delivered), then `committer` flushes. Resolves what the dispatcher left
+ * and where, for the caller to report.
+ */
+export async function stopGeneration(
+  g: Generation,
+  committer: { flush(): Promise<void> },
+): Promise<DispatcherShutdown> {
+  await stopSources(g);
+  const summary = await g.dispatcher.shutdown();
+  await committer.flush();
+  return summary;
 }

@@ -1,7 +1,9 @@
-import type { Logger, PositionStore } from '@lc/core';
+import type { Instrumentation, Logger, PositionStore } from '@lc/core';
+import type { PositionManager } from '@lc/positions';
 import {
   createJsonFilePositionStore,
   createMemoryPositionStore,
+  createPositionManager,
   createRedisPositionStore,
 } from '@lc/positions';
 import type { Registry } from 'prom-client';
@@ -35,4 +37,20 @@ export function createPositionStore(
         registry,
       });
   }
+}
+
+/**
+ * The position manager over `store`, or over the store `config.positions`
+ * describes. Not started.
+ */
+export function buildPositions(
+  config: AgentConfig,
+  inst: Instrumentation & { logger: Logger; registry: Registry },
+  store?: PositionStore,
+): PositionManager {
+  return createPositionManager({
+    ...inst,
+    store: store ?? createPositionStore(config, inst.logger, inst.registry),
+    flushIntervalMs: config.positions.flush_interval,
+  });
 }

@@ -5,9 +5,15 @@ import {
   createHttpSink,
   createKafkaSink,
   createLokiSink,
+  createOtlpSink,
   createStdoutSink,
 } from '@lc/sinks';
+import type { SinkTlsOptions } from '@lc/sinks';
+import { resolveKafkaClient } from '../config/kafka-client-check.js';
 import type { AgentConfig } from '../config/schema.js';
+import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
+import type { SinkFiles } from './sink-files.js';
+import { buildCustomSink } from './custom-sinks.js';
 
 /** Sinks built from config, with their routes. */
 export interface BuiltSinks {
@@ -26,11 +32,18 @@ export function sinkName(
   return explicit ?? (count === 1 ? type : `${type}-${index}`);
 }
 
-/** Build every configured sink. Throws `LC_ERR_CONFIG` for unavailable types. */
-export function buildSinks(
+/**
+ * Build every configured sink: the built-in types, then `sinks.custom`
+ * (each module imported and its factory called). Throws `LC_ERR_CONFIG`
+ * for TLS/secret files that cannot be read or used (`files`: already read,
+ * else read now), and naming the entry when a custom sink cannot be built
+ * (the sinks built before it are shut down first).
+ */
+export async function buildSinks(
   config: AgentConfig,
   inst: Instrumentation,
-): BuiltSinks {
+  files: SinkFiles = unwrapSinkFiles(readSinkFiles(config)),
+): Promise<BuiltSinks> {
   const sinks: Sink[] = [];
   const routes: RouteOptions[] = [];
   const defaultSinks: string[] = [];
@@ -42,7 +55,7 @@ export function buildSinks(
     if (match === undefined) defaultSinks.push(sink.name);
     else routes.push({ match: globsToRegExps(match), sinks: [sink.name] });
   };
-  const { loki, kafka, file, stdout, http } = config.sinks;
+  const { loki, kafka, file, stdout, http, otlp } = config.sinks;
   loki.forEach((s, i) => {
     const name = sinkName('loki', i, loki.length, s.name);
     add(
@@ -54,13 +67,9 @@ export function buildSinks(
         ...(s.tenant_id === undefined ? {} : { tenant: s.tenant_id }),
         staticLabels: s.labels,
         headers: s.headers,
-        ...(s.username !== undefined && s.password !== undefined
-          ? { basicAuth: { username: s.username, password: s.password } }
-          : {}),
-        ...(s.bearer_token === undefined
-          ? {}
-          : { bearerToken: s.bearer_token }),
+        ...httpAuth(files, 'loki', i, s.username),
         requestTimeoutMs: s.timeout,
+        ...tlsOf(files, 'loki', i),
       }),
       s.match,
     );
@@ -83,18 +92,35 @@ export function buildSinks(
     );
   });
   kafka.forEach((s, i) => {
+    const name = sinkName('kafka', i, kafka.length, s.name);
+    const { client, why } = resolveKafkaClient(s);
+    inst.logger?.info(
+      { sink: name, client, configured: s.client },
+      `kafka sink "${name}" uses client ${client} (${why})`,
+    );
     add(
       createKafkaSink({
         ...inst,
-        name: sinkName('kafka', i, kafka.length, s.name),
+        name,
         brokers: s.brokers,
         topic: s.topic,
+        client,
         clientId: s.client_id,
         compression: s.compression,
         acks: s.acks,
         format: s.format,
         ...(s.key_label === undefined ? {} : { keyLabel: s.key_label }),
         requestTimeoutMs: s.timeout,
+        ...tlsOf(files, 'kafka', i),
+        ...(s.sasl === undefined
+          ? {}
+          : {
+              sasl: {
+                mechanism: s.sasl.mechanism,
+                username: s.sasl.username,
+                password: files.secret('kafka', i, 'sasl.password') ?? '',
+              },
+            }),
       }),
       s.match,
     );
@@ -118,18 +144,78 @@ export function buildSinks(
         ...(s.index === undefined ? {} : { index: s.index }),
         gzip: s.gzip,
         headers: s.headers,
-        ...(s.username !== undefined && s.password !== undefined
-          ? { basicAuth: { username: s.username, password: s.password } }
-          : {}),
-        ...(s.bearer_token === undefined
-          ? {}
-          : { bearerToken: s.bearer_token }),
+        ...httpAuth(files, 'http', i, s.username),
         requestTimeoutMs: s.timeout,
+        ...tlsOf(files, 'http', i),
       }),
       s.match,
     );
   });
+  otlp.forEach((s, i) => {
+    add(
+      createOtlpSink({
+        ...inst,
+        name: sinkName('otlp', i, otlp.length, s.name),
+        ...(s.endpoint === undefined ? {} : { endpoint: s.endpoint }),
+        ...(s.logs_endpoint === undefined
+          ? {}
+          : { logsEndpoint: s.logs_endpoint }),
+        encoding: s.encoding,
+        compression: s.compression,
+        headers: s.headers,
+        requestTimeoutMs: s.timeout,
+        resourceLabels: s.resource_labels,
+        resourceAttributes: s.resource_attributes,
+        attributeNames: s.attribute_names,
+        severityKeys: s.severity_keys,
+        traceIdKeys: s.trace_id_keys,
+        spanIdKeys: s.span_id_keys,
+        traceparentKeys: s.traceparent_keys,
+        partialSuccess: s.partial_success,
+        maxRequestBytes: s.max_request_bytes,
+        ...tlsOf(files, 'otlp', i),
+      }),
+      s.match,
+    );
+  });
+  for (const [i, s] of config.sinks.custom.entries()) {
+    let sink: Sink;
+    try {
+      sink = await buildCustomSink(s, i, inst);
+    } catch (error) {
+      await Promise.allSettled(sinks.map((built) => built.shutdown()));
+      throw error;
+    }
+    add(sink, s.match);
+  }
   return { sinks, routes, defaultSinks };
+}
+
+/** `tls` of sink `type[index]`, files read. */
+function tlsOf(
+  files: SinkFiles,
+  type: string,
+  index: number,
+): { tls?: SinkTlsOptions } {
+  const tls = files.tls(type, index);
+  return tls === undefined ? {} : { tls };
+}
+
+/** Basic auth or bearer token, inline or from their `_file`. */
+function httpAuth(
+  files: SinkFiles,
+  type: string,
+  index: number,
+  username: string | undefined,
+): {
+  basicAuth?: { username: string; password: string };
+  bearerToken?: string;
+} {
+  const password = files.secret(type, index, 'password');
+  if (username !== undefined && password !== undefined)
+    return { basicAuth: { username, password } };
+  const token = files.secret(type, index, 'bearer_token');
+  return token === undefined ? {} : { bearerToken: token };
 }
 
 /** Config globs (`*`, `?`) to anchored regular expressions. */

@@ -4,9 +4,12 @@ import {
   createContainerMonitor,
   createFileMonitor,
   createKubernetesMonitor,
+  kubernetesIncludeGlobs,
+  recordFileWatches,
 } from '@lc/monitors';
 import type { KubernetesMonitor } from '@lc/monitors';
 import type { PositionManager } from '@lc/positions';
+import { toMultilineOptions } from '../config/multiline-schema.js';
 import type { AgentConfig } from '../config/schema.js';
 import type { Generation } from './build-pipeline.js';
 import type { AgentEnv } from './kubernetes-metadata.js';
@@ -16,8 +19,8 @@ import { planKubernetesMetadata } from './kubernetes-metadata.js';
 export interface SourceDeps {
   readonly inst: Instrumentation;
   readonly positions: PositionManager;
-  /** Where the Kubernetes API metadata looks for the cluster. */
-  readonly env: AgentEnv;
+  /** Where the Kubernetes API metadata looks for the cluster. @default process.env */
+  readonly env?: AgentEnv;
 }
 
 /** Paths the agent writes to, which file sources must never read. */
@@ -91,6 +94,8 @@ export function attachSources(
       encoding: f.encoding,
       partialLineFlushMs: f.partial_line_flush,
       rotatedFileGraceMs: f.rotated_file_grace,
+      readCompressed: f.read_compressed,
+      ...multiline(f.multiline),
       selfPaths: [...guard, ...k8s],
     }),
   );
@@ -111,6 +116,7 @@ export function attachSources(
         },
         labels: docker.labels,
         maxConcurrentStreams: docker.max_concurrent_streams,
+        ...multiline(docker.multiline),
       })
     : undefined;
 }
@@ -128,7 +134,7 @@ function buildKubernetes(
   const k = cfg.sources.kubernetes;
   g.kubernetesMetadata = undefined;
   if (!k.enabled) return undefined;
-  const plan = planKubernetesMetadata(cfg, deps.env, deps.inst);
+  const plan = planKubernetesMetadata(cfg, deps.env ?? process.env, deps.inst);
   g.kubernetesMetadata = plan;
   if (plan.off !== undefined)
     deps.inst.logger?.info(
@@ -159,6 +165,7 @@ function buildKubernetes(
     partialLineFlushMs: k.partial_line_flush,
     rotatedFileGraceMs: k.rotated_file_grace,
     deletedFileGraceMs: k.deleted_file_grace,
+    ...multiline(k.multiline),
     selfPaths: guard,
     ...(plan.metadata === undefined
       ? {}
@@ -168,4 +175,63 @@ function buildKubernetes(
           metadataTimeoutMs: Math.max(5000, k.metadata.pod_wait + 2000),
         }),
   });
+}
+
+/** `{ multiline }` when configured, else nothing (exactOptionalPropertyTypes). */
+function multiline(m: Parameters<typeof toMultilineOptions>[0]): {
+  multiline?: NonNullable<ReturnType<typeof toMultilineOptions>>;
+} {
+  const options = toMultilineOptions(m);
+  return options === undefined ? {} : { multiline: options };
+}
+
+/**
+ * Record, durably, that each file group (and the Kubernetes source) of `cfg` is watched since this
+ * process started, so a crash loop's next run knows what rotated away
+ * while it was down. Resolves once saved (at once when nothing changed).
+ */
+export async function recordSourceWatches(
+  cfg: AgentConfig,
+  positions: PositionManager,
+): Promise<void> {
+  const since = Math.floor(performance.timeOrigin);
+  let recorded = false;
+  for (const f of cfg.sources.files)
+    recorded =
+      recordFileWatches(
+        positions,
+        f.include.map((g) => resolve(g)),
+        since,
+      ) || recorded;
+  const k8s = cfg.sources.kubernetes;
+  if (k8s.enabled)
+    recorded =
+      recordFileWatches(
+        positions,
+        kubernetesIncludeGlobs({
+          root: resolve(k8s.root),
+          include: k8s.include,
+        }),
+        since,
+      ) || recorded;
+  if (recorded) await positions.whenSaved();
+}
+
+/** Start `g`'s sources: file groups in order, then Kubernetes, then Docker. */
+export async function startSources(g: Generation): Promise<void> {
+  for (const m of g.files) await m.start();
+  // The watch first: the pod log files' first reads wait for its list.
+  await g.kubernetesMetadata?.metadata?.start();
+  await g.kubernetes?.start();
+  await g.docker?.start();
+}
+
+/** Stop `g`'s sources (reading stops; what was read stays in the intake). */
+export async function stopSources(g: Generation): Promise<void> {
+  await Promise.all([
+    ...g.files.map((m) => m.shutdown()),
+    g.kubernetes?.shutdown(),
+    g.docker?.shutdown(),
+  ]);
+  await g.kubernetesMetadata?.metadata?.shutdown();
 }

@@ -6,7 +6,11 @@ import {
   rename,
   writeFile,
 } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
+import { freezeLabels, LcError, silentLogger, timestampFromMs } from '@lc/core';
+import type { Logger, LogRecord } from '@lc/core';
 import { createJsonFilePositionStore } from '@lc/positions';
 import { createTempDir } from '@lc/test-utils';
 import { describe, expect, it } from 'vitest';
@@ -107,6 +111,83 @@ describe('createAgent', () => {
       expect(agent.stats().sinks).toEqual(['one']);
       await agent.shutdown();
       await tmp.cleanup();
+    });
+  });
+
+  describe('ingest', () => {
+    it('should refuse records while a reload stops the old pipeline, instead of taking and dropping them, and say what that stop left', async () => {
+      // A Loki that accepts and never answers: the old pipeline's stop
+      // waits out shutdown_timeout with a push in flight.
+      const sockets = new Set<Socket>();
+      let pushes = 0;
+      const hung = createServer((socket) => {
+        sockets.add(socket);
+        socket.once('data', () => pushes++);
+        socket.resume();
+      });
+      await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+      const tmp = await createTempDir('lc-agent-ingest-');
+      const logged: Array<{ level: string; msg: string }> = [];
+      const logger: Logger = {
+        ...silentLogger,
+        info: (o: unknown, m?: string) =>
+          logged.push({ level: 'info', msg: m ?? String(o) }),
+        warn: (o: unknown, m?: string) =>
+          logged.push({ level: 'warn', msg: m ?? String(o) }),
+        child: () => logger,
+      };
+      const config = (sink: string) =>
+        unwrapConfig(
+          parseConfig(
+            `app: {data_dir: ${tmp.path}/data}
+positions: {store: memory}
+dispatcher: {batch_timeout: 20ms, shutdown_timeout: 1s}
+sinks: {loki: [{name: ${sink}, url: "${url}"}]}
+`,
+            { env: {} },
+          ),
+        );
+      const agent = createAgent({ config: config('one'), logger });
+      try {
+        await agent.start();
+        const record = (line: string): LogRecord => ({
+          line,
+          labels: freezeLabels({ job: 'http' }),
+          source: { kind: 'http', id: 'http-ingest' },
+          ...timestampFromMs(Date.now()),
+        });
+        agent.ingest([record('before')]);
+        while (pushes === 0) await new Promise((r) => setTimeout(r, 10));
+        const reload = agent.reload(config('two'));
+        while (agent.state !== 'reloading')
+          await new Promise((r) => setImmediate(r));
+        let refused: unknown;
+        try {
+          agent.ingest([record('during')]);
+        } catch (error) {
+          refused = error;
+        }
+        expect(LcError.isInstance(refused, 'LC_ERR_SERVICE_UNAVAILABLE')).toBe(
+          true,
+        );
+        expect((refused as Error).message).toBe(
+          'agent is reloading: retry later',
+        );
+        await reload;
+        expect(agent.stats().dispatcher?.dropped).toEqual({});
+        expect(logged.filter((l) => /previous pipeline/.test(l.msg))).toEqual([
+          {
+            level: 'warn',
+            msg: 'reload: previous pipeline shutdown timed out after 1000 ms (dispatcher.shutdown_timeout) with 1 record not delivered to one: 1 record without a source to read them again (HTTP ingest) lost',
+          },
+        ]);
+      } finally {
+        await agent.shutdown();
+        sockets.forEach((s) => s.destroy());
+        hung.close();
+        await tmp.cleanup();
+      }
     });
   });
 });

@@ -1,15 +1,11 @@
 import { resolve } from 'node:path';
 import type { DeadLetterStore } from '@lc/core';
 import { LcError, silentLogger } from '@lc/core';
-import { kubernetesIncludeGlobs, recordFileWatches } from '@lc/monitors';
 import type { BatchPersistence } from '@lc/persistence';
-import { createBatchPersistence, createDeadLetterStore } from '@lc/persistence';
 import type { PositionManager } from '@lc/positions';
-import { createPositionManager } from '@lc/positions';
+import type { Processor } from '@lc/processing';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AgentConfig } from '../config/schema.js';
-import type { Processor } from '../processing/create-processor.js';
-import { createProcessor } from '../processing/create-processor.js';
 import type {
   Agent,
   AgentOptions,
@@ -17,11 +13,27 @@ import type {
   PositionsStatus,
 } from './agent.js';
 import { bufferStatus } from './buffer-status.js';
-import { buildGeneration, spillActive } from './build-pipeline.js';
-import type { Generation, PipelineDeps } from './build-pipeline.js';
-import { createPositionStore } from './build-positions.js';
-import { attachSources } from './build-sources.js';
+import {
+  buildGeneration,
+  spillActive,
+  startGeneration,
+  stopGeneration,
+} from './build-pipeline.js';
+import type { Generation } from './build-pipeline.js';
+import { buildPositions } from './build-positions.js';
+import { buildProcessing, createProcessorSlot } from './build-processing.js';
+import {
+  attachSources,
+  recordSourceWatches,
+  startSources,
+  stopSources,
+} from './build-sources.js';
+import { openStores } from './build-stores.js';
 import { diffConfig } from './diff-config.js';
+import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
+import type { SinkFiles } from './sink-files.js';
+import { agentReadiness } from './readiness.js';
+import { reportShutdown } from './shutdown-report.js';
 import {
   kubernetesReadiness,
   kubernetesStatus,
@@ -53,19 +65,21 @@ export function createAgent(options: AgentOptions): Agent {
     onError: (error: unknown) =>
       logger.error({ err: error }, 'background error'),
   };
-  const positions: PositionManager = createPositionManager({
-    ...inst,
-    store:
-      options.positionStore ?? createPositionStore(config, logger, registry),
-    flushIntervalMs: config.positions.flush_interval,
-  });
+  // The builders, each in its own file: positions, the dispatcher's stores,
+  // processing, then per generation sinks + dispatcher + processing intake
+  // (build-pipeline) and sources. Start and reload use the same ones.
+  const positions: PositionManager = buildPositions(
+    config,
+    inst,
+    options.positionStore,
+  );
   let deadLetters: DeadLetterStore | undefined;
   let batchStore: BatchPersistence | undefined;
-  let processor: Processor = createProcessor({
-    ...inst,
-    pipelines: config.processing.pipelines,
-  });
+  const processing = createProcessorSlot(buildProcessing(config, inst));
+  const processor = processing.processor;
   let gen: Generation | undefined;
+  /** HTTP ingest is refused until the intake has room again. */
+  let ingestPaused = false;
   let chain: Promise<unknown> = Promise.resolve();
 
   const positionsStatus = (): PositionsStatus => {
@@ -87,43 +101,45 @@ export function createAgent(options: AgentOptions): Agent {
     return run;
   };
 
-  const pipelineDeps = (): PipelineDeps => ({
-    inst,
-    committer: positions,
-    batchStore,
-    deadLetters,
-    processor: () => processor,
-  });
-  const buildPipeline = (cfg: AgentConfig): Generation =>
-    buildGeneration(cfg, pipelineDeps());
+  const buildPipeline = (
+    cfg: AgentConfig,
+    files?: SinkFiles,
+  ): Promise<Generation> =>
+    buildGeneration(
+      cfg,
+      {
+        inst,
+        committer: positions,
+        batchStore,
+        deadLetters,
+        processor,
+      },
+      files,
+    );
   const buildSources = (g: Generation, cfg: AgentConfig): void =>
     attachSources(g, cfg, {
       inst,
       positions,
       env: options.env ?? process.env,
     });
-
-  const startSources = async (g: Generation): Promise<void> => {
-    for (const m of g.files) await m.start();
-    // The watch first: the pod log files' first reads wait for its list.
-    await g.kubernetesMetadata?.metadata?.start();
-    await g.kubernetes?.start();
-    await g.docker?.start();
-  };
-
-  const stopSources = async (g: Generation): Promise<void> => {
-    await Promise.all([
-      ...g.files.map((m) => m.shutdown()),
-      g.kubernetes?.shutdown(),
-      g.docker?.shutdown(),
-    ]);
-    await g.kubernetesMetadata?.metadata?.shutdown();
-  };
-
-  const stopPipeline = async (g: Generation): Promise<void> => {
-    await stopSources(g);
-    await g.dispatcher.shutdown();
-    await positions.flush();
+  /** Stop `g` and say, in one line, what it left and where. */
+  const stopPipeline = async (
+    g: Generation,
+    context: 'stop' | 'reload',
+  ): Promise<void> => {
+    const summary = await stopGeneration(g, positions);
+    const c = g.config;
+    reportShutdown(logger, summary, {
+      context,
+      timeoutMs: c.dispatcher.shutdown_timeout,
+      walDirectory:
+        batchStore === undefined
+          ? undefined
+          : (c.persistence.directory ?? resolve(c.app.data_dir, 'wal')),
+      spillDirectory: spillActive(c.dispatcher)
+        ? (c.dispatcher.spill.directory ?? resolve(c.app.data_dir, 'spill'))
+        : undefined,
+    });
   };
 
   const agent: Agent = {
@@ -142,54 +158,12 @@ export function createAgent(options: AgentOptions): Agent {
         if (state !== 'new') return;
         state = 'starting';
         await positions.start();
-        // Each file group's "watched since" is the process start: a crash
-        // loop's next run then knows what rotated away while it was down.
-        const since = Math.floor(performance.timeOrigin);
-        let recorded = false;
-        for (const f of config.sources.files)
-          recorded =
-            recordFileWatches(
-              positions,
-              f.include.map((g) => resolve(g)),
-              since,
-            ) || recorded;
-        const k8s = config.sources.kubernetes;
-        if (k8s.enabled)
-          recorded =
-            recordFileWatches(
-              positions,
-              kubernetesIncludeGlobs({
-                root: resolve(k8s.root),
-                include: k8s.include,
-              }),
-              since,
-            ) || recorded;
-        if (recorded) await positions.whenSaved();
-        if (config.dlq.enabled) {
-          deadLetters = await createDeadLetterStore({
-            ...inst,
-            directory:
-              config.dlq.directory ?? resolve(config.app.data_dir, 'dlq'),
-            maxSegmentBytes: config.buffer.max_segment_bytes,
-          });
-        }
-        if (config.persistence.enabled) {
-          const p = config.persistence;
-          batchStore = await createBatchPersistence({
-            ...inst,
-            directory: p.directory ?? resolve(config.app.data_dir, 'wal'),
-            fsync: p.fsync,
-            maxPendingBytes: p.max_pending_bytes,
-            maxSegmentBytes: config.buffer.max_segment_bytes,
-            ...(p.batch_ttl === undefined ? {} : { batchTtlMs: p.batch_ttl }),
-            ...(deadLetters === undefined ? {} : { deadLetters }),
-          });
-        }
-        const g = buildPipeline(config);
+        await recordSourceWatches(config, positions);
+        ({ deadLetters, batchStore } = await openStores(config, inst));
+        const g = await buildPipeline(config);
         buildSources(g, config);
         gen = g;
-        await g.dispatcher.start();
-        await startSources(g);
+        await startGeneration(g);
         state = 'running';
         logger.info(
           {
@@ -208,7 +182,7 @@ export function createAgent(options: AgentOptions): Agent {
           return;
         }
         state = 'stopping';
-        if (gen !== undefined) await stopPipeline(gen);
+        if (gen !== undefined) await stopPipeline(gen, 'stop');
         await batchStore?.shutdown();
         await deadLetters?.close();
         await positions.shutdown();
@@ -227,39 +201,45 @@ export function createAgent(options: AgentOptions): Agent {
         const applied: string[] = [];
         // Build everything new before touching the running pipeline, so a
         // failure leaves the old config running.
-        const nextProcessor = diff.processing
-          ? createProcessor({ ...inst, pipelines: next.processing.pipelines })
-          : processor;
-        const pipelineChanged = diff.sinks || diff.dispatcher;
+        let nextProcessor: Processor | undefined;
         let nextGen: Generation | undefined;
+        let filesChanged = false;
         try {
-          if (pipelineChanged) nextGen = buildPipeline(next);
+          if (diff.processing) nextProcessor = buildProcessing(next, inst);
+          // Sink files are read on every reload: a rotated certificate or
+          // secret rebuilds the sinks even when the config text is the same.
+          const files = unwrapSinkFiles(readSinkFiles(next));
+          filesChanged = files.fingerprint !== gen.sinkFiles;
+          if (diff.sinks || diff.dispatcher || filesChanged)
+            nextGen = await buildPipeline(next, files);
         } catch (error) {
           reloadCounter.labels('rejected').inc();
           throw error;
         }
+        const swapProcessor = () => {
+          if (nextProcessor !== undefined) processing.swap(nextProcessor);
+        };
         state = 'reloading';
         try {
           if (nextGen !== undefined) {
-            await stopPipeline(gen);
-            processor = nextProcessor;
+            await stopPipeline(gen, 'reload');
+            swapProcessor();
             buildSources(nextGen, next);
             gen = nextGen;
-            await nextGen.dispatcher.start();
-            await startSources(nextGen);
+            await startGeneration(nextGen);
             applied.push(
-              ...(diff.sinks ? ['sinks'] : []),
+              ...(diff.sinks || filesChanged ? ['sinks'] : []),
               ...(diff.dispatcher ? ['dispatcher'] : []),
               'sources',
             );
           } else if (diff.sources) {
             await stopSources(gen);
-            processor = nextProcessor;
+            swapProcessor();
             buildSources(gen, next);
             await startSources(gen);
             applied.push('sources');
           } else {
-            processor = nextProcessor;
+            swapProcessor();
           }
           if (diff.processing) applied.push('processing');
           const levelled = options.logger;
@@ -284,47 +264,52 @@ export function createAgent(options: AgentOptions): Agent {
         reloads++;
         reloadCounter.labels('applied').inc();
         logger.info(
-          { applied, requiresRestart: diff.requiresRestart },
+          {
+            applied,
+            requiresRestart: diff.requiresRestart,
+            ...(filesChanged ? { sinkFilesChanged: true } : {}),
+          },
           'configuration reloaded',
         );
         return { applied, requiresRestart: diff.requiresRestart };
       }),
     ingest(records) {
-      if (gen === undefined || (state !== 'running' && state !== 'reloading')) {
+      if (gen === undefined || state !== 'running') {
         throw new LcError({
           code: 'LC_ERR_SERVICE_UNAVAILABLE',
-          message: `agent is ${state}`,
+          message: `agent is ${state}: retry later`,
         });
       }
-      return gen.intake.dispatchMany(records);
+      if (ingestPaused) {
+        throw new LcError({
+          code: 'LC_ERR_QUEUE_FULL',
+          message:
+            'the intake is full (sinks down or slow past the disk buffer): retry later',
+        });
+      }
+      const intake = gen.intake;
+      if (intake.dispatchMany(records)) return;
+      // Taken, and now over budget: refuse the next requests until there
+      // is room, instead of holding ever more in memory.
+      ingestPaused = true;
+      intake.whenWritable().then(
+        () => (ingestPaused = false),
+        () => (ingestPaused = false),
+      );
     },
-    readiness() {
-      const saves = positionsStatus();
-      const components: Record<string, string> = {
-        agent: state,
-        positions:
-          state !== 'running'
-            ? state
-            : saves.state === 'ok'
-              ? 'up'
-              : `failing: ${saves.lastError ?? 'save failed'}`,
-        dispatcher:
-          gen === undefined
-            ? 'down'
-            : gen.dispatcher.stats().writable
-              ? 'up'
-              : 'backpressure',
-        deadLetters: deadLetters === undefined ? 'disabled' : 'up',
-        persistence: batchStore === undefined ? 'disabled' : 'up',
-        fileSources: String(gen?.files.length ?? 0),
-        kubernetes: kubernetesReadiness(kubernetesStatus(gen)),
-        docker: gen?.docker === undefined ? 'disabled' : 'up',
-      };
-      // Positions that cannot be saved are a durability failure: delivery
-      // goes on, but a crash would replay (or, for a new file rotated
-      // away meanwhile, miss) what was read since. Not ready until fixed.
-      return { ready: state === 'running' && saves.state === 'ok', components };
-    },
+    readiness: () =>
+      agentReadiness({
+        state,
+        positions: positionsStatus(),
+        dispatcher: gen?.dispatcher.stats(),
+        deadLetters: deadLetters !== undefined,
+        persistence: batchStore !== undefined,
+        fileGroups: gen?.files.length ?? 0,
+        kubernetes: gen?.kubernetes !== undefined,
+        kubernetesDegraded: kubernetesReadiness(kubernetesStatus(gen)),
+        docker: gen?.docker !== undefined,
+        http: config.sources.http.enabled,
+      }),
     status: () => {
       // Pod log files are files: listed (and at risk) like the others.
       const files = [
@@ -334,6 +319,7 @@ export function createAgent(options: AgentOptions): Agent {
       const dispatcher = gen?.dispatcher.stats();
       return {
         sinks: dispatcher?.sinks ?? [],
+        routes: dispatcher?.routes ?? [],
         files,
         containers: gen?.docker?.status() ?? [],
         kubernetes: kubernetesStatus(gen),

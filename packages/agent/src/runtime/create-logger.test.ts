@@ -1,6 +1,8 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { formatPrettyLine } from './create-logger.js';
+import { REDACTED } from '../config/redact-secrets.js';
+import { createSecretScrubber } from '../config/secret-scrubber.js';
+import { createAgentLogger, formatPrettyLine } from './create-logger.js';
 
 function capture(format: (line: string) => string) {
   const out: string[] = [];
@@ -35,5 +37,64 @@ describe('formatPrettyLine', () => {
 
   it('should pass a line that is not JSON through unchanged', () => {
     expect(formatPrettyLine('plain text', false)).toBe('plain text\n');
+  });
+});
+
+describe('createAgentLogger', () => {
+  /** The lines the agent's logger writes. */
+  function linesOf(
+    format: 'json' | 'pretty',
+    log: (logger: ReturnType<typeof createAgentLogger>) => void,
+  ): string {
+    const written: string[] = [];
+    const secrets = createSecretScrubber(['hunter2-secret', 'dG9rZW4tYjY0']);
+    log(
+      createAgentLogger('debug', 'lc-agent', format, {
+        secrets,
+        destination: { write: (line: string) => void written.push(line) },
+      }),
+    );
+    return written.join('');
+  }
+
+  it('should keep known secrets and secret-named keys out of every line', () => {
+    for (const format of ['json', 'pretty'] as const) {
+      const text = linesOf(format, (logger) => {
+        logger.warn(
+          {
+            sink: 'loki',
+            password: 'other-pass',
+            nested: { headers: { Authorization: 'Basic dG9rZW4tYjY0' } },
+            url: 'http://bob:url-pass@127.0.0.1:1/x',
+            err: new Error('push to loki failed: token hunter2-secret refused'),
+          },
+          'sink failing with hunter2-secret',
+        );
+      });
+      expect(text, format).not.toMatch(
+        /hunter2-secret|other-pass|dG9rZW4tYjY0|url-pass/,
+      );
+      expect(text, format).toContain(REDACTED);
+      expect(text, format).toContain('sink failing with');
+    }
+  });
+
+  it('should name a quoted cause once in an error message', () => {
+    const cause = Object.assign(
+      new Error("EACCES: permission denied, open '/d/x'"),
+      {
+        code: 'EACCES',
+      },
+    );
+    const text = linesOf('json', (logger) =>
+      logger.error(
+        { err: new Error(`cannot open /d/x: ${cause.message}`, { cause }) },
+        'failed',
+      ),
+    );
+    const entry = JSON.parse(text) as { err: { message: string } };
+    expect(entry.err.message).toBe(
+      "cannot open /d/x: EACCES: permission denied, open '/d/x'",
+    );
   });
 });

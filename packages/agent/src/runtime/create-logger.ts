@@ -1,30 +1,75 @@
 import { writeSync } from 'node:fs';
 import { pino } from 'pino';
 import type { DestinationStream, Logger as PinoLogger } from 'pino';
+import { redactSecrets } from '../config/redact-secrets.js';
+import type { SecretScrubber } from '../config/secret-scrubber.js';
+import { describeError } from '../internal/describe-error.js';
 
 /** How the agent writes its own log lines. */
 export type AgentLogFormat = 'auto' | 'json' | 'pretty';
+
+/** Options of {@link createAgentLogger}. */
+export interface AgentLoggerOptions {
+  /**
+   * Known secret values (the config's): replaced by `[REDACTED]` wherever
+   * they appear in a line (messages, errors, fields). Values under keys
+   * naming a secret (`password`, `token`, `authorization`, header maps) and
+   * URL credentials are redacted whatever the scrubber knows.
+   */
+  readonly secrets?: SecretScrubber;
+  /** Where lines go. @default stderr (fd 2), written synchronously */
+  readonly destination?: DestinationStream;
+}
 
 /**
  * The agent's logger: pino on stderr (stdout is left to the stdout sink and
  * to command output). `json` writes pino's JSON lines; `pretty` writes one
  * human line per entry (`time LEVEL message key=value …`, coloured when
  * stderr is a terminal); `auto` (default) is `pretty` when stderr is a TTY
- * and `json` otherwise, so shipped logs stay machine-readable.
+ * and `json` otherwise, so shipped logs stay machine-readable. No line
+ * holds a secret (see {@link AgentLoggerOptions.secrets}), and an error's
+ * message names each cause once.
  */
 export function createAgentLogger(
   level: string,
   name: string,
   format: AgentLogFormat = 'auto',
+  options: AgentLoggerOptions = {},
 ): PinoLogger {
   const tty = process.stderr.isTTY === true;
   const pretty = format === 'pretty' || (format === 'auto' && tty);
+  const { secrets } = options;
   return pino(
-    { level, base: { name, pid: process.pid } },
-    pretty
-      ? createPrettyDestination(2, tty)
-      : pino.destination({ fd: 2, sync: true }),
+    {
+      level,
+      base: { name, pid: process.pid },
+      serializers: { err: serializeError },
+      formatters: {
+        log: (entry) => redactSecrets(entry) as Record<string, unknown>,
+      },
+      ...(secrets === undefined
+        ? {}
+        : { hooks: { streamWrite: (line: string) => secrets.scrub(line) } }),
+    },
+    options.destination === undefined
+      ? pretty
+        ? createPrettyDestination(2, tty)
+        : pino.destination({ fd: 2, sync: true })
+      : pretty
+        ? prettyTo(options.destination, tty)
+        : options.destination,
   );
+}
+
+/**
+ * pino's error serializer appends every cause's message to the error's,
+ * which doubles errno text that the message already quotes; this one
+ * names each cause once.
+ */
+function serializeError(error: unknown): unknown {
+  const out = pino.stdSerializers.err(error as Error) as unknown;
+  if (typeof out !== 'object' || out === null) return out;
+  return { ...out, message: describeError(error, { code: false }) };
 }
 
 const LEVELS: Record<number, [label: string, colour: string]> = {
@@ -50,6 +95,10 @@ export function createPrettyDestination(
       writeSync(fd, formatPrettyLine(line, colour));
     },
   };
+}
+
+function prettyTo(out: DestinationStream, colour: boolean): DestinationStream {
+  return { write: (line: string) => out.write(formatPrettyLine(line, colour)) };
 }
 
 /** Format one pino JSON line for people (see {@link createAgentLogger}). */

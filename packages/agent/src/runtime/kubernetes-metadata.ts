@@ -127,13 +127,13 @@ export function kubernetesStatus(
 }
 
 /**
- * The readiness word of the Kubernetes source: an API outage degrades
- * it (records go on without API labels) but never makes the agent unready.
+ * Why the Kubernetes source is degraded (the API fails: records go on
+ * without API labels), for `/ready`; undefined when it is not.
  */
-export function kubernetesReadiness(k: KubernetesStatus): string {
-  if (k.state !== 'degraded') return k.state;
+export function kubernetesReadiness(k: KubernetesStatus): string | undefined {
+  if (k.state !== 'degraded') return undefined;
   const m = k.metadata;
   const why =
     m !== undefined && m.state === 'degraded' ? m.lastError : undefined;
-  return `degraded: Kubernetes API: ${why ?? 'failing'}`;
+  return `Kubernetes API: ${why ?? 'failing'}; pod logs are read without API labels`;
 }

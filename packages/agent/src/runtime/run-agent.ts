@@ -3,32 +3,25 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LcError } from '@lc/core';
 import type { FastifyInstance } from 'fastify';
-import {
-  formatConfigIssues,
-  loadConfigFile,
-  parseConfig,
-} from '../config/load-config.js';
-import type { ConfigResult } from '../config/load-config.js';
-import { DEFAULT_CONFIG_YAML, SAMPLE_LINES } from '../default-config.js';
-import { checkSinkAvailability } from './build-sinks.js';
+import { formatConfigIssues } from '../config/load-config.js';
+import type { AgentConfig } from '../config/schema.js';
+import { collectSecrets } from '../config/redact-secrets.js';
+import { createSecretScrubber } from '../config/secret-scrubber.js';
+import { SAMPLE_LINES } from '../default-config.js';
+import { describeError } from '../internal/describe-error.js';
+import { checkIncludeRoots, writtenPaths } from './check-paths.js';
 import { createAgent } from './create-agent.js';
 import { createAgentLogger } from './create-logger.js';
 import { holdDataDir } from './data-dir-lock.js';
+import { readSinkFiles } from './sink-files.js';
 import type { EarlyStart } from './early-positions.js';
+import type { EarlySignals } from './early-signals.js';
+import { EXIT_CODES } from './exit-codes.js';
+import { loadAgentConfig } from './load-agent-config.js';
+import { watchParent } from './parent-watch.js';
 
-/** Process exit codes of `lc-agent`. */
-export const EXIT_CODES = {
-  /** Clean shutdown. */
-  ok: 0,
-  /** Failed to start or a fatal runtime error. */
-  failure: 1,
-  /** Invalid configuration or usage. */
-  config: 2,
-  /** Shutdown did not finish in time; exited anyway. */
-  shutdownTimeout: 3,
-  /** A second SIGINT/SIGTERM forced the exit. */
-  forced: 130,
-} as const;
+export { EXIT_CODES } from './exit-codes.js';
+export { loadAgentConfig } from './load-agent-config.js';
 
 /** How long a slow start runs before the API is brought up anyway, ms. */
 const API_DEFER_MS = 1000;
@@ -41,25 +34,38 @@ export interface RunAgentOptions {
   version: string;
   /** What `openPositionsEarly` prepared at process start, if it ran. */
   early?: EarlyStart;
+  /**
+   * Shut down gracefully when the process that started the agent exits
+   * (`--exit-with-parent`): a wrapper killed without forwarding its signal
+   * (a package-manager script, a supervisor script) must not leave the
+   * agent running. Ignored when the parent is init. @default false
+   */
+  exitWithParent?: boolean;
+  /**
+   * Stop signals caught since process start (`catchEarlySignals`): one
+   * received before the agent starts stops it at once, exit 0.
+   */
+  signals?: EarlySignals;
 }
 
-/**
- * Load a config file, or the embedded default when no path is given
- * (`text`: its content, already read).
- */
-export async function loadAgentConfig(
-  configPath: string | undefined,
-  text?: string,
-): Promise<ConfigResult> {
-  const result =
-    text !== undefined
-      ? parseConfig(text)
-      : configPath === undefined
-        ? parseConfig(DEFAULT_CONFIG_YAML)
-        : await loadConfigFile(configPath);
-  if (!result.ok) return result;
-  const unavailable = checkSinkAvailability(result.config);
-  return unavailable.length > 0 ? { ok: false, issues: unavailable } : result;
+/** A fatal error, as one line on stderr whatever the log format. */
+function fatalLine(text: string): void {
+  process.stderr.write(`lc-agent: ${text}\n`);
+}
+
+/** The config key of the longest path the agent writes that `text` names. */
+function keyOfPath(config: AgentConfig, text: string): string | undefined {
+  let best: { key: string; length: number } | undefined;
+  for (const w of writtenPaths(config))
+    if (text.includes(w.path) && w.path.length > (best?.length ?? 0))
+      best = { key: w.key, length: w.path.length };
+  return best?.key;
+}
+
+/** Secrets the sinks read from files (`password_file`, TLS keys…). */
+function fileSecrets(config: AgentConfig): readonly string[] {
+  const files = readSinkFiles(config);
+  return files.ok ? files.files.secretValues : [];
 }
 
 async function seedSampleLogs(): Promise<boolean> {
@@ -80,6 +86,7 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
   const loaded = await loadAgentConfig(options.configPath, early?.text);
   if (!loaded.ok) {
     await early?.store?.close().catch(() => undefined);
+    early?.lock?.release();
     process.stderr.write(
       `lc-agent: invalid configuration${options.configPath === undefined ? '' : ` in ${options.configPath}`}:\n${formatConfigIssues(loaded.issues)}\n`,
     );
@@ -93,10 +100,14 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     return EXIT_CODES.config;
   }
   const dataDirLock = held.lock;
+  // Every secret of the config is scrubbed from every log line.
+  const secrets = createSecretScrubber(collectSecrets(config));
+  secrets.add(fileSecrets(config));
   const logger = createAgentLogger(
     config.app.log_level,
     config.app.name,
     config.app.log_format,
+    { secrets },
   );
   early?.logger.attach(logger);
   if (options.configPath === undefined && (await seedSampleLogs())) {
@@ -104,6 +115,9 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
       'created ./logs/sample.log with sample lines (embedded default config)',
     );
   }
+  // After seeding: the same warnings `validate` prints.
+  for (const w of checkIncludeRoots(config))
+    logger.warn({ key: w.path }, `${w.path}: ${w.message}`);
   const agent = createAgent({
     config,
     logger,
@@ -116,6 +130,8 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
   });
   const reload = async () => {
     const next = await loadAgentConfig(options.configPath);
+    secrets.add(collectSecrets(next.ok ? next.config : {}));
+    if (next.ok) secrets.add(fileSecrets(next.config));
     if (!next.ok) {
       logger.warn(
         { issues: next.issues },
@@ -133,18 +149,22 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
   /** Load, build and bind the API; its address, or undefined when disabled. */
   const startApi = async (): Promise<string | undefined> => {
     if (!config.api.enabled) return undefined;
-    const { createApiServer } = await import('../api/create-api-server.js');
-    api = createApiServer({
+    const { buildApi } = await import('./build-api.js');
+    api = buildApi(config, {
       agent,
       version: options.version,
-      ...(config.api.token === undefined ? {} : { token: config.api.token }),
-      maxBodyBytes: config.api.max_body_bytes,
-      maxRecordsPerRequest: config.api.max_records_per_request,
-      metrics: config.metrics.enabled,
+      env: process.env,
       ...(options.configPath === undefined ? {} : { reload }),
       logger,
     });
-    return api.listen({ host: config.api.host, port: config.api.port });
+    const { host, port } = config.api;
+    try {
+      return await api.listen({ host, port });
+    } catch (error) {
+      throw new Error(`api.port: cannot listen on ${host}:${port}`, {
+        cause: error,
+      });
+    }
   };
 
   let resolveExit: (code: number) => void = () => {};
@@ -172,11 +192,16 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     }, config.dispatcher.shutdown_timeout + 15_000);
     void (async () => {
       try {
-        await api?.close();
+        // The API stays up until the pipeline has stopped: /ready answers
+        // 503 "stopping" and ingest 503 with Retry-After meanwhile, so a
+        // load balancer or client sees the stop instead of a refused
+        // connection. It closes last.
         await agent.shutdown();
+        await api?.close();
         resolveExit(stopCode);
       } catch (error) {
         logger.error({ err: error }, 'shutdown failed');
+        await api?.close().catch(() => undefined);
         resolveExit(EXIT_CODES.failure);
       } finally {
         clearTimeout(bound);
@@ -194,10 +219,13 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
   };
   // A bug must not end the process silently: say what happened, then stop
   // as cleanly as can be (positions and the WAL are durable per batch).
+  // One human line (no JSON, no stack); the stack is logged at debug.
   const onFatal = (kind: string) => (error: unknown) => {
-    logger.fatal(
-      { err: error },
-      `${kind}: stopping the agent (exit ${EXIT_CODES.failure})`,
+    logger.debug({ err: error }, kind);
+    fatalLine(
+      secrets.scrub(
+        `${kind}: ${describeError(error)}; stopping the agent (exit ${EXIT_CODES.failure}; app.log_level: debug logs the stack)`,
+      ),
     );
     stopCode = EXIT_CODES.failure;
     if (!stopping) stop(kind);
@@ -207,9 +235,39 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
   process.on('exit', dataDirLock.release);
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  options.signals?.release();
   process.on('SIGHUP', onHup);
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUnhandled);
+  const parent =
+    options.exitWithParent === true
+      ? watchParent({
+          onGone: ({ parentPid, newParentPid }) => {
+            logger.warn(
+              { parentPid, newParentPid },
+              'the parent process exited (--exit-with-parent): shutting down',
+            );
+            if (!stopping) stop('parent exited');
+          },
+        })
+      : undefined;
+  if (parent?.watching === false) {
+    logger.info(
+      { parentPid: parent.parentPid },
+      '--exit-with-parent: the parent is init, nothing to watch',
+    );
+  }
+  const earlySignal = options.signals?.received;
+  if (earlySignal !== undefined) {
+    // Nothing has started: nothing to drain, nothing to commit.
+    logger.info(
+      { signal: earlySignal },
+      'shutting down: the stop signal came during start-up, before anything was read',
+    );
+    release();
+    await early?.store?.close().catch(() => undefined);
+    return EXIT_CODES.ok;
+  }
   try {
     // Sources start first: that is what makes the identities of the files
     // being read durable, and a crash loop must get there each time. The
@@ -237,13 +295,19 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     if (address !== undefined)
       logger.info({ address }, 'api listening; agent ready');
   } catch (error) {
-    logger.fatal(
-      { err: error },
-      `failed to start (exit ${EXIT_CODES.failure})`,
-    );
-    await api?.close().catch(() => undefined);
+    logger.debug({ err: error }, 'failed to start');
     await agent.shutdown().catch(() => undefined);
+    await api?.close().catch(() => undefined);
     release();
+    // Last, so it is the line a user sees: where (the config key of the
+    // path it names, when it names one), what, and why.
+    const what = describeError(error);
+    const key = keyOfPath(config, what);
+    fatalLine(
+      secrets.scrub(
+        `failed to start: ${key === undefined || what.startsWith(key) ? '' : `${key}: `}${what} (exit ${EXIT_CODES.failure})`,
+      ),
+    );
     return EXIT_CODES.failure;
   }
   return finish();
@@ -258,6 +322,7 @@ export async function runAgent(options: RunAgentOptions): Promise<number> {
     dataDirLock.release();
     process.off('exit', dataDirLock.release);
     clearInterval(keepAlive);
+    parent?.stop();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     process.off('SIGHUP', onHup);

@@ -36,8 +36,11 @@ export function spawnAgent(
   );
 }
 
-/** The built `lc-agent` binary (this package's tests build it first: turbo.json). */
-export const BIN = join(PKG, 'dist', 'cli.js');
+/**
+ * The `lc-agent` command as installed (bin/lc-agent.js, which loads the
+ * build; this package's tests build it first: turbo.json).
+ */
+export const BIN = join(PKG, 'bin', 'lc-agent.js');
 
 /** Spawn the built `lc-agent` binary with its shebang's Node flags, as users run it. */
 export function spawnBinary(

@@ -114,15 +114,70 @@ sinks: {file: [{directory: ${tmp.path}/out}]}
       expect((await fetch(`${listen}/health`)).status).toBe(200);
       const ready = await fetch(`${listen}/ready`);
       expect(ready.status).toBe(503);
-      expect(
-        ((await ready.json()) as { components: { agent: string } }).components
-          .agent,
-      ).toBe('starting');
+      expect(await ready.json()).toMatchObject({
+        ready: false,
+        status: 'starting',
+        reasons: ['agent is starting'],
+      });
       a.child.kill('SIGTERM');
       // The drain bound (1 s) + 15 s, then exit 3 (shutdown timeout).
       expect(await a.exited).toBe(3);
     } finally {
       hung.close();
+    }
+  }, 120_000);
+});
+
+describe('lc-agent run: a stop signal during start-up (real process)', () => {
+  let tmp: TempDir;
+  beforeEach(async () => {
+    tmp = await createTempDir('lc-agent-early-signal-');
+  });
+  afterEach(() => tmp.cleanup());
+
+  it('should stop cleanly, exit 0, when SIGTERM comes while the config is still being checked', async () => {
+    // A custom sink module whose import (done by the config check, before
+    // the agent starts) announces itself and then takes its time: the
+    // SIGTERM lands in the middle of start-up, after the agent's first line.
+    const started = join(tmp.path, 'importing');
+    await writeFile(
+      join(tmp.path, 'slow-sink.mjs'),
+      `import { writeFileSync } from 'node:fs';
+writeFileSync(${JSON.stringify(started)}, 'x');
+await new Promise((r) => setTimeout(r, 1500));
+export function createSink() { throw new Error('not built in this test'); }
+`,
+    );
+    await writeFile(
+      join(tmp.path, 'agent.yaml'),
+      `app: {data_dir: ${tmp.path}/data}
+api: {port: 0}
+sinks: {custom: [{name: slow, module: ./slow-sink.mjs}]}
+`,
+    );
+    const a = spawnAgent(
+      ['run', '--config', join(tmp.path, 'agent.yaml')],
+      tmp.path,
+    );
+    try {
+      await eventually(
+        () =>
+          import('node:fs/promises').then((fs) =>
+            fs.access(started).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        60_000,
+        'the config check importing the sink module',
+      );
+      a.child.kill('SIGTERM');
+      expect(await a.exited).toBe(0);
+      expect(a.stderr()).toContain(
+        'the stop signal came during start-up, before anything was read',
+      );
+    } finally {
+      if (a.child.exitCode === null) a.child.kill('SIGKILL');
     }
   }, 120_000);
 });

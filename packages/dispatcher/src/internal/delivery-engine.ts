@@ -9,14 +9,12 @@ import type {
 import { backoffDelayMs } from './backoff.js';
 import type { DispatcherMetrics } from './dispatcher-metrics.js';
 import { lockStreams, nextDelivery, unlockStreams } from './lanes.js';
+import { takeLogSlot } from './log-slot.js';
 import type { Batch, Delivery, Lane } from './model.js';
 import { RetryQueue } from './retry-queue.js';
 import { indexOf } from './settler.js';
 import type { Settler } from './settler.js';
 import { writeWithTimeout } from './sink-write.js';
-
-/** At most one failure warning per sink this often. */
-const FAILURE_LOG_EVERY_MS = 10_000;
 import type { WalCoordinator } from './wal-coordinator.js';
 
 /** What a {@link DeliveryEngine} needs. */
@@ -292,17 +290,14 @@ export class DeliveryEngine {
   /**
    * A failed delivery that will be retried: kept as the sink's last error and
    * logged at warn with its cause and what happens next, at most once per
-   * {@link FAILURE_LOG_EVERY_MS} per sink (the others are counted in the next).
+   * 10 s per sink (`takeLogSlot`) (the others are counted in the next).
    */
   private logFailure(d: Delivery, error: LcError, retryInMs: number): void {
     const lane = d.target;
     const now = this.s.clock.now();
     lane.lastError = { code: error.code, message: error.message, atMs: now };
-    const log = lane.failureLog;
-    if (now - log.atMs < FAILURE_LOG_EVERY_MS) {
-      log.suppressed++;
-      return;
-    }
+    const suppressed = takeLogSlot(lane.failureLog, now);
+    if (suppressed === undefined) return;
     this.s.logger.warn(
       {
         sink: lane.name,
@@ -311,14 +306,10 @@ export class DeliveryEngine {
         records: d.records.length,
         attempt: d.attempts,
         retryInMs,
-        ...(log.suppressed > 0
-          ? { alsoFailedSinceLastLog: log.suppressed }
-          : {}),
+        ...(suppressed > 0 ? { alsoFailedSinceLastLog: suppressed } : {}),
       },
       `sink ${lane.name}: delivery failed (${error.message}); retrying in ${retryInMs} ms`,
     );
-    log.atMs = now;
-    log.suppressed = 0;
   }
 
   private onRetriesDue(due: readonly Delivery[]): void {
@@ -362,10 +353,24 @@ export class DeliveryEngine {
     d.attempts = 0;
     d.firstFailureAtMs = 0;
     d.state = 'waiting';
-    this.s.logger.warn(
-      { sink: d.lane.name, fallback: fallback.name, records: d.records.length },
-      'batch diverted to fallback sink',
+    const cause = d.lane.lastError;
+    const suppressed = takeLogSlot(
+      d.lane.divertLog,
+      this.s.clock.now(),
+      d.records.length,
     );
+    if (suppressed !== undefined)
+      this.s.logger.warn(
+        {
+          sink: d.lane.name,
+          fallback: fallback.name,
+          records: d.records.length,
+          code: cause?.code,
+          cause: cause?.message,
+          ...(suppressed > 0 ? { alsoSinceLastLog: suppressed } : {}),
+        },
+        `sink ${d.lane.name}: ${d.records.length} record${d.records.length === 1 ? ' goes' : 's go'} to fallback ${fallback.name} instead (${cause?.message ?? 'sink down'})`,
+      );
     fallback.queue.push(d);
     this.pump(fallback);
   }

@@ -12,12 +12,17 @@ export class DropCounter {
     this.logger = logger;
   }
 
-  count(reason: string, count: number): void {
+  /**
+   * Count `count` records dropped for `reason` (a metric, and a warning on
+   * the first and every 10,000th). `logged: false` when the caller logs it.
+   */
+  count(reason: string, count: number, logged = true): void {
     if (count === 0) return;
     const before = this.counts[reason] ?? 0;
     this.counts[reason] = before + count;
     this.metrics.dropped(reason, count);
     // Log the first drop of each reason, then every 10,000th.
+    if (!logged) return;
     if (
       before === 0 ||
       Math.floor(before / 10_000) !== Math.floor((before + count) / 10_000)

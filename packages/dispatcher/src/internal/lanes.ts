@@ -85,6 +85,8 @@ export function createLanes(
       delivered: 0,
       lastError: undefined,
       failureLog: { atMs: -Infinity, suppressed: 0 },
+      divertLog: { atMs: -Infinity, suppressed: 0 },
+      dropLog: { atMs: -Infinity, suppressed: 0 },
       deadLettered: 0,
     };
     lanes.set(sink.name, lane);

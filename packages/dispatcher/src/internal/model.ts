@@ -29,6 +29,10 @@ export interface Lane {
     | undefined;
   /** Failure warnings: when the last was logged, and how many were held back since. */
   readonly failureLog: { atMs: number; suppressed: number };
+  /** Diversions to the fallback: when the last was logged, and records held back since. */
+  readonly divertLog: { atMs: number; suppressed: number };
+  /** Drops for want of a dead-letter store: when the last was logged, and records held back since. */
+  readonly dropLog: { atMs: number; suppressed: number };
 }
 
 /** A closed batch, shared by every sink it is routed to. */

@@ -12,6 +12,7 @@ import type { DispatcherMetrics } from './dispatcher-metrics.js';
 import type { DropCounter } from './drop-counter.js';
 import { recordBytes } from './intake-budget.js';
 import type { IntakeBudget } from './intake-budget.js';
+import { takeLogSlot } from './log-slot.js';
 import type { Batch, Delivery } from './model.js';
 import type { WalCoordinator } from './wal-coordinator.js';
 
@@ -113,11 +114,8 @@ export class Settler {
       } else if (s.deadLetters !== undefined) {
         await s.deadLetters.add(this.entries(d));
       } else {
-        s.logger.error(
-          { sink: d.lane.name, records: n, code: last.code },
-          'records failed permanently and no dead-letter store is configured',
-        );
-        s.drops.count('no_dead_letter_store', n);
+        s.drops.count('no_dead_letter_store', n, false);
+        this.logDropped(d, last);
       }
     } catch (error) {
       if (this.stopped) return;
@@ -178,6 +176,30 @@ export class Settler {
       return true;
     }
     return false;
+  }
+
+  /**
+   * `d`'s failed records are dropped for want of a dead-letter store: say so
+   * at error, with the last cause and after how many attempts, at most once
+   * per 10 s per sink (the records held back counted in the next line). A
+   * dead-letter store logs what it keeps.
+   */
+  private logDropped(d: Delivery, last: LcError): void {
+    const n = d.dlqIndexes.length;
+    const suppressed = takeLogSlot(d.lane.dropLog, this.s.clock.now(), n);
+    if (suppressed === undefined) return;
+    const attempts = Math.max(1, d.attempts);
+    this.s.logger.error(
+      {
+        sink: d.lane.name,
+        records: n,
+        code: last.code,
+        cause: last.message,
+        attempts,
+        ...(suppressed > 0 ? { alsoSinceLastLog: suppressed } : {}),
+      },
+      `sink ${d.lane.name}: ${n} record${n === 1 ? '' : 's'} failed after ${attempts} attempt${attempts === 1 ? '' : 's'} (${last.message}); dropped: no dead-letter store is configured`,
+    );
   }
 
   private entries(d: Delivery): Omit<DeadLetterEntry, 'id'>[] {

@@ -1,9 +1,10 @@
 import type { Clock } from '@lc/core';
-import type { DispatcherShutdown, SinkStats } from '../dispatcher.js';
+import type { SinkStats } from '../dispatcher.js';
 import { queuedOn } from './lanes.js';
-import type { Batch, Lane } from './model.js';
+import type { Batch, Delivery, Lane } from './model.js';
 
-interface Owed {
+/** What one sink still owes (see {@link owedBySink}). */
+export interface Owed {
   batches: number;
   records: number;
   oldestAgeMs: number;
@@ -20,10 +21,23 @@ function ageMs(batch: Batch, clock: Clock): number {
 }
 
 /**
+ * Records of its batch `d` has not settled: those still to send (`indexes`,
+ * all when undefined) and those waiting to be dead-lettered. Once it is
+ * being dead-lettered only the latter are left (a partial write that
+ * rejected the rest leaves `indexes` at what it was sent).
+ */
+function owedRecords(d: Delivery): number {
+  if (d.state === 'dead-letter') return d.dlqIndexes.length;
+  return (d.indexes?.length ?? d.batch.records.length) + d.dlqIndexes.length;
+}
+
+/**
  * What each sink still owes: the live batches with a delivery to it that is
  * not finished (waiting, in flight, retrying or being dead-lettered), their
  * records and the age of the oldest. A batch not handed to the lanes yet
  * (being written to the batch store) is owed by every sink it routes to.
+ * A delivery diverted to a fallback is still owed by the sink it was routed
+ * to.
  */
 export function owedBySink(
   live: Iterable<Batch>,
@@ -48,7 +62,7 @@ export function owedBySink(
     }
     for (const d of batch.deliveries) {
       if (d.state === 'done') continue;
-      add(d.lane, d.indexes?.length ?? batch.records.length, age);
+      add(d.lane, owedRecords(d), age);
     }
   }
   return owed;
@@ -68,6 +82,8 @@ export function sinkStats(
       inflight: l.inflight,
       queued: queuedOn(l),
       circuit: l.circuit.state,
+      state: l.circuit.state === 'closed' ? 'up' : 'down',
+      fallback: l.fallback?.name,
       unsettledBatches: o?.batches ?? 0,
       unsettledRecords: o?.records ?? 0,
       oldestUnsettledAgeMs: o?.oldestAgeMs ?? 0,
@@ -76,28 +92,4 @@ export function sinkStats(
       lastError: l.lastError,
     };
   });
-}
-
-/**
- * What shutdown leaves: `heldRecords` in memory and the batch store (the
- * intake budget's count), `spilledRecords` in the spill, and the sinks
- * owing the live batches.
- */
-export function shutdownSummary(
-  outcome: DispatcherShutdown['outcome'],
-  heldRecords: number,
-  live: Iterable<Batch>,
-  spilledRecords: number,
-  clock: Clock,
-): DispatcherShutdown {
-  const batches = [...live];
-  let persistedRecords = 0;
-  for (const b of batches) if (b.durable) persistedRecords += b.records.length;
-  return {
-    outcome,
-    unsettledRecords: heldRecords + spilledRecords,
-    persistedRecords,
-    spilledRecords,
-    sinks: [...owedBySink(batches, clock).keys()].map((l) => l.name).sort(),
-  };
 }

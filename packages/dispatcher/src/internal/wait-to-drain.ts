@@ -1,5 +1,8 @@
 import type { Clock } from '@lc/core';
+import type { DispatcherShutdown } from '../dispatcher.js';
+import type { IntakeBudget } from './intake-budget.js';
 import type { Batch } from './model.js';
+import { shutdownSummary } from './shutdown-summary.js';
 import type { Spill } from './spill.js';
 import type { WaiterList } from './waiters.js';
 
@@ -11,15 +14,17 @@ const RECHECK_MS = 50;
  * spill to empty, but not for sinks that are down once everything left is
  * on disk (see {@link heldForDownSinks}): the next start delivers it, and a
  * stop that takes the whole timeout misses files deleted meanwhile.
+ * Resolves what it left behind (see {@link shutdownSummary}).
  */
 export async function waitToDrain(p: {
   readonly live: ReadonlyMap<number, Batch>;
   readonly spill: Spill | undefined;
+  readonly budget: IntakeBudget;
   readonly waiters: WaiterList;
   readonly clock: Clock;
   readonly timeoutMs: number;
   readonly wake: () => void;
-}): Promise<'drained' | 'held' | 'timed out'> {
+}): Promise<DispatcherShutdown> {
   const drained = (): boolean =>
     p.live.size === 0 && (p.spill?.records ?? 0) === 0;
   const held = (): boolean => heldForDownSinks(p.live.values(), p.spill);
@@ -29,7 +34,13 @@ export async function waitToDrain(p: {
   } finally {
     clearInterval(recheck);
   }
-  return drained() ? 'drained' : held() ? 'held' : 'timed out';
+  return shutdownSummary(
+    drained() ? 'drained' : held() ? 'held' : 'timed out',
+    p.budget.held,
+    p.live.values(),
+    p.spill?.records ?? 0,
+    p.clock,
+  );
 }
 
 /**

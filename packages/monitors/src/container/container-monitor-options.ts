@@ -7,6 +7,8 @@ import type {
 } from '@lc/core';
 import { LcError } from '@lc/core';
 import type Dockerode from 'dockerode';
+import type { MultilineOptions } from '../multiline/multiline-options.js';
+import { resolveMultilineOptions } from '../multiline/multiline-options.js';
 
 /**
  * The part of `@lc/positions`' `PositionManager` the container monitor
@@ -96,6 +98,15 @@ export interface ContainerMonitorOptions extends Instrumentation {
   destroyedSettleMs?: number;
   /** Lines longer than this (after merging partials) are split. @default 1 MiB */
   maxLineBytes?: number;
+  /**
+   * Join lines into multiline records (a preset or a pattern, see
+   * `MultilineOptions`), stdout and stderr separately. A joined record has
+   * its first line's timestamp; its cursor never passes a line still
+   * pending on either stream, so a restart re-reads a half-read record
+   * whole. Pending records are emitted when the container stops.
+   * @default none
+   */
+  multiline?: MultilineOptions;
   /** Event stream reconnect backoff, first delay. @default 100 */
   reconnectBaseMs?: number;
   /** Event stream reconnect backoff, cap. @default 5_000 */
@@ -176,6 +187,12 @@ export function resolveContainerMonitorOptions(
   ) {
     throw invalid('positions', 'a PositionManager', typeof options.positions);
   }
+  if (options.multiline !== undefined)
+    resolveMultilineOptions(
+      options.multiline,
+      'multiline',
+      'createContainerMonitor',
+    );
   let feedbackGuard: Required<FeedbackGuardOptions> | undefined;
   if (options.feedbackGuard !== undefined) {
     const g = options.feedbackGuard;

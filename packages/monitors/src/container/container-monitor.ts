@@ -3,13 +3,11 @@ import type {
   ContainerCursor,
   ContainerPositionStatus,
   Labels,
-  LogRecord,
   Logger,
   SourceRef,
   TimerHandle,
 } from '@lc/core';
 import { LcError, once, silentLogger, systemClock } from '@lc/core';
-import { createRequire } from 'node:module';
 import type Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
 import type { ContainerMonitorOptions } from './container-monitor-options.js';
@@ -20,16 +18,22 @@ import {
 import type { ContainerStreamName } from './docker-log-parser.js';
 import type { AssembledLine } from './line-assembler.js';
 import { START_CURSOR } from './line-assembler.js';
-import {
-  compileContainerFilter,
-  sanitizeLabelName,
-} from './internal/container-filter.js';
+import { compileContainerFilter } from './internal/container-filter.js';
+import type { ContainerLineSink } from './internal/container-line-sink.js';
+import { createContainerLineSink } from './internal/container-line-sink.js';
 import type { ContainerMetrics } from './internal/container-metrics.js';
 import { createContainerMetrics } from './internal/container-metrics.js';
 import type { ContainerEvent } from './internal/event-watcher.js';
 import { EventWatcher } from './internal/event-watcher.js';
 import type { StreamOutcome } from './internal/log-stream-session.js';
 import { LogStreamSession } from './internal/log-stream-session.js';
+import {
+  dockerError,
+  errorMessage,
+  isNotFound,
+  labelBuilder,
+  loadDockerode,
+} from './internal/docker-support.js';
 import { detectSelfContainerId } from './internal/self-container.js';
 
 /** What the monitor knows about one container. */
@@ -97,6 +101,8 @@ interface Tracked {
   excluded: string | undefined;
   phase: 'idle' | 'queued' | 'streaming';
   session: LogStreamSession | undefined;
+  /** Where its lines go (multiline joining lives here, across streams); made at the first open. */
+  sink: ContainerLineSink | undefined;
   cursor: ContainerCursor | undefined;
   reopen: boolean;
   /**
@@ -136,9 +142,8 @@ export function createContainerMonitor(
     options.onError ??
     ((error: unknown) =>
       logger.error({ err: error }, 'container monitor error'));
-  const metrics: ContainerMetrics = createContainerMetrics(
-    options.registry ?? new Registry(),
-  );
+  const registry = options.registry ?? new Registry();
+  const metrics: ContainerMetrics = createContainerMetrics(registry);
   const docker =
     options.docker ??
     new (loadDockerode())({
@@ -146,11 +151,10 @@ export function createContainerMonitor(
     });
   const { intake, positions } = options;
   const accept = compileContainerFilter(options.filters);
-  const baseLabels: Readonly<Record<string, string>> = options.labels ?? {};
-  const allowList = (options.labelAllowList ?? []).map((key) => ({
-    key,
-    label: sanitizeLabelName(key),
-  }));
+  const buildLabels = labelBuilder(
+    options.labels ?? {},
+    options.labelAllowList ?? [],
+  );
   const selfId = options.selfContainerId ?? detectSelfContainerId();
 
   const tracked = new Map<string, Tracked>();
@@ -182,33 +186,6 @@ export function createContainerMonitor(
     metrics.activeStreams.set(active);
     metrics.queuedStreams.set(queue.length);
     metrics.poolUtilization.set(active / config.maxConcurrentStreams);
-  }
-
-  function buildLabels(t: {
-    id: string;
-    name: string;
-    image: string;
-    containerLabels: Readonly<Record<string, string>>;
-  }): Record<ContainerStreamName, Labels> {
-    const common: Record<string, string> = {
-      ...baseLabels,
-      source: 'container',
-      container_id: t.id,
-      container_name: t.name,
-      image: t.image,
-    };
-    const service = t.containerLabels['com.docker.compose.service'];
-    const project = t.containerLabels['com.docker.compose.project'];
-    if (service !== undefined) common.compose_service = service;
-    if (project !== undefined) common.compose_project = project;
-    for (const { key, label } of allowList) {
-      const value = t.containerLabels[key];
-      if (value !== undefined) common[label] = value;
-    }
-    return {
-      stdout: Object.freeze({ ...common, stream: 'stdout' }),
-      stderr: Object.freeze({ ...common, stream: 'stderr' }),
-    };
   }
 
   function savedCursor(id: string): ContainerCursor | undefined {
@@ -290,6 +267,7 @@ export function createContainerMonitor(
         excluded,
         phase: 'idle',
         session: undefined,
+        sink: undefined,
         cursor: undefined,
         reopen: false,
         readToEnd: false,
@@ -352,10 +330,30 @@ export function createContainerMonitor(
     t.phase = 'streaming';
     t.reopen = false;
     active++;
+    const resumeFrom = t.cursor ?? savedCursor(t.id) ?? START_CURSOR;
+    // One line path per container, kept across streams: a record pending
+    // when a stream is rotated or reopened continues in the next one.
+    t.sink ??= createContainerLineSink({
+      multiline: options.multiline,
+      initialCursor: resumeFrom,
+      dispatch: (stream, text, timestamp, cursor) =>
+        intake.dispatch({
+          line: text,
+          timestampMs: timestamp.timestampMs,
+          timestampNanos: timestamp.timestampNanos,
+          labels: t.recordLabels[stream],
+          source: t.source,
+          cursor,
+        }),
+      isBehind: () => t.session?.backpressured === true,
+      clock,
+      registry,
+      onError,
+    });
     const session = new LogStreamSession({
       container: docker.getContainer(t.id),
       tty: t.tty,
-      resumeFrom: t.cursor ?? savedCursor(t.id) ?? START_CURSOR,
+      resumeFrom,
       follow: !t.readToEnd,
       maxLineBytes: config.maxLineBytes,
       intake,
@@ -409,15 +407,7 @@ export function createContainerMonitor(
     windowTotal++;
     metrics.lines.inc({ container: t.metricKey });
     metrics.bytes.inc({ container: t.metricKey }, line.bytes);
-    const record: LogRecord = {
-      line: line.line,
-      timestampMs: line.timestamp.timestampMs,
-      timestampNanos: line.timestamp.timestampNanos,
-      labels: t.recordLabels[line.stream],
-      source: t.source,
-      cursor: line.cursor,
-    };
-    return intake.dispatch(record);
+    return (t.sink as ContainerLineSink).deliver(line);
   }
 
   async function onStreamEnd(
@@ -438,9 +428,8 @@ export function createContainerMonitor(
       if (stopping) return;
       switch (outcome.kind) {
         case 'closed':
-          if (outcome.reason !== 'shutdown' && outcome.reason !== 'excluded') {
-            request(t);
-          }
+          if (outcome.reason === 'excluded') t.sink?.flush();
+          else if (outcome.reason !== 'shutdown') request(t);
           return;
         case 'intake_closed':
           t.lastError = 'intake shut down';
@@ -450,6 +439,7 @@ export function createContainerMonitor(
           if (isNotFound(outcome.error)) {
             t.destroyed = true;
             session.flushPartials();
+            t.sink?.flush();
             settleDestroyed(t);
             return;
           }
@@ -513,6 +503,7 @@ export function createContainerMonitor(
     // Read to the end of a stopped container: a last line without newline
     // is complete now.
     session.flushPartials();
+    t.sink?.flush();
     t.cursor = session.cursor;
     t.running = false;
     upsertPosition(t);
@@ -537,6 +528,7 @@ export function createContainerMonitor(
     if (settled || waitedMs >= config.destroyedSettleMs) {
       for (const h of t.timers) clock.clearTimeout(h);
       t.timers = [];
+      t.sink?.close();
       tracked.delete(t.id);
       positions.remove('container', t.id);
       return;
@@ -728,6 +720,8 @@ export function createContainerMonitor(
       t.timers = [];
       if (t.phase === 'queued') t.phase = 'idle';
       t.session?.close('shutdown');
+      // Pending multiline records were not committed: read again next start.
+      t.sink?.close();
     }
     await Promise.allSettled([...sessions]);
     updateGauges();
@@ -754,33 +748,4 @@ export function createContainerMonitor(
         ...(t.lastError === undefined ? {} : { lastError: t.lastError }),
       })),
   };
-}
-
-function isNotFound(error: unknown): boolean {
-  return (error as { statusCode?: number } | undefined)?.statusCode === 404;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function dockerError(
-  error: unknown,
-  containerId: string | undefined,
-  op: string,
-): LcError {
-  return new LcError({
-    code: 'LC_ERR_DOCKER',
-    message: `docker ${op} failed${containerId === undefined ? '' : ` for ${containerId}`}: ${errorMessage(error)}`,
-    cause: error,
-    details: { op, ...(containerId === undefined ? {} : { containerId }) },
-  });
-}
-
-// dockerode (with ssh2 and docker-modem) costs ~28 MB once loaded: it is
-// required when the first container monitor is created, so a process that
-// only tails files never loads it.
-const requireCjs = createRequire(import.meta.url);
-function loadDockerode(): typeof Dockerode {
-  return requireCjs('dockerode') as typeof Dockerode;
 }

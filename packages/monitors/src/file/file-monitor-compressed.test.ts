@@ -1,17 +1,23 @@
 // Generations compressed before the monitor read them to their end, on
 // real files (logrotate `compress` without `delaycompress`: rename, gzip,
-// remove), with the real file monitor and position manager.
+// remove), with the real file monitor and position manager. The globs
+// match the live files only: these `.gz` are found as the compressed
+// copies of identities the monitor knows, or as unseen generations.
 import {
   appendFileSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import type { FilePosition } from '@lc/core';
+import { fingerprintOf } from '@lc/positions';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fileHarness } from '../../test/file-harness.js';
+import { eventually, fileHarness } from '../../test/file-harness.js';
 import type { FileHarness } from '../../test/file-harness.js';
 
 const numbered = (from: number, to: number): string => {
@@ -27,6 +33,11 @@ function rotateCompressed(path: string, to: string): void {
   renameSync(path, to);
   writeFileSync(`${to}.gz`, gzipSync(readFileSync(to)));
   rmSync(to);
+}
+
+async function errorsOf(registry: Registry, kind: string): Promise<number> {
+  const metric = await registry.getSingleMetric('lc_file_errors_total')?.get();
+  return metric?.values.find((v) => v.labels.kind === kind)?.value ?? 0;
 }
 
 let h: FileHarness | undefined;
@@ -81,6 +92,108 @@ describe('createFileMonitor', () => {
       await h.intake.waitFor(110);
       await h.monitor.flush();
       expect([...h.lines()].sort()).toEqual(range(100, 210).sort());
+    });
+    it('should deliver what precedes the damage of a truncated compressed copy and report it with file and offset', async () => {
+      h = await fileHarness();
+      const path = join(h.dir.path, 'app.log');
+      writeFileSync(path, numbered(0, 100));
+      await h.monitor.start();
+      await h.intake.waitFor(100);
+      const registry = new Registry();
+      h = await h.restart({ registry });
+      // Down: it grew, was rotated and compressed, and the archive was cut
+      // (a disk filled up while gzip wrote it).
+      appendFileSync(path, numbered(100, 20_000));
+      renameSync(path, `${path}.1`);
+      const whole = gzipSync(readFileSync(`${path}.1`));
+      writeFileSync(`${path}.1.gz`, whole.subarray(0, whole.length >> 1));
+      rmSync(`${path}.1`);
+      writeFileSync(path, numbered(0, 10).replaceAll('line', 'new'));
+      await h.monitor.start();
+      await eventually(
+        () =>
+          h!.monitor
+            .status()
+            .some(
+              (s) => s.path.endsWith('app.log.1.gz') && s.state === 'completed',
+            ),
+        'the cut .gz finished',
+      );
+      await h.monitor.flush();
+      const old = h.lines().filter((l) => l.startsWith('line '));
+      const want = range(100, 20_000);
+      // Every complete line from the committed offset up to the damage,
+      // then the cut last line; nothing before the offset again.
+      expect(old.length).toBeGreaterThan(1000);
+      expect(old.slice(0, -1)).toEqual(want.slice(0, old.length - 1));
+      expect(want[old.length - 1]?.startsWith(old.at(-1) as string)).toBe(true);
+      expect(h.lines().filter((l) => l.startsWith('new '))).toHaveLength(10);
+      expect(await errorsOf(registry, 'gzip-truncated')).toBe(1);
+      const status = h.monitor
+        .status()
+        .find((s) => s.path.endsWith('app.log.1.gz'));
+      expect(status?.error?.message).toMatch(
+        /app\.log\.1\.gz is a truncated gzip file .* at about compressed byte \d+/,
+      );
+    });
+
+    it("should read a .gz from the saved position of its inode when it holds that position's content", async () => {
+      h = await fileHarness();
+      const path = join(h.dir.path, 'app.log');
+      const content = numbered(0, 150);
+      // The archive has the inode a position was saved for, with the
+      // head of the file it holds: the same content, read to line 100.
+      writeFileSync(`${path}.1.gz`, gzipSync(content));
+      writeFileSync(path, numbered(150, 160));
+      const st = statSync(`${path}.1.gz`, { bigint: true });
+      const head = Buffer.from(content).subarray(0, 1024);
+      h.positions.upsertFile({
+        kind: 'file',
+        id: `${st.dev}:${st.ino}`,
+        path,
+        dev: String(st.dev),
+        ino: String(st.ino),
+        ...fingerprintOf(head),
+        offset: Buffer.byteLength(numbered(0, 100)),
+        offsetMarker: '',
+        size: Buffer.byteLength(content),
+        mtimeMs: 0,
+        lastReadAtMs: 0,
+        logCount: 100,
+        bytesRead: Buffer.byteLength(numbered(0, 100)),
+        status: 'active',
+        updatedAtMs: Date.now(),
+      });
+      await h.monitor.start();
+      await h.intake.waitFor(60);
+      await h.monitor.flush();
+      expect([...h.lines()].sort()).toEqual(range(100, 160).sort());
+    });
+
+    it('should never read, track or save a compressed copy with readCompressed false', async () => {
+      h = await fileHarness();
+      const path = join(h.dir.path, 'app.log');
+      writeFileSync(path, numbered(0, 100));
+      await h.monitor.start();
+      await h.intake.waitFor(100);
+      h = await h.restart({ readCompressed: false });
+      appendFileSync(path, numbered(100, 150));
+      rotateCompressed(path, `${path}.1`);
+      writeFileSync(path, numbered(150, 160));
+      rotateCompressed(path, `${path}.2`);
+      writeFileSync(path, numbered(160, 170));
+      await h.monitor.start();
+      await h.intake.waitFor(10);
+      await h.monitor.flush();
+      expect(h.lines()).toEqual(range(160, 170));
+      expect(h.monitor.status().some((s) => s.path.endsWith('.gz'))).toBe(
+        false,
+      );
+      expect(
+        h.positions
+          .list('file')
+          .some((p) => (p as FilePosition).path.endsWith('.gz')),
+      ).toBe(false);
     });
   });
 });

@@ -1,4 +1,3 @@
-import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
@@ -78,6 +77,12 @@ describe('createFileMonitor', () => {
         createFileMonitor({ intake, positions, include: ['/tmp/*.log'], ...o });
       expect(make({ include: [] })).toThrow(/include/);
       expect(make({ include: ['relative/*.log'] })).toThrow(/absolute/);
+      expect(make({ include: ['/tmp/*.log', '/tmp/{a,b.log'] })).toThrow(
+        /option `include\[1\]` must be a valid glob: "\{" at character 6 is never closed/,
+      );
+      expect(make({ exclude: ['[.log'] })).toThrow(
+        /option `exclude\[0\]` must be a valid glob: "\[" in "\[\.log" is never closed/,
+      );
       expect(make({ encoding: 'ebcdic' })).toThrow(/encoding/);
       expect(make({ maxOpenFiles: 0 })).toThrow(/maxOpenFiles/);
       expect(
@@ -293,45 +298,6 @@ describe('createFileMonitor', () => {
       await h.monitor.start();
       await h.intake.waitFor(2);
       expect(h.lines()).toEqual(['select\n*\nfrom t;', 'next;']);
-    });
-  });
-
-  describe('compressed files', () => {
-    it('should read a .gz file whole, once, and not again after a restart', async () => {
-      h = await fileHarness({ include: [] as unknown as string[] }).catch(
-        () => undefined,
-      );
-      h = await fileHarness();
-      const d = h.dir.path;
-      await h.close();
-      mkdirSync(d, { recursive: true });
-      const store = h.store;
-      h = await fileHarness(
-        { include: [`${d}/*.log`, `${d}/*.gz`] },
-        {
-          dir: {
-            path: d,
-            cleanup: async () => rmSync(d, { recursive: true, force: true }),
-          },
-          store,
-        },
-      );
-      writeFileSync(join(d, 'old.log.1.gz'), gzipSync(numbered(0, 1000)));
-      await h.monitor.start();
-      await h.intake.waitFor(1000);
-      expect(h.lines()[999]).toBe('line 999');
-      await eventually(
-        () =>
-          h?.monitor
-            .status()
-            .some((s) => s.path.endsWith('.gz') && s.state === 'completed') ===
-          true,
-        'gz completed',
-      );
-      h = await h.restart();
-      await h.monitor.start();
-      await sleep(300);
-      expect(h.lines()).toEqual([]);
     });
   });
 

@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import type { Instrumentation, Labels } from '@lc/core';
 import { LcError } from '@lc/core';
 import type { FileMonitorOptions } from '../file/file-monitor-options.js';
+import type { MultilineOptions } from '../multiline/multiline-options.js';
+import { resolveMultilineOptions } from '../multiline/multiline-options.js';
 import type { PodLogRef } from './pod-log-path.js';
 
 /** A pod log file, as the metadata lookup is asked about it. */
@@ -103,6 +105,17 @@ export interface KubernetesMonitorOptions
    * included. Longer ones follow `longLinePolicy`. @default 262_144
    */
   maxLineBytes?: number;
+  /**
+   * Join messages into multiline records (a preset or a pattern, see
+   * `MultilineOptions`), after the CRI `P`/`F` join, stdout and stderr of
+   * each file separately. A joined record has its first line's time and
+   * labels; its cursor never passes a line still pending on either
+   * stream, so a restart (a crash included) reads a half-read record
+   * again, whole. Pending records are emitted when the file is finished
+   * (rotated away, deleted), or after `flushTimeoutMs` without a next
+   * line (never while the file has unread bytes). @default none
+   */
+  multiline?: MultilineOptions;
   /** Labels or exclusion from elsewhere (the Kubernetes API), per file. @default none */
   metadata?: KubernetesMetadataLookup;
   /** Longest wait for `metadata`, ms. @default 5000 */
@@ -121,6 +134,8 @@ export interface ResolvedKubernetesOptions {
   readonly labels: Labels;
   readonly instance: string;
   readonly metadataTimeoutMs: number;
+  /** Validated. */
+  readonly multiline: MultilineOptions | undefined;
 }
 
 const DEFAULT_ROOT = '/var/log/pods';
@@ -237,6 +252,12 @@ export function resolveKubernetesOptions(
     );
   if (options.metadata !== undefined && typeof options.metadata !== 'function')
     throw invalid('metadata', 'a function', typeof options.metadata);
+  if (options.multiline !== undefined)
+    resolveMultilineOptions(
+      options.multiline,
+      'multiline',
+      'createKubernetesMonitor',
+    );
   return {
     root,
     containersDir,
@@ -246,5 +267,6 @@ export function resolveKubernetesOptions(
     labels: options.labels ?? {},
     instance: options.instance ?? hostname(),
     metadataTimeoutMs,
+    multiline: options.multiline,
   };
 }

@@ -303,6 +303,18 @@ describe('createKubernetesMonitor', () => {
       expect(() =>
         createKubernetesMonitor({ ...base, maxLineBytes: 1 }),
       ).toThrow(/`maxLineBytes`/);
+      expect(() =>
+        createKubernetesMonitor({
+          ...base,
+          multiline: { preset: 'cobol' as 'java' },
+        }),
+      ).toThrow(/`multiline.preset`/);
+      expect(() =>
+        createKubernetesMonitor({
+          ...base,
+          multiline: { preset: 'java', startPattern: '^x' },
+        }),
+      ).toThrow(/`multiline`/);
     });
   });
 });

@@ -3,6 +3,7 @@ import type { FileStatus } from '../file/file-status.js';
 import { FileMonitorEngine } from '../file/internal/file-monitor-engine.js';
 import type { FileFormatFactory } from '../file/internal/line-stage.js';
 import { ContainerLinks } from './internal/container-links.js';
+import { CriMultiline } from './internal/cri-multiline.js';
 import { CriStage } from './internal/cri-stage.js';
 import { createKubernetesMetrics } from './internal/kubernetes-metrics.js';
 import { MalformedLog } from './internal/malformed-log.js';
@@ -22,7 +23,8 @@ import { parsePodLogPath, podLogKey } from './pod-log-path.js';
  * machinery: identities, positions, rotation, deletion and the ack
  * watermark are the file monitor's, so everything it guarantees holds.
  * Each record carries the line's own time (nanoseconds), `stream`, and
- * the pod labels of its path; `P` fragments are joined with their `F`.
+ * the pod labels of its path; `P` fragments are joined with their `F`,
+ * then, with `multiline`, messages into multiline records per stream.
  */
 export interface KubernetesMonitor {
   /**
@@ -33,12 +35,15 @@ export interface KubernetesMonitor {
   start(): Promise<void>;
   /**
    * Read everything available now (waiting for the intake when it pushes
-   * back). Fragments of a live file waiting for their `F` stay held.
+   * back). Fragments of a live file waiting for their `F`, and multiline
+   * records waiting for their next line, stay held (the latter until
+   * their flush timeout).
    */
   flush(): Promise<void>;
   /**
-   * Stop reading and watching, close every file. Held fragments are not
-   * emitted: they are read again on the next start. Idempotent.
+   * Stop reading and watching, close every file. Held fragments and
+   * pending multiline records are not emitted: they are read again on the
+   * next start. Idempotent.
    */
   shutdown(): Promise<void>;
   /** Every tracked pod log file (as the file monitor reports them). */
@@ -67,7 +72,11 @@ export function createKubernetesMonitor(
   const malformed = new MalformedLog(clock, logger, metrics.malformedLines);
   const longLinePolicy = options.longLinePolicy ?? 'truncate';
 
-  const format: FileFormatFactory = ({ path, counters }) => {
+  const onError =
+    options.onError ??
+    ((error: unknown) =>
+      logger.error({ err: error }, 'kubernetes monitor error'));
+  const format: FileFormatFactory = ({ path, counters, emit, isBehind }) => {
     const ref = parsePodLogPath(path);
     const trackedAt = clock.monotonicNow();
     const base = { path, ref, labels: o.labels, instance: o.instance };
@@ -82,6 +91,18 @@ export function createKubernetesMonitor(
       labels: () => labels,
       excluded: () => excluded,
       malformed: (offset, line) => malformed.report(path, offset, line),
+      ...(o.multiline === undefined
+        ? {}
+        : {
+            multiline: new CriMultiline({
+              multiline: o.multiline,
+              clock,
+              registry: options.registry,
+              emit,
+              isBehind,
+              onError,
+            }),
+          }),
     });
     if (ref === undefined) return { stage };
     return {
@@ -127,9 +148,12 @@ export function createKubernetesMonitor(
       },
     };
   };
+  // Multiline joining is the stage's (per stream, after the P/F join),
+  // not the file monitor's (per file).
+  const { multiline: _perStream, ...fileOptions } = options;
   const engine = new FileMonitorEngine(
     {
-      ...options,
+      ...fileOptions,
       include: o.includeGlobs,
       exclude: o.excludeGlobs,
       // The splitter's limit leaves room for the CRI prefix; the stage

@@ -79,10 +79,15 @@ describe.skipIf(await skipWithout('docker'))('createContainerMonitor', () => {
           ?.get();
         expect(dropped?.values[0]?.value ?? 0).toBeGreaterThan(0);
 
-        // Open streams: one socket each plus the events stream; anything
-        // above that would be a leak growing with every rotation.
+        // Open streams: one socket each plus the events stream. While a
+        // stream rotates, its successor opens before it closes (no gap), and
+        // the engine API calls of a rotation (inspect, logs) use sockets of
+        // their own that a loaded machine closes late: up to a few per
+        // container at once (40 above baseline were seen in a CI run under
+        // load). A leak grows with every rotation (200 of them here): far
+        // past this bound, and caught by the early/late comparison below.
         const maxFds = Math.max(...samples.map((s) => s.fds));
-        expect(maxFds - baseFds).toBeLessThanOrEqual(CONTAINERS + 10);
+        expect(maxFds - baseFds).toBeLessThanOrEqual(4 * CONTAINERS + 10);
         const quarter = Math.max(1, Math.floor(samples.length / 4));
         const early = Math.max(...samples.slice(0, quarter).map((s) => s.fds));
         const late = Math.max(...samples.slice(-quarter).map((s) => s.fds));

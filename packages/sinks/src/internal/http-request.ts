@@ -1,13 +1,16 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { LcError } from '@lc/core';
+import { permanentTlsFailure } from './tls.js';
 
 /** What came back from one HTTP request. */
 export interface HttpResponse {
   readonly status: number;
   readonly headers: http.IncomingHttpHeaders;
-  /** Response body, read up to {@link MAX_ERROR_BODY_BYTES}. */
+  /** Response body as UTF-8 text, read up to {@link MAX_ERROR_BODY_BYTES}. */
   readonly body: string;
+  /** The same bytes undecoded (binary answers such as OTLP protobuf). */
+  readonly raw: Buffer;
 }
 
 /** Error bodies longer than this are cut; Loki's texts are far shorter. */
@@ -21,12 +24,24 @@ export interface HttpRequestOptions {
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
   readonly agent?: http.Agent;
+  /** Sink name, for error messages. */
+  readonly sink?: string;
+}
+
+/**
+ * Whether a transport error from {@link postRequest} may succeed on a
+ * later attempt: everything but `LC_ERR_SINK_TLS` (a handshake that fails
+ * the same way until the configuration or the server's certificate changes).
+ */
+export function isRetryableTransportError(error: LcError): boolean {
+  return error.code !== 'LC_ERR_SINK_TLS';
 }
 
 /**
  * POST `body` and resolve the response, or an `LcError` for transport
- * failures: `LC_ERR_TIMEOUT`, `LC_ERR_ABORTED` or `LC_ERR_SINK_UNAVAILABLE`
- * (connection refused/reset, DNS). Never rejects.
+ * failures: `LC_ERR_TIMEOUT`, `LC_ERR_ABORTED`, `LC_ERR_SINK_UNAVAILABLE`
+ * (connection refused/reset, DNS) or `LC_ERR_SINK_TLS` (a TLS failure
+ * retrying cannot fix: see {@link isRetryableTransportError}). Never rejects.
  */
 export function postRequest(
   options: HttpRequestOptions,
@@ -84,6 +99,18 @@ export function postRequest(
     timer.unref();
     timers.timeout = timer;
     req.on('error', (error: NodeJS.ErrnoException) => {
+      const tls = permanentTlsFailure(error);
+      if (tls !== undefined) {
+        finish(
+          new LcError({
+            code: 'LC_ERR_SINK_TLS',
+            message: `${options.sink === undefined ? '' : `sink "${options.sink}": `}TLS handshake with ${url.origin} failed: ${tls}`,
+            cause: error,
+            details: { url: url.origin, errno: error.code, sink: options.sink },
+          }),
+        );
+        return;
+      }
       finish(
         new LcError({
           code: 'LC_ERR_SINK_UNAVAILABLE',
@@ -111,12 +138,12 @@ export function postRequest(
         );
       });
       res.on('end', () => {
+        const raw = Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES);
         finish({
           status: res.statusCode ?? 0,
           headers: res.headers,
-          body: Buffer.concat(chunks)
-            .subarray(0, MAX_ERROR_BODY_BYTES)
-            .toString('utf8'),
+          body: raw.toString('utf8'),
+          raw,
         });
       });
     });

@@ -11,6 +11,13 @@
  * LabelPairAdapter { string name = 1; string value = 2; }
  * Timestamp { int64 seconds = 1; int32 nanos = 2; }
  */
+import {
+  fieldLen,
+  strLen,
+  varintLen,
+  writeStr,
+  writeVarint,
+} from './proto-wire.js';
 
 /** One entry ready for the wire. */
 export interface LokiEntry {
@@ -29,44 +36,6 @@ export interface LokiEntry {
 export interface LokiStream {
   readonly labels: string;
   readonly entries: LokiEntry[];
-}
-
-function varintLen(n: number): number {
-  if (n < 0x80) return 1;
-  if (n < 0x4000) return 2;
-  if (n < 0x200000) return 3;
-  if (n < 0x10000000) return 4;
-  if (n < 0x800000000) return 5;
-  if (n < 0x40000000000) return 6;
-  if (n < 0x2000000000000) return 7;
-  return 8;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n % 0x80) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
-function strLen(s: string): number {
-  return Buffer.byteLength(s, 'utf8');
-}
-
-/**
- * Write `s` whose UTF-8 length is `bytes`. ASCII strings (length equals
- * byte length) take the cheaper latin1 path, which yields the same bytes.
- */
-function writeStr(buf: Buffer, pos: number, s: string, bytes: number): number {
-  if (bytes === s.length) buf.write(s, pos, bytes, 'latin1');
-  else buf.write(s, pos, bytes, 'utf8');
-  return pos + bytes;
-}
-
-function fieldLen(len: number): number {
-  return 1 + varintLen(len) + len;
 }
 
 /**

@@ -15,3 +15,11 @@ export type {
 export { parseLokiLabels } from './parse-loki-labels.js';
 export { encodePushRequest } from '../internal/loki-proto.js';
 export type { LokiEntry, LokiStream } from '../internal/loki-proto.js';
+export { encodeExportLogsRequest } from '../internal/otlp-proto.js';
+export type {
+  OtlpAttributeSet,
+  OtlpInstant,
+  OtlpKeyValue,
+  OtlpLogRecord,
+  OtlpResourceLogs,
+} from '../internal/otlp-proto.js';

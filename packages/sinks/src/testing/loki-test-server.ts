@@ -1,4 +1,7 @@
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type {
   IncomingHttpHeaders,
   IncomingMessage,
@@ -35,6 +38,12 @@ export interface LokiTestServerOptions {
   expectAuthorization?: string;
   /** Wall clock in ms. @default Date.now */
   now?: () => number;
+  /**
+   * Serve HTTPS with these node TLS server options (`key`, `cert`; `ca`
+   * with `requestCert` and `rejectUnauthorized` for mutual TLS; `SNICallback`,
+   * `minVersion`...). @default plain HTTP
+   */
+  tls?: HttpsServerOptions;
 }
 
 /** A scripted answer for one request. */
@@ -67,6 +76,10 @@ export interface ReceivedLokiPush {
   status: number;
   /** Body the server answered. */
   responseBody: string;
+  /** HTTPS: subject CN of the client certificate, if one was presented. */
+  readonly clientCertificateCN?: string;
+  /** HTTPS: the SNI server name the client sent, if any. */
+  readonly tlsServerName?: string;
 }
 
 /** A stored entry (after Loki's dedup of identical entries). */
@@ -78,7 +91,7 @@ export interface StoredLokiEntry extends DecodedLokiEntry {
 
 /** A local HTTP endpoint that decodes and answers pushes like Loki. */
 export interface LokiTestServer {
-  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  /** Base URL, e.g. `http://127.0.0.1:41234` (`https://` with `tls`). */
   readonly url: string;
   /** Every push received, in order. */
   readonly requests: ReceivedLokiPush[];
@@ -227,7 +240,12 @@ export async function createLokiTestServer(
     }
     const contentType = String(req.headers['content-type'] ?? '');
     const tenantHeader = req.headers['x-scope-orgid'];
+    const socket = req.socket as Partial<TLSSocket>;
+    const cn = socket.getPeerCertificate?.()?.subject?.CN;
+    const sni = socket.servername;
     const push: ReceivedLokiPush = {
+      ...(typeof cn === 'string' ? { clientCertificateCN: cn } : {}),
+      ...(typeof sni === 'string' ? { tlsServerName: sni } : {}),
       headers: req.headers,
       tenant: typeof tenantHeader === 'string' ? tenantHeader : 'fake',
       contentType,
@@ -296,11 +314,15 @@ export async function createLokiTestServer(
     reply(result.status, result.body);
   };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) answer(res, 500, String(error));
     });
-  });
+  };
+  const server =
+    options.tls === undefined
+      ? createServer(onRequest)
+      : createHttpsServer(options.tls, onRequest);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -310,7 +332,7 @@ export async function createLokiTestServer(
     tenant === undefined ? stored : stored.filter((e) => e.tenant === tenant);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     requests,
     entries: (tenant) => [...filter(tenant)],
     streams(tenant) {

@@ -15,13 +15,12 @@ export interface FileDrainContext {
     | 'partialLineFlushMs'
     | 'deletedFileGraceMs'
     | 'rotatedFileGraceMs'
-    | 'multiline'
     | 'idleCloseMs'
   >;
   readonly files: Pick<FileRegistry, 'byId' | 'retire'>;
   readonly openFiles: Pick<OpenFiles, 'close'>;
   readonly positions: Pick<FilePositions, 'upsert'>;
-  readonly emitter: Pick<RecordEmitter, 'emitRaw'>;
+  readonly emitter: Pick<RecordEmitter, 'emit' | 'flushJoiner'>;
   readonly metrics: Pick<
     FileMetrics,
     'partialLineFlushes' | 'errors' | 'unreadBytes'
@@ -69,13 +68,8 @@ export class FileDrain {
     f: TailedFile,
     status: 'rotated' | 'deleted' | 'completed',
   ): Promise<void> {
-    const lines: SplitLine[] = [];
-    if (f.splitter.partialBytes > 0) {
-      f.splitter.flushPartial(lines);
-      this.metrics.partialLineFlushes.inc();
-    }
-    f.joiner?.flush(lines);
-    if (lines.length > 0) this.emitter.emitRaw(f, lines);
+    this.flushPartial(f);
+    this.emitter.flushJoiner(f, 'flush');
     if (status === 'deleted' && f.size > f.splitter.fedOffset) {
       this.countUnread(f);
     }
@@ -101,15 +95,8 @@ export class FileDrain {
           continue;
         }
         const idle = now - f.lastGrowthAt;
-        if (
-          f.splitter.partialBytes > 0 &&
-          idle >= this.options.partialLineFlushMs
-        ) {
-          const lines: SplitLine[] = [];
-          f.splitter.flushPartial(lines);
-          this.metrics.partialLineFlushes.inc();
-          this.emitter.emitRaw(f, lines);
-        }
+        if (idle >= this.options.partialLineFlushMs) this.flushPartial(f);
+        this.flushDueJoiner(f, now);
         // A deleted file stays open while it has unread bytes (paused by
         // backpressure): its descriptor is the only way to them.
         if (
@@ -129,15 +116,7 @@ export class FileDrain {
         }
         continue;
       }
-      if (
-        f.joiner?.pending === true &&
-        now - f.joiner.lastAddedAt >=
-          (this.options.multiline?.flushTimeoutMs ?? 0)
-      ) {
-        const lines: SplitLine[] = [];
-        f.joiner.flush(lines);
-        this.emitter.emitRaw(f, lines);
-      }
+      this.flushDueJoiner(f, now);
       if (
         f.handle !== undefined &&
         now - f.lastGrowthAt >= this.options.idleCloseMs &&
@@ -146,5 +125,33 @@ export class FileDrain {
         await this.openFiles.close(f);
       }
     }
+  }
+
+  /**
+   * Emit a held unterminated last line (it will never be completed)
+   * through the joiner: it is the last line of its record, if any.
+   */
+  private flushPartial(f: TailedFile): void {
+    if (f.splitter.partialBytes === 0) return;
+    const lines: SplitLine[] = [];
+    f.splitter.flushPartial(lines);
+    this.metrics.partialLineFlushes.inc();
+    this.emitter.emit(f, lines);
+  }
+
+  /**
+   * Emit the pending multiline record of `f` once its flush timeout passed
+   * with no line to add, and only while nothing more is known to be
+   * waiting in the file: a reader paused by backpressure or a budget
+   * would otherwise cut records whose next lines are already written.
+   */
+  private flushDueJoiner(f: TailedFile, now: number): void {
+    if (
+      f.joiner !== undefined &&
+      now >= f.joiner.flushDueAtMs &&
+      !f.backlog &&
+      f.size <= f.splitter.fedOffset
+    )
+      this.emitter.flushJoiner(f, 'timeout');
   }
 }

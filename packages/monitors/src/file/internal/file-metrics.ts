@@ -1,6 +1,8 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { MetricsRegistry } from '@lc/core';
 import { getOrCreateMetric } from '@lc/core';
+import type { SplitterCounters } from './line-splitter.js';
+import type { TailedFile } from './tailed-file.js';
 
 /** Rotation kinds counted by `lc_file_rotations_total`. */
 export type RotationKind =
@@ -170,4 +172,38 @@ export function createFileMetrics(
         }),
     ),
   };
+}
+
+/** Move what the splitters counted since the last call into the metrics. */
+export function publishSplitterCounters(
+  metrics: FileMetrics,
+  c: SplitterCounters,
+): void {
+  if (c.truncatedLines > 0)
+    metrics.longLines.inc({ action: 'truncated' }, c.truncatedLines);
+  if (c.skippedLines > 0)
+    metrics.longLines.inc({ action: 'skipped' }, c.skippedLines);
+  if (c.invalidChars > 0) metrics.invalidChars.inc(c.invalidChars);
+  c.truncatedLines = 0;
+  c.skippedLines = 0;
+  c.invalidChars = 0;
+}
+
+/** Show the `topN` files with the most unread bytes in `lc_file_read_lag_bytes`. */
+export function updateReadLag(
+  metrics: FileMetrics,
+  files: Iterable<TailedFile>,
+  topN: number,
+): void {
+  metrics.readLagBytes.reset();
+  if (topN === 0) return;
+  const lags: Array<[string, number]> = [];
+  for (const f of files) {
+    // A compressed file's size is not its decompressed size.
+    const lag = f.gzip ? 0 : f.size - f.splitter.fedOffset;
+    if (lag > 0) lags.push([f.path, lag]);
+  }
+  lags.sort((a, b) => b[1] - a[1]);
+  for (const [path, lag] of lags.slice(0, topN))
+    metrics.readLagBytes.set({ path }, lag);
 }

@@ -1,25 +1,32 @@
-import type { Clock, Intake, LogRecord, Logger } from '@lc/core';
+import type { Clock, Intake, Logger } from '@lc/core';
 import { LcError, silentLogger, systemClock } from '@lc/core';
 import type {
   FileMonitorOptions,
   ResolvedFileMonitorOptions,
 } from '../file-monitor-options.js';
-import { resolveFileMonitorOptions } from '../file-monitor-options.js';
+import { resolveFileMonitorOptions } from './resolve-file-monitor-options.js';
 import type { FileStatus } from '../file-status.js';
-import { CompressedGenerations } from './compressed-generations.js';
+import { CopyRecovery } from './copy-recovery.js';
 import { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
-import { createFileMetrics } from './file-metrics.js';
+import { createMultilineMetrics } from '../../multiline/internal/multiline-metrics.js';
+import {
+  createFileMetrics,
+  publishSplitterCounters,
+  updateReadLag,
+} from './file-metrics.js';
 import { FilePositions } from './file-positions.js';
 import { FileReader } from './file-reader.js';
 import { FileRegistry } from './file-registry.js';
 import { FileResume } from './file-resume.js';
 import { FileScanner } from './file-scanner.js';
+import { startFiles } from './file-startup.js';
+import { GzipAdoption } from './gzip-adoption.js';
+import { GzipFiles } from './gzip-files.js';
 import type { FileMonitorExtensions } from './line-stage.js';
-import { compileGlob, matchesAny } from './glob.js';
-import type { SplitLine, SplitterCounters } from './line-splitter.js';
+import { compileGlob } from './glob.js';
+import type { SplitterCounters } from './line-splitter.js';
 import { OpenFiles } from './open-files.js';
-import { publishCounters, publishReadLag } from './publish-file-metrics.js';
 import { ownOutputFiles } from './own-output-files.js';
 import { RecordEmitter } from './record-emitter.js';
 import { SiblingSweep } from './sibling-sweep.js';
@@ -55,6 +62,7 @@ export class FileMonitorEngine {
   private readonly scheduler: TickScheduler;
   private readonly drain: FileDrain;
   private readonly reader: FileReader;
+  private readonly gzip: GzipFiles;
   private readonly bufs: Buffer[];
   private started = false;
   /** Set once `start()` finished its own pass; no tick runs before. */
@@ -82,7 +90,12 @@ export class FileMonitorEngine {
       this.clock,
       this.onError,
     );
-    this.emitter = new RecordEmitter(this.intake, this.clock, this.metrics);
+    this.emitter = new RecordEmitter(
+      this.intake,
+      this.clock,
+      this.metrics,
+      createMultilineMetrics(options.registry, 'file'),
+    );
     const includes = this.o.include.flatMap(compileGlob);
     const excludes = this.o.exclude.flatMap(compileGlob);
     this.selfPaths = [...this.o.selfPaths];
@@ -93,7 +106,12 @@ export class FileMonitorEngine {
       metrics: this.metrics,
       onError: this.onError,
       committed: (id) => this.positions.committed(id),
-      ...(extensions.format === undefined ? {} : { format: extensions.format }),
+      ...(extensions.format === undefined
+        ? {}
+        : {
+            format: extensions.format,
+            emitLate: (f, lines) => this.emitter.emit(f, lines),
+          }),
     });
     this.openFiles = new OpenFiles({
       maxOpenFiles: this.o.maxOpenFiles,
@@ -101,17 +119,22 @@ export class FileMonitorEngine {
       onError: this.onError,
       fileError: (f, error) => this.files.fileError(f, error),
     });
-    this.resume = new FileResume({
-      options: this.o,
+    const copies = new CopyRecovery({
       positions: this.positions,
       emitter: this.emitter,
       metrics: this.metrics,
       logger: this.logger,
-      savedPaths: this.savedPaths,
       isTracked: (id) => this.files.byId.has(id),
       trackCopy: (path, st) => this.files.track(path, st, 'finish'),
       sweepSiblings: (live, sinceMs) =>
         this.sweep.sweepSiblings(live, sinceMs, undefined),
+    });
+    this.resume = new FileResume({
+      options: this.o,
+      positions: this.positions,
+      metrics: this.metrics,
+      savedPaths: this.savedPaths,
+      copies,
     });
     this.scheduler = new TickScheduler({
       clock: this.clock,
@@ -135,12 +158,14 @@ export class FileMonitorEngine {
       logger: this.logger,
       metrics: this.metrics,
       isStopped: () => this.stopped,
+      isDoneCompressed: (id, st) => this.gzip.isDone(id, st),
       requestTick: (delayMs) => this.scheduler.request(delayMs),
     });
-    const compressed = new CompressedGenerations({
+    const compressed = new GzipAdoption({
       enabled: this.o.readCompressed,
       registry: this.files,
       positions: this.positions,
+      isDone: (id, st) => this.gzip.isDone(id, st),
       metrics: this.metrics,
       logger: this.logger,
     });
@@ -152,6 +177,7 @@ export class FileMonitorEngine {
       positions: this.positions,
       metrics: this.metrics,
       logger: this.logger,
+      readCompressed: this.o.readCompressed,
       compressed,
     });
     this.drain = new FileDrain({
@@ -163,19 +189,34 @@ export class FileMonitorEngine {
       metrics: this.metrics,
       logger: this.logger,
     });
+    this.gzip = new GzipFiles({
+      options: this.o,
+      clock: this.clock,
+      files: this.files,
+      positions: this.positions,
+      emitter: this.emitter,
+      drain: this.drain,
+      metrics: this.metrics,
+      logger: this.logger,
+      savedPaths: this.savedPaths,
+      waitWritable: () => this.waitWritable(),
+      isStopped: () => this.stopped,
+      onError: this.onError,
+    });
     this.reader = new FileReader({
       options: this.o,
       clock: this.clock,
       files: this.files,
       openFiles: this.openFiles,
       resume: this.resume,
+      rewrites: copies,
       emitter: this.emitter,
       positions: this.positions,
       metrics: this.metrics,
       sweep: this.sweep,
       scanner: this.scanner,
       drain: this.drain,
-      waitWritable: () => this.waitWritable(),
+      gzip: this.gzip,
       isStopped: () => this.stopped,
       onError: this.onError,
       compressed,
@@ -189,61 +230,22 @@ export class FileMonitorEngine {
     if (this.started) return;
     this.started = true;
     this.selfPaths.push(...(await ownOutputFiles()));
-    // "Watched since" first, durable before any file is opened: a restart
-    // after a crash loop then knows which rotated generations are ours.
-    if (this.positions.recordWatches(this.o.include, this.clock.now()))
-      await this.positions.durable();
-    for (const p of this.positions.list()) this.savedPaths.add(p.path);
-    const savedAtStart = this.positions.list();
-    await this.scanner.rescan('startup');
-    await this.sweep.recoverRotatedWhileDown();
-    // Decide every start offset now (this also finds copies of files
-    // copytruncated while down), so the sweep below knows every identity.
-    for (const f of [...this.files.byId.values()]) {
-      if (this.stopped) return;
-      if (f.initialized || f.gzip) continue;
-      try {
-        if (f.handle === undefined && !(await this.openFiles.open(f))) continue;
-        await this.resume.initialize(f, this.bufs[0] as Buffer);
-      } catch (error) {
-        this.files.fileError(f, error);
-      }
-    }
-    await this.sweep.sweepUnseenGenerations(
-      savedAtStart,
-      this.livePathsAtStart(),
-      (path) => this.watchedSince(path),
-    );
+    await startFiles({
+      options: this.o,
+      clock: this.clock,
+      positions: this.positions,
+      files: this.files,
+      openFiles: this.openFiles,
+      scanner: this.scanner,
+      sweep: this.sweep,
+      resume: this.resume,
+      savedPaths: this.savedPaths,
+      buf: this.bufs[0] as Buffer,
+      isStopped: () => this.stopped,
+    });
+    if (this.stopped) return;
     this.ready = true;
     this.scheduler.request(0);
-  }
-
-  /**
-   * Paths of the live files found at start-up, and paths with rotated
-   * generations next to them that are gone themselves (rotated away and
-   * not recreated: the writer stopped).
-   */
-  private livePathsAtStart(): string[] {
-    const out = new Set(this.scanner.rotatedAtStart);
-    for (const f of this.files.byId.values())
-      if (f.context === 'startup' && !f.finishOnly) out.add(f.trackedPath);
-    return [...out];
-  }
-
-  /**
-   * Since when files at `path` are watched (its include glob's marker);
-   * undefined when unknown, or when a path no identity was saved for starts
-   * at its end or recent lines (the user asked for no history there).
-   */
-  private watchedSince(path: string): number | undefined {
-    if (this.o.startPosition !== 'beginning' && !this.savedPaths.has(path))
-      return undefined;
-    const pattern = this.o.include.find((g) =>
-      compileGlob(g).some((c) => matchesAny([c], path)),
-    );
-    return pattern === undefined
-      ? undefined
-      : this.positions.watchSince(pattern);
   }
 
   async flush(): Promise<void> {
@@ -255,14 +257,8 @@ export class FileMonitorEngine {
       for (const f of this.files.byId.values()) if (f.backlog) more = true;
       if (!more) break;
     }
-    const out: LogRecord[] = [];
-    for (const f of this.files.byId.values()) {
-      if (f.joiner?.pending !== true) continue;
-      const joined: SplitLine[] = [];
-      f.joiner.flush(joined);
-      this.emitter.toRecords(f, joined, out);
-    }
-    if (out.length > 0) this.intake.dispatchMany(out);
+    for (const f of this.files.byId.values())
+      this.emitter.flushJoiner(f, 'flush');
   }
 
   async shutdown(): Promise<void> {
@@ -276,6 +272,7 @@ export class FileMonitorEngine {
       // Deleted and not read to the end: the content goes with the descriptor.
       if (f.state === 'deleted' && f.handle !== undefined)
         this.drain.countUnread(f);
+      f.format?.stage.close?.();
       await this.openFiles.close(f);
     }
     this.metrics.filesOpen.set(0);
@@ -344,7 +341,8 @@ export class FileMonitorEngine {
       if (this.stopped) return false;
     }
     await this.housekeeping();
-    publishCounters(this.counters, this.metrics, this.openFiles.count);
+    publishSplitterCounters(this.metrics, this.counters);
+    this.metrics.filesOpen.set(this.openFiles.count);
     return more;
   }
 
@@ -380,9 +378,9 @@ export class FileMonitorEngine {
     await this.drain.housekeeping(now);
     if (now - this.lastLagUpdateAt >= 1000) {
       this.lastLagUpdateAt = now;
-      publishReadLag(
-        this.files.byId.values(),
+      updateReadLag(
         this.metrics,
+        this.files.byId.values(),
         this.o.lagMetricTopN,
       );
     }

@@ -59,6 +59,17 @@ export class FilePositions {
     return p?.kind === 'file' ? (p as FilePosition) : undefined;
   }
 
+  /** Save the position of `id` again as it is, so it does not expire. */
+  refresh(id: string): void {
+    const p = this.committed(id);
+    if (p === undefined) return;
+    try {
+      this.tracker.upsertFile({ ...p, updatedAtMs: this.clock.now() });
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
   /**
    * Move an identity back to 0 (next epoch); see `FilePositionTracker.reset`.
    * Arguments are passed through as given.

@@ -8,15 +8,16 @@ import {
   findRotatedFile,
 } from '@lc/positions';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
-import type { CompressedGenerations } from './compressed-generations.js';
 import type { FileDrain } from './file-drain.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
 import type { FileRegistry } from './file-registry.js';
+import type { CopyRecovery } from './copy-recovery.js';
 import type { FileResume } from './file-resume.js';
-import { FINGERPRINT_BYTES } from './file-resume.js';
+import { FINGERPRINT_BYTES } from './content-head.js';
 import type { FileScanner } from './file-scanner.js';
-import { readGzipFile } from './gzip-reader.js';
+import type { GzipAdoption } from './gzip-adoption.js';
+import type { GzipFiles } from './gzip-files.js';
 import type { SplitLine } from './line-splitter.js';
 import type { OpenFiles } from './open-files.js';
 import type { RecordEmitter } from './record-emitter.js';
@@ -33,7 +34,9 @@ export interface FileReaderContext {
   readonly clock: Clock;
   readonly files: Pick<FileRegistry, 'byId' | 'byPath'>;
   readonly openFiles: Pick<OpenFiles, 'open' | 'close' | 'touch'>;
-  readonly resume: Pick<FileResume, 'initialize' | 'handleRewrite'>;
+  readonly resume: Pick<FileResume, 'initialize'>;
+  /** Truncation and copytruncate while reading. */
+  readonly rewrites: Pick<CopyRecovery, 'handleRewrite'>;
   /** `blocked` is read after each chunk: reading stops when the intake pushes back. */
   readonly emitter: Pick<RecordEmitter, 'emit' | 'blocked'>;
   readonly positions: Pick<
@@ -44,13 +47,13 @@ export interface FileReaderContext {
   readonly sweep: Pick<SiblingSweep, 'sweepSiblings'>;
   readonly scanner: Pick<FileScanner, 'consider'>;
   readonly drain: Pick<FileDrain, 'finish'>;
-  /** Wait until the intake accepts records again (gzip files are read in one go). */
-  readonly waitWritable: () => Promise<void>;
+  /** Compressed files are read by it. */
+  readonly gzip: Pick<GzipFiles, 'service'>;
   readonly isStopped: () => boolean;
   /** Where a failed `format.prepare` is reported (reading goes on). */
   readonly onError: (error: unknown) => void;
   /** Compressed copies of identities that left their path unread. */
-  readonly compressed: Pick<CompressedGenerations, 'adopt'>;
+  readonly compressed: Pick<GzipAdoption, 'adopt'>;
 }
 
 /**
@@ -64,13 +67,14 @@ export class FileReader {
   private readonly files: FileReaderContext['files'];
   private readonly openFiles: FileReaderContext['openFiles'];
   private readonly resume: FileReaderContext['resume'];
+  private readonly rewrites: FileReaderContext['rewrites'];
   private readonly emitter: FileReaderContext['emitter'];
   private readonly positions: FileReaderContext['positions'];
   private readonly metrics: FileReaderContext['metrics'];
   private readonly sweep: FileReaderContext['sweep'];
   private readonly scanner: FileReaderContext['scanner'];
   private readonly drain: FileReaderContext['drain'];
-  private readonly waitWritable: () => Promise<void>;
+  private readonly gzip: FileReaderContext['gzip'];
   private readonly isStopped: () => boolean;
   private readonly onError: (error: unknown) => void;
   private readonly compressed: FileReaderContext['compressed'];
@@ -83,13 +87,14 @@ export class FileReader {
     this.files = ctx.files;
     this.openFiles = ctx.openFiles;
     this.resume = ctx.resume;
+    this.rewrites = ctx.rewrites;
     this.emitter = ctx.emitter;
     this.positions = ctx.positions;
     this.metrics = ctx.metrics;
     this.sweep = ctx.sweep;
     this.scanner = ctx.scanner;
     this.drain = ctx.drain;
-    this.waitWritable = ctx.waitWritable;
+    this.gzip = ctx.gzip;
     this.isStopped = ctx.isStopped;
   }
 
@@ -100,6 +105,7 @@ export class FileReader {
     buf: Buffer,
   ): Promise<number> {
     f.dirty = false;
+    if (f.gzip) return this.gzip.service(f);
     if (f.state === 'active' && !f.finishOnly) {
       // The path is checked at most once per poll interval: passes repeat
       // quickly while a file has a backlog or the intake pushes back, and a
@@ -148,7 +154,6 @@ export class FileReader {
       await f.format?.prepare?.().catch(this.onError);
       if (this.isStopped()) return 0;
     }
-    if (f.gzip) return this.readGzip(f);
     let budget = Math.min(this.options.maxBytesPerFilePerTick, tickBudget);
     let total = 0;
     f.backlog = false;
@@ -157,7 +162,7 @@ export class FileReader {
       const r = await f.readChunk(buf, budget, lines);
       if (r.kind === 'changed') {
         if (f.handle !== undefined) f.size = (await f.handle.stat()).size;
-        await this.resume.handleRewrite(
+        await this.rewrites.handleRewrite(
           f,
           f.size < f.splitter.fedOffset ? 'truncate' : 'copytruncate',
         );
@@ -207,11 +212,10 @@ export class FileReader {
       f.mtimeMs = Math.floor(Number(st.mtimeMs));
       if (
         f.initialized &&
-        !f.gzip &&
         f.size < f.splitter.fedOffset &&
         f.handle !== undefined
       ) {
-        await this.resume.handleRewrite(f, 'truncate');
+        await this.rewrites.handleRewrite(f, 'truncate');
       }
       return true;
     }
@@ -252,12 +256,12 @@ export class FileReader {
       // compressed before it was read to its end, its content is in the `.gz`.
       if (
         f.initialized &&
-        (await this.compressed.adopt(this.positions.positionOf(f, 'rotated'), {
-          offset: f.splitter.lineStartOffset,
-          lineNo: f.splitter.lastLineNo,
-        })) !== undefined
+        (await this.compressed.adopt(
+          this.positions.positionOf(f, 'rotated'),
+        )) !== undefined
       ) {
-        // What is held (a partial line) is read again from the copy.
+        // What is held (a partial line, fragments) is read again from the
+        // copy: it is read from where this one was read up to.
         f.splitter.reset(f.splitter.lineStartOffset, f.splitter.lastLineNo);
         await this.drain.finish(f, 'rotated');
         return;
@@ -274,27 +278,6 @@ export class FileReader {
       kind: f.state === 'deleted' ? 'delete' : 'rename',
     });
     this.positions.upsert(f);
-  }
-
-  /** Read a compressed file whole, then finish it. */
-  private async readGzip(f: TailedFile): Promise<number> {
-    await this.openFiles.close(f);
-    const before = f.bytesRead;
-    await readGzipFile(f.path, f.splitter.fedOffset, async (chunk) => {
-      const lines: SplitLine[] = [];
-      f.feed(chunk, lines);
-      this.emitter.emit(f, lines);
-      if (this.emitter.blocked) await this.waitWritable();
-      return !this.isStopped();
-    });
-    if (this.isStopped()) return 0;
-    const tail: SplitLine[] = [];
-    f.splitter.flushPartial(tail);
-    this.emitter.emit(f, tail);
-    f.size = f.splitter.fedOffset;
-    if (f.format?.excluded === true) this.positions.commitRead(f);
-    await this.drain.finish(f, 'completed');
-    return f.bytesRead - before;
   }
 }
 

@@ -5,7 +5,7 @@ import { fileSourceId } from '@lc/positions';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
 import type { FileStatus } from '../file-status.js';
 import type { FileMetrics } from './file-metrics.js';
-import type { SplitterCounters } from './line-splitter.js';
+import type { SplitLine, SplitterCounters } from './line-splitter.js';
 import type { FileFormatFactory } from './line-stage.js';
 import type { TrackContext } from './tailed-file.js';
 import { fileLabels, TailedFile } from './tailed-file.js';
@@ -25,6 +25,8 @@ export interface FileRegistryContext {
   readonly committed: (id: string) => FilePosition | undefined;
   /** The line format of each identity, when lines are in one (CRI…). */
   readonly format?: FileFormatFactory;
+  /** Emit lines a format's stage completed outside a read (its timer). */
+  readonly emitLate?: (f: TailedFile, lines: SplitLine[]) => void;
 }
 
 /**
@@ -46,9 +48,11 @@ export class FileRegistry {
   private readonly onError: (error: unknown) => void;
   private readonly committed: FileRegistryContext['committed'];
   private readonly format: FileFormatFactory | undefined;
+  private readonly emitLate: FileRegistryContext['emitLate'];
 
   constructor(ctx: FileRegistryContext) {
     this.format = ctx.format;
+    this.emitLate = ctx.emitLate;
     this.options = ctx.options;
     this.counters = ctx.counters;
     this.clock = ctx.clock;
@@ -65,6 +69,25 @@ export class FileRegistry {
     const dev = st.dev.toString();
     const ino = st.ino.toString();
     const id = fileSourceId(dev, ino);
+    // The stage's late records reach this identity while it is tracked.
+    const ref: { file?: TailedFile } = {};
+    const format = this.format?.({
+      path,
+      id,
+      counters: this.counters,
+      emit: (lines) => {
+        const f = ref.file;
+        if (f !== undefined && this.byId.get(id) === f)
+          this.emitLate?.(f, lines);
+      },
+      isBehind: () => {
+        const f = ref.file;
+        return (
+          f !== undefined &&
+          (f.busy || f.backlog || (!f.gzip && f.size > f.splitter.fedOffset))
+        );
+      },
+    });
     const f = new TailedFile(
       id,
       dev,
@@ -76,8 +99,9 @@ export class FileRegistry {
       this.counters,
       this.options.multiline,
       this.clock.monotonicNow(),
-      this.format?.({ path, id, counters: this.counters }),
+      format,
     );
+    ref.file = f;
     f.size = Number(st.size);
     f.mtimeMs = Number(st.mtimeMs);
     this.byId.set(id, f);
@@ -95,6 +119,7 @@ export class FileRegistry {
 
   /** Stop tracking `f` (finished) and remember its last status. */
   retire(f: TailedFile): void {
+    f.format?.stage.close?.();
     this.byId.delete(f.id);
     if (this.byPath.get(f.path) === f.id) this.byPath.delete(f.path);
     if (this.finished.size >= MAX_FINISHED_REMEMBERED) {
@@ -113,8 +138,16 @@ export class FileRegistry {
       linesRead: f.linesRead,
       bytesRead: f.bytesRead,
       lastReadAtMs: f.lastReadAtMs,
+      ...(f.error === undefined
+        ? {}
+        : { error: { code: f.error.code, message: f.error.message } }),
     });
     this.metrics.filesActive.set(this.byId.size);
+  }
+
+  /** Where a recently finished identity was read up to, if remembered. */
+  finishedReadOffset(id: string): number | undefined {
+    return this.finished.get(id)?.readOffset;
   }
 
   /** Tracked identities, path errors, then recently finished identities. */

@@ -27,6 +27,8 @@ export interface FileScannerContext {
   readonly logger: Logger;
   readonly metrics: Pick<FileMetrics, 'errors' | 'directoriesWatched'>;
   readonly isStopped: () => boolean;
+  /** True for a finished, unchanged compressed file (not tracked again). */
+  readonly isDoneCompressed: (id: string, st: BigIntStats) => boolean;
   /** Ask for a pass in `delayMs`. */
   readonly requestTick: (delayMs: number) => void;
 }
@@ -46,6 +48,7 @@ export class FileScanner {
   private readonly logger: Logger;
   private readonly metrics: FileScannerContext['metrics'];
   private readonly isStopped: () => boolean;
+  private readonly isDoneCompressed: FileScannerContext['isDoneCompressed'];
   private readonly requestTick: (delayMs: number) => void;
   private readonly watchDelayMs: number;
   private readonly watchers: DirectoryWatchers;
@@ -68,6 +71,7 @@ export class FileScanner {
     this.logger = ctx.logger;
     this.metrics = ctx.metrics;
     this.isStopped = ctx.isStopped;
+    this.isDoneCompressed = ctx.isDoneCompressed;
     this.requestTick = ctx.requestTick;
     this.watchDelayMs = ctx.options.watchDelayMs;
     this.watchers = new DirectoryWatchers({
@@ -172,6 +176,9 @@ export class FileScanner {
       }
       known.dirty = true;
       return;
+    }
+    if (path.endsWith('.gz')) {
+      if (!this.options.readCompressed || this.isDoneCompressed(id, st)) return;
     }
     if (this.registry.byId.size >= this.options.maxFiles) return;
     this.registry.track(path, st, context);

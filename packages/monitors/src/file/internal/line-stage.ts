@@ -41,6 +41,11 @@ export interface LineStage {
   flush(out: SplitLine[]): void;
   /** Forget what is held (reading restarts at another offset). */
   reset(): void;
+  /**
+   * The identity is dropped, or the monitor stops: release timers. What
+   * is held is not emitted (it is read again from the position).
+   */
+  close?(): void;
   /** Start offset of the earliest held line; undefined when nothing is held. */
   readonly heldFrom: number | undefined;
 }
@@ -74,6 +79,18 @@ export type FileFormatFactory = (file: {
    * that applies the long-line policy counts here.
    */
   readonly counters: SplitterCounters;
+  /**
+   * Hand lines the stage completes outside `push` and `flush` (a flush
+   * timer) to the monitor, as records of this identity, in order after
+   * every line emitted before. Ignored once the identity is dropped.
+   */
+  readonly emit: (lines: SplitLine[]) => void;
+  /**
+   * True while the identity has bytes not read yet (a read paused by
+   * budgets or backpressure, or under way): a timer should not cut a
+   * record whose next lines are already written.
+   */
+  readonly isBehind: () => boolean;
 }) => FileFormat;
 
 /**

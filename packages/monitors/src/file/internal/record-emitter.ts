@@ -1,4 +1,6 @@
 import type { Clock, Cursor, Intake, LogRecord } from '@lc/core';
+import type { MultilineMetrics } from '../../multiline/internal/multiline-metrics.js';
+import type { JoinedRecord } from '../../multiline/multiline-joiner.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { SplitLine } from './line-splitter.js';
 import type { TailedFile } from './tailed-file.js';
@@ -16,15 +18,18 @@ export class RecordEmitter {
   private readonly intake: Intake;
   private readonly clock: Clock;
   private readonly metrics: Pick<FileMetrics, 'linesRead'>;
+  private readonly multiline: MultilineMetrics;
 
   constructor(
     intake: Intake,
     clock: Clock,
     metrics: Pick<FileMetrics, 'linesRead'>,
+    multiline: MultilineMetrics,
   ) {
     this.intake = intake;
     this.clock = clock;
     this.metrics = metrics;
+    this.multiline = multiline;
   }
 
   /** Emit lines through the file's multiline joiner, if it has one. */
@@ -34,13 +39,24 @@ export class RecordEmitter {
       this.emitRaw(f, lines);
       return;
     }
-    const joined: SplitLine[] = [];
+    const joined: JoinedRecord<SplitLine>[] = [];
     const now = this.clock.monotonicNow();
     for (const line of lines) f.joiner.push(line, now, joined);
-    if (joined.length > 0) this.emitRaw(f, joined);
+    this.emitJoined(f, joined);
   }
 
-  /** Emit lines as they are (already joined, or flushed). */
+  /**
+   * Emit the pending multiline record of `f`, if any: on `timeout`, or on
+   * `flush` (the identity is finished, truncated, or `flush()` was called).
+   */
+  flushJoiner(f: TailedFile, reason: 'timeout' | 'flush'): void {
+    if (f.joiner?.pending !== true) return;
+    const joined: JoinedRecord<SplitLine>[] = [];
+    f.joiner.flush(joined, reason);
+    this.emitJoined(f, joined);
+  }
+
+  /** Emit lines as they are (no joiner). */
   emitRaw(f: TailedFile, lines: SplitLine[]): void {
     if (lines.length === 0) return;
     const records: LogRecord[] = [];
@@ -89,5 +105,15 @@ export class RecordEmitter {
         timestampNanos: this.lastStampNanos,
       });
     }
+  }
+
+  /** A joined record is its last line's position with the joined text. */
+  private emitJoined(f: TailedFile, joined: JoinedRecord<SplitLine>[]): void {
+    if (joined.length === 0) return;
+    this.multiline.count(joined);
+    this.emitRaw(
+      f,
+      joined.map((r) => (r.lines === 1 ? r.last : { ...r.last, text: r.text })),
+    );
   }
 }

@@ -1,15 +1,16 @@
 import type { BigIntStats } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { FilePosition, Logger } from '@lc/core';
-import { computeFingerprint, fileSourceId } from '@lc/positions';
-import type { CompressedGenerations } from './compressed-generations.js';
-import { isCompressedName } from './compressed-generations.js';
+import { fileSourceId } from '@lc/positions';
+import { headMatches, isCompressedName } from './content-head.js';
+import { DirectoryIndexes } from './directory-indexes.js';
 import { isUnder } from './discovery.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FilePositions } from './file-positions.js';
 import type { FileRegistry } from './file-registry.js';
 import type { CompiledGlob } from './glob.js';
+import type { GzipAdoption } from './gzip-adoption.js';
 import { matchesAny } from './glob.js';
 
 /** How far file mtimes may lag the wall clock (kernel clock ticks), ms. */
@@ -25,8 +26,10 @@ export interface SiblingSweepContext {
   readonly positions: Pick<FilePositions, 'list' | 'committed' | 'retire'>;
   readonly metrics: Pick<FileMetrics, 'rotations' | 'errors' | 'unreadBytes'>;
   readonly logger: Logger;
+  /** False: `.gz` files are never read (the monitor's `readCompressed`). */
+  readonly readCompressed: boolean;
   /** Compressed copies of generations (`.gz` next to them). */
-  readonly compressed: Pick<CompressedGenerations, 'adopt' | 'isKnown'>;
+  readonly compressed: Pick<GzipAdoption, 'adopt' | 'isKnown'>;
 }
 
 /**
@@ -43,8 +46,10 @@ export class SiblingSweep {
   private readonly metrics: SiblingSweepContext['metrics'];
   private readonly logger: Logger;
   private readonly compressed: SiblingSweepContext['compressed'];
+  private readonly readCompressed: boolean;
 
   constructor(ctx: SiblingSweepContext) {
+    this.readCompressed = ctx.readCompressed;
     this.includes = ctx.includes;
     this.excludes = ctx.excludes;
     this.compressed = ctx.compressed;
@@ -81,11 +86,13 @@ export class SiblingSweep {
         // Found live at start: the same file, or one that took its inode
         // over; then the saved content is gone, maybe to a `.gz` (only
         // looked at when there is one: no read per live file otherwise).
+        // A tracked `.gz` checks its own head when it starts.
         if (
           wanted &&
+          !tracked.gzip &&
           saved.fingerprint !== '' &&
           (await dirs.compressedNear(saved.path)) &&
-          !(await sameHead(tracked.path, saved))
+          !(await headMatches(tracked.path, saved))
         )
           await this.goneWhileDown(saved, dirs, true);
         continue;
@@ -95,12 +102,14 @@ export class SiblingSweep {
       // Not there, or its inode holds other content now (reused).
       if (
         at === undefined ||
-        (saved.fingerprint !== '' && !(await sameHead(at.path, saved)))
+        (saved.fingerprint !== '' && !(await headMatches(at.path, saved)))
       ) {
         await this.goneWhileDown(saved, dirs, at !== undefined);
         continue;
       }
       const found = at.path;
+      // Not read at all now: its position stays as it is.
+      if (isCompressedName(found) && !this.readCompressed) continue;
       let st: BigIntStats;
       try {
         st = await stat(found, { bigint: true });
@@ -109,7 +118,7 @@ export class SiblingSweep {
       }
       // A compressed file's size says nothing about its decompressed
       // offsets: it is done once completed and committed to its end.
-      const done = found.endsWith('.gz')
+      const done = isCompressedName(found)
         ? saved.status === 'completed' && saved.offset >= saved.size
         : Number(st.size) <= saved.offset;
       if (done || this.registry.byId.has(saved.id)) continue;
@@ -266,7 +275,7 @@ export class SiblingSweep {
         const id = fileSourceId(st.dev.toString(), st.ino.toString());
         if (this.registry.byId.has(id)) continue;
         const known = this.positions.committed(id);
-        if (known !== undefined && (await sameHead(path, known))) continue;
+        if (known !== undefined && (await headMatches(path, known))) continue;
         if (isCompressedName(name)) {
           // A compressed generation of known content is the identity it
           // was compressed from (adopted, or read, as that one).
@@ -274,7 +283,7 @@ export class SiblingSweep {
         } else if (
           skipHead !== undefined &&
           skipHead.fingerprintBytes > 0 &&
-          (await sameHead(path, skipHead))
+          (await headMatches(path, skipHead))
         )
           continue;
         this.registry.track(path, st, 'finish');
@@ -285,102 +294,5 @@ export class SiblingSweep {
         );
       }
     }
-  }
-}
-
-/** Where a file identity lives in a directory. */
-interface DirEntry {
-  readonly path: string;
-  readonly mtimeMs: number;
-}
-
-/** Directory listings by identity, each directory read once. */
-class DirectoryIndexes {
-  private readonly dirs = new Map<string, Map<string, DirEntry>>();
-  /** Directories that could not be read (other than not existing). */
-  private readonly unreadable = new Set<string>();
-
-  /** True when `dir` was listed, or does not exist (anything in it is gone). */
-  listed(dir: string): boolean {
-    return this.dirs.has(dir) && !this.unreadable.has(dir);
-  }
-
-  private readonly names = new Map<string, readonly string[]>();
-
-  /** True when a `.gz` named after `path` (`<name>….gz`) is next to it. */
-  async compressedNear(path: string): Promise<boolean> {
-    const dir = dirname(path);
-    let names = this.names.get(dir);
-    if (names === undefined) {
-      names = await readdir(dir).catch(() => [] as string[]);
-      this.names.set(dir, names);
-    }
-    const base = basename(path);
-    return names.some((n) => n.startsWith(base) && isCompressedName(n));
-  }
-
-  /** Where the identity of `p` lives in the directory of its saved path. */
-  async find(p: FilePosition): Promise<DirEntry | undefined> {
-    const dir = dirname(p.path);
-    let index = this.dirs.get(dir);
-    if (index === undefined) {
-      const listed = await indexDirectory(dir);
-      if (listed === undefined) this.unreadable.add(dir);
-      index = listed ?? new Map<string, DirEntry>();
-      this.dirs.set(dir, index);
-    }
-    return index.get(p.id);
-  }
-}
-
-/**
- * Regular files of `dir` by identity (`dev:ino`); empty when it does not
- * exist, undefined when it cannot be read.
- */
-async function indexDirectory(
-  dir: string,
-): Promise<Map<string, DirEntry> | undefined> {
-  const index = new Map<string, DirEntry>();
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' || code === 'ENOTDIR' ? index : undefined;
-  }
-  for (const name of names) {
-    const path = join(dir, name);
-    try {
-      const st = await stat(path, { bigint: true });
-      if (!st.isFile()) continue;
-      index.set(fileSourceId(st.dev.toString(), st.ino.toString()), {
-        path,
-        mtimeMs: Number(st.mtimeMs),
-      });
-    } catch {
-      // vanished while indexing
-    }
-  }
-  return index;
-}
-
-/** True when the file at `path` still has the head `saved` was taken from. */
-async function sameHead(
-  path: string,
-  saved: { fingerprint: string; fingerprintBytes: number },
-): Promise<boolean> {
-  try {
-    const h = await open(path, 'r');
-    try {
-      const head = await computeFingerprint(h, saved.fingerprintBytes);
-      return (
-        head.fingerprintBytes === saved.fingerprintBytes &&
-        head.fingerprint === saved.fingerprint
-      );
-    } finally {
-      await h.close();
-    }
-  } catch {
-    return false;
   }
 }

@@ -10,9 +10,10 @@ import { freezeLabels } from '@lc/core';
 import type { LcError } from '@lc/core';
 import type { SplitLine, SplitterCounters } from './line-splitter.js';
 import { LineSplitter } from './line-splitter.js';
+import type { MultilineJoiner } from '../../multiline/multiline-joiner.js';
+import { joinerOf } from '../../multiline/multiline-joiner.js';
+import type { MultilineConfig } from '../../multiline/multiline-options.js';
 import type { FileFormat } from './line-stage.js';
-import type { MultilineConfig } from './multiline-joiner.js';
-import { MultilineJoiner } from './multiline-joiner.js';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
 
 /** Bytes before the read offset kept in memory to detect rewrites. */
@@ -63,13 +64,20 @@ export class TailedFile {
   unsaved = false;
   /** The start offset to use when the monitor already knows it (copy recovery). */
   presetStart: { offset: number; lineNo: number } | undefined;
+  /** Read decompressed (a `.gz`, with `readCompressed`): by `GzipFiles`. */
   readonly gzip: boolean;
+  /**
+   * The saved position of the identity this `.gz` holds, when the monitor
+   * found it as the compressed copy of an identity gone unfinished
+   * (`GzipAdoption`): read from where that one was read.
+   */
+  compressedFrom: FilePosition | undefined;
   /** The line format's per-identity part, when the monitor has one. */
   readonly format: FileFormat | undefined;
   /** `format.prepare` ran (or there is none to run). */
   prepared: boolean;
   readonly splitter: LineSplitter;
-  readonly joiner: MultilineJoiner | undefined;
+  readonly joiner: MultilineJoiner<SplitLine> | undefined;
   size = 0;
   mtimeMs = 0;
   fingerprint = '';
@@ -142,7 +150,7 @@ export class TailedFile {
       format?.stage,
     );
     this.joiner =
-      multiline === undefined ? undefined : new MultilineJoiner(multiline);
+      multiline === undefined ? undefined : joinerOf<SplitLine>(multiline);
     this.lastGrowthAt = now;
   }
 

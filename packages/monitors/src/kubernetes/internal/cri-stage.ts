@@ -8,6 +8,7 @@ import type {
 import type { LineStage, RawLine } from '../../file/internal/line-stage.js';
 import type { CriFields } from '../cri-parser.js';
 import { CriLineParser } from '../cri-parser.js';
+import type { CriMultiline } from './cri-multiline.js';
 import type { KubernetesMetrics } from './kubernetes-metrics.js';
 import type { PodLabels } from './pod-labels.js';
 
@@ -24,12 +25,17 @@ export interface CriStageContext {
     'joinedLines' | 'unterminatedLines' | 'excludedLines'
   >;
   /** The file is excluded (its pod opted out): every line is dropped, counted. */
-  readonly excluded: () => boolean;
+  readonly excluded?: () => boolean;
   /** The file's label sets; read for every record (they are set once the file is prepared). */
   readonly labels: () => PodLabels;
   /** A line that is not CRI, at `offset` of the file: counted and logged by the source. */
   readonly malformed: (offset: number, line: string) => void;
+  /** Joins messages into multiline records, per stream, after the `P`/`F` join. */
+  readonly multiline?: CriMultiline;
 }
+
+/** Stream names for multiline joining; lines that are not CRI are joined apart. */
+const STREAMS = ['stdout', 'stderr', 'raw'] as const;
 
 /** The `P` fragments of one stream waiting for their `F`. */
 class Fragments {
@@ -76,6 +82,10 @@ class Fragments {
  * held fragment instead of their own end, so a resume from any committed
  * cursor reads every held fragment again (the interleaved lines may then
  * be delivered twice, never lost).
+ *
+ * With `multiline`, the joined messages of each stream are then joined
+ * into multiline records (see `CriMultiline`); their pending lines are
+ * held like fragments.
  */
 export class CriStage implements LineStage {
   private readonly ctx: CriStageContext;
@@ -94,14 +104,15 @@ export class CriStage implements LineStage {
   }
 
   get heldFrom(): number | undefined {
-    const [a, b] = this.streams;
-    if (a.holding)
-      return b.holding ? Math.min(a.startOffset, b.startOffset) : a.startOffset;
-    return b.holding ? b.startOffset : undefined;
+    let from = this.ctx.multiline?.heldFrom;
+    for (const s of this.streams)
+      if (s.holding && (from === undefined || s.startOffset < from))
+        from = s.startOffset;
+    return from;
   }
 
   push(line: RawLine, out: SplitLine[]): void {
-    if (this.ctx.excluded()) {
+    if (this.ctx.excluded?.() === true) {
       this.ctx.metrics.excludedLines.inc();
       return;
     }
@@ -122,12 +133,13 @@ export class CriStage implements LineStage {
       if (text !== undefined)
         this.record(
           out,
+          line.startOffset,
           line.endOffset,
           line.lineNo,
           text,
           line.truncated || line.bytes > this.ctx.maxLineBytes,
           undefined,
-          this.ctx.labels().base,
+          2,
         );
       return;
     }
@@ -140,12 +152,13 @@ export class CriStage implements LineStage {
       if (text !== undefined)
         this.record(
           out,
+          line.startOffset,
           line.endOffset,
           line.lineNo,
           text,
           line.truncated || bytes > this.ctx.maxLineBytes,
           f,
-          this.streamLabels(f.stream),
+          f.stream,
         );
       return;
     }
@@ -183,16 +196,22 @@ export class CriStage implements LineStage {
       this.ctx.metrics.unterminatedLines.inc();
       this.emitHeld(out, s, stream, s.lastEndOffset, s.lastLineNo);
     }
+    this.ctx.multiline?.flush(out);
   }
 
   reset(): void {
     this.streams[0].clear();
     this.streams[1].clear();
+    this.ctx.multiline?.close();
   }
 
-  private streamLabels(stream: 0 | 1): Labels {
+  close(): void {
+    this.ctx.multiline?.close();
+  }
+
+  private streamLabels(stream: 0 | 1 | 2): Labels {
     const l = this.ctx.labels();
-    return stream === 0 ? l.stdout : l.stderr;
+    return stream === 0 ? l.stdout : stream === 1 ? l.stderr : l.base;
   }
 
   /** Keep a fragment's bytes, up to the limit in all (cut at a character start). */
@@ -223,6 +242,7 @@ export class CriStage implements LineStage {
   ): void {
     const bytes = s.joined();
     const over = s.over;
+    const startOffset = s.startOffset;
     const time = {
       timestampMs: s.timestampMs,
       timestampNanos: s.timestampNanos,
@@ -236,15 +256,7 @@ export class CriStage implements LineStage {
       this.ctx.counters.truncatedLines++;
     }
     const text = decodeUtf8(bytes, 0, bytes.length, this.ctx.counters);
-    this.record(
-      out,
-      endOffset,
-      lineNo,
-      text,
-      over,
-      time,
-      this.streamLabels(stream),
-    );
+    this.record(out, startOffset, endOffset, lineNo, text, over, time, stream);
   }
 
   /**
@@ -270,8 +282,13 @@ export class CriStage implements LineStage {
     return decodeUtf8(buf, from, end, this.ctx.counters);
   }
 
+  /**
+   * A message from `startOffset` to `endOffset` of the file, of `stream`
+   * (2: not CRI), as a line: to `out`, or through multiline joining.
+   */
   private record(
     out: SplitLine[],
+    startOffset: number,
     endOffset: number,
     lineNo: number,
     text: string,
@@ -279,8 +296,9 @@ export class CriStage implements LineStage {
     time:
       | { readonly timestampMs: number; readonly timestampNanos: number }
       | undefined,
-    labels: Labels,
+    stream: 0 | 1 | 2,
   ): void {
+    const labels = this.streamLabels(stream);
     // Never past a fragment still held: a resume must read it again.
     let end = endOffset;
     let no = lineNo;
@@ -290,7 +308,7 @@ export class CriStage implements LineStage {
         no = s.startLineNo;
       }
     }
-    out.push(
+    const line: SplitLine =
       time === undefined
         ? { text, endOffset: end, lineNo: no, truncated, labels }
         : {
@@ -301,8 +319,10 @@ export class CriStage implements LineStage {
             timestampMs: time.timestampMs,
             timestampNanos: time.timestampNanos,
             labels,
-          },
-    );
+          };
+    const multiline = this.ctx.multiline;
+    if (multiline === undefined) out.push(line);
+    else multiline.push(STREAMS[stream], line, startOffset, out);
   }
 }
 

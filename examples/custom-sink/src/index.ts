@@ -1,0 +1,2 @@
+export { createAppendSink } from './append-sink.js';
+export { createSink } from './create-sink.js';

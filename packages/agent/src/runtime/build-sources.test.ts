@@ -1,0 +1,89 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInMemoryPositionStore } from '@lc/core/testing';
+import { createCollectingIntake } from '@lc/core/testing';
+import { createPositionManager } from '@lc/positions';
+import { createTempDir } from '@lc/test-utils';
+import { describe, expect, it } from 'vitest';
+import { parseConfig, unwrapConfig } from '../config/load-config.js';
+import type { Generation } from './build-pipeline.js';
+import {
+  attachSources,
+  recordSourceWatches,
+  startSources,
+  stopSources,
+} from './build-sources.js';
+
+function generation(intake: Generation['intake']): Generation {
+  return {
+    config: undefined as never,
+    sinks: [],
+    dispatcher: undefined as never,
+    intake,
+    files: [],
+    docker: undefined,
+    kubernetes: undefined,
+    sinkFiles: '',
+  };
+}
+
+describe('attachSources', () => {
+  it('should create one file monitor per group on the intake, and read through it once started', async () => {
+    const tmp = await createTempDir('lc-build-sources-');
+    await mkdir(join(tmp.path, 'a'));
+    await mkdir(join(tmp.path, 'b'));
+    await appendFile(join(tmp.path, 'a', 'x.log'), 'from a\n');
+    await appendFile(join(tmp.path, 'b', 'y.log'), 'from b\n');
+    const config = unwrapConfig(
+      parseConfig(
+        `app: {data_dir: ${tmp.path}/data}
+sources:
+  files:
+    - {include: ["${tmp.path}/a/*.log"], labels: {job: a}}
+    - {include: ["${tmp.path}/b/*.log"], labels: {job: b}}
+sinks: {stdout: [{}]}
+`,
+        { env: {} },
+      ),
+    );
+    const positions = createPositionManager({
+      store: createInMemoryPositionStore(),
+    });
+    await positions.start();
+    await recordSourceWatches(config, positions);
+    const intake = createCollectingIntake();
+    const g = generation(intake);
+    attachSources(g, config, { inst: {}, positions });
+    expect(g.files).toHaveLength(2);
+    expect(g.docker).toBeUndefined();
+    await startSources(g);
+    await intake.waitFor(2, 20_000);
+    await stopSources(g);
+    expect(intake.records.map((r) => [r.line, r.labels['job']]).sort()).toEqual(
+      [
+        ['from a', 'a'],
+        ['from b', 'b'],
+      ],
+    );
+    await positions.shutdown();
+    await tmp.cleanup();
+  });
+
+  it('should create the Docker monitor only when enabled', () => {
+    const config = unwrapConfig(
+      parseConfig(
+        'sources: {docker: {enabled: true, socket: /nonexistent.sock}}\nsinks: {stdout: [{}]}',
+        { env: {} },
+      ),
+    );
+    const g = generation(createCollectingIntake());
+    attachSources(g, config, {
+      inst: {},
+      positions: createPositionManager({
+        store: createInMemoryPositionStore(),
+      }),
+    });
+    expect(g.files).toHaveLength(0);
+    expect(g.docker).toBeDefined();
+  });
+});
