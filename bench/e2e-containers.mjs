@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // End-to-end: container → file through the real lc-agent (built dist) and
 // the real Docker engine (scripts/services.sh). 10 containers (busybox test
-// image, --network none) each print a fixed number of numbered, fixed-width
-// lines as fast as they can while the agent (docker source filtered on this
-// run's label → file sink, text) follows them. Every delivered line is then
-// checked: lost and duplicated per container.
+// image, --network none, json-file) each print a fixed number of numbered,
+// fixed-width lines as fast as they can while the agent (docker source
+// filtered on this run's label → file sink, text) follows them: once with
+// sources.docker.mode files (json-file logs read from the data root), then
+// with mode api (the engine's logs stream), each on its own 10 containers.
+// Every delivered line is then checked: lost and duplicated per container.
 // Baseline, same run: `docker logs` of the same (exited) containers, 10 in
 // parallel, each into a file (what the agent also does, minus the agent).
 // dockerd's CPU over each phase is shown too (the engine serves both).
@@ -103,6 +105,114 @@ function verify(files) {
   return { distinct, dups, lost, foreign };
 }
 
+/**
+ * One agent run in `mode` (files | api) over its own 10 containers:
+ * started together, followed to the last byte, checked line by line.
+ */
+async function agentRun(
+  mode,
+  { docker, image, socket, runBase, dir, containers },
+  reuse,
+) {
+  // `reuse`: read the exited containers of an earlier run (catch-up).
+  const runId = reuse?.runId ?? `${runBase}-${mode}`;
+  const name = reuse === undefined ? mode : `${mode}-catch-up`;
+  const mine = reuse?.mine ?? [];
+  for (let k = 0; reuse === undefined && k < CONTAINERS; k++) {
+    const tag = String(k).padStart(2, '0');
+    const c = await docker.createContainer({
+      Image: image,
+      name: `${runId}-c${tag}`,
+      Cmd: [
+        'awk',
+        `BEGIN{for(i=1;i<=${PER};i++) printf "c${tag} %09d ${PAD}\\n", i}`,
+      ],
+      Labels: { 'lc-test': 'bench', 'lc-case': runId },
+      HostConfig: {
+        NetworkMode: 'none',
+        LogConfig: { Type: 'json-file', Config: {} },
+      },
+    });
+    mine.push(c);
+    containers.push(c);
+  }
+  const out = join(dir, `out-${name}`);
+  const config = join(dir, `agent-${name}.yaml`);
+  writeFileSync(
+    config,
+    `app: {data_dir: ${dir}/data-${name}, log_level: info}
+api: {port: 0}
+sources:
+  docker: {enabled: true, mode: ${mode}, socket: ${socket}, include_labels: ["lc-case=${runId}"]}
+positions: {flush_interval: 1s}
+sinks:
+  file: [{name: out, directory: ${out}, format: text, path_template: "{container_name}.log"}]
+`,
+  );
+  const agent = spawnBuiltAgent(root, config);
+  killAtCleanup(agent);
+  const api = await agent.ready();
+  const pid = agent.child.pid;
+
+  const expectedBytes = CONTAINERS * PER * LINE_BYTES;
+  const cpu0 = cpuSeconds(pid);
+  const d0 = dockerdCpu();
+  const t0 = performance.now();
+  if (reuse === undefined) await Promise.all(mine.map((c) => c.start()));
+  let containersMs = 0;
+  void Promise.all(mine.map((c) => c.wait())).then(
+    () => (containersMs = performance.now() - t0),
+  );
+  // Done when every byte is there, or (lines lost) 30 s without progress
+  // after the containers exited; time and CPU then stop at the last progress.
+  let bytes = 0;
+  let last = -1;
+  let lastChange = performance.now();
+  let atLast = { cpu: cpuSeconds(pid), dockerd: dockerdCpu() };
+  while (bytes < expectedBytes) {
+    await sleep(100);
+    bytes = dirBytes(out);
+    if (bytes !== last) {
+      last = bytes;
+      lastChange = performance.now();
+      atLast = { cpu: cpuSeconds(pid), dockerd: dockerdCpu() };
+    } else if (containersMs > 0 && performance.now() - lastChange > 30_000)
+      break;
+  }
+  const complete = bytes >= expectedBytes;
+  const seconds = ((complete ? performance.now() : lastChange) - t0) / 1000;
+  const cpu = (complete ? cpuSeconds(pid) : atLast.cpu) - cpu0;
+  const dockerd = (complete ? dockerdCpu() : atLast.dockerd) - d0;
+  const rss = peakRssMb(pid);
+  while (containersMs === 0) await sleep(50);
+  await sleep(2000); // late duplicates would show up now
+  let status;
+  if (!complete) {
+    try {
+      status = await (await fetch(`${api}/status`)).json();
+    } catch (error) {
+      status = String(error);
+    }
+  }
+  await stopAgent(agent);
+  const files = readdirSync(out).map((f) => join(out, f));
+  const check = verify(files);
+  if (check.lost > 0 || check.dups > 0) {
+    const warnings = agent
+      .stderr()
+      .split('\n')
+      .filter((l) => /"level":(4|5|6)\d/.test(l));
+    console.log(
+      `agent (${mode}) warnings/errors (${warnings.length}, last 10):\n  ${warnings.slice(-10).join('\n  ')}`,
+    );
+    if (status !== undefined)
+      console.log(
+        `agent /status at the end:\n  ${JSON.stringify(status).slice(0, 6000)}`,
+      );
+  }
+  return { mode, runId, seconds, cpu, dockerd, rss, check, containersMs, mine };
+}
+
 async function main() {
   const env = servicesEnv();
   const socket = env.LC_DOCKER_SOCKET ?? '/var/run/docker.sock';
@@ -133,106 +243,25 @@ async function main() {
         `could not remove containers: ${left.map((c) => c.id).join(' ')}`,
       );
   });
-  for (let k = 0; k < CONTAINERS; k++) {
-    const tag = String(k).padStart(2, '0');
-    containers.push(
-      await docker.createContainer({
-        Image: image,
-        name: `${runId}-c${tag}`,
-        Cmd: [
-          'awk',
-          `BEGIN{for(i=1;i<=${PER};i++) printf "c${tag} %09d ${PAD}\\n", i}`,
-        ],
-        Labels: { 'lc-test': 'bench', 'lc-case': runId },
-        HostConfig: { NetworkMode: 'none' },
-      }),
-    );
-  }
-
-  const out = join(dir, 'out');
-  const config = join(dir, 'agent.yaml');
-  writeFileSync(
-    config,
-    `app: {data_dir: ${dir}/data, log_level: info}
-api: {port: 0}
-sources:
-  docker: {enabled: true, socket: ${socket}, include_labels: ["lc-case=${runId}"]}
-positions: {flush_interval: 1s}
-sinks:
-  file: [{name: out, directory: ${out}, format: text, path_template: "{container_name}.log"}]
-`,
-  );
-  const agent = spawnBuiltAgent(root, config);
-  killAtCleanup(agent);
-  const api = await agent.ready();
-  const pid = agent.child.pid;
   const loadBefore = loadAvg();
-
-  const expectedBytes = CONTAINERS * PER * LINE_BYTES;
-  const cpu0 = cpuSeconds(pid);
-  const d0 = dockerdCpu();
-  const t0 = performance.now();
-  await Promise.all(containers.map((c) => c.start()));
-  let containersMs = 0;
-  void Promise.all(containers.map((c) => c.wait())).then(
-    () => (containersMs = performance.now() - t0),
-  );
-  // Done when every byte is there, or (lines lost) 30 s without progress
-  // after the containers exited; time and CPU then stop at the last progress.
-  let bytes = 0;
-  let last = -1;
-  let lastChange = performance.now();
-  let atLast = { cpu: cpuSeconds(pid), dockerd: dockerdCpu() };
-  while (bytes < expectedBytes) {
-    await sleep(100);
-    bytes = dirBytes(out);
-    if (bytes !== last) {
-      last = bytes;
-      lastChange = performance.now();
-      atLast = { cpu: cpuSeconds(pid), dockerd: dockerdCpu() };
-    } else if (containersMs > 0 && performance.now() - lastChange > 30_000)
-      break;
-  }
-  const complete = bytes >= expectedBytes;
-  const seconds = ((complete ? performance.now() : lastChange) - t0) / 1000;
-  const cpu = (complete ? cpuSeconds(pid) : atLast.cpu) - cpu0;
-  const dockerdAgent = (complete ? dockerdCpu() : atLast.dockerd) - d0;
-  const rss = peakRssMb(pid);
-  while (containersMs === 0) await sleep(50);
-  await sleep(2000); // late duplicates would show up now
-  let status;
-  if (!complete) {
-    try {
-      status = (await (await fetch(`${api}/status`)).json()).containers;
-    } catch (error) {
-      status = String(error);
-    }
-  }
-  await stopAgent(agent);
-  const files = readdirSync(out).map((f) => join(out, f));
-  const agentCheck = verify(files);
-  if (agentCheck.lost > 0 || agentCheck.dups > 0) {
-    const warnings = agent
-      .stderr()
-      .split('\n')
-      .filter((l) => /"level":(4|5|6)\d/.test(l));
-    console.log(
-      `agent warnings/errors (${warnings.length}, last 10):\n  ${warnings.slice(-10).join('\n  ')}`,
-    );
-    if (status !== undefined)
-      console.log(
-        `agent /status containers at the end:\n  ${JSON.stringify(status).slice(0, 6000)}`,
-      );
-  }
+  const ctx = { docker, image, socket, runBase: runId, dir, containers };
+  // The default (files: the data root is readable here) first, then api.
+  const filesRun = await agentRun('files', ctx);
+  const apiRun = await agentRun('api', ctx);
+  // The same exited containers as docker logs reads below: files mode from scratch.
+  const catchUp = await agentRun('files', ctx, filesRun);
+  const agentCheck = filesRun.check;
+  const containersMs = filesRun.containersMs;
+  const measured = filesRun.mine;
 
   // Baseline: docker logs of the same exited containers, 10 in parallel.
-  const script = containers
+  const script = measured
     .map((c, k) => `docker logs ${c.id} > ${dir}/base-${k}.log 2>/dev/null &`)
     .join('\n');
   const d1 = dockerdCpu();
   const base = await timedCommand('sh', ['-c', `${script}\nwait`]);
   const dockerdBase = dockerdCpu() - d1;
-  const baseFiles = containers.map((_, k) => join(dir, `base-${k}.log`));
+  const baseFiles = measured.map((_, k) => join(dir, `base-${k}.log`));
   const baseCheck = verify(baseFiles);
 
   const total = CONTAINERS * PER;
@@ -250,12 +279,28 @@ sinks:
   });
   const rows = [
     row(
-      `${CONTAINERS} containers → file sink (agent, live)`,
-      seconds,
-      cpu,
-      dockerdAgent,
-      rss,
-      agentCheck,
+      `${CONTAINERS} containers → file sink (agent, mode files: default here)`,
+      filesRun.seconds,
+      filesRun.cpu,
+      filesRun.dockerd,
+      filesRun.rss,
+      filesRun.check,
+    ),
+    row(
+      `${CONTAINERS} containers → file sink (agent, mode api)`,
+      apiRun.seconds,
+      apiRun.cpu,
+      apiRun.dockerd,
+      apiRun.rss,
+      apiRun.check,
+    ),
+    row(
+      `${CONTAINERS} exited containers → file sink (agent, mode files, catch-up from scratch)`,
+      catchUp.seconds,
+      catchUp.cpu,
+      catchUp.dockerd,
+      catchUp.rss,
+      catchUp.check,
     ),
     row(
       'baseline: docker logs ×10 in parallel (exited containers)',
@@ -274,7 +319,7 @@ sinks:
     agentForeignLines: agentCheck.foreign,
   });
   console.log(
-    `agent: ${agentCheck.distinct}/${total} distinct lines, lost ${agentCheck.lost}, duplicates ${agentCheck.dups}, unparsable ${agentCheck.foreign}; agent/docker-logs throughput ${(rows[0]['lines/s'] / rows[1]['lines/s']).toFixed(3)}`,
+    `agent files: ${agentCheck.distinct}/${total} distinct lines, lost ${agentCheck.lost}, duplicates ${agentCheck.dups}, unparsable ${agentCheck.foreign}; files (live)/docker-logs throughput ${(rows[0]['lines/s'] / rows[3]['lines/s']).toFixed(3)}; files (catch-up)/docker-logs ${(rows[2]['lines/s'] / rows[3]['lines/s']).toFixed(3)}; api (live)/docker-logs ${(rows[1]['lines/s'] / rows[3]['lines/s']).toFixed(3)}; api: lost ${apiRun.check.lost}, duplicates ${apiRun.check.dups}`,
   );
 }
 

@@ -1,7 +1,8 @@
 // Steady-state benchmark through the real lc-agent process (built dist):
 // 100 files, each appended at 1,000 lines/s by a paced writer (a child
-// process), for 5 minutes; the agent tails them into a file sink (one
-// output file, text format) with the default batching. Issue 10, scenario 4.
+// process), for 5 minutes; the agent tails them into a file sink at its
+// defaults (JSON Lines) except one output file (path_template, so the
+// verifier follows one file). Issue 10, scenario 4.
 //
 //   node bench/e2e-steady.mjs                  300 s (the issue's 5 minutes)
 //   LC_BENCH_STEADY_S=60 node bench/e2e-steady.mjs
@@ -74,7 +75,7 @@ async function main() {
     `app: {data_dir: ${dir}/data}
 api: {port: 0}
 sources: {files: [{include: ["${dir}/in/*.log"]}]}
-sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: out.log}]}
+sinks: {file: [{name: out, directory: ${dir}/out, path_template: out.log}]}
 `,
   );
 
@@ -163,7 +164,7 @@ sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: o
     ) * 60;
   const rows = [
     {
-      process: 'agent (file → file sink)',
+      process: 'agent (file → file sink, defaults: JSON Lines)',
       'CPU % of 1 core': fmt((cpu.agent / window) * 100, 1),
       'RSS at 10 s MB': fmt(first?.agent.rss),
       'RSS last MB': fmt(samples.at(-1)?.agent.rss),

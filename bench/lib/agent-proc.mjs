@@ -1,7 +1,14 @@
 // Helpers for the end-to-end benchmarks: spawn the built lc-agent, read a
 // child's CPU time and peak RSS from /proc, count delivered lines.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 const TICKS = 100; // USER_HZ on Linux
@@ -21,7 +28,17 @@ export function spawnBuiltAgent(root, config) {
   const child = spawn(
     process.execPath,
     [...nodeArgs, cli, 'run', '--config', config],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      // LC_BENCH_AGENT_STDOUT=<file> keeps what the agent prints on stdout
+      // (e.g. with LC_BENCH_AGENT_NODE_ARGS=--trace-gc).
+      stdio: [
+        'ignore',
+        process.env.LC_BENCH_AGENT_STDOUT
+          ? openSync(process.env.LC_BENCH_AGENT_STDOUT, 'w')
+          : 'ignore',
+        'pipe',
+      ],
+    },
   );
   let err = '';
   child.stderr.on('data', (d) => {
@@ -82,4 +99,55 @@ export function countLines(dir) {
     for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
   }
   return n;
+}
+
+/**
+ * A newline counter over every file under `dir` that reads only what was
+ * appended since its last call (the bench process shares the 2 cores with
+ * the agent: re-reading hundreds of MB every poll would slow the agent).
+ */
+export function createLineCounter(dir) {
+  const seen = new Map(); // file name -> { bytes, lines }
+  const buf = Buffer.allocUnsafe(1 << 20);
+  return () => {
+    let names = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return 0;
+    }
+    let total = 0;
+    for (const f of names) {
+      const p = join(dir, f);
+      let st;
+      try {
+        st = statSync(p);
+      } catch {
+        continue;
+      }
+      if (!st.isFile()) continue;
+      let e = seen.get(f);
+      if (e === undefined || st.size < e.bytes) {
+        e = { bytes: 0, lines: 0 };
+        seen.set(f, e);
+      }
+      if (st.size > e.bytes) {
+        const fd = openSync(p, 'r');
+        try {
+          for (;;) {
+            const n = readSync(fd, buf, 0, buf.length, e.bytes);
+            if (n === 0) break;
+            e.bytes += n;
+            const b = n === buf.length ? buf : buf.subarray(0, n);
+            for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1))
+              e.lines++;
+          }
+        } finally {
+          closeSync(fd);
+        }
+      }
+      total += e.lines;
+    }
+    return total;
+  };
 }

@@ -293,9 +293,18 @@ function runReader({ files, pollMs, fileCount }) {
   const buf = Buffer.allocUnsafe(4 << 20);
   const tails = files.map(() => ({ fd: -1, ino: -1, rest: null }));
 
+  const LINE_KEY = Buffer.from('"line":"');
   const record = (b, start, end, now) => {
-    // <ts> <file> <seq> ...
+    // <ts> <file> <seq> ..., raw or as the "line" of a JSON Lines record
     let p = start;
+    if (b[p] === 0x7b) {
+      const at = b.indexOf(LINE_KEY, start);
+      if (at === -1 || at >= end) {
+        malformed++;
+        return;
+      }
+      p = at + LINE_KEY.length;
+    }
     let ts = 0;
     let file = 0;
     let seq = 0;

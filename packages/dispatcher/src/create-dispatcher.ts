@@ -23,7 +23,7 @@ import type { DispatcherMetrics } from './internal/dispatcher-metrics.js';
 import { DropCounter } from './internal/drop-counter.js';
 import { IntakeBudget } from './internal/intake-budget.js';
 import { IntakeFront, shutDownError } from './internal/intake-front.js';
-import { createLanes } from './internal/lanes.js';
+import { circuitStates, createLanes } from './internal/lanes.js';
 import type { Lane } from './internal/model.js';
 import { recoverBatches } from './internal/recover-batches.js';
 import { resolveOptions } from './internal/resolve-options.js';
@@ -103,10 +103,7 @@ class DispatcherImpl implements Dispatcher {
       retryQueueSize: this.engine.retryQueue.size,
       spillRecords: this.spill?.records ?? 0,
       spillBytes: this.spill?.bytes ?? 0,
-      circuit: [...this.lanes.values()].map((l) => ({
-        sink: l.name,
-        state: l.circuit.state,
-      })),
+      circuit: circuitStates(this.lanes),
     }));
     this.drops = new DropCounter(this.metrics, this.logger);
     const committer = options.committer;
@@ -239,6 +236,8 @@ class DispatcherImpl implements Dispatcher {
       waiters: this.waiters,
       retryQueueSize: () => this.engine.retryQueue.size,
       maxRetryQueue: o.maxRetryQueue,
+      lanes: this.lanes,
+      spillOptions: o.spill,
     });
     this.front.spill = this.spill;
   }

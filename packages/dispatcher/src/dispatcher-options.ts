@@ -87,13 +87,11 @@ export interface RateLimitOptions {
 }
 
 /**
- * Spill to disk (off unless given): when the in-memory intake is full,
- * records go to an @lc/buffer disk log instead of pausing the source, and
- * come back into memory in arrival order as room frees. Not durable on
- * purpose: spilled records are not acknowledged until they are back in
- * memory and delivered, so no position is committed past them and after a
- * crash their sources read them again (what a previous process left in
- * `directory` is discarded on start). When the spill is full too, the
+ * Spill to disk (off unless given): when the in-memory intake is full and
+ * the spill protects something (see `trigger`), records go to an
+ * @lc/buffer disk log instead of pausing the source, and come back into
+ * memory in arrival order as room frees. Durable by default (see
+ * `durable`). When the spill is full too, or it is not triggered, the
  * intake backpressures as without it. Requires `dropPolicy: 'block'`.
  */
 export interface SpillOptions {
@@ -129,6 +127,25 @@ export interface SpillOptions {
    * @default 'pause'
    */
   readonly whenFull?: 'pause' | 'drop_oldest';
+  /**
+   * When a full intake spills instead of pausing the sources. `risk`: only
+   * while the spill protects something: a sink is failing (a retry is
+   * pending or a circuit is not closed), or `atRisk()` says a source holds
+   * unread data it may lose (a rotated-away or deleted file); a sink that
+   * is merely slower than the sources pauses them (files are the buffer),
+   * which costs no disk I/O. Once the spill holds records, new ones join
+   * its tail while it is triggered; when it is not, the sources pause until
+   * it has drained. `backpressure`: whenever the intake is full.
+   * @default 'risk'
+   */
+  readonly trigger?: 'risk' | 'backpressure';
+  /**
+   * With `trigger: 'risk'`: whether some source holds data that may soon be
+   * gone if it is not read (a file renamed away or deleted, still open).
+   * Called when the intake is full, and about once a second while sources
+   * wait for room. @default () => false
+   */
+  readonly atRisk?: () => boolean;
 }
 
 /** Options for {@link createDispatcher}. */
@@ -340,6 +357,8 @@ export function validateTopology(options: DispatcherOptions): void {
         'at least 4096',
         spill.maxSegmentBytes,
       );
+    if (spill.atRisk !== undefined && typeof spill.atRisk !== 'function')
+      throw invalid('spill.atRisk', 'a function', spill.atRisk);
   }
   if (options.rateLimit !== undefined) {
     positive(

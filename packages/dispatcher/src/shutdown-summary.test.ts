@@ -290,7 +290,7 @@ describe('createDispatcher', () => {
         batchTimeoutMs: 1,
         circuit: { failureThreshold: 1, openMs: 3_600_000 },
         retry: { baseDelayMs: 3_600_000, maxDelayMs: 3_600_000 },
-        spill: { directory },
+        spill: { trigger: 'backpressure', directory },
         shutdownTimeoutMs: 60_000,
       });
       live.push(d);

@@ -62,7 +62,7 @@ const options = (directory: string) => ({
   batchMaxRecords: 10,
   batchTimeoutMs: 1,
   retry: { baseDelayMs: 5, maxDelayMs: 20 },
-  spill: { directory },
+  spill: { trigger: 'backpressure' as const, directory },
 });
 
 describe('createDispatcher', () => {
@@ -219,7 +219,12 @@ describe('createDispatcher', () => {
         sinks: [sink],
         ...options(directory),
         // ~74 estimated bytes per record: about 10 chunks of 10.
-        spill: { directory, maxBytes: 8_000, whenFull: 'drop_oldest' },
+        spill: {
+          trigger: 'backpressure',
+          directory,
+          maxBytes: 8_000,
+          whenFull: 'drop_oldest',
+        },
       });
       live.push(d);
       await d.start();

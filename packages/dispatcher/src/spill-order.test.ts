@@ -28,6 +28,9 @@ test.prop(
     fc.integer({ min: 5, max: 300 }),
     // Durable spill (commits pass records once written) or not.
     fc.boolean(),
+    // Spill whenever the intake is full, or only while the sink fails
+    // (it engages and disengages as the script's failures come and go).
+    fc.constantFrom('risk' as const, 'backpressure' as const),
   ],
   { numRuns: 40 },
 )(
@@ -40,6 +43,7 @@ test.prop(
     yieldEvery,
     spillRecords,
     durable,
+    trigger,
   ) => {
     const tmp = await createTempDir('lc-spill-prop-');
     let call = 0;
@@ -72,7 +76,12 @@ test.prop(
       batchTimeoutMs: 1,
       circuit: { failureThreshold: 0 },
       retry: { baseDelayMs: 1, maxDelayMs: 2 },
-      spill: { directory: tmp.path, maxBytes: spillRecords * 75, durable },
+      spill: {
+        directory: tmp.path,
+        maxBytes: spillRecords * 75,
+        durable,
+        trigger,
+      },
     });
     try {
       await d.start();

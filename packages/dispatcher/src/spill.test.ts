@@ -113,7 +113,7 @@ describe('createDispatcher', () => {
         maxQueueRecords: 20,
         batchMaxRecords: 10,
         batchTimeoutMs: 1,
-        spill: { directory, durable: false },
+        spill: { trigger: 'backpressure', directory, durable: false },
       });
       live.push(d);
       await d.start();
@@ -167,7 +167,7 @@ describe('createDispatcher', () => {
         batchMaxRecords: 5,
         batchTimeoutMs: 1,
         // ~74 estimated bytes per record: room for about 40.
-        spill: { directory, maxBytes: 3000 },
+        spill: { trigger: 'backpressure', directory, maxBytes: 3000 },
       });
       live.push(d);
       let n = 0;
@@ -198,7 +198,7 @@ describe('createDispatcher', () => {
         maxQueueRecords: 5,
         batchMaxRecords: 5,
         batchTimeoutMs: 1,
-        spill: { directory, durable: false },
+        spill: { trigger: 'backpressure', directory, durable: false },
         onError: (error) => {
           throw error;
         },
@@ -221,7 +221,7 @@ describe('createDispatcher', () => {
         maxQueueRecords: 10,
         batchMaxRecords: 5,
         batchTimeoutMs: 1,
-        spill: { directory },
+        spill: { trigger: 'backpressure', directory },
         onError: (error) => errors.push(error),
       });
       live.push(d);
@@ -250,7 +250,7 @@ describe('createDispatcher', () => {
         batchMaxRecords: 5,
         batchTimeoutMs: 1,
         shutdownTimeoutMs: 0,
-        spill: { directory, durable: false },
+        spill: { trigger: 'backpressure', directory, durable: false },
       });
       for (let n = 1; n <= 100; n++) d.dispatch(rec(n));
       expect(d.stats().spilledRecords).toBeGreaterThan(0);

@@ -23,6 +23,9 @@ export type {
   AssembledLine,
   LineAssemblerOptions,
 } from './container/line-assembler.js';
+export { createDockerFilesMonitor } from './docker-files/docker-files-monitor.js';
+export type { DockerFilesMonitor } from './docker-files/docker-files-monitor.js';
+export type { DockerFilesMonitorOptions } from './docker-files/docker-files-monitor-options.js';
 export { createFileMonitor } from './file/file-monitor.js';
 export { globSyntaxError } from './file/glob-syntax-error.js';
 export {

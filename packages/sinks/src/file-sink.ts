@@ -15,7 +15,7 @@ import type {
 } from '@lc/core';
 import { getOrCreateMetric } from '@lc/core';
 import { Counter, Registry } from 'prom-client';
-import { lineFormatter } from './internal/format-record.js';
+import { createLineEncoder } from './internal/line-encoder.js';
 import type { LineFormat } from './internal/format-record.js';
 import { OpenFileTable } from './internal/open-file-table.js';
 import type { FileRotationOptions } from './internal/open-file-table.js';
@@ -126,7 +126,7 @@ export function createFileSink(options: FileSinkOptions): Sink {
     options.directory,
     options.pathTemplate ?? DEFAULT_TEMPLATE,
   );
-  const formatLine = lineFormatter(format);
+  const encode = createLineEncoder(format);
   const logger = options.logger ?? silentLogger;
   const onError =
     options.onError ??
@@ -165,7 +165,7 @@ export function createFileSink(options: FileSinkOptions): Sink {
   const writeBatch = async (
     batch: readonly LogRecord[],
   ): Promise<WriteResult> => {
-    const groups = new Map<string, { indexes: number[]; text: string }>();
+    const groups = new Map<string, number[]>();
     const failures: RecordFailure[] = [];
     for (let i = 0; i < batch.length; i++) {
       const record = batch[i] as LogRecord;
@@ -181,12 +181,8 @@ export function createFileSink(options: FileSinkOptions): Sink {
         continue;
       }
       const group = groups.get(path);
-      const line = `${formatLine(record)}\n`;
-      if (group === undefined) groups.set(path, { indexes: [i], text: line });
-      else {
-        group.indexes.push(i);
-        group.text += line;
-      }
+      if (group === undefined) groups.set(path, [i]);
+      else group.push(i);
     }
     const written: string[] = [];
     const fail = (indexes: number[], path: string, error: unknown): void => {
@@ -195,12 +191,15 @@ export function createFileSink(options: FileSinkOptions): Sink {
         failures.push({ index, retryable: c.retryable, error: c.error });
       logger.warn({ sink: name, path, err: error }, 'file sink write failed');
     };
-    for (const [path, group] of groups) {
+    for (const [path, indexes] of groups) {
       try {
-        await table.append(path, Buffer.from(group.text, 'utf8'));
+        // Bytes straight from the records (see createLineEncoder); the
+        // index list is skipped when the whole batch goes to one file.
+        const all = indexes.length === batch.length && groups.size === 1;
+        await table.append(path, encode(batch, all ? undefined : indexes));
         written.push(path);
       } catch (error) {
-        fail(group.indexes, path, error);
+        fail(indexes, path, error);
       }
     }
     if (fsync === 'always') {
@@ -208,11 +207,7 @@ export function createFileSink(options: FileSinkOptions): Sink {
         try {
           await table.sync([path]);
         } catch (error) {
-          fail(
-            (groups.get(path) as { indexes: number[] }).indexes,
-            path,
-            error,
-          );
+          fail(groups.get(path) as number[], path, error);
         }
       }
     }

@@ -106,6 +106,19 @@ const fileSource = section({
 
 const dockerSource = section({
   enabled: flag(false, 'Capture container logs.'),
+  mode: z
+    .enum(['files', 'api'])
+    .optional()
+    .describe(
+      'files: read json-file logs from <data_root>/containers (fast; containers removed at exit lose nothing; other log drivers are streamed through the API when the socket is there). api: stream every container through the engine API (remote engines, no access to the data root). Unset: files when <data_root>/containers is readable, else api (the start log says which and why).',
+    ),
+  data_root: z
+    .string()
+    .min(1)
+    .default('/var/lib/docker')
+    .describe(
+      "Docker's data root (docker info --format '{{.DockerRootDir}}'), read in files mode.",
+    ),
   socket: z
     .string()
     .default('/var/run/docker.sock')
@@ -228,7 +241,7 @@ export const configSchema = section({
     spill: section({
       enabled: flag(
         true,
-        'The disk buffer: when the intake is full (a sink is down or slow), records go to a disk log instead of pausing sources, and count as held for the position commit once written, so files may rotate away meanwhile; delivered first, in order, after a restart. Only with drop_policy: block.',
+        'The disk buffer: when the intake is full and the buffer protects something (see trigger), records go to a disk log instead of pausing sources, and count as held for the position commit once written, so files may rotate away meanwhile; delivered first, in order, after a restart. Only with drop_policy: block.',
       ),
       directory: z.string().optional().describe('@default <data_dir>/spill'),
       max_bytes: size(
@@ -252,6 +265,12 @@ export const configSchema = section({
         .default('pause')
         .describe(
           'At max_bytes or the free-space floor: pause the sources, or drop the oldest buffered records (counted as spill_full drops, logged with their files).',
+        ),
+      trigger: z
+        .enum(['risk', 'backpressure'])
+        .default('risk')
+        .describe(
+          'When a full intake fills the disk buffer. risk: only while it protects something: a sink is failing (a retry pending, a circuit not closed) or a rotated-away or deleted file still has unread bytes; a sink that is merely slower than the sources pauses them (files are the buffer) at no disk cost. backpressure: whenever the intake is full.',
         ),
     }).prefault({}),
   }).prefault({}),

@@ -10,6 +10,7 @@ import type { Dispatcher, DispatcherShutdown } from '@lc/dispatcher';
 import { createDispatcher } from '@lc/dispatcher';
 import type {
   ContainerMonitor,
+  DockerFilesMonitor,
   FileMonitor,
   KubernetesMonitor,
 } from '@lc/monitors';
@@ -43,7 +44,12 @@ export interface Generation {
   readonly dispatcher: Dispatcher;
   readonly intake: Intake;
   files: FileMonitor[];
+  /** Containers streamed through the engine API (api mode; other log drivers in files mode). */
   docker: ContainerMonitor | undefined;
+  /** json-file logs read from the data root (files mode). */
+  dockerFiles: DockerFilesMonitor | undefined;
+  /** Files mode: the API part is optional; its start failure goes here (logged), not fatal. */
+  dockerApiUnavailable: ((error: unknown) => void) | undefined;
   kubernetes: KubernetesMonitor | undefined;
   /** The Kubernetes source's API metadata (running or off), with the source. */
   kubernetesMetadata?: KubernetesMetadataPlan | undefined;
@@ -104,6 +110,10 @@ export async function buildGeneration(
             maxSegmentBytes: d.spill.max_segment_bytes,
             fsync: d.spill.fsync,
             whenFull: d.spill.when_full,
+            trigger: d.spill.trigger,
+            // Rotated-away or deleted files still open with bytes not yet
+            // safe: the buffer takes records even while sinks deliver.
+            atRisk: () => gen.files.some((m) => m.atRisk()),
             ...(d.spill.min_free === undefined
               ? {}
               : { minFreeBytes: d.spill.min_free }),
@@ -117,7 +127,7 @@ export async function buildGeneration(
   // Sources → processing → dispatcher: what processing drops never
   // reaches the dispatcher (see createProcessingIntake).
   const intake = createProcessingIntake(dispatcher, deps.processor);
-  return {
+  const gen: Generation = {
     config: cfg,
     sinks: built.sinks,
     sinkFiles: files.fingerprint,
@@ -125,9 +135,12 @@ export async function buildGeneration(
     intake,
     files: [],
     docker: undefined,
+    dockerFiles: undefined,
+    dockerApiUnavailable: undefined,
     kubernetes: undefined,
     kubernetesMetadata: undefined,
   };
+  return gen;
 }
 
 /** Start `g`: the dispatcher (it delivers WAL leftovers first), then its sources. */

@@ -9,6 +9,7 @@ import { parseConfig, unwrapConfig } from '../config/load-config.js';
 import type { Generation } from './build-pipeline.js';
 import {
   attachSources,
+  dockerMode,
   recordSourceWatches,
   startSources,
   stopSources,
@@ -22,6 +23,8 @@ function generation(intake: Generation['intake']): Generation {
     intake,
     files: [],
     docker: undefined,
+    dockerFiles: undefined,
+    dockerApiUnavailable: undefined,
     kubernetes: undefined,
     sinkFiles: '',
   };
@@ -72,7 +75,7 @@ sinks: {stdout: [{}]}
   it('should create the Docker monitor only when enabled', () => {
     const config = unwrapConfig(
       parseConfig(
-        'sources: {docker: {enabled: true, socket: /nonexistent.sock}}\nsinks: {stdout: [{}]}',
+        'sources: {docker: {enabled: true, mode: api, socket: /nonexistent.sock}}\nsinks: {stdout: [{}]}',
         { env: {} },
       ),
     );
@@ -85,5 +88,74 @@ sinks: {stdout: [{}]}
     });
     expect(g.files).toHaveLength(0);
     expect(g.docker).toBeDefined();
+    expect(g.dockerFiles).toBeUndefined();
+  });
+});
+
+describe('dockerMode', () => {
+  const docker = (yaml: string) =>
+    unwrapConfig(
+      parseConfig(
+        `sources: {docker: {enabled: true, ${yaml}}}\nsinks: {stdout: [{}]}`,
+        {
+          env: {},
+        },
+      ),
+    ).sources.docker;
+
+  it('should choose files when <data_root>/containers is readable, and say why', async () => {
+    const tmp = await createTempDir('lc-docker-mode-');
+    await mkdir(join(tmp.path, 'containers'));
+    expect(dockerMode(docker(`data_root: ${tmp.path}`))).toEqual({
+      mode: 'files',
+      reason: `${tmp.path}/containers is readable`,
+    });
+    await tmp.cleanup();
+  });
+
+  it('should choose api when <data_root>/containers cannot be read, and say why', async () => {
+    const tmp = await createTempDir('lc-docker-mode-');
+    expect(dockerMode(docker(`data_root: ${tmp.path}`))).toEqual({
+      mode: 'api',
+      reason: `${tmp.path}/containers is not readable (ENOENT)`,
+    });
+    await tmp.cleanup();
+  });
+
+  it('should keep the configured mode', async () => {
+    const tmp = await createTempDir('lc-docker-mode-');
+    await mkdir(join(tmp.path, 'containers'));
+    expect(dockerMode(docker(`mode: api, data_root: ${tmp.path}`)).mode).toBe(
+      'api',
+    );
+    expect(
+      dockerMode(docker('mode: files, data_root: /nonexistent')).mode,
+    ).toBe('files');
+    await tmp.cleanup();
+  });
+
+  it('should build the files monitor and the API monitor for other log drivers in files mode', async () => {
+    const tmp = await createTempDir('lc-docker-mode-');
+    await mkdir(join(tmp.path, 'containers'));
+    const config = unwrapConfig(
+      parseConfig(
+        `sources: {docker: {enabled: true, data_root: ${tmp.path}, socket: /nonexistent.sock}}\nsinks: {stdout: [{}]}`,
+        { env: {} },
+      ),
+    );
+    const positions = createPositionManager({
+      store: createInMemoryPositionStore(),
+    });
+    await positions.start();
+    const g = generation(createCollectingIntake());
+    attachSources(g, config, { inst: {}, positions });
+    expect(g.dockerFiles).toBeDefined();
+    expect(g.docker).toBeDefined();
+    // No engine here: files mode starts anyway, without the API part.
+    await startSources(g);
+    expect(g.docker).toBeUndefined();
+    await stopSources(g);
+    await positions.shutdown();
+    await tmp.cleanup();
   });
 });

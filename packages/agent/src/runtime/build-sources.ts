@@ -1,7 +1,9 @@
+import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Instrumentation } from '@lc/core';
 import {
   createContainerMonitor,
+  createDockerFilesMonitor,
   createFileMonitor,
   createKubernetesMonitor,
   kubernetesIncludeGlobs,
@@ -100,25 +102,79 @@ export function attachSources(
     }),
   );
   g.kubernetes = buildKubernetes(g, cfg, deps, guard);
+  buildDocker(g, cfg, deps);
+}
+
+/**
+ * `sources.docker.mode`, resolved: as configured, else files when
+ * `<data_root>/containers` is readable, else api; with the reason (logged).
+ */
+export function dockerMode(docker: AgentConfig['sources']['docker']): {
+  mode: 'files' | 'api';
+  reason: string;
+} {
+  const dir = `${resolve(docker.data_root)}/containers`;
+  if (docker.mode !== undefined)
+    return { mode: docker.mode, reason: 'sources.docker.mode' };
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK);
+    return { mode: 'files', reason: `${dir} is readable` };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    return { mode: 'api', reason: `${dir} is not readable (${code})` };
+  }
+}
+
+/** The Docker source of `cfg`, when enabled (not started): files, API, or both. */
+function buildDocker(g: Generation, cfg: AgentConfig, deps: SourceDeps): void {
   const docker = cfg.sources.docker;
-  g.docker = docker.enabled
-    ? createContainerMonitor({
-        ...inst,
-        intake: g.intake,
-        positions,
-        socketPath: docker.socket,
-        filters: {
-          includeNames: docker.include_names,
-          excludeNames: docker.exclude_names,
-          includeImages: docker.include_images,
-          includeLabels: docker.include_labels,
-          excludeLabels: docker.exclude_labels,
-        },
-        labels: docker.labels,
-        maxConcurrentStreams: docker.max_concurrent_streams,
-        ...multiline(docker.multiline),
-      })
-    : undefined;
+  g.docker = undefined;
+  g.dockerFiles = undefined;
+  g.dockerApiUnavailable = undefined;
+  if (!docker.enabled) return;
+  const { inst, positions } = deps;
+  const filters = {
+    includeNames: docker.include_names,
+    excludeNames: docker.exclude_names,
+    includeImages: docker.include_images,
+    includeLabels: docker.include_labels,
+    excludeLabels: docker.exclude_labels,
+  };
+  const { mode, reason } = dockerMode(docker);
+  inst.logger?.info(
+    { mode, reason, dataRoot: resolve(docker.data_root) },
+    `sources.docker: ${mode} mode (${reason})`,
+  );
+  if (mode === 'files') {
+    g.dockerFiles = createDockerFilesMonitor({
+      ...inst,
+      intake: g.intake,
+      positions,
+      dataRoot: resolve(docker.data_root),
+      filters,
+      labels: docker.labels,
+      ...multiline(docker.multiline),
+    });
+    g.dockerApiUnavailable = (error) =>
+      inst.logger?.warn(
+        { err: error },
+        'sources.docker: the engine API is not reachable; json-file logs are read from files, containers of other log drivers are not captured',
+      );
+  }
+  g.docker = createContainerMonitor({
+    ...inst,
+    intake: g.intake,
+    positions,
+    socketPath: docker.socket,
+    // A container read in files mode before resumes after its committed line.
+    dataRoot: resolve(docker.data_root),
+    filters,
+    labels: docker.labels,
+    maxConcurrentStreams: docker.max_concurrent_streams,
+    ...multiline(docker.multiline),
+    // Files mode: only containers of other log drivers are streamed.
+    ...(mode === 'files' ? { skipLogDrivers: ['json-file'] } : {}),
+  });
 }
 
 /**
@@ -223,7 +279,18 @@ export async function startSources(g: Generation): Promise<void> {
   // The watch first: the pod log files' first reads wait for its list.
   await g.kubernetesMetadata?.metadata?.start();
   await g.kubernetes?.start();
-  await g.docker?.start();
+  await g.dockerFiles?.start();
+  try {
+    await g.docker?.start();
+  } catch (error) {
+    if (g.dockerApiUnavailable === undefined) throw error;
+    // Files mode reads json-file logs without the engine; only other log
+    // drivers need it.
+    const failed = g.docker;
+    g.docker = undefined;
+    await failed?.shutdown();
+    g.dockerApiUnavailable(error);
+  }
 }
 
 /** Stop `g`'s sources (reading stops; what was read stays in the intake). */
@@ -232,6 +299,7 @@ export async function stopSources(g: Generation): Promise<void> {
     ...g.files.map((m) => m.shutdown()),
     g.kubernetes?.shutdown(),
     g.docker?.shutdown(),
+    g.dockerFiles?.shutdown(),
   ]);
   await g.kubernetesMetadata?.metadata?.shutdown();
 }

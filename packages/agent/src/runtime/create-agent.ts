@@ -170,7 +170,7 @@ export function createAgent(options: AgentOptions): Agent {
             sinks: g.sinks.map((s) => s.name),
             fileGroups: g.files.length,
             kubernetes: g.kubernetes !== undefined,
-            docker: g.docker !== undefined,
+            docker: g.docker !== undefined || g.dockerFiles !== undefined,
           },
           'agent started',
         );
@@ -307,7 +307,7 @@ export function createAgent(options: AgentOptions): Agent {
         fileGroups: gen?.files.length ?? 0,
         kubernetes: gen?.kubernetes !== undefined,
         kubernetesDegraded: kubernetesReadiness(kubernetesStatus(gen)),
-        docker: gen?.docker !== undefined,
+        docker: gen?.docker !== undefined || gen?.dockerFiles !== undefined,
         http: config.sources.http.enabled,
       }),
     status: () => {
@@ -315,6 +315,7 @@ export function createAgent(options: AgentOptions): Agent {
       const files = [
         ...(gen?.files.flatMap((m) => m.status()) ?? []),
         ...(gen?.kubernetes?.status() ?? []),
+        ...(gen?.dockerFiles?.status() ?? []),
       ];
       const dispatcher = gen?.dispatcher.stats();
       return {

@@ -196,3 +196,13 @@ export function unlockStreams(d: Delivery): boolean {
 export function queuedOn(lane: Lane): number {
   return lane.ready.length + lane.queue.length - lane.queueHead;
 }
+
+/** Each sink's circuit state, for the circuit gauge. */
+export function circuitStates(
+  lanes: ReadonlyMap<string, Lane>,
+): Array<{ sink: string; state: Lane['circuit']['state'] }> {
+  return [...lanes.values()].map((l) => ({
+    sink: l.name,
+    state: l.circuit.state,
+  }));
+}

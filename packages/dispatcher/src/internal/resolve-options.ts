@@ -54,6 +54,9 @@ export interface ResolvedSpill {
   /** `undefined`: the size-derived default. */
   readonly minFreeBytes: number | undefined;
   readonly whenFull: 'pause' | 'drop_oldest';
+  readonly trigger: 'risk' | 'backpressure';
+  /** Whether a source may lose unread data (see `SpillOptions.atRisk`). */
+  readonly atRisk: () => boolean;
 }
 
 /**
@@ -195,6 +198,13 @@ export function resolveOptions(options: DispatcherOptions): ResolvedOptions {
               ['pause', 'drop_oldest'] as const,
               'pause',
             ),
+            trigger: oneOf(
+              'spill.trigger',
+              options.spill.trigger,
+              ['risk', 'backpressure'] as const,
+              'risk',
+            ),
+            atRisk: options.spill.atRisk ?? (() => false),
           },
   };
 }

@@ -17,6 +17,8 @@ import { resolveMultilineOptions } from '../multiline/multiline-options.js';
  */
 export interface ContainerPositions {
   get(kind: string, id: string): Position | undefined;
+  /** Every position of a kind (used with `dataRoot`). */
+  list?(kind?: string): Position[];
   upsertContainer(position: ContainerPosition): void;
   remove(kind: string, id: string): void;
 }
@@ -116,6 +118,19 @@ export interface ContainerMonitorOptions extends Instrumentation {
    * captured. @default detected from /proc/self/cgroup and /proc/self/mountinfo
    */
   selfContainerId?: string;
+  /**
+   * Docker's data root. When given, a container with no position of its
+   * own whose json-file log was read in files mode before resumes after
+   * the last line committed there (switching `files` → `api` neither
+   * loses nor re-reads). @default none
+   */
+  dataRoot?: string;
+  /**
+   * Log drivers whose containers this monitor leaves alone (excluded with
+   * reason `files`): the Docker files mode reads `json-file` logs from
+   * disk, and this monitor then streams only the others. @default none
+   */
+  skipLogDrivers?: readonly string[];
   /** Feedback-loop guard. @default off */
   feedbackGuard?: FeedbackGuardOptions;
   /**

@@ -25,11 +25,14 @@ import type { ContainerMetrics } from './internal/container-metrics.js';
 import { createContainerMetrics } from './internal/container-metrics.js';
 import type { ContainerEvent } from './internal/event-watcher.js';
 import { EventWatcher } from './internal/event-watcher.js';
+import { AttachCapture } from './internal/attach-capture.js';
+import { apiCursorFromFiles } from '../docker-files/internal/api-cursor-from-files.js';
 import type { StreamOutcome } from './internal/log-stream-session.js';
 import { LogStreamSession } from './internal/log-stream-session.js';
 import {
   dockerError,
   errorMessage,
+  isGoneForLogs,
   isNotFound,
   labelBuilder,
   loadDockerode,
@@ -46,7 +49,7 @@ export interface ContainerStatus {
   readonly state: ContainerPositionStatus;
   /** `streaming`: a log stream is open; `queued`: waiting for a pool slot. */
   readonly phase: 'idle' | 'queued' | 'streaming';
-  /** Why it is not captured (`filter`, `self`, `feedback`), if so. */
+  /** Why it is not captured (`filter`, `self`, `feedback`, `files`), if so. */
   readonly excluded?: string;
   /** Lines read in this process. */
   readonly lines: number;
@@ -96,11 +99,15 @@ interface Tracked {
   readonly source: SourceRef;
   recordLabels: Record<ContainerStreamName, Labels>;
   running: boolean;
+  /** Created or running when inspected: an attach sees its whole output. */
+  readonly attachable: boolean;
   paused: boolean;
   destroyed: boolean;
   excluded: string | undefined;
   phase: 'idle' | 'queued' | 'streaming';
   session: LogStreamSession | undefined;
+  /** Output captured by attach since `create`, until its log was read to the end (`--rm`). */
+  capture: AttachCapture | undefined;
   /** Where its lines go (multiline joining lives here, across streams); made at the first open. */
   sink: ContainerLineSink | undefined;
   cursor: ContainerCursor | undefined;
@@ -113,6 +120,8 @@ interface Tracked {
   readToEnd: boolean;
   lastEofAtMs: number;
   lines: number;
+  /** Lines read per stream in this process (what an attach replay skips). */
+  streamLines: Record<ContainerStreamName, number>;
   bytes: number;
   windowLines: number;
   rotations: number;
@@ -125,6 +134,8 @@ const STREAM_CHECK_MS = 1_000;
 const ROTATION_RETRY_MS = 100;
 const FAST_EOF_MS = 250;
 const ERROR_RETRY_MS = 1_000;
+/** How long a gone container's attach may take to end before its capture is replayed. */
+const CAPTURE_REPLAY_WAIT_MS = 5_000;
 
 /**
  * Create a {@link ContainerMonitor}. Throws `LC_ERR_INVALID_OPTION` for a
@@ -159,6 +170,8 @@ export function createContainerMonitor(
 
   const tracked = new Map<string, Tracked>();
   const inspecting = new Map<string, Promise<Tracked | undefined>>();
+  /** Containers that died while their first inspect was under way. */
+  const diedIds = new Set<string>();
   const queue: Tracked[] = [];
   const sessions = new Set<Promise<void>>();
   const metricKeys = new Set<string>();
@@ -197,6 +210,35 @@ export function createContainerMonitor(
       lineHash: p.lastLineHash,
       linesAtTimestamp: p.linesAtLastTimestamp,
     };
+  }
+
+  /**
+   * Where a container read in files mode before resumes (`dataRoot`): after
+   * the last line committed from its json-file log, unless its own
+   * position is later.
+   */
+  async function resumeFromFiles(
+    id: string,
+  ): Promise<ContainerCursor | undefined> {
+    if (options.dataRoot === undefined || positions.list === undefined)
+      return undefined;
+    const fromFiles = await apiCursorFromFiles(
+      positions.list('file'),
+      options.dataRoot,
+      id,
+    ).catch(() => undefined);
+    const own = savedCursor(id);
+    if (fromFiles === undefined) return undefined;
+    if (
+      own !== undefined &&
+      BigInt(own.timestampNs) >= BigInt(fromFiles.timestampNs)
+    )
+      return undefined;
+    logger.info(
+      { containerId: id, cursor: fromFiles },
+      'container resumes after the last line committed from its json-file log (files mode before)',
+    );
+    return fromFiles;
   }
 
   function stateOf(t: Tracked): ContainerPositionStatus {
@@ -244,10 +286,16 @@ export function createContainerMonitor(
       const containerLabels = info.Config.Labels ?? {};
       const facts = { id: info.Id, name, image, containerLabels };
       let excluded: string | undefined;
+      const driver = info.HostConfig?.LogConfig?.Type ?? 'json-file';
       if (selfId !== undefined && info.Id.startsWith(selfId)) excluded = 'self';
+      else if (options.skipLogDrivers?.includes(driver) === true)
+        excluded = 'files';
       else if (!accept({ name, image, labels: containerLabels }))
         excluded = 'filter';
       if (excluded !== undefined) metrics.excluded.inc({ reason: excluded });
+      const resumeFrom =
+        excluded === undefined ? await resumeFromFiles(info.Id) : undefined;
+      if (stopping) return undefined;
       const metricKey =
         metricKeys.size < config.maxMetricContainers || metricKeys.has(name)
           ? name
@@ -262,17 +310,21 @@ export function createContainerMonitor(
         source: Object.freeze({ kind: 'container', id: info.Id }),
         recordLabels: buildLabels(facts),
         running: info.State.Running === true,
+        attachable:
+          info.State.Status === 'created' || info.State.Status === 'running',
         paused: info.State.Paused === true,
         destroyed: false,
         excluded,
         phase: 'idle',
         session: undefined,
+        capture: undefined,
         sink: undefined,
-        cursor: undefined,
+        cursor: resumeFrom,
         reopen: false,
         readToEnd: false,
         lastEofAtMs: 0,
         lines: 0,
+        streamLines: { stdout: 0, stderr: 0 },
         bytes: 0,
         windowLines: 0,
         rotations: 0,
@@ -371,6 +423,7 @@ export function createContainerMonitor(
         t.lastError = message;
         logger.warn({ containerId: t.id, message }, 'docker log stream error');
       },
+
       now: () => clock.monotonicNow(),
     });
     t.session = session;
@@ -402,6 +455,7 @@ export function createContainerMonitor(
 
   function deliver(t: Tracked, line: AssembledLine): boolean {
     t.lines++;
+    t.streamLines[line.stream]++;
     t.bytes += line.bytes;
     t.windowLines++;
     windowTotal++;
@@ -436,7 +490,21 @@ export function createContainerMonitor(
           return;
         case 'open_failed':
         case 'read_failed': {
-          if (isNotFound(outcome.error)) {
+          const gone =
+            isNotFound(outcome.error) || isGoneForLogs(outcome.error);
+          if (gone && t.capture !== undefined) {
+            await replayCapture(t, t.capture);
+          } else if (isGoneForLogs(outcome.error)) {
+            // Removed before its log could be read, and not attached since
+            // its creation (it existed before the monitor started).
+            metrics.streamErrors.inc({ type: 'removed_unread' });
+            t.lastError = errorMessage(outcome.error);
+            logger.error(
+              { containerId: t.id, name: t.name, readLines: t.lines },
+              'container removed before its log was read to the end: lines after the cursor are lost',
+            );
+          }
+          if (gone) {
             t.destroyed = true;
             session.flushPartials();
             t.sink?.flush();
@@ -460,6 +528,37 @@ export function createContainerMonitor(
     }
   }
 
+  /**
+   * The container went away before its log was read to the end: the rest
+   * of its output since `create` comes from the attach capture.
+   */
+  async function replayCapture(
+    t: Tracked,
+    capture: AttachCapture,
+  ): Promise<void> {
+    t.capture = undefined;
+    const lines = await capture.replay(
+      CAPTURE_REPLAY_WAIT_MS,
+      config.maxLineBytes,
+      { ...t.streamLines },
+      (line) => {
+        deliver(t, line);
+      },
+    );
+    if (lines === undefined) {
+      metrics.streamErrors.inc({ type: 'removed_unread' });
+      logger.error(
+        { containerId: t.id, name: t.name },
+        'container removed before its log was read to the end and its attach capture is incomplete: its last lines are lost',
+      );
+      return;
+    }
+    logger.warn(
+      { containerId: t.id, name: t.name, lines },
+      'container removed before its log was read to the end: its last lines were read from the attach opened at create (timestamps are read times)',
+    );
+  }
+
   async function afterEof(
     t: Tracked,
     session: LogStreamSession,
@@ -478,6 +577,12 @@ export function createContainerMonitor(
       t.destroyed = true;
     }
     if (stopping) return;
+    if (t.destroyed && session.follows && t.capture !== undefined) {
+      // The engine ends a follow stream at the stop, maybe behind, and the
+      // container is gone: no read to the end is possible any more.
+      session.flushPartials();
+      await replayCapture(t, t.capture);
+    }
     if (running) {
       // Restarted meanwhile, or the engine ended the stream early.
       t.readToEnd = false;
@@ -506,6 +611,11 @@ export function createContainerMonitor(
     t.sink?.flush();
     t.cursor = session.cursor;
     t.running = false;
+    if (!session.follows) {
+      // Read to the end: nothing the attach saw can be missing.
+      t.capture?.release();
+      t.capture = undefined;
+    }
     upsertPosition(t);
     if (t.destroyed) settleDestroyed(t);
     else if (t.reopen) request(t);
@@ -529,6 +639,7 @@ export function createContainerMonitor(
       for (const h of t.timers) clock.clearTimeout(h);
       t.timers = [];
       t.sink?.close();
+      t.capture?.release();
       tracked.delete(t.id);
       positions.remove('container', t.id);
       return;
@@ -542,17 +653,51 @@ export function createContainerMonitor(
     if (stopping) return;
     const t = tracked.get(event.id);
     switch (event.action) {
-      case 'start':
+      case 'create':
+        // Inspected now, so that its stream opens the moment it starts: a
+        // container removed at exit (`--rm`) may be gone ~100 ms after its
+        // start, and the engine refuses logs once it is marked for removal.
+        // Attached before it runs, in case even that is too late.
         void track(event.id).then((c) => {
+          const diedMeanwhile = diedIds.delete(event.id);
+          if (c === undefined || c.excluded !== undefined || stopping) return;
+          // Attached while created or running, the capture has everything
+          // (`logs=1` replays what was written before it); a stopped one's
+          // attach would only wait for a restart.
+          if (!c.attachable || c.capture !== undefined || c.lines > 0) return;
+          c.capture = new AttachCapture({
+            container: docker.getContainer(c.id),
+            tty: c.tty,
+            clock,
+            onGiveUp: (reason) =>
+              logger.debug(
+                { containerId: c.id, reason },
+                'attach capture stopped',
+              ),
+          });
+          // Died before the attach was made: close it once quiet.
+          if (diedMeanwhile) c.capture.onDie();
+        });
+        return;
+      case 'start': {
+        const begin = (c: Tracked | undefined): void => {
           if (c === undefined) return;
           c.running = true;
           c.paused = false;
           upsertPosition(c);
           request(c);
-        });
+        };
+        if (t !== undefined) begin(t);
+        else void track(event.id).then(begin);
         return;
+      }
       case 'die':
-        if (t === undefined) return;
+        if (t === undefined) {
+          // Its create-time inspect may still be under way.
+          if (inspecting.has(event.id)) diedIds.add(event.id);
+          return;
+        }
+        t.capture?.onDie();
         t.running = false;
         upsertPosition(t);
         if (t.session !== undefined) {
@@ -565,6 +710,7 @@ export function createContainerMonitor(
         }
         return;
       case 'destroy':
+        diedIds.delete(event.id);
         if (t === undefined) return;
         t.destroyed = true;
         t.running = false;
@@ -720,6 +866,7 @@ export function createContainerMonitor(
       t.timers = [];
       if (t.phase === 'queued') t.phase = 'idle';
       t.session?.close('shutdown');
+      t.capture?.release();
       // Pending multiline records were not committed: read again next start.
       t.sink?.close();
     }

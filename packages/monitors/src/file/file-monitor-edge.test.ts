@@ -4,6 +4,7 @@ import {
   mkdirSync,
   readdirSync,
   readlinkSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -298,6 +299,35 @@ describe('createFileMonitor', () => {
       await h.monitor.start();
       await h.intake.waitFor(2);
       expect(h.lines()).toEqual(['select\n*\nfrom t;', 'next;']);
+    });
+  });
+
+  describe('atRisk', () => {
+    it('should say a rotated-away file is at risk while it is open with uncommitted bytes, and not once it is read and closed', async () => {
+      // No auto-commit: nothing read is committed, as while a sink is slow.
+      const intake = createCollectingIntake({ highWaterMark: 100 });
+      h = await fileHarness({ intake });
+      const path = join(h.dir.path, 'a.log');
+      writeFileSync(path, numbered(0, 5000));
+      await h.monitor.start();
+      await intake.waitFor(100);
+      // Paused on backpressure, but the file is where it was: not at risk.
+      expect(h.monitor.atRisk()).toBe(false);
+      renameSync(path, `${path}.1`);
+      writeFileSync(path, numbered(0, 10, 'new'));
+      await eventually(() => h?.monitor.atRisk() === true, 'rotated at risk');
+      // Drain: the old generation is read to its end and closed.
+      let taken = 0;
+      while (taken < 5010) {
+        taken += intake.take().length;
+        await intake.waitFor(Math.min(5010, taken + 1), 5000).catch(() => {});
+      }
+      await eventually(
+        () => h?.monitor.atRisk() === false,
+        'rotated file read and closed',
+      );
+      await h.monitor.shutdown();
+      expect(h.monitor.atRisk()).toBe(false);
     });
   });
 

@@ -31,6 +31,14 @@ export interface FileMonitor {
   shutdown(): Promise<void>;
   /** Every tracked file identity, recently finished ones and path errors. */
   status(): FileStatus[];
+  /**
+   * Whether a file renamed away or deleted is still open with bytes past
+   * its committed position: lines that are gone for good once rotation
+   * deletes it. Cheap (no object per file); an agent's disk spill uses it
+   * to take records while sinks are slow (`spill.atRisk` of the
+   * dispatcher). `false` after shutdown.
+   */
+  atRisk(): boolean;
 }
 
 /**
@@ -45,5 +53,6 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
     flush: () => engine.flush(),
     shutdown: once(() => engine.shutdown()),
     status: () => engine.status(),
+    atRisk: () => !engine.stopped && engine.files.atRisk(),
   };
 }

@@ -15,6 +15,9 @@ export interface WorkEntry extends LokiEntry {
   readonly labelCount: number;
   /** Stable sort key within a stream (original order for equal timestamps). */
   readonly order: number;
+  readonly lineBytes: number;
+  /** `entryWireBytes` of this entry (set once computed). */
+  wireBytes: number;
 }
 
 /** Wire encoding of a push. */

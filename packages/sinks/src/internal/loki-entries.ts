@@ -9,6 +9,7 @@ import {
 } from './loki-labels.js';
 import type { ExcessLabelAction } from './loki-labels.js';
 import { entryWireBytes } from './loki-proto.js';
+import { strLen } from './proto-wire.js';
 import type { SinkMetrics } from './sink-metrics.js';
 
 /** The Loki sink's resolved label and size options. */
@@ -64,31 +65,56 @@ export function createLokiEntries(options: LokiEntriesOptions): LokiEntries {
     fallbackLabels: options.fallbackLabels,
   });
 
+  // Records of one source share one labels object: what depends only on
+  // the labels (tenant, pairs, selector, its byte length) is looked up once
+  // per run of records with the same labels, not once per record.
+  const NO_PAIRS: ReadonlyArray<readonly [string, string]> = [];
   const toEntries = (
     batch: readonly LogRecord[],
     failures: RecordFailure[],
   ): Map<string, WorkEntry[]> => {
     const byTenant = new Map<string, WorkEntry[]>();
     const streamsPerTenant = new Map<string, Set<string>>();
+    let lastLabels: LogRecord['labels'] | undefined;
+    let tenant = '';
+    let pairs: ReadonlyArray<readonly [string, string]> = NO_PAIRS;
+    let labels = '';
+    let moved: ReadonlyArray<readonly [string, string]> = NO_PAIRS;
+    let labelBytes = 0;
+    let excessCount = 0;
+    let overflowCount = 0;
+    let list: WorkEntry[] = [];
     for (let i = 0; i < batch.length; i++) {
       const record = batch[i] as LogRecord;
-      const p = prepare(record.labels);
-      const tenant = p.tenant ?? options.tenant ?? '';
-      let pairs = p.pairs;
-      let labels = p.key;
-      const moved: Array<readonly [string, string]> = [...p.excess];
-      let streams = streamsPerTenant.get(tenant);
-      if (streams === undefined)
-        streamsPerTenant.set(tenant, (streams = new Set()));
-      if (!streams.has(labels) && streams.size >= maxStreams) {
-        const kept = pairs.filter(([k]) => keepOnOverflow.has(k));
-        moved.push(...pairs.filter(([k]) => !keepOnOverflow.has(k)));
-        metrics.labels(excessAction, 'max_streams', pairs.length - kept.length);
-        pairs = kept.length > 0 ? kept : Object.entries(options.fallbackLabels);
-        labels = selectorOf(pairs);
+      if (record.labels !== lastLabels) {
+        lastLabels = record.labels;
+        const p = prepare(record.labels);
+        tenant = p.tenant ?? options.tenant ?? '';
+        pairs = p.pairs;
+        labels = p.key;
+        moved = p.excess;
+        excessCount = p.excess.length;
+        overflowCount = 0;
+        let streams = streamsPerTenant.get(tenant);
+        if (streams === undefined)
+          streamsPerTenant.set(tenant, (streams = new Set()));
+        if (!streams.has(labels) && streams.size >= maxStreams) {
+          const kept = pairs.filter(([k]) => keepOnOverflow.has(k));
+          moved = [...moved, ...pairs.filter(([k]) => !keepOnOverflow.has(k))];
+          overflowCount = pairs.length - kept.length;
+          pairs =
+            kept.length > 0 ? kept : Object.entries(options.fallbackLabels);
+          labels = selectorOf(pairs);
+        }
+        streams.add(labels);
+        labelBytes = Buffer.byteLength(labels);
+        const l = byTenant.get(tenant);
+        if (l === undefined) byTenant.set(tenant, (list = []));
+        else list = l;
       }
-      streams.add(labels);
-      metrics.labels(excessAction, 'allow_list', p.excess.length);
+      if (overflowCount > 0)
+        metrics.labels(excessAction, 'max_streams', overflowCount);
+      metrics.labels(excessAction, 'allow_list', excessCount);
       let metadata: Array<readonly [string, string]> | undefined;
       if (record.metadata !== undefined) {
         metadata = Object.entries(record.metadata).map(
@@ -97,20 +123,22 @@ export function createLokiEntries(options: LokiEntriesOptions): LokiEntries {
       }
       if (excessAction === 'metadata' && moved.length > 0)
         metadata = [...(metadata ?? []), ...moved];
+      const line = record.line;
+      const lineBytes = strLen(line);
       const entry: WorkEntry = {
         timestampMs: record.timestampMs,
         timestampNanos: record.timestampNanos,
-        line: record.line,
+        line,
         metadata,
         index: i,
         labels,
         labelCount: pairs.length,
         order: i,
+        lineBytes,
+        wireBytes: 0,
       };
-      if (
-        entryWireBytes(entry) + Buffer.byteLength(labels) + 16 >
-        maxRequestBytes
-      ) {
+      const wireBytes = entryWireBytes(entry);
+      if (wireBytes + labelBytes + 16 > maxRequestBytes) {
         failures.push({
           index: i,
           retryable: false,
@@ -122,9 +150,8 @@ export function createLokiEntries(options: LokiEntriesOptions): LokiEntries {
         });
         continue;
       }
-      const list = byTenant.get(tenant);
-      if (list === undefined) byTenant.set(tenant, [entry]);
-      else list.push(entry);
+      entry.wireBytes = wireBytes;
+      list.push(entry);
     }
     return byTenant;
   };
@@ -137,7 +164,7 @@ export function createLokiEntries(options: LokiEntriesOptions): LokiEntries {
       const header = Buffer.byteLength(stream.labels) + 16;
       bytes += header;
       for (const e of stream.entries) {
-        const size = entryWireBytes(e);
+        const size = (e as WorkEntry).wireBytes;
         if (bytes + size > maxRequestBytes && current.length > 0) {
           chunks.push(current);
           current = [];

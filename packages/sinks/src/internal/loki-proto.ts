@@ -30,6 +30,8 @@ export interface LokiEntry {
   readonly metadata?: ReadonlyArray<readonly [string, string]>;
   /** Index of the record in the batch given to `write`. */
   readonly index: number;
+  /** UTF-8 bytes of `line`, when already known (computed otherwise). */
+  readonly lineBytes?: number;
 }
 
 /** One stream: a label set in Loki's `{a="b", c="d"}` form and entries. */
@@ -43,7 +45,11 @@ export interface LokiStream {
  * prefix included). Used to split requests under `maxRequestBytes`.
  */
 export function entryWireBytes(entry: LokiEntry): number {
-  return fieldLen(entryBodyLen(entry, strLen(entry.line)));
+  return fieldLen(entryBodyLen(entry, lineBytesOf(entry)));
+}
+
+function lineBytesOf(entry: LokiEntry): number {
+  return entry.lineBytes ?? strLen(entry.line);
 }
 
 function timestampLen(entry: LokiEntry): number {
@@ -80,7 +86,7 @@ export function encodePushRequest(streams: readonly LokiStream[]): Buffer {
     const s = streams[si] as LokiStream;
     let sLen = fieldLen(strLen(s.labels));
     for (const entry of s.entries) {
-      const lb = strLen(entry.line);
+      const lb = lineBytesOf(entry);
       lineBytes[e] = lb;
       const len = entryBodyLen(entry, lb);
       entryLens[e] = len;

@@ -4,7 +4,12 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 
 /** Why a stream failed or was forced closed. */
 export type StreamErrorType =
-  'open_failed' | 'read_failed' | 'stale' | 'system_error' | 'resume_mismatch';
+  | 'open_failed'
+  | 'read_failed'
+  | 'stale'
+  | 'system_error'
+  | 'resume_mismatch'
+  | 'removed_unread';
 
 /** The container monitor's metrics, registered once per registry. */
 export interface ContainerMetrics {

@@ -54,6 +54,18 @@ export function isNotFound(error: unknown): boolean {
   return (error as { statusCode?: number } | undefined)?.statusCode === 404;
 }
 
+/**
+ * True for the engine's 409 on a logs request for a container that is
+ * dead or marked for removal (`--rm` after exit): its log is going away.
+ */
+export function isGoneForLogs(error: unknown): boolean {
+  const e = error as { statusCode?: number; message?: unknown } | undefined;
+  return (
+    e?.statusCode === 409 &&
+    /dead or marked for removal/.test(String(e.message ?? ''))
+  );
+}
+
 /** The message of an error, or its string form. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

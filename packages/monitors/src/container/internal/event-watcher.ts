@@ -30,6 +30,7 @@ export interface EventWatcherOptions {
 }
 
 export const WATCHED_ACTIONS = [
+  'create',
   'start',
   'die',
   'destroy',

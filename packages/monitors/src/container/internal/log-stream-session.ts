@@ -36,6 +36,8 @@ export interface LogStreamSessionOptions {
   readonly onBoundaryDuplicate: () => void;
   readonly onResumeMismatch: (reason: 'hash' | 'fewer-lines') => void;
   readonly onSystemError: (message: string) => void;
+  /** The engine answered the logs request: the stream is open. */
+  readonly onOpened?: () => void;
   readonly now: () => number;
 }
 
@@ -187,6 +189,7 @@ export class LogStreamSession {
       return { kind: 'open_failed', error };
     }
     this.stream = stream as typeof this.stream;
+    this.options.onOpened?.();
     if (this.closeReason !== undefined) {
       this.stream?.destroy?.();
       return { kind: 'closed', reason: this.closeReason };

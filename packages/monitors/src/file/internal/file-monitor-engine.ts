@@ -18,6 +18,7 @@ import {
 import { FilePositions } from './file-positions.js';
 import { FileReader } from './file-reader.js';
 import { FileRegistry } from './file-registry.js';
+import { waitNoticingRotations } from './paused-watch.js';
 import { FileResume } from './file-resume.js';
 import { FileScanner } from './file-scanner.js';
 import { startFiles } from './file-startup.js';
@@ -25,6 +26,8 @@ import { GzipAdoption } from './gzip-adoption.js';
 import { GzipFiles } from './gzip-files.js';
 import type { FileMonitorExtensions } from './line-stage.js';
 import { compileGlob } from './glob.js';
+import type { FileHandle } from 'node:fs/promises';
+import { fileSourceId } from '@lc/positions';
 import type { SplitterCounters } from './line-splitter.js';
 import { OpenFiles } from './open-files.js';
 import { ownOutputFiles } from './own-output-files.js';
@@ -55,19 +58,20 @@ export class FileMonitorEngine {
     skippedLines: 0,
     invalidChars: 0,
   };
-  private readonly files: FileRegistry;
+  /** The tracked identities (`status()`, `atRisk()`). */
+  readonly files: FileRegistry;
   private readonly openFiles: OpenFiles;
   private readonly scanner: FileScanner;
   private readonly sweep: SiblingSweep;
   private readonly scheduler: TickScheduler;
   private readonly drain: FileDrain;
-  private readonly reader: FileReader;
+  readonly reader: FileReader;
   private readonly gzip: GzipFiles;
   private readonly bufs: Buffer[];
   private started = false;
   /** Set once `start()` finished its own pass; no tick runs before. */
   private ready = false;
-  private stopped = false;
+  stopped = false;
   private lastLagUpdateAt = 0;
   private roundRobin = 0;
   /** Paths that had a saved identity at start: a new identity there is a rotation. */
@@ -280,6 +284,28 @@ export class FileMonitorEngine {
     this.metrics.filesActive.set(0);
   }
 
+  /**
+   * Track `path` from a handle its source opened (a Docker log opened when
+   * its container started, before the engine removes it with the
+   * container): read from it even once the path is deleted. False (the
+   * handle closed) when not started, stopped, or the identity is open
+   * already.
+   */
+  async adopt(path: string, handle: FileHandle): Promise<boolean> {
+    const st = await handle.stat({ bigint: true }).catch(() => undefined);
+    const id = st && fileSourceId(st.dev.toString(), st.ino.toString());
+    const known = id === undefined ? undefined : this.files.byId.get(id);
+    if (!this.ready || this.stopped || !st || known?.handle !== undefined) {
+      await handle.close().catch(this.onError);
+      return false;
+    }
+    const f = known ?? this.files.track(path, st, 'discovered');
+    this.openFiles.adopt(f, handle, Number(st.size), Number(st.mtimeMs));
+    f.dirty = true;
+    this.scheduler.request(0);
+    return true;
+  }
+
   status(): FileStatus[] {
     return this.files.status();
   }
@@ -350,7 +376,8 @@ export class FileMonitorEngine {
 
   private async waitWritable(): Promise<void> {
     try {
-      await this.intake.whenWritable({ signal: this.abort.signal });
+      const writable = this.intake.whenWritable({ signal: this.abort.signal });
+      await waitNoticingRotations(writable, this, this.o);
       this.emitter.blocked = false;
     } catch (error) {
       if (LcError.isInstance(error, 'LC_ERR_ABORTED') && this.stopped) return;

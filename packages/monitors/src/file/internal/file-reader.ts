@@ -195,6 +195,25 @@ export class FileReader {
     return total;
   }
 
+  /**
+   * While the intake pushes back: notice that an open active file left its
+   * path (renamed away or deleted), so it counts as at risk and is read
+   * first once the intake takes records again. Reads nothing.
+   */
+  async noticeLeftPath(f: TailedFile): Promise<void> {
+    if (f.state !== 'active' || f.finishOnly || f.gzip) return;
+    if (f.handle === undefined || !f.initialized) return;
+    const st = await statPath(f.path, false);
+    if (
+      st !== undefined &&
+      Number.isSafeInteger(st.dev) &&
+      Number.isSafeInteger(st.ino) &&
+      identityOf(st) === f.id
+    )
+      return;
+    if (await this.checkPath(f)) f.pathCheckedAt = this.clock.monotonicNow();
+  }
+
   /** Stat the path of an active file: detect deletion, replacement, truncation. */
   private async checkPath(f: TailedFile): Promise<boolean> {
     // Numbers first (no BigInt allocations on the hot path); BigInt only

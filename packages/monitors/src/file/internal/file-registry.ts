@@ -150,6 +150,15 @@ export class FileRegistry {
     return this.finished.get(id)?.readOffset;
   }
 
+  /** A rotated-away or deleted file is open with bytes not committed yet. */
+  atRisk(): boolean {
+    for (const f of this.byId.values()) {
+      if (f.state === 'active' || f.handle === undefined) continue;
+      if (f.size > (this.committed(f.id)?.offset ?? 0)) return true;
+    }
+    return false;
+  }
+
   /** Tracked identities, path errors, then recently finished identities. */
   status(): FileStatus[] {
     const out: FileStatus[] = [];

@@ -89,6 +89,26 @@ export class OpenFiles {
     }
   }
 
+  /**
+   * Give `f` a handle its source opened already (it may be deleted by now:
+   * the handle keeps its content). Takes a slot even past `maxOpenFiles`:
+   * such a file cannot be reopened by path.
+   */
+  adopt(
+    f: TailedFile,
+    handle: FileHandle,
+    size: number,
+    mtimeMs: number,
+  ): void {
+    this.openCount++;
+    f.handle = handle;
+    this.openLru.set(f.id, f);
+    f.size = size;
+    f.mtimeMs = mtimeMs;
+    f.error = undefined;
+    this.metrics.filesOpen.set(this.openCount);
+  }
+
   /** Close the handle of `f`, if open; close errors go to `onError`. */
   async close(f: TailedFile): Promise<void> {
     const handle = f.handle;

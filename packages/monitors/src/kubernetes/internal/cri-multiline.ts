@@ -30,6 +30,8 @@ export interface CriMultilineContext {
   /** True while the file has unread bytes: a due timeout waits. */
   readonly isBehind: () => boolean;
   readonly onError: (error: unknown) => void;
+  /** `source` label of the multiline metrics. @default 'kubernetes' */
+  readonly source?: string;
 }
 
 /**
@@ -110,7 +112,7 @@ export class CriMultiline {
       ...(this.ctx.registry === undefined
         ? {}
         : { registry: this.ctx.registry }),
-      source: 'kubernetes',
+      source: this.ctx.source ?? 'kubernetes',
       isBehind: this.ctx.isBehind,
       onError: this.ctx.onError,
       onRecord: (r) => {
