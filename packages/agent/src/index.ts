@@ -33,6 +33,10 @@ export type {
   SinkHealth,
   SourcesHealth,
 } from './runtime/readiness.js';
+export type {
+  AgentEnv,
+  KubernetesStatus,
+} from './runtime/kubernetes-metadata.js';
 export { createApiServer } from './api/create-api-server.js';
 export type { ApiServerOptions } from './api/create-api-server.js';
 export { EXIT_CODES, loadAgentConfig, runAgent } from './runtime/run-agent.js';

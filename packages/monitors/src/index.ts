@@ -67,11 +67,24 @@ export { createKubernetesMonitor } from './kubernetes/kubernetes-monitor.js';
 export type { KubernetesMonitor } from './kubernetes/kubernetes-monitor.js';
 export { kubernetesIncludeGlobs } from './kubernetes/kubernetes-monitor-options.js';
 export type {
+  KubernetesFileMetadata,
   KubernetesFilter,
   KubernetesMetadataLookup,
   KubernetesMonitorOptions,
   KubernetesPodRef,
 } from './kubernetes/kubernetes-monitor-options.js';
+export { createKubernetesPodMetadata } from './kubernetes/metadata/kubernetes-pod-metadata.js';
+export type {
+  KubernetesApiState,
+  KubernetesPodMetadata,
+  KubernetesPodMetadataStatus,
+} from './kubernetes/metadata/kubernetes-pod-metadata.js';
+export {
+  DEFAULT_EXCLUDE_ANNOTATION,
+  DEFAULT_POD_LABELS,
+  SERVICE_ACCOUNT_DIR,
+} from './kubernetes/metadata/kubernetes-pod-metadata-options.js';
+export type { KubernetesPodMetadataOptions } from './kubernetes/metadata/kubernetes-pod-metadata-options.js';
 export { parseCriLine } from './kubernetes/cri-parser.js';
 export type { CriLine, CriStream } from './kubernetes/cri-parser.js';
 export {

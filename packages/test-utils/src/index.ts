@@ -33,3 +33,10 @@ export type {
   OtlpTestServerOptions,
   ReceivedOtlpRequest,
 } from './otlp-test-server.js';
+export { startKubernetesTestApi } from './kubernetes-test-api.js';
+export type {
+  KubernetesTestApi,
+  KubernetesTestApiOptions,
+  KubernetesTestRequest,
+  TestPod,
+} from './kubernetes-test-api.js';

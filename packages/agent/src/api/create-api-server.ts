@@ -137,7 +137,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
 
   app.get('/status', async () => {
     const now = Date.now();
-    const { sinks, routes, files, containers, positions, buffer } =
+    const { sinks, routes, files, containers, kubernetes, positions, buffer } =
       agent.status();
     return {
       sinks,
@@ -150,6 +150,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
             : 0,
       })),
       containers,
+      kubernetes,
       positions,
       buffer,
     };

@@ -1,8 +1,14 @@
+import {
+  DEFAULT_EXCLUDE_ANNOTATION,
+  DEFAULT_POD_LABELS,
+  SERVICE_ACCOUNT_DIR,
+} from '@lc/monitors';
 import { z } from 'zod';
 import { multilineSchema } from './multiline-schema.js';
 import {
   duration,
   flag,
+  httpUrl,
   positiveInt,
   section,
   size,
@@ -30,6 +36,72 @@ const filter = (verb: string) =>
     pods: nameGlobs(`Pod name globs to ${verb}.`),
     containers: nameGlobs(`Container name globs to ${verb}.`),
   }).prefault({});
+
+const keyList = (what: string, defaults: readonly string[]) =>
+  z
+    .array(z.string().min(1))
+    .default([...defaults])
+    .describe(what);
+
+/** `sources.kubernetes.metadata`: pod metadata from the Kubernetes API. */
+const metadata = section({
+  enabled: z
+    .union([z.boolean(), z.literal('auto')])
+    .default('auto')
+    .describe(
+      'Pod labels, annotations, owner and node from the Kubernetes API, and pod exclusion by annotation. auto: on in a cluster (KUBERNETES_SERVICE_HOST set and the service account token mounted) when the node name is known.',
+    ),
+  api_server: httpUrl(
+    'The API server. @default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT',
+  ).optional(),
+  node_name: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "This node's name (only its pods are watched). @default $NODE_NAME (set it from the downward API: spec.nodeName)",
+    ),
+  token_file: z
+    .string()
+    .min(1)
+    .default(`${SERVICE_ACCOUNT_DIR}/token`)
+    .describe('Bearer token file, re-read every minute and after a 401.'),
+  ca_file: z
+    .string()
+    .min(1)
+    .default(`${SERVICE_ACCOUNT_DIR}/ca.crt`)
+    .describe('The cluster CA (PEM) the API server is checked against.'),
+  pod_labels: keyList(
+    'Pod label keys added as pod_label_<key> (non-alphanumerics become _; * matches any run). An allow-list: every value becomes a stream.',
+    DEFAULT_POD_LABELS,
+  ),
+  pod_annotations: keyList(
+    'Annotation keys added as pod_annotation_<key>.',
+    [],
+  ),
+  exclude_annotation: z
+    .union([z.string().min(1), z.literal(false)])
+    .default(DEFAULT_EXCLUDE_ANNOTATION)
+    .describe(
+      'A pod with this annotation set to "true" is not captured (its lines are read and dropped, counted); false: no opt-out.',
+    ),
+  pod_wait: duration(
+    3000,
+    "How long a pod's new log file waits for the pod to reach the watch before it is read without metadata (at start: how long all files wait for the first list).",
+  ),
+  deleted_pod_retention: duration(
+    300_000,
+    "How long a deleted pod's metadata is kept for its log files found late.",
+  ),
+  watch_timeout: duration(
+    300_000,
+    'Server-side timeout of each watch request (then it is resumed from the last resource version).',
+  ),
+  request_timeout: duration(
+    30_000,
+    'Longest wait for a list answer, and for a silent watch past its timeout.',
+  ),
+});
 
 /**
  * `sources.kubernetes`: container logs of the node's pods, read as files
@@ -118,4 +190,5 @@ export const kubernetesSource = section({
     5000,
     'How long the files of a deleted pod stay open after they are read to their end (longer while they have unread bytes).',
   ),
+  metadata: metadata.prefault({}),
 });

@@ -15,6 +15,7 @@ import type { ProcessorStats } from '@lc/processing';
 import type { Registry } from 'prom-client';
 import type { AgentConfig } from '../config/schema.js';
 import type { BufferStatus } from './buffer-status.js';
+import type { AgentEnv, KubernetesStatus } from './kubernetes-metadata.js';
 import type { Readiness } from './readiness.js';
 
 /** Options for {@link createAgent}. */
@@ -36,6 +37,12 @@ export interface AgentOptions {
    * `shutdown()`.
    */
   positionStore?: PositionStore;
+  /**
+   * The environment the Kubernetes source looks at to find the cluster
+   * (`KUBERNETES_SERVICE_HOST`, `KUBERNETES_SERVICE_PORT`, `NODE_NAME`).
+   * @default process.env
+   */
+  env?: AgentEnv;
 }
 
 /** Lifecycle state of the agent. */
@@ -120,6 +127,8 @@ export interface Agent {
     routes: readonly RouteStats[];
     files: FileStatus[];
     containers: ContainerStatus[];
+    /** The Kubernetes source and its API metadata. */
+    kubernetes: KubernetesStatus;
     positions: PositionsStatus;
     buffer: BufferStatus;
   };

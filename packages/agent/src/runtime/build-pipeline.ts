@@ -18,6 +18,7 @@ import type { BatchPersistence } from '@lc/persistence';
 import type { Processor } from '@lc/processing';
 import { createProcessingIntake } from '@lc/processing';
 import type { AgentConfig } from '../config/schema.js';
+import type { KubernetesMetadataPlan } from './kubernetes-metadata.js';
 import { buildSinks } from './build-sinks.js';
 import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
 import type { SinkFiles } from './sink-files.js';
@@ -50,6 +51,8 @@ export interface Generation {
   /** Files mode: the API part is optional; its start failure goes here (logged), not fatal. */
   dockerApiUnavailable: ((error: unknown) => void) | undefined;
   kubernetes: KubernetesMonitor | undefined;
+  /** The Kubernetes source's API metadata (running or off), with the source. */
+  kubernetesMetadata?: KubernetesMetadataPlan | undefined;
 }
 
 /** What {@link buildGeneration} takes from the agent. */
@@ -135,6 +138,7 @@ export async function buildGeneration(
     dockerFiles: undefined,
     dockerApiUnavailable: undefined,
     kubernetes: undefined,
+    kubernetesMetadata: undefined,
   };
   return gen;
 }

@@ -14,11 +14,15 @@ import type { PositionManager } from '@lc/positions';
 import { toMultilineOptions } from '../config/multiline-schema.js';
 import type { AgentConfig } from '../config/schema.js';
 import type { Generation } from './build-pipeline.js';
+import type { AgentEnv } from './kubernetes-metadata.js';
+import { planKubernetesMetadata } from './kubernetes-metadata.js';
 
 /** What {@link attachSources} takes from the agent. */
 export interface SourceDeps {
   readonly inst: Instrumentation;
   readonly positions: PositionManager;
+  /** Where the Kubernetes API metadata looks for the cluster. @default process.env */
+  readonly env?: AgentEnv;
 }
 
 /** Paths the agent writes to, which file sources must never read. */
@@ -173,7 +177,10 @@ function buildDocker(g: Generation, cfg: AgentConfig, deps: SourceDeps): void {
   });
 }
 
-/** The Kubernetes source of `cfg`, when enabled (not started). */
+/**
+ * The Kubernetes source of `cfg`, when enabled, with its API metadata
+ * when that is on (neither started; `g.kubernetesMetadata` is set).
+ */
 function buildKubernetes(
   g: Generation,
   cfg: AgentConfig,
@@ -181,7 +188,15 @@ function buildKubernetes(
   guard: string[],
 ): KubernetesMonitor | undefined {
   const k = cfg.sources.kubernetes;
+  g.kubernetesMetadata = undefined;
   if (!k.enabled) return undefined;
+  const plan = planKubernetesMetadata(cfg, deps.env ?? process.env, deps.inst);
+  g.kubernetesMetadata = plan;
+  if (plan.off !== undefined)
+    deps.inst.logger?.info(
+      { reason: plan.off },
+      'sources.kubernetes: no pod metadata from the Kubernetes API',
+    );
   return createKubernetesMonitor({
     ...deps.inst,
     intake: g.intake,
@@ -208,6 +223,13 @@ function buildKubernetes(
     deletedFileGraceMs: k.deleted_file_grace,
     ...multiline(k.multiline),
     selfPaths: guard,
+    ...(plan.metadata === undefined
+      ? {}
+      : {
+          metadata: plan.metadata.lookup,
+          // The lookup answers within pod_wait; this bound is for a bug.
+          metadataTimeoutMs: Math.max(5000, k.metadata.pod_wait + 2000),
+        }),
   });
 }
 
@@ -254,6 +276,8 @@ export async function recordSourceWatches(
 /** Start `g`'s sources: file groups in order, then Kubernetes, then Docker. */
 export async function startSources(g: Generation): Promise<void> {
   for (const m of g.files) await m.start();
+  // The watch first: the pod log files' first reads wait for its list.
+  await g.kubernetesMetadata?.metadata?.start();
   await g.kubernetes?.start();
   await g.dockerFiles?.start();
   try {
@@ -277,4 +301,5 @@ export async function stopSources(g: Generation): Promise<void> {
     g.docker?.shutdown(),
     g.dockerFiles?.shutdown(),
   ]);
+  await g.kubernetesMetadata?.metadata?.shutdown();
 }

@@ -34,6 +34,10 @@ import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
 import type { SinkFiles } from './sink-files.js';
 import { agentReadiness } from './readiness.js';
 import { reportShutdown } from './shutdown-report.js';
+import {
+  kubernetesReadiness,
+  kubernetesStatus,
+} from './kubernetes-metadata.js';
 
 /** Assemble an agent from a validated config. Nothing runs until `start()`. */
 export function createAgent(options: AgentOptions): Agent {
@@ -113,7 +117,11 @@ export function createAgent(options: AgentOptions): Agent {
       files,
     );
   const buildSources = (g: Generation, cfg: AgentConfig): void =>
-    attachSources(g, cfg, { inst, positions });
+    attachSources(g, cfg, {
+      inst,
+      positions,
+      env: options.env ?? process.env,
+    });
   /** Stop `g` and say, in one line, what it left and where. */
   const stopPipeline = async (
     g: Generation,
@@ -298,6 +306,7 @@ export function createAgent(options: AgentOptions): Agent {
         persistence: batchStore !== undefined,
         fileGroups: gen?.files.length ?? 0,
         kubernetes: gen?.kubernetes !== undefined,
+        kubernetesDegraded: kubernetesReadiness(kubernetesStatus(gen)),
         docker: gen?.docker !== undefined || gen?.dockerFiles !== undefined,
         http: config.sources.http.enabled,
       }),
@@ -314,6 +323,7 @@ export function createAgent(options: AgentOptions): Agent {
         routes: dispatcher?.routes ?? [],
         files,
         containers: gen?.docker?.status() ?? [],
+        kubernetes: kubernetesStatus(gen),
         positions: positionsStatus(),
         buffer: bufferStatus(
           dispatcher,

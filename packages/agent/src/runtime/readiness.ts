@@ -47,7 +47,8 @@ export interface SourcesHealth extends ComponentHealth {
 export interface Readiness {
   readonly ready: boolean;
   /**
-   * `ready`, `degraded` (ready, with a sink down), `not ready`, or while
+   * `ready`, `degraded` (ready, with a sink down or the Kubernetes API
+   * failing), `not ready`, or while
    * the agent is not running its state (`new`, `starting`, `reloading`,
    * `stopping`, `stopped`).
    */
@@ -86,6 +87,11 @@ export interface ReadinessInput {
   readonly persistence: boolean;
   readonly fileGroups: number;
   readonly kubernetes: boolean;
+  /**
+   * Why the Kubernetes source runs degraded (its API metadata fails;
+   * records still flow), if it does.
+   */
+  readonly kubernetesDegraded?: string | undefined;
   readonly docker: boolean;
   readonly http: boolean;
 }
@@ -154,6 +160,11 @@ export function agentReadiness(input: ReadinessInput): Readiness {
       );
     }
   }
+  if (input.kubernetesDegraded !== undefined) {
+    // Records flow without API labels: still ready, said so.
+    degraded = true;
+    reasons.push(`sources: ${input.kubernetesDegraded}`);
+  }
   const down = routes.some((r) => r.state === 'down');
   const backpressure = dispatcher !== undefined && !dispatcher.writable;
   const ready = running && positions.state === 'up' && !down;
@@ -184,9 +195,17 @@ export function agentReadiness(input: ReadinessInput): Readiness {
       persistence: { state: input.persistence ? 'up' : 'disabled' },
       sources: {
         state:
-          input.fileGroups > 0 || input.kubernetes || input.docker || input.http
-            ? 'up'
-            : 'disabled',
+          input.kubernetesDegraded !== undefined
+            ? 'degraded'
+            : input.fileGroups > 0 ||
+                input.kubernetes ||
+                input.docker ||
+                input.http
+              ? 'up'
+              : 'disabled',
+        ...(input.kubernetesDegraded === undefined
+          ? {}
+          : { reason: input.kubernetesDegraded }),
         fileGroups: input.fileGroups,
         kubernetes: input.kubernetes,
         docker: input.docker,

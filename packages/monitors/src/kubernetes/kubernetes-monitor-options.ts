@@ -13,17 +13,35 @@ export interface KubernetesPodRef extends PodLogRef {
   readonly containerId: string | undefined;
 }
 
+/** What a metadata lookup says about one pod log file. */
+export interface KubernetesFileMetadata {
+  /** Labels added to every record of the file (pod labels, owner, node…). */
+  readonly labels?: Labels;
+  /**
+   * The file is not captured at all (the pod opted out, e.g. by
+   * annotation): its lines are read and dropped, counted in
+   * `lc_kubernetes_excluded_lines_total`, and its position moves on.
+   */
+  readonly exclude?: boolean;
+  /** Why it is excluded, for the log line (e.g. `annotation lc.dev/exclude: "true"`). */
+  readonly excludeReason?: string;
+}
+
 /**
- * Labels to add to every record of a pod log file (pod labels,
- * annotations, owner, node…), looked up once per file identity before its
- * first line is read. May be asynchronous (an API lookup behind a cache);
- * `undefined` adds nothing. A rejection or a lookup slower than
- * `metadataTimeoutMs` is counted and logged, and the file is read without
- * those labels.
+ * Metadata of a pod log file from elsewhere (the Kubernetes API; see
+ * `createKubernetesPodMetadata`), looked up once per file identity before
+ * its first line is read: labels to add to its records, or its exclusion.
+ * May be asynchronous (an API lookup behind a cache); `undefined` adds
+ * nothing. A rejection or a lookup slower than `metadataTimeoutMs` is
+ * counted and logged, and the file is read without those labels (and
+ * captured: only an answer excludes a file).
  */
 export type KubernetesMetadataLookup = (
   ref: KubernetesPodRef,
-) => Labels | undefined | Promise<Labels | undefined>;
+) =>
+  | KubernetesFileMetadata
+  | undefined
+  | Promise<KubernetesFileMetadata | undefined>;
 
 /**
  * Which pod log files to read, by name globs (`*`, `?`, `[...]`, `{a,b}`).
@@ -98,7 +116,7 @@ export interface KubernetesMonitorOptions
    * line (never while the file has unread bytes). @default none
    */
   multiline?: MultilineOptions;
-  /** Labels from elsewhere (the Kubernetes API), per file. @default none */
+  /** Labels or exclusion from elsewhere (the Kubernetes API), per file. @default none */
   metadata?: KubernetesMetadataLookup;
   /** Longest wait for `metadata`, ms. @default 5000 */
   metadataTimeoutMs?: number;

@@ -114,7 +114,9 @@ describe('createKubernetesMonitor', () => {
           asked.push(`${ref.pod}/${ref.container}/${ref.containerId ?? ''}`);
           if (ref.pod === 'slow') return new Promise(() => undefined);
           if (ref.pod === 'broken') throw new Error('api down');
-          return Promise.resolve({ app: `${ref.pod}-app`, node: 'n1' });
+          return Promise.resolve({
+            labels: { app: `${ref.pod}-app`, node: 'n1' },
+          });
         },
       });
       const good = h.node.container({
@@ -149,6 +151,65 @@ describe('createKubernetesMonitor', () => {
       expect(
         await counterValue(h.registry, 'lc_kubernetes_metadata_errors_total'),
       ).toBe(2);
+    });
+  });
+
+  describe('metadata', () => {
+    it('should not capture a file whose lookup excludes it: its lines are dropped, counted, logged once, and its position moves on', async () => {
+      h = await kubernetesHarness({
+        metadata: (ref) =>
+          ref.pod === 'quiet'
+            ? {
+                exclude: true,
+                excludeReason: 'annotation lc.dev/exclude: "true"',
+              }
+            : { labels: { owner_kind: 'Deployment' } },
+      });
+      const quiet = h.node.container({
+        namespace: 'ns',
+        pod: 'quiet',
+        container: 'c',
+      });
+      quiet.write(range(0, 20, 'secret'));
+      const loud = h.node.container({
+        namespace: 'ns',
+        pod: 'loud',
+        container: 'c',
+      });
+      loud.write(range(0, 3));
+      await h.monitor.start();
+      await h.intake.waitFor(3);
+      await h.monitor.flush();
+      quiet.write(range(20, 30, 'secret'));
+      loud.write(range(3, 4));
+      await h.intake.waitFor(4);
+      await h.monitor.flush();
+      expect(h.lines()).toEqual(range(0, 4));
+      expect(h.intake.records[0]?.labels['owner_kind']).toBe('Deployment');
+      expect(
+        await counterValue(h.registry, 'lc_kubernetes_excluded_lines_total'),
+      ).toBe(30);
+      expect(
+        await counterValue(h.registry, 'lc_kubernetes_excluded_files_total'),
+      ).toBe(1);
+      expect(
+        h.logs.filter((l) => /excluded from capture/.test(l.msg)),
+      ).toHaveLength(1);
+      // Nothing of it is in flight: its read offset is its position, so a
+      // restart does not read it again.
+      const id = h.monitor.status().find((f) => f.path === quiet.path)?.id;
+      expect(h.positions.get('file', id ?? '')).toMatchObject({
+        offset: statSync(quiet.path).size,
+      });
+      h = await h.restart();
+      await h.monitor.start();
+      loud.write(range(4, 5));
+      await h.intake.waitFor(1);
+      await h.monitor.flush();
+      expect(h.lines()).toEqual(['line 4']);
+      expect(
+        await counterValue(h.registry, 'lc_kubernetes_excluded_lines_total'),
+      ).toBe(0);
     });
   });
 

@@ -1,4 +1,3 @@
-import type { Labels } from '@lc/core';
 import { once, silentLogger, systemClock } from '@lc/core';
 import type { FileStatus } from '../file/file-status.js';
 import { FileMonitorEngine } from '../file/internal/file-monitor-engine.js';
@@ -11,7 +10,10 @@ import { MalformedLog } from './internal/malformed-log.js';
 import { lookupMetadata } from './internal/lookup-metadata.js';
 import type { PodLabels } from './internal/pod-labels.js';
 import { podLabels } from './internal/pod-labels.js';
-import type { KubernetesMonitorOptions } from './kubernetes-monitor-options.js';
+import type {
+  KubernetesFileMetadata,
+  KubernetesMonitorOptions,
+} from './kubernetes-monitor-options.js';
 import { resolveKubernetesOptions } from './kubernetes-monitor-options.js';
 import { parsePodLogPath, podLogKey } from './pod-log-path.js';
 
@@ -79,6 +81,7 @@ export function createKubernetesMonitor(
     const trackedAt = clock.monotonicNow();
     const base = { path, ref, labels: o.labels, instance: o.instance };
     let labels: PodLabels = podLabels(base);
+    let excluded = false;
     const stage = new CriStage({
       path,
       maxLineBytes: o.maxLineBytes,
@@ -86,6 +89,7 @@ export function createKubernetesMonitor(
       counters,
       metrics,
       labels: () => labels,
+      excluded: () => excluded,
       malformed: (offset, line) => malformed.report(path, offset, line),
       ...(o.multiline === undefined
         ? {}
@@ -103,6 +107,9 @@ export function createKubernetesMonitor(
     if (ref === undefined) return { stage };
     return {
       stage,
+      get excluded() {
+        return excluded;
+      },
       async prepare() {
         const key = podLogKey(ref);
         let containerId = links?.get(key);
@@ -111,14 +118,33 @@ export function createKubernetesMonitor(
           await links.refreshSince(trackedAt);
           containerId = links.get(key);
         }
-        let metadata: Labels | undefined;
+        let metadata: KubernetesFileMetadata | undefined;
         if (options.metadata !== undefined)
           metadata = await lookupMetadata(
             options.metadata,
             { ...ref, containerId },
             { clock, timeoutMs: o.metadataTimeoutMs, logger, metrics },
           );
-        labels = podLabels({ ...base, containerId, metadata });
+        labels = podLabels({
+          ...base,
+          containerId,
+          metadata: metadata?.labels,
+        });
+        if (metadata?.exclude === true) {
+          // The user's choice: counted and logged, never silent.
+          excluded = true;
+          metrics.excludedFiles.inc();
+          logger.info(
+            {
+              path,
+              namespace: ref.namespace,
+              pod: ref.pod,
+              container: ref.container,
+              reason: metadata.excludeReason,
+            },
+            'kubernetes: pod excluded from capture; this log file is read and its lines dropped',
+          );
+        }
       },
     };
   };

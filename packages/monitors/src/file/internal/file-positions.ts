@@ -139,6 +139,32 @@ export class FilePositions {
   }
 
   /**
+   * Commit the end of the last complete line read from `f` as its
+   * position: only for an identity none of whose lines is in flight (an
+   * excluded one, whose lines are dropped by the user's choice).
+   */
+  commitRead(f: TailedFile): void {
+    const offset = f.splitter.lineStartOffset;
+    const saved = this.committed(f.id);
+    if (
+      this.tracker.commit === undefined ||
+      (saved !== undefined &&
+        (saved.epoch ?? 0) === f.epoch &&
+        saved.offset >= offset)
+    )
+      return;
+    const line = f.splitter.lastLineNo;
+    try {
+      this.tracker.commit(
+        f.source,
+        f.epoch === 0 ? { offset, line } : { offset, line, epoch: f.epoch },
+      );
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  /**
    * Write the position of `f` (status derived from its state unless
    * given). A first position of an identity marks it `unsaved`.
    */

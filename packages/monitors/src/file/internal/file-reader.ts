@@ -39,7 +39,10 @@ export interface FileReaderContext {
   readonly rewrites: Pick<CopyRecovery, 'handleRewrite'>;
   /** `blocked` is read after each chunk: reading stops when the intake pushes back. */
   readonly emitter: Pick<RecordEmitter, 'emit' | 'blocked'>;
-  readonly positions: Pick<FilePositions, 'upsert' | 'positionOf' | 'durable'>;
+  readonly positions: Pick<
+    FilePositions,
+    'upsert' | 'positionOf' | 'durable' | 'commitRead'
+  >;
   readonly metrics: Pick<FileMetrics, 'bytesRead' | 'rotations'>;
   readonly sweep: Pick<SiblingSweep, 'sweepSiblings'>;
   readonly scanner: Pick<FileScanner, 'consider'>;
@@ -187,6 +190,7 @@ export class FileReader {
       if (r.bytes < Math.min(budget + r.bytes, buf.length - TAIL_BYTES)) break;
     }
     if (budget <= 0 || (this.emitter.blocked && total > 0)) f.backlog = true;
+    if (f.format?.excluded === true) this.positions.commitRead(f);
     this.metrics.bytesRead.inc(total);
     return total;
   }

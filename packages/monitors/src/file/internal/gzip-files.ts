@@ -35,7 +35,13 @@ export interface GzipFilesContext {
   readonly files: Pick<FileRegistry, 'byId' | 'finishedReadOffset' | 'retire'>;
   readonly positions: Pick<
     FilePositions,
-    'committed' | 'list' | 'upsert' | 'reset' | 'durable' | 'refresh'
+    | 'committed'
+    | 'list'
+    | 'upsert'
+    | 'reset'
+    | 'durable'
+    | 'refresh'
+    | 'commitRead'
   >;
   /** `blocked` is read after each chunk: reading waits while the intake pushes back. */
   readonly emitter: Pick<RecordEmitter, 'emit' | 'blocked'>;
@@ -280,6 +286,8 @@ export class GzipFiles {
     this.states.delete(f.id);
     if (f.initialized) f.size = f.splitter.fedOffset;
     await this.drain.finish(f, 'completed');
+    // Excluded by the user (its lines dropped): nothing of it is in flight.
+    if (f.format?.excluded === true) this.positions.commitRead(f);
     if (this.done.size >= MAX_DONE_REMEMBERED) {
       const oldest = this.done.keys().next().value;
       if (oldest !== undefined) this.done.delete(oldest);

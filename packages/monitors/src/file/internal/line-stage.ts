@@ -59,6 +59,13 @@ export interface FileFormat {
   readonly stage: LineStage;
   /** Runs once before the first read; a rejection is reported, reading goes on. */
   prepare?(): Promise<void>;
+  /**
+   * True once `prepare` found the identity is not to be captured (the
+   * user's choice, e.g. a pod's exclude annotation): the stage drops its
+   * lines (counting them) and, as none of them is in flight, the monitor
+   * commits its read offset itself, so it is not read again.
+   */
+  readonly excluded?: boolean;
 }
 
 /** Creates the format of each file identity the monitor tracks. */

@@ -48,6 +48,7 @@ function decode(
     counters,
     metrics: createKubernetesMetrics(registry),
     labels: () => LABELS,
+    excluded: () => false,
     malformed: (offset, line) => malformed.push([offset, line]),
   });
   const splitter = new LineSplitter(

@@ -22,8 +22,10 @@ export interface CriStageContext {
   readonly counters: SplitterCounters;
   readonly metrics: Pick<
     KubernetesMetrics,
-    'joinedLines' | 'unterminatedLines'
+    'joinedLines' | 'unterminatedLines' | 'excludedLines'
   >;
+  /** The file is excluded (its pod opted out): every line is dropped, counted. */
+  readonly excluded?: () => boolean;
   /** The file's label sets; read for every record (they are set once the file is prepared). */
   readonly labels: () => PodLabels;
   /** A line that is not CRI, at `offset` of the file: counted and logged by the source. */
@@ -110,6 +112,10 @@ export class CriStage implements LineStage {
   }
 
   push(line: RawLine, out: SplitLine[]): void {
+    if (this.ctx.excluded?.() === true) {
+      this.ctx.metrics.excludedLines.inc();
+      return;
+    }
     const f = this.fields;
     const { buf, start, end } = line;
     if (!this.parser.parseInto(buf, start, end, f)) {

@@ -12,6 +12,10 @@ export interface KubernetesMetrics {
   readonly unterminatedLines: Counter;
   /** Metadata lookups that failed or timed out (records go on without those labels). */
   readonly metadataErrors: Counter;
+  /** Pod log files not captured because their pod opted out (metadata `exclude`). */
+  readonly excludedFiles: Counter;
+  /** Lines of excluded files read and dropped. */
+  readonly excludedLines: Counter;
 }
 
 /** Create (or reuse, when already on `registry`) the Kubernetes source metrics. */
@@ -41,6 +45,14 @@ export function createKubernetesMetrics(
     metadataErrors: counter(
       'lc_kubernetes_metadata_errors_total',
       'Pod metadata lookups that failed or timed out; the records went on without those labels.',
+    ),
+    excludedFiles: counter(
+      'lc_kubernetes_excluded_files_total',
+      'Pod log files not captured because their pod opted out (exclude annotation).',
+    ),
+    excludedLines: counter(
+      'lc_kubernetes_excluded_lines_total',
+      'Lines of pod log files excluded by their pod, read and dropped by that choice.',
     ),
   };
 }

@@ -1,5 +1,6 @@
-import type { Clock, Labels, Logger } from '@lc/core';
+import type { Clock, Logger } from '@lc/core';
 import type {
+  KubernetesFileMetadata,
   KubernetesMetadataLookup,
   KubernetesPodRef,
 } from '../kubernetes-monitor-options.js';
@@ -22,7 +23,7 @@ export async function lookupMetadata(
   lookup: KubernetesMetadataLookup,
   ref: KubernetesPodRef,
   ctx: LookupContext,
-): Promise<Labels | undefined> {
+): Promise<KubernetesFileMetadata | undefined> {
   let timer: ReturnType<Clock['setTimeout']> | undefined;
   try {
     const answer = lookup(ref);
