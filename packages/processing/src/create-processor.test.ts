@@ -221,7 +221,11 @@ describe('createProcessor', () => {
       expect(out).not.toBe(input);
       expect(out.map((r) => r.line)).toEqual(['a', 'c password=[REDACTED]']);
       expect(out[0]).toBe(input[0]);
-      expect(input.map((r) => r.line)).toEqual(['a', 'drop me', 'c password=x']);
+      expect(input.map((r) => r.line)).toEqual([
+        'a',
+        'drop me',
+        'c password=x',
+      ]);
     });
   });
 
