@@ -11,7 +11,9 @@
 // Measured:
 // - agent CPU % of one core over the write window (/proc/<pid>/stat);
 // - agent RSS sampled every 1 s (at 10 s / last / peak VmHWM and the slope
-//   after the first minute, to show whether it is flat), open fds;
+//   after the first minute, to show whether it is flat), open fds; its V8
+//   heap (used, committed young and old generation) and external memory
+//   every 5 s from its /metrics;
 // - write→delivered latency: every line carries its write time (ms); a
 //   verifier child follows the sink's output file like `tail -F` (polling
 //   every 20 ms, following the sink's rotations) and takes the time it reads
@@ -45,6 +47,7 @@ import {
   startSampler,
   stopChild,
 } from './lib/load-util.mjs';
+import { heapTimeline, startHeapSampler } from './lib/heap-sampler.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.LC_BENCH_STEADY_S ?? 300);
@@ -86,7 +89,7 @@ sinks: {file: [{name: out, directory: ${dir}/out, path_template: out.log}]}
   );
   const agent = spawnBuiltAgent(root, config);
   onCleanup(() => stopChild(agent.child, agent.exited));
-  await agent.ready();
+  const agentAddress = await agent.ready();
   const agentPid = agent.child.pid;
   void agent.exited.then((code) => {
     if (!stopping)
@@ -119,6 +122,7 @@ sinks: {file: [{name: out, directory: ${dir}/out, path_template: out.log}]}
     { agent: agentPid, baseline: baseline.child.pid },
     SAMPLE_MS,
   );
+  const heapSampler = startHeapSampler(agentAddress, 5_000);
   const t0 = performance.now();
   const writer = forkRole('writer', {
     files: inputs,
@@ -133,6 +137,7 @@ sinks: {file: [{name: out, directory: ${dir}/out, path_template: out.log}]}
     baseline: procCpuSeconds(baseline.child.pid) - cpu0.baseline,
   };
   const samples = sampler.stop();
+  const heapSamples = heapSampler.stop();
   const expected = wrote.written;
   const total = expected.reduce((a, b) => a + b, 0);
 
@@ -252,6 +257,10 @@ sinks: {file: [{name: out, directory: ${dir}/out, path_template: out.log}]}
       `${fmt((cpuWithDrain / (window + drainS)) * 100, 1)} %); ` +
       `verifier CPU ${fmt((verCpu / (window + drainS)) * 100, 1)} %, peak RSS ${fmt(verMem.hwm)} MB; ` +
       `lines beyond those written ${out.extra}, malformed ${out.malformed}`,
+  );
+  console.log(
+    `agent V8 heap, max per 30 s, MB: used/committed (young, old committed) ` +
+      `external: ${heapTimeline(heapSamples, 30)}`,
   );
   console.log(`load average after: ${loadAfter} (2 cores, shared machine)`);
 

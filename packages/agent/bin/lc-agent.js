@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc
+#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=4 --heap-growing-percent=100
 // The `lc-agent` command. It only loads the built CLI (dist/cli.js): being
 // a committed file, it lets `pnpm install` link the bin in this workspace
 // before the first build, without a "Failed to create bin" warning.

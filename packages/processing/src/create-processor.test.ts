@@ -198,6 +198,37 @@ describe('createProcessor', () => {
     });
   });
 
+  describe('processMany', () => {
+    it('should return the input array itself when every record passes unchanged', () => {
+      const input = [record('a'), record('b'), record('c')];
+      expect(processor([]).processMany(input)).toBe(input);
+      const none = createProcessor({ pipelines: [] });
+      expect(none.processMany(input)).toBe(input);
+      // A step that keeps every line as it is changes nothing either.
+      const keep = processor([
+        { type: 'drop', when: { line_matches: '^nope' } },
+      ]);
+      expect(keep.processMany(input)).toBe(input);
+    });
+
+    it('should return a new array, in order, once a record is dropped or changed, leaving the input as it was', () => {
+      const input = [record('a'), record('drop me'), record('c password=x')];
+      const p = processor([
+        { type: 'drop', when: { line_matches: '^drop' } },
+        { type: 'redact' },
+      ]);
+      const out = p.processMany(input);
+      expect(out).not.toBe(input);
+      expect(out.map((r) => r.line)).toEqual(['a', 'c password=[REDACTED]']);
+      expect(out[0]).toBe(input[0]);
+      expect(input.map((r) => r.line)).toEqual([
+        'a',
+        'drop me',
+        'c password=x',
+      ]);
+    });
+  });
+
   describe('pipelineFor', () => {
     it('should pick the first matching pipeline and fall back to default', () => {
       const p = createProcessor({

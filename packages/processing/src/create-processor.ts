@@ -53,8 +53,11 @@ export interface Processor {
    * one when a step did, or undefined when a step dropped it.
    */
   process(record: LogRecord): LogRecord | undefined;
-  /** Process in order; dropped records are left out. */
-  processMany(records: readonly LogRecord[]): LogRecord[];
+  /**
+   * Process in order; dropped records are left out. Returns `records`
+   * itself when every record passed unchanged (no copy), else a new array.
+   */
+  processMany(records: readonly LogRecord[]): readonly LogRecord[];
   /** Name of the pipeline a record would use, if any. */
   pipelineFor(record: LogRecord): string | undefined;
   /** Counters since construction. */
@@ -184,12 +187,19 @@ export function createProcessor<Custom extends StepDefinition = never>(
   return {
     process,
     processMany(input) {
-      const out: LogRecord[] = [];
-      for (const record of input) {
+      // The input array itself while every record passes unchanged (the
+      // common case, and always without pipelines): no copy per chunk.
+      let out: LogRecord[] | undefined;
+      for (let i = 0; i < input.length; i++) {
+        const record = input[i] as LogRecord;
         const r = process(record);
+        if (out === undefined) {
+          if (r === record) continue;
+          out = input.slice(0, i);
+        }
         if (r !== undefined) out.push(r);
       }
-      return out;
+      return out ?? input;
     },
     pipelineFor: (record) => select(record)?.name,
     stats: () => ({ processed, dropped, modified, stepErrors }),
