@@ -70,8 +70,13 @@ sinks: {file: [{name: out, directory: ${dir}/out}]}
       'json-file',
       '--log-opt',
       'max-size=200k',
+      // 20 x 200 KB holds the whole output (~2.4 MB of json-file lines), so
+      // the engine rotates ~12 times but never deletes a file: a file the
+      // engine deletes while no agent runs (a killed agent restarting on a
+      // loaded machine) is gone for any reader, and that loss is the
+      // engine's log-opt, not the agent's.
       '--log-opt',
-      'max-file=5',
+      'max-file=20',
       env.dockerTestImage,
       'awk',
       `BEGIN{for(i=0;i<${n};i++){print "k" i; if (i % 400 == 0) system("sleep 0.1")}; print "END"}`,
