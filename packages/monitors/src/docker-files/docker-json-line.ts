@@ -97,8 +97,9 @@ export class DockerJsonLineParser {
       return this.parseSlow(buf, start, end, out);
     const logStart = start + PREFIX.length;
     // The first quote ends `log` unless an escape comes before it: the
-    // engine's lines have none but their final newline (`…\n"`), found
-    // with native searches instead of a loop over every byte.
+    // engine's lines have none but their final newline (`…\n"`). One
+    // native search, then one pass over `log` (no search back through the
+    // buffer: entries without a newline would make that quadratic).
     const quote = buf.indexOf(QUOTE, logStart);
     if (quote === -1 || quote >= end)
       return this.parseSlow(buf, start, end, out);
@@ -106,18 +107,21 @@ export class DockerJsonLineParser {
       quote - logStart >= 2 &&
       buf[quote - 1] === N_LOWER &&
       buf[quote - 2] === BACKSLASH;
-    // Searching back from the byte before the newline's escape (or the
-    // quote): a backslash before `logStart` belongs to an earlier line.
-    const escape = buf.lastIndexOf(BACKSLASH, newline ? quote - 3 : quote - 1);
     let logEnd: number;
-    let simple: boolean;
-    if (escape < logStart) {
+    let simple = true;
+    // Raw control bytes are not JSON (the reference path refuses them);
+    // a backslash before the final newline's means other escapes.
+    const to = newline ? quote - 2 : quote;
+    for (let i = logStart; i < to; i++) {
+      const c = buf[i] as number;
+      if (c < C_FIRST_PRINTABLE) return this.parseSlow(buf, start, end, out);
+      if (c === BACKSLASH) {
+        simple = false;
+        break;
+      }
+    }
+    if (simple) {
       logEnd = quote;
-      simple = true;
-      // Raw control bytes are not JSON: the reference path refuses them.
-      for (let i = logStart; i < quote; i++)
-        if ((buf[i] as number) < C_FIRST_PRINTABLE)
-          return this.parseSlow(buf, start, end, out);
     } else {
       // Other escapes: find the quote not escaped, decode with JSON.parse.
       let i = logStart;
@@ -131,7 +135,6 @@ export class DockerJsonLineParser {
       }
       if (i >= end) return this.parseSlow(buf, start, end, out);
       logEnd = i;
-      simple = false;
     }
     let stream: 0 | 1;
     if (startsWith(buf, logEnd, end, STREAM_STDOUT)) stream = 0;
