@@ -169,9 +169,11 @@ sinks:
   let last = -1;
   let lastChange = performance.now();
   let atLast = { cpu: cpuSeconds(pid), dockerd: dockerdCpu() };
+  let firstMs = 0;
   while (bytes < expectedBytes) {
     await sleep(100);
     bytes = dirBytes(out);
+    if (bytes > 0 && firstMs === 0) firstMs = performance.now() - t0;
     if (bytes !== last) {
       last = bytes;
       lastChange = performance.now();
@@ -210,6 +212,9 @@ sinks:
         `agent /status at the end:\n  ${JSON.stringify(status).slice(0, 6000)}`,
       );
   }
+  console.log(
+    `${name}: first line out after ${(firstMs / 1000).toFixed(2)} s, all after ${seconds.toFixed(2)} s`,
+  );
   return { mode, runId, seconds, cpu, dockerd, rss, check, containersMs, mine };
 }
 

@@ -90,9 +90,15 @@ sinks: {file: [{name: out, directory: ${dir}/out, format: text, path_template: "
   const bytes = place();
   let got = 0;
   const end = Date.now() + 600_000;
-  while ((got = countLines(join(dir, 'out'))) < LINES && Date.now() < end)
+  let firstMs = 0;
+  while ((got = countLines(join(dir, 'out'))) < LINES && Date.now() < end) {
+    if (got > 0 && firstMs === 0) firstMs = performance.now() - t0;
     await new Promise((r) => setTimeout(r, 200));
+  }
   const seconds = (performance.now() - t0) / 1000;
+  console.log(
+    `${name}: first line out after ${(firstMs / 1000).toFixed(2)} s, all after ${seconds.toFixed(2)} s`,
+  );
   const cpu = cpuSeconds(pid) - cpu0;
   const rss = peakRssMb(pid);
   agent.child.kill('SIGTERM');

@@ -1,5 +1,3 @@
-import { parseRfc3339Nano } from '@lc/core';
-
 /**
  * One line of Docker's json-file log (`<data_root>/containers/<id>/<id>-json.log`),
  * as the engine writes it: `{"log":"…","stream":"stdout|stderr","time":"<RFC 3339 nano>"}`
@@ -23,12 +21,27 @@ export interface DockerJsonFields {
 }
 
 const PREFIX = Buffer.from('{"log":"');
-const STREAM_STDOUT = Buffer.from(',"stream":"stdout","time":"');
-const STREAM_STDERR = Buffer.from(',"stream":"stderr","time":"');
+// From the closing quote of `log` to the opening quote of `time`'s value.
+const STREAM_STDOUT = Buffer.from('","stream":"stdout","time":"');
+const STREAM_STDERR = Buffer.from('","stream":"stderr","time":"');
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const CLOSE_BRACE = 0x7d;
 const N_LOWER = 0x6e;
 const C_0 = 48;
+const C_9 = 57;
+const C_DASH = 45;
+const C_PLUS = 43;
+const C_COLON = 58;
+const C_DOT = 46;
+const C_SPACE = 32;
+const C_T = 84;
+const C_t = 116;
+const C_Z = 90;
+const C_z = 122;
+/** Below this, a byte is a control character JSON strings must escape. */
+const C_FIRST_PRINTABLE = 0x20;
+const NANOS_PER_MS = 1_000_000;
 /** `YYYY-MM-DDTHH:MM:SS`: shared by all entries of one second. */
 const SECOND_LENGTH = 19;
 
@@ -38,18 +51,41 @@ function startsWith(b: Buffer, i: number, end: number, word: Buffer): boolean {
   return true;
 }
 
+/** Digits `b[i, i+n)` (all before `end`) as a number; -1 when one is not a digit. */
+function digits(b: Buffer, i: number, n: number, end: number): number {
+  if (i + n > end) return -1;
+  let v = 0;
+  for (let k = i; k < i + n; k++) {
+    const c = b[k] as number;
+    if (c < C_0 || c > C_9) return -1;
+    v = v * 10 + c - C_0;
+  }
+  return v;
+}
+
 /**
- * Parses json-file lines without `JSON.parse` on the common shape (fields
- * in the engine's order), falling back to it for anything else. Keeps the
- * last second's parse, since consecutive entries share it.
+ * Parses json-file lines. The engine's own shape (`log`, `stream`, `time`
+ * in that order, nothing after) is read from the bytes: no `JSON.parse`
+ * unless `log` holds an escape other than its final newline, and no date
+ * conversion unless the second changed since the previous entry. Any
+ * other line (`attrs`, another field order, whitespace) goes through
+ * `JSON.parse`, with the same result as the fast path would give: the
+ * same line never parses differently depending on the path.
+ *
+ * The time is RFC 3339 with up to nine fraction digits (`T`, `t` or a
+ * space between date and time; `Z`, `z` or a `±HH:MM` offset), fields in
+ * range (month 1-12, day 1-31, hour ≤ 23, minute ≤ 59, second ≤ 60).
  */
 export class DockerJsonLineParser {
-  private lastSecond = '';
-  private lastSecondMs = 0;
+  /** The last second converted (`YYYY-MM-DDTHH:MM:SS` bytes) and its epoch ms. */
+  private readonly second = Buffer.alloc(SECOND_LENGTH);
+  private secondSet = false;
+  private secondMs = 0;
 
   /**
    * Parse `buf[start, end)` (one line without its newline) into `out`.
-   * Returns false when it is not a json-file entry.
+   * Returns false when it is not a json-file entry (`out` may then be
+   * partly written).
    */
   parseInto(
     buf: Buffer,
@@ -60,64 +96,78 @@ export class DockerJsonLineParser {
     if (!startsWith(buf, start, end, PREFIX))
       return this.parseSlow(buf, start, end, out);
     const logStart = start + PREFIX.length;
-    let i = logStart;
-    let firstEscape = -1;
-    // The closing quote of `log`: the first quote not escaped.
-    while (i < end) {
+    // The first quote ends `log` unless an escape comes before it: the
+    // engine's lines have none but their final newline (`…\n"`). One
+    // native search, then one pass over `log` (no search back through the
+    // buffer: entries without a newline would make that quadratic).
+    const quote = buf.indexOf(QUOTE, logStart);
+    if (quote === -1 || quote >= end)
+      return this.parseSlow(buf, start, end, out);
+    const newline =
+      quote - logStart >= 2 &&
+      buf[quote - 1] === N_LOWER &&
+      buf[quote - 2] === BACKSLASH;
+    let logEnd: number;
+    let simple = true;
+    // Raw control bytes are not JSON (the reference path refuses them);
+    // a backslash before the final newline's means other escapes.
+    const to = newline ? quote - 2 : quote;
+    for (let i = logStart; i < to; i++) {
       const c = buf[i] as number;
-      if (c === QUOTE) break;
+      if (c < C_FIRST_PRINTABLE) return this.parseSlow(buf, start, end, out);
       if (c === BACKSLASH) {
-        if (firstEscape === -1) firstEscape = i;
-        i += 2;
-      } else i++;
+        simple = false;
+        break;
+      }
     }
-    if (i >= end) return this.parseSlow(buf, start, end, out);
-    const logEnd = i;
+    if (simple) {
+      logEnd = quote;
+    } else {
+      // Other escapes: find the quote not escaped, decode with JSON.parse.
+      let i = logStart;
+      while (i < end) {
+        const c = buf[i] as number;
+        if (c === QUOTE) break;
+        if (c === BACKSLASH) i += 2;
+        else if (c < C_FIRST_PRINTABLE)
+          return this.parseSlow(buf, start, end, out);
+        else i++;
+      }
+      if (i >= end) return this.parseSlow(buf, start, end, out);
+      logEnd = i;
+    }
     let stream: 0 | 1;
     if (startsWith(buf, logEnd, end, STREAM_STDOUT)) stream = 0;
     else if (startsWith(buf, logEnd, end, STREAM_STDERR)) stream = 1;
     else return this.parseSlow(buf, start, end, out);
     const timeStart = logEnd + STREAM_STDOUT.length;
-    const timeEnd = buf.indexOf(QUOTE, timeStart);
-    if (timeEnd === -1 || timeEnd >= end)
+    // The time's closing quote ends the object: `"}` are the last bytes.
+    const timeEnd = end - 2;
+    if (
+      timeEnd < timeStart ||
+      buf[timeEnd] !== QUOTE ||
+      buf[end - 1] !== CLOSE_BRACE ||
+      !this.parseTime(buf, timeStart, timeEnd, out)
+    )
       return this.parseSlow(buf, start, end, out);
-    if (!this.parseTime(buf.toString('latin1', timeStart, timeEnd), out))
-      return this.parseSlow(buf, start, end, out);
+    if (simple) {
+      out.text = buf.toString('utf8', logStart, newline ? logEnd - 2 : logEnd);
+      // The engine escapes every newline: a `log` without one is partial.
+      out.partial = !newline;
+    } else {
+      let text: unknown;
+      try {
+        text = JSON.parse(buf.toString('utf8', logStart - 1, logEnd + 1));
+      } catch {
+        return this.parseSlow(buf, start, end, out);
+      }
+      setText(text as string, out);
+    }
     out.stream = stream;
-    if (firstEscape === -1) {
-      // The engine escapes every newline: an unescaped `log` has none.
-      out.text = buf.toString('utf8', logStart, logEnd);
-      out.partial = true;
-      return true;
-    }
-    if (firstEscape === logEnd - 2 && buf[logEnd - 1] === N_LOWER) {
-      // The common line: its only escape is the final newline.
-      out.text = buf.toString('utf8', logStart, firstEscape);
-      out.partial = false;
-      return true;
-    }
-    let text: string;
-    try {
-      text = JSON.parse(
-        buf.toString('utf8', logStart - 1, logEnd + 1),
-      ) as string;
-    } catch {
-      return this.parseSlow(buf, start, end, out);
-    }
-    this.setText(text, out);
     return true;
   }
 
-  private setText(text: string, out: DockerJsonFields): void {
-    if (text.endsWith('\n')) {
-      out.text = text.slice(0, -1);
-      out.partial = false;
-    } else {
-      out.text = text;
-      out.partial = true;
-    }
-  }
-
+  /** The reference path: `JSON.parse` of the whole line. */
   private parseSlow(
     buf: Buffer,
     start: number,
@@ -134,48 +184,108 @@ export class DockerJsonLineParser {
     const { log, stream, time } = entry as Record<string, unknown>;
     if (typeof log !== 'string' || typeof time !== 'string') return false;
     if (stream !== 'stdout' && stream !== 'stderr') return false;
-    if (!this.parseTime(time, out)) return false;
+    const t = Buffer.from(time);
+    if (!this.parseTime(t, 0, t.length, out)) return false;
     out.stream = stream === 'stdout' ? 0 : 1;
-    this.setText(log, out);
+    setText(log, out);
     return true;
   }
 
-  /** RFC 3339 with up to nine fraction digits; UTC `Z` on the fast path. */
-  private parseTime(time: string, out: DockerJsonFields): boolean {
-    const n = time.length;
-    if (
-      n >= SECOND_LENGTH + 1 &&
-      time.charCodeAt(n - 1) === 90 /* Z */ &&
-      (n === SECOND_LENGTH + 1 || time.charCodeAt(SECOND_LENGTH) === 46) /* . */
-    ) {
-      const second = time.slice(0, SECOND_LENGTH);
-      if (second !== this.lastSecond) {
-        const ms = Date.parse(`${second}Z`);
-        if (Number.isNaN(ms)) return false;
-        this.lastSecond = second;
-        this.lastSecondMs = ms;
-      }
-      let nanos = 0;
-      let digits = 0;
-      for (let k = SECOND_LENGTH + 1; k < n - 1; k++) {
-        const d = time.charCodeAt(k) - C_0;
-        if (d < 0 || d > 9 || digits === 9) return false;
-        nanos = nanos * 10 + d;
-        digits++;
-      }
-      for (; digits < 9; digits++) nanos *= 10;
-      out.timestampMs = this.lastSecondMs + Math.floor(nanos / 1_000_000);
-      out.timestampNanos = nanos % 1_000_000;
-      return true;
+  /** The RFC 3339 time `b[i, end)` into `out`; false when it is not one. */
+  private parseTime(
+    b: Buffer,
+    i: number,
+    end: number,
+    out: DockerJsonFields,
+  ): boolean {
+    if (end - i < SECOND_LENGTH + 1) return false;
+    let baseMs: number;
+    if (this.secondSet && this.sameSecond(b, i)) baseMs = this.secondMs;
+    else {
+      const ms = parseSecond(b, i, end);
+      if (ms === undefined) return false;
+      b.copy(this.second, 0, i, i + SECOND_LENGTH);
+      this.secondSet = true;
+      this.secondMs = ms;
+      baseMs = ms;
     }
-    try {
-      const t = parseRfc3339Nano(time);
-      if (Number.isNaN(t.timestampMs)) return false;
-      out.timestampMs = t.timestampMs;
-      out.timestampNanos = t.timestampNanos;
-      return true;
-    } catch {
-      return false;
+    let k = i + SECOND_LENGTH;
+    let nanos = 0;
+    if (b[k] === C_DOT) {
+      k++;
+      let n = 0;
+      for (; k < end && n < 10; k++, n++) {
+        const c = b[k] as number;
+        if (c < C_0 || c > C_9) break;
+        nanos = nanos * 10 + c - C_0;
+      }
+      if (n === 0 || n > 9) return false;
+      for (; n < 9; n++) nanos *= 10;
     }
+    let zoneMs = 0;
+    const z = b[k];
+    if ((z === C_Z || z === C_z) && k + 1 === end) {
+      // UTC, as the engine writes it.
+    } else if ((z === C_PLUS || z === C_DASH) && k + 6 === end) {
+      const hh = digits(b, k + 1, 2, end);
+      const mm = digits(b, k + 4, 2, end);
+      if (hh < 0 || mm < 0 || b[k + 3] !== C_COLON) return false;
+      zoneMs = (z === C_PLUS ? 1 : -1) * (hh * 60 + mm) * 60_000;
+    } else return false;
+    const msWithin = Math.floor(nanos / NANOS_PER_MS);
+    out.timestampMs = baseMs + msWithin - zoneMs;
+    out.timestampNanos = nanos - msWithin * NANOS_PER_MS;
+    return true;
   }
+
+  private sameSecond(b: Buffer, i: number): boolean {
+    const s = this.second;
+    for (let k = SECOND_LENGTH - 1; k >= 0; k--)
+      if (b[i + k] !== s[k]) return false;
+    return true;
+  }
+}
+
+function setText(text: string, out: DockerJsonFields): void {
+  if (text.endsWith('\n')) {
+    out.text = text.slice(0, -1);
+    out.partial = false;
+  } else {
+    out.text = text;
+    out.partial = true;
+  }
+}
+
+/** Epoch ms of `YYYY-MM-DD[Tt ]HH:MM:SS` at `b[i]` (as UTC); undefined when malformed. */
+function parseSecond(b: Buffer, i: number, end: number): number | undefined {
+  const y = digits(b, i, 4, end);
+  const mo = digits(b, i + 5, 2, end);
+  const d = digits(b, i + 8, 2, end);
+  const h = digits(b, i + 11, 2, end);
+  const mi = digits(b, i + 14, 2, end);
+  const se = digits(b, i + 17, 2, end);
+  const t = b[i + 10];
+  if (
+    y < 0 ||
+    mo < 1 ||
+    mo > 12 ||
+    d < 1 ||
+    d > 31 ||
+    h < 0 ||
+    h > 23 ||
+    mi < 0 ||
+    mi > 59 ||
+    se < 0 ||
+    se > 60 ||
+    b[i + 4] !== C_DASH ||
+    b[i + 7] !== C_DASH ||
+    (t !== C_T && t !== C_t && t !== C_SPACE) ||
+    b[i + 13] !== C_COLON ||
+    b[i + 16] !== C_COLON
+  )
+    return undefined;
+  // Date.UTC reads years 0-99 as 1900-1999: set the year apart.
+  const date = new Date(Date.UTC(2000, mo - 1, d, h, mi, se));
+  date.setUTCFullYear(y, mo - 1, d);
+  return date.getTime();
 }

@@ -1,4 +1,4 @@
-import { renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FilePosition, PositionChanges } from '@lc/core';
 import { createMemoryPositionStore } from '@lc/positions';
@@ -34,6 +34,32 @@ describe('createFileMonitor', () => {
       await h.positions.flush();
       await h.intake.waitFor(2);
       expect(h.lines()).toEqual(['one', 'two']);
+    });
+
+    it('should go on reading the other files while a new one waits for its save', async () => {
+      h = await fileHarness({}, undefined, { autoFlush: false });
+      const a = join(h.dir.path, 'a.log');
+      writeFileSync(a, 'a1\n');
+      const started = h.monitor.start();
+      await settle();
+      await h.positions.flush();
+      await started;
+      await settle();
+      await h.positions.flush();
+      await h.intake.waitFor(1);
+      // A new file: recorded, not durable (saves are manual here).
+      writeFileSync(join(h.dir.path, 'b.log'), 'b1\n');
+      await eventually(
+        () => h?.positions.list('file').length === 2,
+        'b.log recorded',
+      );
+      // The waiting file must not hold back the pass: a.log goes on.
+      appendFileSync(a, 'a2\n');
+      await h.intake.waitFor(2);
+      expect(h.lines()).toEqual(['a1', 'a2']);
+      await h.positions.flush();
+      await h.intake.waitFor(3);
+      expect(h.lines()).toEqual(['a1', 'a2', 'b1']);
     });
 
     it('should save a file found later before reading it, and every identity at offset 0 first', async () => {

@@ -136,10 +136,14 @@ describe('JsonFileStage', () => {
       expect(run.malformed).toEqual([[0, 'plain']]);
     });
 
-    it('should drop the lines of an excluded container', () => {
-      expect(
-        decode(entry('a\n', 'stdout', 1), { captured: false }).records,
-      ).toEqual([]);
+    it('should drop the lines of an excluded container without decoding them (no malformed report)', () => {
+      const run = decode(
+        `${entry('a\n', 'stdout', 1)}not json\n${entry('part', 'stderr', 2)}`,
+        { captured: false },
+      );
+      expect(run.records).toEqual([]);
+      expect(run.malformed).toEqual([]);
+      expect(run.flush()).toEqual([]);
     });
 
     it('should skip what the API mode read: before the resume time, then the first entries at or after it', () => {

@@ -117,6 +117,12 @@ export class JsonFileStage implements LineStage {
   }
 
   push(line: RawLine, out: SplitLine[]): void {
+    if (!this.ctx.captured()) {
+      // Excluded by the filters: nothing of it is delivered, so nothing is
+      // decoded (a node's other containers cost a newline search per line).
+      if (this.heldFrom !== undefined) this.reset();
+      return;
+    }
     const f = this.fields;
     const { buf, start, end } = line;
     if (line.truncated || !this.parser.parseInto(buf, start, end, f)) {

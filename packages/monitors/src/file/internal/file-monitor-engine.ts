@@ -215,6 +215,7 @@ export class FileMonitorEngine {
       isStopped: () => this.stopped,
       onError: this.onError,
       compressed,
+      wake: () => this.scheduler.request(0),
     });
     this.readPass = new ReadPass({
       options: this.o,

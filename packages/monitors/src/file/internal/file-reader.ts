@@ -54,6 +54,8 @@ export interface FileReaderContext {
   readonly onError: (error: unknown) => void;
   /** Compressed copies of identities that left their path unread. */
   readonly compressed: Pick<GzipAdoption, 'adopt'>;
+  /** Run a pass soon (a file waiting for its identity's save can be read). */
+  readonly wake: () => void;
 }
 
 /**
@@ -78,8 +80,10 @@ export class FileReader {
   private readonly isStopped: () => boolean;
   private readonly onError: (error: unknown) => void;
   private readonly compressed: FileReaderContext['compressed'];
+  private readonly wake: () => void;
 
   constructor(ctx: FileReaderContext) {
+    this.wake = ctx.wake;
     this.onError = ctx.onError;
     this.compressed = ctx.compressed;
     this.options = ctx.options;
@@ -143,10 +147,22 @@ export class FileReader {
     if (f.unsaved) {
       // Durable before its first line can be delivered: an agent killed
       // from here on leaves the next one an identity to finish, wherever
-      // the file is renamed meanwhile.
-      f.unsaved = false;
-      await this.positions.durable();
-      if (this.isStopped()) return 0;
+      // the file is renamed meanwhile. Not awaited here: the save may be
+      // up to a positions interval away, and the pass (every other file)
+      // must not wait for it; the file is read once it is done.
+      if (!f.saving) {
+        f.saving = true;
+        this.positions
+          .durable()
+          .catch(this.onError)
+          .finally(() => {
+            f.saving = false;
+            f.unsaved = false;
+            f.dirty = true;
+            this.wake();
+          });
+      }
+      return 0;
     }
     if (!f.prepared) {
       // Once per identity, before its first line: its records' labels.

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { Labels } from '@lc/core';
-import type { LineStage } from './line-stage.js';
+import type { LineStage, RawLine } from './line-stage.js';
 
 /** Encodings the file monitor decodes. */
 export type FileEncoding = 'utf8' | 'utf16le' | 'latin1';
@@ -37,6 +37,9 @@ export interface SplitterCounters {
 const NL = 0x0a;
 const CR = 0x0d;
 const REPLACEMENT = '\uFFFD';
+const EMPTY = Buffer.alloc(0);
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * Splits chunks of a file into lines without re-reading: bytes after the
@@ -58,6 +61,16 @@ export class LineSplitter {
   private readonly policy: LongLinePolicy;
   /** Decodes complete lines (see {@link LineStage}); it applies the long-line policy itself. */
   private readonly stage: LineStage | undefined;
+  private readonly raw: Mutable<RawLine> = {
+    buf: EMPTY,
+    start: 0,
+    end: 0,
+    bytes: 0,
+    truncated: false,
+    startOffset: 0,
+    endOffset: 0,
+    lineNo: 0,
+  };
   readonly counters: SplitterCounters;
 
   constructor(
@@ -202,20 +215,20 @@ export class LineSplitter {
     this.lineBytes = 0;
     if (this.stage !== undefined) {
       // The stage decodes the line's format from its bytes and applies
-      // the long-line policy to what it keeps.
-      this.stage.push(
-        {
-          buf: bytes,
-          start: bStart,
-          end: tooLong ? Math.min(bEnd, bStart + this.maxLineBytes) : bEnd,
-          bytes: totalLine,
-          truncated: tooLong,
-          startOffset,
-          endOffset: this.offset,
-          lineNo: this.lineNo,
-        },
-        out,
-      );
+      // the long-line policy to what it keeps. One object for every line
+      // (valid only during `push`): no allocation per line.
+      const raw = this.raw;
+      raw.buf = bytes;
+      raw.start = bStart;
+      raw.end = tooLong ? Math.min(bEnd, bStart + this.maxLineBytes) : bEnd;
+      raw.bytes = totalLine;
+      raw.truncated = tooLong;
+      raw.startOffset = startOffset;
+      raw.endOffset = this.offset;
+      raw.lineNo = this.lineNo;
+      this.stage.push(raw, out);
+      // Not kept past the line: a chunk is not held alive by it.
+      raw.buf = EMPTY;
       return;
     }
     if (tooLong) {

@@ -3,7 +3,8 @@ import type { SplitLine, SplitterCounters } from './line-splitter.js';
 /**
  * A complete line of the file as a {@link LineStage} receives it: its
  * bytes as they are in the file (not decoded; a `\r` before the newline
- * kept), valid only during `push` (copy what is kept).
+ * kept), valid only during `push` (copy what is kept): the splitter
+ * reuses one object for every line.
  */
 export interface RawLine {
   /** The line is `buf[start, end)`, without its newline; cut at the splitter's limit when `truncated`. */

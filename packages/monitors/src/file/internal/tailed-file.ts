@@ -62,6 +62,8 @@ export class TailedFile {
    * read waits for the position save first (see `FilePositions.durable`).
    */
   unsaved = false;
+  /** True while the save its first read waits for is pending (`unsaved`). */
+  saving = false;
   /** The start offset to use when the monitor already knows it (copy recovery). */
   presetStart: { offset: number; lineNo: number } | undefined;
   /** Read decompressed (a `.gz`, with `readCompressed`): by `GzipFiles`. */
