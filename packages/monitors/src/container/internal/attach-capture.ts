@@ -20,7 +20,6 @@ const NEWLINE = 0x0a;
 /** Options of {@link AttachCapture}. */
 export interface AttachCaptureOptions {
   readonly container: Dockerode.Container;
-  readonly tty: boolean;
   readonly clock: Clock;
   /** Most bytes kept; past it the capture stops and says so. */
   readonly maxBytes?: number;
@@ -51,13 +50,22 @@ export class AttachCapture {
   private dieTimer: ReturnType<Clock['setTimeout']> | undefined;
   private readonly abort = new AbortController();
   private readonly ended: Promise<void>;
+  /** The attach ended (output closed, or closed by us). */
+  private done = false;
   private readonly options: AttachCaptureOptions;
   private readonly maxBytes: number;
 
   constructor(options: AttachCaptureOptions) {
     this.options = options;
     this.maxBytes = options.maxBytes ?? ATTACH_CAPTURE_MAX_BYTES;
-    this.ended = this.run();
+    this.ended = this.run().finally(() => {
+      this.done = true;
+    });
+  }
+
+  /** True once some output was received. */
+  get hasOutput(): boolean {
+    return this.bytes > 0;
   }
 
   /** True when output was kept and the capture is whole (nothing given up). */
@@ -116,10 +124,15 @@ export class AttachCapture {
 
   /**
    * Wait (at most `timeoutMs`) for the attach to end — the container's
-   * output closed — then the captured output as log entries in order, each
-   * line one entry (a last piece without newline is a partial entry).
+   * output closed — then the captured output (`tty`: raw, else
+   * multiplexed) as log entries in order, each line one entry (a last
+   * piece without newline is a partial entry). Undefined when the output
+   * kept is not known whole: given up, released, or the attach still open.
    */
-  async entries(timeoutMs: number): Promise<DockerLogEntry[] | undefined> {
+  async entries(
+    tty: boolean,
+    timeoutMs: number,
+  ): Promise<DockerLogEntry[] | undefined> {
     let timer: ReturnType<Clock['setTimeout']> | undefined;
     await Promise.race([
       this.ended,
@@ -129,8 +142,13 @@ export class AttachCapture {
       }),
     ]);
     if (timer !== undefined) this.options.clock.clearTimeout(timer);
+    if (!this.done) {
+      this.giveUp(`the attach did not end within ${timeoutMs} ms`);
+      this.abort.abort();
+      this.stream?.destroy?.();
+    }
     if (!this.usable) return undefined;
-    const out = this.toEntries(Buffer.concat(this.chunks, this.bytes));
+    const out = this.toEntries(tty, Buffer.concat(this.chunks, this.bytes));
     this.release();
     return out;
   }
@@ -143,17 +161,18 @@ export class AttachCapture {
    * Resolves the number of lines, or undefined when nothing usable was kept.
    */
   async replay(
+    tty: boolean,
     timeoutMs: number,
     maxLineBytes: number,
     skip: Readonly<Record<ContainerStreamName, number>>,
     deliver: (line: AssembledLine) => void,
   ): Promise<number | undefined> {
-    const entries = await this.entries(timeoutMs);
+    const entries = await this.entries(tty, timeoutMs);
     if (entries === undefined) return undefined;
     let lines = 0;
     const seen = { stdout: 0, stderr: 0 };
     const assembler = new ContainerLineAssembler({
-      tty: this.options.tty,
+      tty,
       maxLineBytes,
       onLine: (line) => {
         // The first lines of each stream came through the logs stream.
@@ -208,7 +227,7 @@ export class AttachCapture {
     this.options.onGiveUp(reason);
   }
 
-  private toEntries(all: Buffer): DockerLogEntry[] {
+  private toEntries(tty: boolean, all: Buffer): DockerLogEntry[] {
     const out: DockerLogEntry[] = [];
     // Strictly increasing read times, so the entries keep their order.
     let ns = BigInt(
@@ -236,7 +255,7 @@ export class AttachCapture {
         pos = end;
       }
     };
-    if (this.options.tty) {
+    if (tty) {
       lines('stdout', all);
       return out;
     }

@@ -178,12 +178,11 @@ export class ContainerTracker {
       source: Object.freeze({ kind: 'container', id: info.Id }),
       recordLabels: this.buildLabels(facts),
       running: info.State.Running === true,
-      attachable:
-        info.State.Status === 'created' || info.State.Status === 'running',
       paused: info.State.Paused === true,
       destroyed: false,
       excluded,
       phase: 'idle',
+      ending: false,
       session: undefined,
       capture: undefined,
       sink: undefined,

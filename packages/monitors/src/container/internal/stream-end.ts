@@ -28,7 +28,7 @@ export interface StreamEndContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly onError: (error: unknown) => void;
-  readonly metrics: Pick<ContainerMetrics, 'streamErrors'>;
+  readonly metrics: Pick<ContainerMetrics, 'streamErrors' | 'replayedLines'>;
   readonly book: Pick<ContainerPositionBook, 'upsert'>;
   readonly tracker: Pick<ContainerTracker, 'settleDestroyed'>;
   readonly pool: Pick<StreamPool, 'request' | 'deliver'>;
@@ -110,6 +110,7 @@ export class StreamEnd {
     const { logger, metrics, pool } = this.ctx;
     t.capture = undefined;
     const lines = await capture.replay(
+      t.tty,
       CAPTURE_REPLAY_WAIT_MS,
       this.ctx.config.maxLineBytes,
       { ...t.streamLines },
@@ -125,6 +126,14 @@ export class StreamEnd {
       );
       return;
     }
+    if (lines === 0) {
+      logger.debug(
+        { containerId: t.id, name: t.name },
+        'container removed: its logs stream had every line of its attach capture',
+      );
+      return;
+    }
+    metrics.replayedLines.inc(lines);
     logger.warn(
       { containerId: t.id, name: t.name, lines },
       'container removed before its log was read to the end: its last lines were read from the attach opened at create (timestamps are read times)',
@@ -151,9 +160,12 @@ export class StreamEnd {
       t.destroyed = true;
     }
     if (this.ctx.isStopping()) return;
-    if (t.destroyed && session.follows && t.capture !== undefined) {
-      // The engine ends a follow stream at the stop, maybe behind, and the
-      // container is gone: no read to the end is possible any more.
+    if (t.destroyed && t.capture !== undefined) {
+      // Gone, and no read to the end is possible any more: the engine ends
+      // a follow stream at the stop, maybe behind, and a read without
+      // follow ends early (in-band `Error grabbing logs`) once the log
+      // file is deleted. What the streams did not deliver is replayed
+      // (nothing when they read everything).
       session.flushPartials();
       await this.replayCapture(t, t.capture);
     }
@@ -176,6 +188,14 @@ export class StreamEnd {
       t.running = false;
       t.readToEnd = true;
       pool.request(t);
+      return;
+    }
+    if (session.failedInBand && !t.destroyed) {
+      // The read did not reach the end of the log (its removal under way?):
+      // again shortly; once gone, the capture replays the rest.
+      t.running = false;
+      t.readToEnd = true;
+      later(t, clock, FAST_EOF_MS, () => pool.request(t));
       return;
     }
     t.readToEnd = false;

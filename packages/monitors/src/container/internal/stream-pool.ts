@@ -240,6 +240,7 @@ export class StreamPool {
     this.active--;
     t.session = undefined;
     t.phase = 'idle';
+    t.ending = true;
     clearTimers(t, clock);
     t.cursor = session.cursor;
     this.ctx.metrics.streamAge.observe(
@@ -249,6 +250,7 @@ export class StreamPool {
       if (this.ctx.isStopping()) return;
       await this.ctx.onStreamEnd(t, session, outcome);
     } finally {
+      t.ending = false;
       this.pump();
     }
   }
