@@ -7,14 +7,11 @@ import type {
 } from '../docker-log-parser.js';
 import type { AssembledLine } from '../line-assembler.js';
 import { ContainerLineAssembler } from '../line-assembler.js';
+import { AttachStream } from './attach-stream.js';
 
 /** Bytes an attach capture keeps before it gives up (the logs stream is the real source). */
 export const ATTACH_CAPTURE_MAX_BYTES = 16 * 1024 * 1024;
 const HEADER_BYTES = 8;
-/** After the container died, the attach is closed once quiet this long, ms. */
-const DIE_QUIET_MS = 250;
-/** …and at the latest this long after the die, ms (still busy: incomplete). */
-const DIE_MAX_MS = 3_000;
 const NEWLINE = 0x0a;
 
 /** Options of {@link AttachCapture}. */
@@ -31,126 +28,97 @@ export interface AttachCaptureOptions {
  * A safety net for containers removed at exit (`docker run --rm`): the
  * engine refuses `GET /logs` once a container is dead or marked for
  * removal, which can be ~100 ms after it started, and ends a follow
- * stream when the container stops even when the reader is behind. An
- * attach opened at the `create` event (before the container runs)
- * receives its whole output whatever happens later. It is kept (up to
- * `maxBytes`) until the container's log was read to its end, then
- * {@link release}d; when the container went away before that, the lines
- * the logs stream did not deliver are replayed from here. Attach output
- * has no engine timestamps: replayed lines carry the time they were read.
+ * stream when the container stops even when the reader is behind. The
+ * output kept here (up to `maxBytes`) is released once the container's
+ * log was read to its end; when the container went away before that,
+ * the lines the logs stream did not deliver are replayed from here.
+ * Attach output has no engine timestamps: replayed lines carry the time
+ * they were read.
+ *
+ * Whole exactly once is only what one of these two attaches holds
+ * (dockerd 20.10 `ContainerAttach`: state checks under the container's
+ * lock, then the output pipes attached, then the answer, then with
+ * `logs=1` the log file read, then the stream; a start holds that lock
+ * from before the process runs until after its `start` event, and the
+ * exit flushes and closes the log file before the `die` event):
+ * - the attach made at the `create` event, without `logs=1`, when the
+ *   engine answered it before the `start` event: its pipes were attached
+ *   before the process ran. Usually it is not: a `docker run` or a start
+ *   right after the create wins the lock, and a short container writes
+ *   everything during its start.
+ * - the attach made at the `die` event, `logs=1` without stream: the
+ *   whole log file, if read before the removal deletes it (else the
+ *   engine answers `Error attaching: …` or 404).
+ * An attach with `logs=1` made while the container runs is not whole
+ * either way: lines written between its pipes being attached and the
+ * file being read come twice, and lines still on their way to the file
+ * (the engine's log copier lags under load) are missed.
  */
 export class AttachCapture {
-  private readonly chunks: Buffer[] = [];
-  private bytes = 0;
-  private stream:
-    (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
-  private released = false;
-  private gaveUp = false;
-  private lastDataAtMs = 0;
-  private dieTimer: ReturnType<Clock['setTimeout']> | undefined;
-  private readonly abort = new AbortController();
-  private readonly ended: Promise<void>;
-  /** The attach ended (output closed, or closed by us). */
-  private done = false;
+  private readonly atCreate: AttachStream;
+  private atDie: AttachStream | undefined;
+  private started = false;
+  private proven = false;
   private readonly options: AttachCaptureOptions;
   private readonly maxBytes: number;
 
   constructor(options: AttachCaptureOptions) {
     this.options = options;
     this.maxBytes = options.maxBytes ?? ATTACH_CAPTURE_MAX_BYTES;
-    this.ended = this.run().finally(() => {
-      this.done = true;
-    });
+    this.atCreate = this.open(false, true);
   }
 
   /** True once some output was received. */
   get hasOutput(): boolean {
-    return this.bytes > 0;
-  }
-
-  /** True when output was kept and the capture is whole (nothing given up). */
-  get usable(): boolean {
-    return !this.released && !this.gaveUp;
+    return this.atCreate.hasOutput || this.atDie?.hasOutput === true;
   }
 
   /**
-   * The container died. Its attach is closed once no more output comes:
-   * the engine keeps an attach to a stopped container open (waiting for a
-   * restart) and does not finish removing a container while one is open.
-   * The output kept stays until {@link release} or a replay.
+   * The container's first `start` event (epoch ms `startedAtMs`): the
+   * attach made at `create` is whole if the engine answered it before.
+   */
+  onStart(startedAtMs: number | undefined): void {
+    if (this.started) return;
+    this.started = true;
+    const answered = this.atCreate.answeredAtMs;
+    this.proven =
+      answered !== undefined &&
+      startedAtMs !== undefined &&
+      answered < startedAtMs;
+  }
+
+  /**
+   * The container died: its attach is closed once quiet, and unless that
+   * one is whole, the log file (complete now) is read by another.
    */
   onDie(): void {
-    if (this.released || this.dieTimer !== undefined) return;
-    const clock = this.options.clock;
-    const diedAt = clock.monotonicNow();
-    const check = (): void => {
-      const now = clock.monotonicNow();
-      // Quiet counts only once the engine answered the attach.
-      if (
-        this.stream !== undefined &&
-        now - this.lastDataAtMs >= DIE_QUIET_MS
-      ) {
-        this.abort.abort();
-        this.stream.destroy?.();
-        return;
-      }
-      if (now - diedAt >= DIE_MAX_MS) {
-        this.giveUp(
-          this.stream === undefined
-            ? 'the engine did not answer the attach'
-            : 'output still coming after the container died',
-        );
-        this.abort.abort();
-        this.stream?.destroy?.();
-        return;
-      }
-      this.dieTimer = clock.setTimeout(check, DIE_QUIET_MS);
-      this.dieTimer.unref();
-    };
-    this.dieTimer = clock.setTimeout(check, DIE_QUIET_MS);
-    this.dieTimer.unref();
+    this.atCreate.onDie();
+    if (!this.proven && this.atDie === undefined)
+      this.atDie = this.open(true, false);
   }
 
   /** Stop capturing and forget the output (the logs stream has it). */
   release(): void {
-    if (this.released) return;
-    this.released = true;
-    if (this.dieTimer !== undefined)
-      this.options.clock.clearTimeout(this.dieTimer);
-    this.chunks.length = 0;
-    this.abort.abort();
-    this.stream?.destroy?.();
+    this.atCreate.release();
+    this.atDie?.release();
   }
 
   /**
-   * Wait (at most `timeoutMs`) for the attach to end — the container's
-   * output closed — then the captured output (`tty`: raw, else
-   * multiplexed) as log entries in order, each line one entry (a last
-   * piece without newline is a partial entry). Undefined when the output
-   * kept is not known whole: given up, released, or the attach still open.
+   * Wait (at most `timeoutMs`) for the whole attach to end, then its
+   * output (`tty`: raw, else multiplexed) as log entries in order, each
+   * line one entry (a last piece without newline is a partial entry).
+   * Undefined when no output is known whole.
    */
   async entries(
     tty: boolean,
     timeoutMs: number,
   ): Promise<DockerLogEntry[] | undefined> {
-    let timer: ReturnType<Clock['setTimeout']> | undefined;
-    await Promise.race([
-      this.ended,
-      new Promise<void>((resolve) => {
-        timer = this.options.clock.setTimeout(resolve, timeoutMs);
-        timer.unref();
-      }),
-    ]);
-    if (timer !== undefined) this.options.clock.clearTimeout(timer);
-    if (!this.done) {
-      this.giveUp(`the attach did not end within ${timeoutMs} ms`);
-      this.abort.abort();
-      this.stream?.destroy?.();
-    }
-    if (!this.usable) return undefined;
-    const out = this.toEntries(tty, Buffer.concat(this.chunks, this.bytes));
-    this.release();
-    return out;
+    // Never died (removed before it ran): only the first was made.
+    const source = this.proven ? this.atCreate : (this.atDie ?? this.atCreate);
+    for (const a of [this.atCreate, this.atDie]) if (a !== source) a?.release();
+    const all = await source?.take(timeoutMs);
+    if (all === undefined || endsWithAttachError(tty, all)) return undefined;
+    return this.toEntries(tty, all);
   }
 
   /**
@@ -186,45 +154,15 @@ export class AttachCapture {
     return lines;
   }
 
-  private async run(): Promise<void> {
-    try {
-      const stream = (await this.options.container.attach({
-        stream: true,
-        logs: true,
-        stdout: true,
-        stderr: true,
-        abortSignal: this.abort.signal,
-      } as Dockerode.ContainerAttachOptions)) as NodeJS.ReadableStream;
-      this.stream = stream as typeof this.stream;
-      this.lastDataAtMs = this.options.clock.monotonicNow();
-      if (this.released) {
-        this.stream?.destroy?.();
-        return;
-      }
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        this.lastDataAtMs = this.options.clock.monotonicNow();
-        if (this.released || this.gaveUp) continue;
-        if (this.bytes + chunk.length > this.maxBytes) {
-          // A long-running container: its logs stream is the source.
-          this.giveUp(`more than ${this.maxBytes} bytes`);
-          this.stream?.destroy?.();
-          return;
-        }
-        this.chunks.push(chunk);
-        this.bytes += chunk.length;
-      }
-    } catch (error) {
-      // Closed by onDie (quiet after the die): what was kept is whole.
-      if (!this.released && !this.abort.signal.aborted)
-        this.giveUp(error instanceof Error ? error.message : String(error));
-    }
-  }
-
-  private giveUp(reason: string): void {
-    if (this.gaveUp) return;
-    this.gaveUp = true;
-    this.chunks.length = 0;
-    this.options.onGiveUp(reason);
+  private open(logs: boolean, stream: boolean): AttachStream {
+    return new AttachStream({
+      container: this.options.container,
+      clock: this.options.clock,
+      logs,
+      stream,
+      maxBytes: this.maxBytes,
+      onGiveUp: this.options.onGiveUp,
+    });
   }
 
   private toEntries(tty: boolean, all: Buffer): DockerLogEntry[] {
@@ -274,4 +212,34 @@ export class AttachCapture {
     }
     return out;
   }
+}
+
+const ATTACH_ERROR = Buffer.from('Error attaching: ');
+
+/**
+ * True when the engine ended the attach with its own error line on stdout
+ * (`Error attaching: …`: the log replay failed, e.g. the log file was
+ * deleted by the removal): what came before is not the whole output.
+ */
+function endsWithAttachError(tty: boolean, all: Buffer): boolean {
+  let last: Buffer | undefined;
+  if (tty) {
+    const end =
+      all.length > 0 && all[all.length - 1] === NEWLINE
+        ? all.length - 1
+        : all.length;
+    last = all.subarray(all.lastIndexOf(NEWLINE, end - 1) + 1);
+  } else {
+    for (let pos = 0; all.length - pos >= HEADER_BYTES;) {
+      const size = all.readUInt32BE(pos + 4);
+      const start = pos + HEADER_BYTES;
+      if (all.length - start < size) break;
+      last = all[pos] === 1 ? all.subarray(start, start + size) : undefined;
+      pos = start + size;
+    }
+  }
+  return (
+    last !== undefined &&
+    last.subarray(0, ATTACH_ERROR.length).equals(ATTACH_ERROR)
+  );
 }

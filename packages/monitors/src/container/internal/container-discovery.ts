@@ -49,8 +49,10 @@ export class ContainerDiscovery {
         this.created(event.id);
         return;
       case 'start': {
+        const startedAtMs = epochMs(event.timeNano);
         const begin = (c: TrackedContainer | undefined): void => {
           if (c === undefined) return;
+          c.capture?.onStart(startedAtMs);
           c.running = true;
           c.paused = false;
           book.upsert(c);
@@ -213,4 +215,11 @@ export class ContainerDiscovery {
       if (diedMeanwhile) capture.onDie();
     });
   }
+}
+
+/** Epoch ms of an event's `timeNano`, if given. */
+function epochMs(timeNano: string): number | undefined {
+  return /^\d+$/.test(timeNano)
+    ? Number(BigInt(timeNano) / 1_000_000n)
+    : undefined;
 }
