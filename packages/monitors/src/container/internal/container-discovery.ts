@@ -46,7 +46,7 @@ export class ContainerDiscovery {
     const t = tracker.get(event.id);
     switch (event.action) {
       case 'create':
-        this.created(event.id);
+        this.created(event.id, event.attributes);
         return;
       case 'start': {
         const startedAtMs = epochMs(event.timeNano);
@@ -175,12 +175,20 @@ export class ContainerDiscovery {
    * engine refuses logs once it is marked for removal, and under load an
    * inspect can wait seconds for the container's lock (held by its start),
    * long enough for the container to run, exit and be removed meanwhile.
-   * The capture is released if the inspect excludes the container or
+   * Not attached when the event's attributes already show it excluded;
+   * the capture is released if the inspect excludes the container or
    * finds it gone; otherwise its stream opens the moment it starts.
    */
-  private created(id: string): void {
+  private created(
+    id: string,
+    attributes: Readonly<Record<string, string>>,
+  ): void {
     const { tracker, docker, clock, logger } = this.ctx;
-    if (tracker.get(id) !== undefined || tracker.isInspecting(id)) {
+    if (
+      tracker.get(id) !== undefined ||
+      tracker.isInspecting(id) ||
+      !tracker.mayCapture(id, attributes)
+    ) {
       void tracker.track(id);
       return;
     }
