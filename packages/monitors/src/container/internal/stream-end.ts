@@ -136,7 +136,7 @@ export class StreamEnd {
     metrics.replayedLines.inc(lines);
     logger.warn(
       { containerId: t.id, name: t.name, lines },
-      'container removed before its log was read to the end: its last lines were read from the attach opened at create (timestamps are read times)',
+      'container removed before its log was read to the end: its last lines were read through its attach (timestamps are read times)',
     );
   }
 
@@ -192,10 +192,10 @@ export class StreamEnd {
     }
     if (session.failedInBand && !t.destroyed) {
       // The read did not reach the end of the log (its removal under way?):
-      // again shortly; once gone, the capture replays the rest.
+      // again in a while; once gone, the capture replays the rest.
       t.running = false;
       t.readToEnd = true;
-      later(t, clock, FAST_EOF_MS, () => pool.request(t));
+      later(t, clock, ERROR_RETRY_MS, () => pool.request(t));
       return;
     }
     t.readToEnd = false;
