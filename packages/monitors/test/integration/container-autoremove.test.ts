@@ -159,8 +159,11 @@ describe.skipIf(await skipWithout('docker'))('createContainerMonitor', () => {
       const lost: string[] = [];
       ids.forEach((id, k) => {
         const got = linesOf(intake.records, id);
-        const whole = JSON.stringify(got) === JSON.stringify(want(k));
-        if (whole && !reportedLost.has(id)) return;
+        if (attachedFirst(k) && reportedLost.has(id))
+          wrong.push(`container ${k}: attached first, yet reported lost`);
+        // Reported but whole: the engine ended its stream with every line
+        // read, which no client can tell from one ended behind.
+        if (JSON.stringify(got) === JSON.stringify(want(k))) return;
         if (attachedFirst(k) || !reportedLost.has(id)) {
           wrong.push(
             `container ${k} (${id.slice(0, 12)}, attached first: ${attachedFirst(k)}, reported: ${reportedLost.has(id)}): ${got.length} of ${want(k).length} lines`,
@@ -170,7 +173,6 @@ describe.skipIf(await skipWithout('docker'))('createContainerMonitor', () => {
         lost.push(`container ${k}: ${got.length} of ${want(k).length}`);
         // Reported lost: what was captured came in order, once.
         expect(got, `container ${k}`).toEqual(want(k).slice(0, got.length));
-        expect(got.length, `container ${k}`).toBeLessThan(want(k).length);
       });
       expect(wrong, logged.join('\n')).toEqual([]);
       const removedUnread =

@@ -35,88 +35,82 @@ export interface AttachCaptureOptions {
  * Attach output has no engine timestamps: replayed lines carry the time
  * they were read.
  *
- * Whole exactly once is only what one of these two attaches holds
- * (dockerd 20.10 `ContainerAttach`: state checks under the container's
- * lock, then the output pipes attached, then the answer, then with
- * `logs=1` the log file read, then the stream; a start holds that lock
- * from before the process runs until after its `start` event, and the
- * exit flushes and closes the log file before the `die` event):
- * - the attach made at the `create` event, without `logs=1`, when the
- *   engine answered it before the `start` event: its pipes were attached
- *   before the process ran. Usually it is not: a `docker run` or a start
- *   right after the create wins the lock, and a short container writes
- *   everything during its start.
- * - the attach made at the `die` event, `logs=1` without stream: the
- *   whole log file, if read before the removal deletes it (else the
- *   engine answers `Error attaching: …` or 404).
- * An attach with `logs=1` made while the container runs is not whole
- * either way: lines written between its pipes being attached and the
- * file being read come twice, and lines still on their way to the file
- * (the engine's log copier lags under load) are missed.
+ * The attach is made at the `create` event without `logs=1`, and is
+ * whole only when the engine answered it before the container's `start`
+ * event (dockerd 20.10 `ContainerAttach`: state checks under the
+ * container's lock, then the output pipes attached, then the answer; a
+ * start holds that lock from before the process runs until after its
+ * `start` event). Otherwise it may lack the first lines (written before
+ * its pipes were attached) and is not used: a `docker run` or a start
+ * right after the create wins the lock, and a short container may write
+ * everything during its start. No attach with `logs=1` is made: made
+ * while the container runs it can repeat and miss lines (its pipes and
+ * its read of the log file are not atomic, and the engine's log copier
+ * lags under load), and made after the exit it has the engine open a
+ * new log writer in the container's directory while the removal deletes
+ * it (`unlinkat …: directory not empty`: the container stays "Removal In
+ * Progress").
  */
 export class AttachCapture {
-  private readonly atCreate: AttachStream;
-  private atDie: AttachStream | undefined;
+  private readonly attach: AttachStream;
   private started = false;
   private proven = false;
   private readonly options: AttachCaptureOptions;
-  private readonly maxBytes: number;
 
   constructor(options: AttachCaptureOptions) {
     this.options = options;
-    this.maxBytes = options.maxBytes ?? ATTACH_CAPTURE_MAX_BYTES;
-    this.atCreate = this.open(false, true);
+    this.attach = new AttachStream({
+      container: options.container,
+      clock: options.clock,
+      maxBytes: options.maxBytes ?? ATTACH_CAPTURE_MAX_BYTES,
+      onGiveUp: options.onGiveUp,
+    });
   }
 
   /** True once some output was received. */
   get hasOutput(): boolean {
-    return this.atCreate.hasOutput || this.atDie?.hasOutput === true;
+    return this.attach.hasOutput;
   }
 
   /**
    * The container's first `start` event (epoch ms `startedAtMs`): the
-   * attach made at `create` is whole if the engine answered it before.
+   * capture is whole if the engine answered the attach before.
    */
   onStart(startedAtMs: number | undefined): void {
     if (this.started) return;
     this.started = true;
-    const answered = this.atCreate.answeredAtMs;
+    const answered = this.attach.answeredAtMs;
     this.proven =
       answered !== undefined &&
       startedAtMs !== undefined &&
       answered < startedAtMs;
+    if (!this.proven) this.attach.release();
   }
 
-  /**
-   * The container died: its attach is closed once quiet, and unless that
-   * one is whole, the log file (complete now) is read by another.
-   */
+  /** The container died: its attach is closed once quiet. */
   onDie(): void {
-    this.atCreate.onDie();
-    if (!this.proven && this.atDie === undefined)
-      this.atDie = this.open(true, false);
+    this.attach.onDie();
   }
 
   /** Stop capturing and forget the output (the logs stream has it). */
   release(): void {
-    this.atCreate.release();
-    this.atDie?.release();
+    this.attach.release();
   }
 
   /**
-   * Wait (at most `timeoutMs`) for the whole attach to end, then its
-   * output (`tty`: raw, else multiplexed) as log entries in order, each
-   * line one entry (a last piece without newline is a partial entry).
-   * Undefined when no output is known whole.
+   * Wait (at most `timeoutMs`) for the attach to end, then its output
+   * (`tty`: raw, else multiplexed) as log entries in order, each line one
+   * entry (a last piece without newline is a partial entry). Undefined
+   * when it is not known whole: answered after the start, given up,
+   * released, or ended by an engine error.
    */
   async entries(
     tty: boolean,
     timeoutMs: number,
   ): Promise<DockerLogEntry[] | undefined> {
-    // Never died (removed before it ran): only the first was made.
-    const source = this.proven ? this.atCreate : (this.atDie ?? this.atCreate);
-    for (const a of [this.atCreate, this.atDie]) if (a !== source) a?.release();
-    const all = await source?.take(timeoutMs);
+    // Never started: removed while created, its (empty) output is whole.
+    if (this.started && !this.proven) return undefined;
+    const all = await this.attach.take(timeoutMs);
     if (all === undefined || endsWithAttachError(tty, all)) return undefined;
     return this.toEntries(tty, all);
   }
@@ -152,17 +146,6 @@ export class AttachCapture {
     for (const e of entries) assembler.push(e);
     assembler.flushPartials();
     return lines;
-  }
-
-  private open(logs: boolean, stream: boolean): AttachStream {
-    return new AttachStream({
-      container: this.options.container,
-      clock: this.options.clock,
-      logs,
-      stream,
-      maxBytes: this.maxBytes,
-      onGiveUp: this.options.onGiveUp,
-    });
   }
 
   private toEntries(tty: boolean, all: Buffer): DockerLogEntry[] {

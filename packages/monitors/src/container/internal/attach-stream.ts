@@ -10,16 +10,6 @@ const DIE_MAX_MS = 3_000;
 export interface AttachStreamOptions {
   readonly container: Dockerode.Container;
   readonly clock: Clock;
-  /**
-   * `logs=1`: the engine first replays the log written so far, then
-   * streams. Without it, only what is written after the attach.
-   */
-  readonly logs: boolean;
-  /**
-   * `stream=1`: keep streaming after the log replay (until the output
-   * closes); without it the attach ends after the replay.
-   */
-  readonly stream: boolean;
   /** Most bytes kept; past it the attach stops and says so. */
   readonly maxBytes: number;
   /** It stopped keeping output (too much, or the attach failed). */
@@ -27,7 +17,8 @@ export interface AttachStreamOptions {
 }
 
 /**
- * One `POST /containers/{id}/attach` request, keeping the raw
+ * One `POST /containers/{id}/attach?stream=1` request (without `logs=1`:
+ * what is written after it), keeping the raw
  * output it receives (multiplexed frames, or raw bytes for a TTY) until
  * it is taken or released.
  */
@@ -147,8 +138,8 @@ export class AttachStream {
   private async run(): Promise<void> {
     try {
       const stream = (await this.options.container.attach({
-        stream: this.options.stream,
-        logs: this.options.logs,
+        stream: true,
+        logs: false,
         stdout: true,
         stderr: true,
         abortSignal: this.abort.signal,

@@ -75,7 +75,7 @@ export class StreamEnd {
           t.lastError = errorMessage(outcome.error);
           logger.error(
             { containerId: t.id, name: t.name, readLines: t.lines },
-            'container removed before its log was read to the end: lines after the cursor are lost',
+            'container removed before its log was read to the end: lines after the cursor, if any, are lost',
           );
         }
         if (gone) {
@@ -121,8 +121,8 @@ export class StreamEnd {
     if (lines === undefined) {
       metrics.streamErrors.inc({ type: 'removed_unread' });
       logger.error(
-        { containerId: t.id, name: t.name },
-        'container removed before its log was read to the end and its attach capture is incomplete: its last lines are lost',
+        { containerId: t.id, name: t.name, readLines: t.lines },
+        'container removed before its log was read to the end, and its attach is not whole (made after its start): lines after the cursor, if any, are lost',
       );
       return;
     }
