@@ -13,6 +13,8 @@ import { AttachStream } from './attach-stream.js';
 export const ATTACH_CAPTURE_MAX_BYTES = 16 * 1024 * 1024;
 const HEADER_BYTES = 8;
 const NEWLINE = 0x0a;
+/** Lines delivered per stream that align a capture made after the start. */
+const ALIGN_LINES = 16;
 
 /** Options of {@link AttachCapture}. */
 export interface AttachCaptureOptions {
@@ -55,6 +57,10 @@ export class AttachCapture {
   private readonly attach: AttachStream;
   private started = false;
   private proven = false;
+  private readonly recent: Record<ContainerStreamName, string[]> = {
+    stdout: [],
+    stderr: [],
+  };
   private readonly options: AttachCaptureOptions;
 
   constructor(options: AttachCaptureOptions) {
@@ -84,7 +90,13 @@ export class AttachCapture {
       answered !== undefined &&
       startedAtMs !== undefined &&
       answered < startedAtMs;
-    if (!this.proven) this.attach.release();
+  }
+
+  /** A line the logs stream delivered (the last few align a replay). */
+  noteDelivered(line: AssembledLine): void {
+    const recent = this.recent[line.stream];
+    recent.push(line.line);
+    if (recent.length > ALIGN_LINES) recent.shift();
   }
 
   /** The container died: its attach is closed once quiet. */
@@ -101,15 +113,12 @@ export class AttachCapture {
    * Wait (at most `timeoutMs`) for the attach to end, then its output
    * (`tty`: raw, else multiplexed) as log entries in order, each line one
    * entry (a last piece without newline is a partial entry). Undefined
-   * when it is not known whole: answered after the start, given up,
-   * released, or ended by an engine error.
+   * when given up, released, or ended by an engine error.
    */
   async entries(
     tty: boolean,
     timeoutMs: number,
   ): Promise<DockerLogEntry[] | undefined> {
-    // Never started: removed while created, its (empty) output is whole.
-    if (this.started && !this.proven) return undefined;
     const all = await this.attach.take(timeoutMs);
     if (all === undefined || endsWithAttachError(tty, all)) return undefined;
     return this.toEntries(tty, all);
@@ -118,34 +127,69 @@ export class AttachCapture {
   /**
    * Replay the captured output as lines (split lines joined, up to
    * `maxLineBytes`) once the attach ended (waiting at most `timeoutMs`),
-   * without the first `skip[stream]` lines of each stream (delivered
-   * already by the logs stream: both see the same output, line for line).
-   * Resolves the number of lines, or undefined when nothing usable was kept.
+   * without what the logs stream delivered already (`delivered[stream]`
+   * lines). Made before the start, the capture is whole: the first
+   * `delivered[stream]` lines of each stream are skipped. Made after, it
+   * may lack the first lines: it is aligned on the last lines delivered
+   * (up to {@link ALIGN_LINES} per stream), which must occur exactly once
+   * in it, and a stream that delivered nothing cannot be aligned.
+   * Resolves the number of lines, or undefined when nothing usable was
+   * kept or it could not be aligned.
    */
   async replay(
     tty: boolean,
     timeoutMs: number,
     maxLineBytes: number,
-    skip: Readonly<Record<ContainerStreamName, number>>,
+    delivered: Readonly<Record<ContainerStreamName, number>>,
     deliver: (line: AssembledLine) => void,
   ): Promise<number | undefined> {
     const entries = await this.entries(tty, timeoutMs);
     if (entries === undefined) return undefined;
-    let lines = 0;
-    const seen = { stdout: 0, stderr: 0 };
+    const all: AssembledLine[] = [];
     const assembler = new ContainerLineAssembler({
       tty,
       maxLineBytes,
-      onLine: (line) => {
-        // The first lines of each stream came through the logs stream.
-        if (++seen[line.stream] <= skip[line.stream]) return;
-        lines++;
-        deliver(line);
-      },
+      onLine: (line) => all.push(line),
     });
     for (const e of entries) assembler.push(e);
     assembler.flushPartials();
+    const from =
+      this.proven || !this.started ? delivered : this.align(all, delivered);
+    if (from === undefined) return undefined;
+    let lines = 0;
+    const seen = { stdout: 0, stderr: 0 };
+    for (const line of all) {
+      if (seen[line.stream]++ < from[line.stream]) continue;
+      lines++;
+      deliver(line);
+    }
     return lines;
+  }
+
+  /** Per stream, the index in `all` of the first line not delivered yet. */
+  private align(
+    all: readonly AssembledLine[],
+    delivered: Readonly<Record<ContainerStreamName, number>>,
+  ): Record<ContainerStreamName, number> | undefined {
+    const from = { stdout: 0, stderr: 0 };
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const seq = all.filter((l) => l.stream === stream).map((l) => l.line);
+      const tail = this.recent[stream];
+      if (delivered[stream] === 0 || tail.length === 0) {
+        // Nothing delivered: whether the capture has the first line is unknown.
+        if (seq.length > 0) return undefined;
+        continue;
+      }
+      let at = -1;
+      for (let p = 0; p + tail.length <= seq.length; p++) {
+        if (!tail.every((text, i) => seq[p + i] === text)) continue;
+        if (at !== -1) return undefined; // ambiguous
+        at = p;
+      }
+      if (at === -1) return undefined; // it starts after the last delivered
+      from[stream] = at + tail.length;
+    }
+    return from;
   }
 
   private toEntries(tty: boolean, all: Buffer): DockerLogEntry[] {

@@ -94,6 +94,7 @@ export class StreamPool {
     const { metrics } = this.ctx;
     t.lines++;
     t.streamLines[line.stream]++;
+    t.capture?.noteDelivered(line);
     t.bytes += line.bytes;
     this.ctx.feedback.noteLine(t);
     metrics.lines.inc({ container: t.metricKey });
