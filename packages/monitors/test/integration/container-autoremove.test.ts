@@ -1,5 +1,6 @@
 import type { Logger } from '@lc/core';
 import { skipWithout } from '@lc/test-utils';
+import type Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Harness } from './container-helpers.js';
@@ -132,17 +133,22 @@ describe.skipIf(await skipWithout('docker'))('createContainerMonitor', () => {
           return container.id;
         }),
       );
-      // Every container is gone (removed by the engine) before checking.
+      // Every container has exited (and is removed, or being removed)
+      // before checking. dockerd 20.10 sometimes fails a removal
+      // (`unlinkat …: directory not empty`, see docs/docker.md): such a
+      // container stays "removing"; it is counted, not waited for.
+      const present = async (): Promise<Dockerode.ContainerInfo[]> =>
+        docker.listContainers({
+          all: true,
+          filters: { label: [`lc-case=${c.caseId}`] },
+        });
       await waitUntil(
         async () =>
-          (
-            await docker.listContainers({
-              all: true,
-              filters: { label: [`lc-case=${c.caseId}`] },
-            })
-          ).length === 0,
+          (await present()).every(
+            (info) => info.State === 'removing' || info.State === 'dead',
+          ),
         60_000,
-        'containers removed',
+        'containers exited and removed',
       );
       const want = (k: number): string[] =>
         range(`r${k}-`, counts[k] as number);
@@ -185,7 +191,11 @@ describe.skipIf(await skipWithout('docker'))('createContainerMonitor', () => {
       expect(intake.records.length).toBe(
         ids.reduce((sum, id) => sum + linesOf(intake.records, id).length, 0),
       );
+      const stuck = (await present()).length;
       // The engine-level limit, counted (see docs/docker.md).
+      console.info(
+        `--rm API mode: ${stuck} container(s) left "removing" by the engine`,
+      );
       console.info(
         `--rm API mode: ${CONTAINERS - lost.length}/${CONTAINERS} captured whole; reported lost (started at once, unreadable by any client): ${lost.length === 0 ? 'none' : lost.join(', ')}`,
       );

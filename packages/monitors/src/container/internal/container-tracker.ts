@@ -197,6 +197,7 @@ export class ContainerTracker {
       source: Object.freeze({ kind: 'container', id: info.Id }),
       recordLabels: this.buildLabels(facts),
       running: info.State.Running === true,
+      autoRemove: info.HostConfig?.AutoRemove === true,
       paused: info.State.Paused === true,
       destroyed: false,
       excluded,

@@ -58,6 +58,8 @@ export class StreamEnd {
     switch (outcome.kind) {
       case 'closed':
         if (outcome.reason === 'excluded') t.sink?.flush();
+        else if (outcome.reason === 'drain' && t.autoRemove && t.capture)
+          await this.finishFromCapture(t, session);
         else if (outcome.reason !== 'shutdown') pool.request(t);
         return;
       case 'intake_closed':
@@ -140,6 +142,28 @@ export class StreamEnd {
     );
   }
 
+  /**
+   * An `--rm` container stopped and its follow stream ended (maybe
+   * behind): the rest comes from its attach capture, not from a read
+   * without follow. The engine refuses that read once the removal began,
+   * and one that slips in just before has dockerd 20.10 open a new log
+   * writer in the directory the removal is deleting: an empty log read
+   * (lines silently missing) and a failed removal (`unlinkat …: directory
+   * not empty`, the container left "Removal In Progress").
+   */
+  private async finishFromCapture(
+    t: TrackedContainer,
+    session: LogStreamSession,
+  ): Promise<void> {
+    t.running = false;
+    t.readToEnd = false;
+    session.flushPartials();
+    await this.replayCapture(t, t.capture as AttachCapture);
+    t.sink?.flush();
+    this.ctx.book.upsert(t);
+    if (t.destroyed) this.ctx.tracker.settleDestroyed(t);
+  }
+
   /** The engine ended the stream: find out why from the container's state. */
   private async afterEof(
     t: TrackedContainer,
@@ -178,6 +202,10 @@ export class StreamEnd {
       t.running = true;
       if (fast) later(t, clock, FAST_EOF_MS, () => pool.request(t));
       else pool.request(t);
+      return;
+    }
+    if (session.follows && !t.destroyed && t.autoRemove && t.capture) {
+      await this.finishFromCapture(t, session);
       return;
     }
     if (session.follows && !t.destroyed) {

@@ -26,6 +26,8 @@ export interface TrackedContainer {
   readonly source: SourceRef;
   recordLabels: Record<ContainerStreamName, Labels>;
   running: boolean;
+  /** Removed by the engine at exit (`--rm`: `HostConfig.AutoRemove`). */
+  readonly autoRemove: boolean;
   paused: boolean;
   destroyed: boolean;
   excluded: string | undefined;
