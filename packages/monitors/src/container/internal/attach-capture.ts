@@ -7,20 +7,18 @@ import type {
 } from '../docker-log-parser.js';
 import type { AssembledLine } from '../line-assembler.js';
 import { ContainerLineAssembler } from '../line-assembler.js';
+import { AttachStream } from './attach-stream.js';
 
 /** Bytes an attach capture keeps before it gives up (the logs stream is the real source). */
 export const ATTACH_CAPTURE_MAX_BYTES = 16 * 1024 * 1024;
 const HEADER_BYTES = 8;
-/** After the container died, the attach is closed once quiet this long, ms. */
-const DIE_QUIET_MS = 250;
-/** …and at the latest this long after the die, ms (still busy: incomplete). */
-const DIE_MAX_MS = 3_000;
 const NEWLINE = 0x0a;
+/** Lines delivered per stream that align a capture made after the start. */
+const ALIGN_LINES = 16;
 
 /** Options of {@link AttachCapture}. */
 export interface AttachCaptureOptions {
   readonly container: Dockerode.Container;
-  readonly tty: boolean;
   readonly clock: Clock;
   /** Most bytes kept; past it the capture stops and says so. */
   readonly maxBytes?: number;
@@ -32,183 +30,169 @@ export interface AttachCaptureOptions {
  * A safety net for containers removed at exit (`docker run --rm`): the
  * engine refuses `GET /logs` once a container is dead or marked for
  * removal, which can be ~100 ms after it started, and ends a follow
- * stream when the container stops even when the reader is behind. An
- * attach opened at the `create` event (before the container runs)
- * receives its whole output whatever happens later. It is kept (up to
- * `maxBytes`) until the container's log was read to its end, then
- * {@link release}d; when the container went away before that, the lines
- * the logs stream did not deliver are replayed from here. Attach output
- * has no engine timestamps: replayed lines carry the time they were read.
+ * stream when the container stops even when the reader is behind. The
+ * output kept here (up to `maxBytes`) is released once the container's
+ * log was read to its end; when the container went away before that,
+ * the lines the logs stream did not deliver are replayed from here.
+ * Attach output has no engine timestamps: replayed lines carry the time
+ * they were read.
+ *
+ * The attach is made at the `create` event without `logs=1`, and is
+ * whole only when the engine answered it before the container's `start`
+ * event (dockerd 20.10 `ContainerAttach`: state checks under the
+ * container's lock, then the output pipes attached, then the answer; a
+ * start holds that lock from before the process runs until after its
+ * `start` event). Otherwise it may lack the first lines (written before
+ * its pipes were attached) and is not used: a `docker run` or a start
+ * right after the create wins the lock, and a short container may write
+ * everything during its start. No attach with `logs=1` is made: made
+ * while the container runs it can repeat and miss lines (its pipes and
+ * its read of the log file are not atomic, and the engine's log copier
+ * lags under load), and made after the exit it has the engine open a
+ * new log writer in the container's directory while the removal deletes
+ * it (`unlinkat …: directory not empty`: the container stays "Removal In
+ * Progress").
  */
 export class AttachCapture {
-  private readonly chunks: Buffer[] = [];
-  private bytes = 0;
-  private stream:
-    (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
-  private released = false;
-  private gaveUp = false;
-  private lastDataAtMs = 0;
-  private dieTimer: ReturnType<Clock['setTimeout']> | undefined;
-  private readonly abort = new AbortController();
-  private readonly ended: Promise<void>;
+  private readonly attach: AttachStream;
+  private started = false;
+  private proven = false;
+  private readonly recent: Record<ContainerStreamName, string[]> = {
+    stdout: [],
+    stderr: [],
+  };
   private readonly options: AttachCaptureOptions;
-  private readonly maxBytes: number;
 
   constructor(options: AttachCaptureOptions) {
     this.options = options;
-    this.maxBytes = options.maxBytes ?? ATTACH_CAPTURE_MAX_BYTES;
-    this.ended = this.run();
+    this.attach = new AttachStream({
+      container: options.container,
+      clock: options.clock,
+      maxBytes: options.maxBytes ?? ATTACH_CAPTURE_MAX_BYTES,
+      onGiveUp: options.onGiveUp,
+    });
   }
 
-  /** True when output was kept and the capture is whole (nothing given up). */
-  get usable(): boolean {
-    return !this.released && !this.gaveUp;
+  /** True once some output was received. */
+  get hasOutput(): boolean {
+    return this.attach.hasOutput;
   }
 
   /**
-   * The container died. Its attach is closed once no more output comes:
-   * the engine keeps an attach to a stopped container open (waiting for a
-   * restart) and does not finish removing a container while one is open.
-   * The output kept stays until {@link release} or a replay.
+   * The container's first `start` event (epoch ms `startedAtMs`): the
+   * capture is whole if the engine answered the attach before.
    */
+  onStart(startedAtMs: number | undefined): void {
+    if (this.started) return;
+    this.started = true;
+    const answered = this.attach.answeredAtMs;
+    this.proven =
+      answered !== undefined &&
+      startedAtMs !== undefined &&
+      answered < startedAtMs;
+  }
+
+  /** A line the logs stream delivered (the last few align a replay). */
+  noteDelivered(line: AssembledLine): void {
+    const recent = this.recent[line.stream];
+    recent.push(line.line);
+    if (recent.length > ALIGN_LINES) recent.shift();
+  }
+
+  /** The container died: its attach is closed once quiet. */
   onDie(): void {
-    if (this.released || this.dieTimer !== undefined) return;
-    const clock = this.options.clock;
-    const diedAt = clock.monotonicNow();
-    const check = (): void => {
-      const now = clock.monotonicNow();
-      // Quiet counts only once the engine answered the attach.
-      if (
-        this.stream !== undefined &&
-        now - this.lastDataAtMs >= DIE_QUIET_MS
-      ) {
-        this.abort.abort();
-        this.stream.destroy?.();
-        return;
-      }
-      if (now - diedAt >= DIE_MAX_MS) {
-        this.giveUp(
-          this.stream === undefined
-            ? 'the engine did not answer the attach'
-            : 'output still coming after the container died',
-        );
-        this.abort.abort();
-        this.stream?.destroy?.();
-        return;
-      }
-      this.dieTimer = clock.setTimeout(check, DIE_QUIET_MS);
-      this.dieTimer.unref();
-    };
-    this.dieTimer = clock.setTimeout(check, DIE_QUIET_MS);
-    this.dieTimer.unref();
+    this.attach.onDie();
   }
 
   /** Stop capturing and forget the output (the logs stream has it). */
   release(): void {
-    if (this.released) return;
-    this.released = true;
-    if (this.dieTimer !== undefined)
-      this.options.clock.clearTimeout(this.dieTimer);
-    this.chunks.length = 0;
-    this.abort.abort();
-    this.stream?.destroy?.();
+    this.attach.release();
   }
 
   /**
-   * Wait (at most `timeoutMs`) for the attach to end — the container's
-   * output closed — then the captured output as log entries in order, each
-   * line one entry (a last piece without newline is a partial entry).
+   * Wait (at most `timeoutMs`) for the attach to end, then its output
+   * (`tty`: raw, else multiplexed) as log entries in order, each line one
+   * entry (a last piece without newline is a partial entry). Undefined
+   * when given up, released, or ended by an engine error.
    */
-  async entries(timeoutMs: number): Promise<DockerLogEntry[] | undefined> {
-    let timer: ReturnType<Clock['setTimeout']> | undefined;
-    await Promise.race([
-      this.ended,
-      new Promise<void>((resolve) => {
-        timer = this.options.clock.setTimeout(resolve, timeoutMs);
-        timer.unref();
-      }),
-    ]);
-    if (timer !== undefined) this.options.clock.clearTimeout(timer);
-    if (!this.usable) return undefined;
-    const out = this.toEntries(Buffer.concat(this.chunks, this.bytes));
-    this.release();
-    return out;
+  async entries(
+    tty: boolean,
+    timeoutMs: number,
+  ): Promise<DockerLogEntry[] | undefined> {
+    const all = await this.attach.take(timeoutMs);
+    if (all === undefined || endsWithAttachError(tty, all)) return undefined;
+    return this.toEntries(tty, all);
   }
 
   /**
    * Replay the captured output as lines (split lines joined, up to
    * `maxLineBytes`) once the attach ended (waiting at most `timeoutMs`),
-   * without the first `skip[stream]` lines of each stream (delivered
-   * already by the logs stream: both see the same output, line for line).
-   * Resolves the number of lines, or undefined when nothing usable was kept.
+   * without what the logs stream delivered already (`delivered[stream]`
+   * lines). Made before the start, the capture is whole: the first
+   * `delivered[stream]` lines of each stream are skipped. Made after, it
+   * may lack the first lines: it is aligned on the last lines delivered
+   * (up to {@link ALIGN_LINES} per stream), which must occur exactly once
+   * in it, and a stream that delivered nothing cannot be aligned.
+   * Resolves the number of lines, or undefined when nothing usable was
+   * kept or it could not be aligned.
    */
   async replay(
+    tty: boolean,
     timeoutMs: number,
     maxLineBytes: number,
-    skip: Readonly<Record<ContainerStreamName, number>>,
+    delivered: Readonly<Record<ContainerStreamName, number>>,
     deliver: (line: AssembledLine) => void,
   ): Promise<number | undefined> {
-    const entries = await this.entries(timeoutMs);
+    const entries = await this.entries(tty, timeoutMs);
     if (entries === undefined) return undefined;
-    let lines = 0;
-    const seen = { stdout: 0, stderr: 0 };
+    const all: AssembledLine[] = [];
     const assembler = new ContainerLineAssembler({
-      tty: this.options.tty,
+      tty,
       maxLineBytes,
-      onLine: (line) => {
-        // The first lines of each stream came through the logs stream.
-        if (++seen[line.stream] <= skip[line.stream]) return;
-        lines++;
-        deliver(line);
-      },
+      onLine: (line) => all.push(line),
     });
     for (const e of entries) assembler.push(e);
     assembler.flushPartials();
+    const from =
+      this.proven || !this.started ? delivered : this.align(all, delivered);
+    if (from === undefined) return undefined;
+    let lines = 0;
+    const seen = { stdout: 0, stderr: 0 };
+    for (const line of all) {
+      if (seen[line.stream]++ < from[line.stream]) continue;
+      lines++;
+      deliver(line);
+    }
     return lines;
   }
 
-  private async run(): Promise<void> {
-    try {
-      const stream = (await this.options.container.attach({
-        stream: true,
-        logs: true,
-        stdout: true,
-        stderr: true,
-        abortSignal: this.abort.signal,
-      } as Dockerode.ContainerAttachOptions)) as NodeJS.ReadableStream;
-      this.stream = stream as typeof this.stream;
-      this.lastDataAtMs = this.options.clock.monotonicNow();
-      if (this.released) {
-        this.stream?.destroy?.();
-        return;
+  /** Per stream, the index in `all` of the first line not delivered yet. */
+  private align(
+    all: readonly AssembledLine[],
+    delivered: Readonly<Record<ContainerStreamName, number>>,
+  ): Record<ContainerStreamName, number> | undefined {
+    const from = { stdout: 0, stderr: 0 };
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const seq = all.filter((l) => l.stream === stream).map((l) => l.line);
+      const tail = this.recent[stream];
+      if (delivered[stream] === 0 || tail.length === 0) {
+        // Nothing delivered: whether the capture has the first line is unknown.
+        if (seq.length > 0) return undefined;
+        continue;
       }
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        this.lastDataAtMs = this.options.clock.monotonicNow();
-        if (this.released || this.gaveUp) continue;
-        if (this.bytes + chunk.length > this.maxBytes) {
-          // A long-running container: its logs stream is the source.
-          this.giveUp(`more than ${this.maxBytes} bytes`);
-          this.stream?.destroy?.();
-          return;
-        }
-        this.chunks.push(chunk);
-        this.bytes += chunk.length;
+      let at = -1;
+      for (let p = 0; p + tail.length <= seq.length; p++) {
+        if (!tail.every((text, i) => seq[p + i] === text)) continue;
+        if (at !== -1) return undefined; // ambiguous
+        at = p;
       }
-    } catch (error) {
-      // Closed by onDie (quiet after the die): what was kept is whole.
-      if (!this.released && !this.abort.signal.aborted)
-        this.giveUp(error instanceof Error ? error.message : String(error));
+      if (at === -1) return undefined; // it starts after the last delivered
+      from[stream] = at + tail.length;
     }
+    return from;
   }
 
-  private giveUp(reason: string): void {
-    if (this.gaveUp) return;
-    this.gaveUp = true;
-    this.chunks.length = 0;
-    this.options.onGiveUp(reason);
-  }
-
-  private toEntries(all: Buffer): DockerLogEntry[] {
+  private toEntries(tty: boolean, all: Buffer): DockerLogEntry[] {
     const out: DockerLogEntry[] = [];
     // Strictly increasing read times, so the entries keep their order.
     let ns = BigInt(
@@ -236,7 +220,7 @@ export class AttachCapture {
         pos = end;
       }
     };
-    if (this.options.tty) {
+    if (tty) {
       lines('stdout', all);
       return out;
     }
@@ -255,4 +239,34 @@ export class AttachCapture {
     }
     return out;
   }
+}
+
+const ATTACH_ERROR = Buffer.from('Error attaching: ');
+
+/**
+ * True when the engine ended the attach with its own error line on stdout
+ * (`Error attaching: …`: the log replay failed, e.g. the log file was
+ * deleted by the removal): what came before is not the whole output.
+ */
+function endsWithAttachError(tty: boolean, all: Buffer): boolean {
+  let last: Buffer | undefined;
+  if (tty) {
+    const end =
+      all.length > 0 && all[all.length - 1] === NEWLINE
+        ? all.length - 1
+        : all.length;
+    last = all.subarray(all.lastIndexOf(NEWLINE, end - 1) + 1);
+  } else {
+    for (let pos = 0; all.length - pos >= HEADER_BYTES;) {
+      const size = all.readUInt32BE(pos + 4);
+      const start = pos + HEADER_BYTES;
+      if (all.length - start < size) break;
+      last = all[pos] === 1 ? all.subarray(start, start + size) : undefined;
+      pos = start + size;
+    }
+  }
+  return (
+    last !== undefined &&
+    last.subarray(0, ATTACH_ERROR.length).equals(ATTACH_ERROR)
+  );
 }

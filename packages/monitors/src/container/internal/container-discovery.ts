@@ -16,7 +16,7 @@ export interface ContainerDiscoveryContext {
   readonly docker: Dockerode;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly metrics: Pick<ContainerMetrics, 'events'>;
+  readonly metrics: Pick<ContainerMetrics, 'events' | 'streamErrors'>;
   readonly book: Pick<ContainerPositionBook, 'saved' | 'upsert'>;
   readonly tracker: ContainerTracker;
   readonly pool: Pick<StreamPool, 'request'>;
@@ -46,11 +46,13 @@ export class ContainerDiscovery {
     const t = tracker.get(event.id);
     switch (event.action) {
       case 'create':
-        this.created(event.id);
+        this.created(event.id, event.attributes);
         return;
       case 'start': {
+        const startedAtMs = epochMs(event.timeNano);
         const begin = (c: TrackedContainer | undefined): void => {
           if (c === undefined) return;
+          c.capture?.onStart(startedAtMs);
           c.running = true;
           c.paused = false;
           book.upsert(c);
@@ -83,10 +85,7 @@ export class ContainerDiscovery {
         if (t === undefined) return;
         t.destroyed = true;
         t.running = false;
-        if (t.phase === 'idle') {
-          if (t.excluded !== undefined) tracker.forget(t);
-          else tracker.settleDestroyed(t);
-        }
+        this.gone(t);
         return;
       case 'rename': {
         if (t === undefined) return;
@@ -150,35 +149,85 @@ export class ContainerDiscovery {
       if (seen.has(t.id) || t.destroyed) continue;
       t.destroyed = true;
       t.running = false;
-      if (t.phase === 'idle') tracker.settleDestroyed(t);
+      this.gone(t);
     }
   }
 
   /**
-   * Inspected now, so that its stream opens the moment it starts: a
-   * container removed at exit (`--rm`) may be gone ~100 ms after its
-   * start, and the engine refuses logs once it is marked for removal.
-   * Attached before it runs, in case even that is too late.
+   * `t` was removed. Queued, streaming or with its last stream's end being
+   * handled, that is where it is settled. Idle with an attach capture, its
+   * log may not have been read to the end: a stream is asked for, whose
+   * open fails (gone) and replays the capture before settling (settling
+   * here would drop the capture unread).
    */
-  private created(id: string): void {
+  private gone(t: TrackedContainer): void {
+    const { tracker, pool } = this.ctx;
+    if (t.phase !== 'idle' || t.ending) return;
+    if (t.excluded !== undefined) tracker.forget(t);
+    else if (t.capture !== undefined) pool.request(t);
+    else tracker.settleDestroyed(t);
+  }
+
+  /**
+   * Attached at once, in parallel with its first inspect, so that the
+   * attach reaches the engine before the container runs: a container
+   * removed at exit (`--rm`) may be gone ~100 ms after its start, the
+   * engine refuses logs once it is marked for removal, and under load an
+   * inspect can wait seconds for the container's lock (held by its start),
+   * long enough for the container to run, exit and be removed meanwhile.
+   * Not attached when the event's attributes already show it excluded;
+   * the capture is released if the inspect excludes the container or
+   * finds it gone; otherwise its stream opens the moment it starts.
+   */
+  private created(
+    id: string,
+    attributes: Readonly<Record<string, string>>,
+  ): void {
     const { tracker, docker, clock, logger } = this.ctx;
+    if (
+      tracker.get(id) !== undefined ||
+      tracker.isInspecting(id) ||
+      !tracker.mayCapture(id, attributes)
+    ) {
+      void tracker.track(id);
+      return;
+    }
+    const capture = new AttachCapture({
+      container: docker.getContainer(id),
+      clock,
+      onGiveUp: (reason) =>
+        logger.debug({ containerId: id, reason }, 'attach capture stopped'),
+    });
     void tracker.track(id).then((c) => {
       const diedMeanwhile = this.diedIds.delete(id);
-      if (c === undefined || c.excluded !== undefined || this.ctx.isStopping())
+      if (c === undefined && capture.hasOutput && !this.ctx.isStopping()) {
+        // Gone before its inspect answered: no labels, no stream format.
+        this.ctx.metrics.streamErrors.inc({ type: 'removed_unread' });
+        logger.error(
+          { containerId: id },
+          'container removed before it could be inspected: its output is lost',
+        );
+      }
+      if (
+        c === undefined ||
+        c.excluded !== undefined ||
+        c.capture !== undefined ||
+        c.lines > 0 ||
+        this.ctx.isStopping()
+      ) {
+        capture.release();
         return;
-      // Attached while created or running, the capture has everything
-      // (`logs=1` replays what was written before it); a stopped one's
-      // attach would only wait for a restart.
-      if (!c.attachable || c.capture !== undefined || c.lines > 0) return;
-      c.capture = new AttachCapture({
-        container: docker.getContainer(c.id),
-        tty: c.tty,
-        clock,
-        onGiveUp: (reason) =>
-          logger.debug({ containerId: c.id, reason }, 'attach capture stopped'),
-      });
-      // Died before the attach was made: close it once quiet.
-      if (diedMeanwhile) c.capture.onDie();
+      }
+      c.capture = capture;
+      // Died before it was tracked: close the attach once quiet.
+      if (diedMeanwhile) capture.onDie();
     });
   }
+}
+
+/** Epoch ms of an event's `timeNano`, if given. */
+function epochMs(timeNano: string): number | undefined {
+  return /^\d+$/.test(timeNano)
+    ? Number(BigInt(timeNano) / 1_000_000n)
+    : undefined;
 }

@@ -25,6 +25,7 @@ export interface ContainerMetrics {
   readonly bytes: Counter;
   readonly boundaryDuplicates: Counter;
   readonly excluded: Counter;
+  readonly replayedLines: Counter;
 }
 
 /** Register (or reuse) the metrics on `registry`. */
@@ -156,6 +157,16 @@ export function createContainerMetrics(
           name: 'lc_container_excluded_total',
           help: 'Containers not captured, by reason.',
           labelNames: ['reason'],
+          registers,
+        }),
+    ),
+    replayedLines: getOrCreateMetric(
+      registry,
+      'lc_container_attach_replayed_lines_total',
+      () =>
+        new Counter({
+          name: 'lc_container_attach_replayed_lines_total',
+          help: 'Lines of removed containers (`--rm`) read from the attach opened at create, their log gone before it was read to the end.',
           registers,
         }),
     ),

@@ -73,6 +73,25 @@ export class ContainerTracker {
     return this.tracked.values();
   }
 
+  /**
+   * False when a container's `create` event attributes (its labels, plus
+   * `name` and `image`) already show that it is not captured (self or
+   * filters); true when it may be (the inspect decides).
+   */
+  mayCapture(
+    id: string,
+    attributes: Readonly<Record<string, string>>,
+  ): boolean {
+    if (this.selfId !== undefined && id.startsWith(this.selfId)) return false;
+    const { name, image } = attributes;
+    if (name === undefined || image === undefined) return true;
+    return this.accept({
+      name: name.replace(/^\//, ''),
+      image,
+      labels: attributes,
+    });
+  }
+
   /** True while container `id`'s first inspect is under way. */
   isInspecting(id: string): boolean {
     return this.inspecting.has(id);
@@ -178,12 +197,12 @@ export class ContainerTracker {
       source: Object.freeze({ kind: 'container', id: info.Id }),
       recordLabels: this.buildLabels(facts),
       running: info.State.Running === true,
-      attachable:
-        info.State.Status === 'created' || info.State.Status === 'running',
+      autoRemove: info.HostConfig?.AutoRemove === true,
       paused: info.State.Paused === true,
       destroyed: false,
       excluded,
       phase: 'idle',
+      ending: false,
       session: undefined,
       capture: undefined,
       sink: undefined,

@@ -55,14 +55,17 @@ export function isNotFound(error: unknown): boolean {
 }
 
 /**
- * True for the engine's 409 on a logs request for a container that is
- * dead or marked for removal (`--rm` after exit): its log is going away.
+ * True for the engine's answer to a logs request for a container whose
+ * log is going away (`--rm` after exit): a 409 once it is dead or marked
+ * for removal, or a 500 when its log file was already deleted (`open
+ * …-json.log: no such file or directory`, removal under way).
  */
 export function isGoneForLogs(error: unknown): boolean {
   const e = error as { statusCode?: number; message?: unknown } | undefined;
+  const message = String(e?.message ?? '');
   return (
-    e?.statusCode === 409 &&
-    /dead or marked for removal/.test(String(e.message ?? ''))
+    (e?.statusCode === 409 && /dead or marked for removal/.test(message)) ||
+    (e?.statusCode === 500 && /no such file or directory/.test(message))
   );
 }
 

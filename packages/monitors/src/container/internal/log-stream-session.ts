@@ -100,6 +100,7 @@ export class LogStreamSession {
   private readonly assembler: ContainerLineAssembler;
   private closeReason: StreamCloseReason | undefined;
   private waiting = false;
+  private systemError = false;
   /** True while waiting for the intake to accept more (not stale). */
   backpressured = false;
   /** Monotonic-ish ms of the last byte received (or of the open). */
@@ -155,6 +156,15 @@ export class LogStreamSession {
     this.stream?.destroy?.();
   }
 
+  /**
+   * True when the engine reported an error inside the stream (`Error
+   * grabbing logs: …`, e.g. its log file deleted by a removal): its end
+   * proves nothing either.
+   */
+  get failedInBand(): boolean {
+    return this.systemError;
+  }
+
   /** True when it follows new output (the end proves nothing). */
   get follows(): boolean {
     return this.options.follow;
@@ -197,7 +207,10 @@ export class LogStreamSession {
     const parser = new DockerLogParser(
       this.options.tty,
       (entry) => this.assembler.push(entry),
-      this.options.onSystemError,
+      (message) => {
+        this.systemError = true;
+        this.options.onSystemError(message);
+      },
     );
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {

@@ -28,7 +28,7 @@ export interface StreamEndContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly onError: (error: unknown) => void;
-  readonly metrics: Pick<ContainerMetrics, 'streamErrors'>;
+  readonly metrics: Pick<ContainerMetrics, 'streamErrors' | 'replayedLines'>;
   readonly book: Pick<ContainerPositionBook, 'upsert'>;
   readonly tracker: Pick<ContainerTracker, 'settleDestroyed'>;
   readonly pool: Pick<StreamPool, 'request' | 'deliver'>;
@@ -58,6 +58,8 @@ export class StreamEnd {
     switch (outcome.kind) {
       case 'closed':
         if (outcome.reason === 'excluded') t.sink?.flush();
+        else if (outcome.reason === 'drain' && t.autoRemove && t.capture)
+          await this.finishFromCapture(t, session);
         else if (outcome.reason !== 'shutdown') pool.request(t);
         return;
       case 'intake_closed':
@@ -75,7 +77,7 @@ export class StreamEnd {
           t.lastError = errorMessage(outcome.error);
           logger.error(
             { containerId: t.id, name: t.name, readLines: t.lines },
-            'container removed before its log was read to the end: lines after the cursor are lost',
+            'container removed before its log was read to the end: lines after the cursor, if any, are lost',
           );
         }
         if (gone) {
@@ -110,6 +112,7 @@ export class StreamEnd {
     const { logger, metrics, pool } = this.ctx;
     t.capture = undefined;
     const lines = await capture.replay(
+      t.tty,
       CAPTURE_REPLAY_WAIT_MS,
       this.ctx.config.maxLineBytes,
       { ...t.streamLines },
@@ -120,15 +123,45 @@ export class StreamEnd {
     if (lines === undefined) {
       metrics.streamErrors.inc({ type: 'removed_unread' });
       logger.error(
-        { containerId: t.id, name: t.name },
-        'container removed before its log was read to the end and its attach capture is incomplete: its last lines are lost',
+        { containerId: t.id, name: t.name, readLines: t.lines },
+        'container removed before its log was read to the end, and its attach is not whole (made after its start): lines after the cursor, if any, are lost',
       );
       return;
     }
+    if (lines === 0) {
+      logger.debug(
+        { containerId: t.id, name: t.name },
+        'container removed: its logs stream had every line of its attach capture',
+      );
+      return;
+    }
+    metrics.replayedLines.inc(lines);
     logger.warn(
       { containerId: t.id, name: t.name, lines },
-      'container removed before its log was read to the end: its last lines were read from the attach opened at create (timestamps are read times)',
+      'container removed before its log was read to the end: its last lines were read through its attach (timestamps are read times)',
     );
+  }
+
+  /**
+   * An `--rm` container stopped and its follow stream ended (maybe
+   * behind): the rest comes from its attach capture, not from a read
+   * without follow. The engine refuses that read once the removal began,
+   * and one that slips in just before has dockerd 20.10 open a new log
+   * writer in the directory the removal is deleting: an empty log read
+   * (lines silently missing) and a failed removal (`unlinkat …: directory
+   * not empty`, the container left "Removal In Progress").
+   */
+  private async finishFromCapture(
+    t: TrackedContainer,
+    session: LogStreamSession,
+  ): Promise<void> {
+    t.running = false;
+    t.readToEnd = false;
+    session.flushPartials();
+    await this.replayCapture(t, t.capture as AttachCapture);
+    t.sink?.flush();
+    this.ctx.book.upsert(t);
+    if (t.destroyed) this.ctx.tracker.settleDestroyed(t);
   }
 
   /** The engine ended the stream: find out why from the container's state. */
@@ -151,9 +184,12 @@ export class StreamEnd {
       t.destroyed = true;
     }
     if (this.ctx.isStopping()) return;
-    if (t.destroyed && session.follows && t.capture !== undefined) {
-      // The engine ends a follow stream at the stop, maybe behind, and the
-      // container is gone: no read to the end is possible any more.
+    if (t.destroyed && t.capture !== undefined) {
+      // Gone, and no read to the end is possible any more: the engine ends
+      // a follow stream at the stop, maybe behind, and a read without
+      // follow ends early (in-band `Error grabbing logs`) once the log
+      // file is deleted. What the streams did not deliver is replayed
+      // (nothing when they read everything).
       session.flushPartials();
       await this.replayCapture(t, t.capture);
     }
@@ -168,6 +204,10 @@ export class StreamEnd {
       else pool.request(t);
       return;
     }
+    if (session.follows && !t.destroyed && t.autoRemove && t.capture) {
+      await this.finishFromCapture(t, session);
+      return;
+    }
     if (session.follows && !t.destroyed) {
       // The engine ends a follow stream when the container stops, even
       // when the reader is still behind (dockerd 20.10 json-file: a clean
@@ -176,6 +216,14 @@ export class StreamEnd {
       t.running = false;
       t.readToEnd = true;
       pool.request(t);
+      return;
+    }
+    if (session.failedInBand && !t.destroyed) {
+      // The read did not reach the end of the log (its removal under way?):
+      // again in a while; once gone, the capture replays the rest.
+      t.running = false;
+      t.readToEnd = true;
+      later(t, clock, ERROR_RETRY_MS, () => pool.request(t));
       return;
     }
     t.readToEnd = false;

@@ -94,6 +94,7 @@ export class StreamPool {
     const { metrics } = this.ctx;
     t.lines++;
     t.streamLines[line.stream]++;
+    t.capture?.noteDelivered(line);
     t.bytes += line.bytes;
     this.ctx.feedback.noteLine(t);
     metrics.lines.inc({ container: t.metricKey });
@@ -240,6 +241,7 @@ export class StreamPool {
     this.active--;
     t.session = undefined;
     t.phase = 'idle';
+    t.ending = true;
     clearTimers(t, clock);
     t.cursor = session.cursor;
     this.ctx.metrics.streamAge.observe(
@@ -249,6 +251,7 @@ export class StreamPool {
       if (this.ctx.isStopping()) return;
       await this.ctx.onStreamEnd(t, session, outcome);
     } finally {
+      t.ending = false;
       this.pump();
     }
   }

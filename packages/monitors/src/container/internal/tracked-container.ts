@@ -26,14 +26,22 @@ export interface TrackedContainer {
   readonly source: SourceRef;
   recordLabels: Record<ContainerStreamName, Labels>;
   running: boolean;
-  /** Created or running when inspected: an attach sees its whole output. */
-  readonly attachable: boolean;
+  /** Removed by the engine at exit (`--rm`: `HostConfig.AutoRemove`). */
+  readonly autoRemove: boolean;
   paused: boolean;
   destroyed: boolean;
   excluded: string | undefined;
   phase: 'idle' | 'queued' | 'streaming';
+  /**
+   * True while the end of its last stream is being handled (idle, but what
+   * follows is decided there: a `destroy` meanwhile must not settle it).
+   */
+  ending: boolean;
   session: LogStreamSession | undefined;
-  /** Output captured by attach since `create`, until its log was read to the end (`--rm`). */
+  /**
+   * Output captured by the attach opened at its `create` event, until its
+   * log was read to the end or replayed from it (`--rm`).
+   */
   capture: AttachCapture | undefined;
   /** Where its lines go (multiline joining lives here, across streams); made at the first open. */
   sink: ContainerLineSink | undefined;
