@@ -5,6 +5,7 @@ import type { Clock, Logger } from '@lc/core';
 import { fileSourceId } from '@lc/positions';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
 import { DirectoryWatchers } from './directory-watchers.js';
+import type { DirectoryListings } from './discovery.js';
 import { discoverFiles, isUnder } from './discovery.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FileRegistry } from './file-registry.js';
@@ -58,6 +59,8 @@ export class FileScanner {
    */
   rotatedAtStart: ReadonlySet<string> = new Set();
   private readonly pendingPaths = new Set<string>();
+  /** Listings of unchanged watched directories, reused by rescans. */
+  private readonly listings: DirectoryListings = new Map();
   private rescanRequested = false;
   private nextRescanAtMs = 0;
 
@@ -123,9 +126,15 @@ export class FileScanner {
         this.registry.byPath.has(path) &&
         this.watchers.has(dir),
       collectRotated: context === 'startup',
+      listings: this.listings,
+      // Events report what changes in a watched directory; an unwatched
+      // one (watch off, limits) is listed every time.
+      reuse: (dir) => context !== 'startup' && this.watchers.has(dir),
     });
     if (context === 'startup') this.rotatedAtStart = result.rotatedPaths;
     if (this.isStopped()) return;
+    for (const dir of this.listings.keys())
+      if (!result.directories.has(dir)) this.listings.delete(dir);
     this.watchers.sync(result.directories);
     for (const { path, error } of result.errors)
       this.registry.pathError(path, error);
