@@ -78,6 +78,12 @@ export interface DiscoveryResult {
    * itself exists or not.
    */
   readonly rotatedPaths: Set<string>;
+  /**
+   * Directories whose kept listing was reused (unchanged and watched).
+   * Their files whose stat `skipStat` skips are not in `files`: nothing
+   * changed about them that a listing could tell.
+   */
+  readonly reusedDirectories: Set<string>;
 }
 
 /** True when `path` is one of `prefixes` or inside one of them. */
@@ -104,7 +110,10 @@ export async function discoverFiles(
     errors: [] as Array<{ path: string; error: NodeJS.ErrnoException }>,
     truncated: false,
     rotatedPaths: new Set<string>(),
+    reusedDirectories: new Set<string>(),
   };
+  /** Matched files so far, including the ones left out of `files`. */
+  let matched = 0;
   const visited = new Set<string>();
   const bases = [...new Set(options.includes.map((g) => g.base))];
   const maxDepthOf = (base: string): number => {
@@ -224,19 +233,21 @@ export async function discoverFiles(
 
   /**
    * Take a matched file: `stop` when `maxFiles` ends the walk, `listed`
-   * when its stat is skipped, `stat` when the caller must stat it.
+   * when its stat is skipped (left out of `files` in a reused directory),
+   * `stat` when the caller must stat it.
    */
   const take = (
     path: string,
     dir: string,
     mayskip: boolean,
   ): 'stop' | 'listed' | 'stat' => {
-    if (result.files.size >= options.maxFiles) {
+    if (matched >= options.maxFiles) {
       result.truncated = true;
       return 'stop';
     }
+    matched++;
     if (mayskip && options.skipStat?.(path, dir) === true) {
-      result.files.set(path, undefined);
+      if (!result.reusedDirectories.has(dir)) result.files.set(path, undefined);
       return 'listed';
     }
     return 'stat';
@@ -257,6 +268,7 @@ export async function discoverFiles(
     maxDepth: number,
   ): Promise<void> => {
     result.skippedNonFiles.push(...kept.skippedNonFiles);
+    result.reusedDirectories.add(dir);
     for (const path of kept.files) {
       const next = take(path, dir, true);
       if (next === 'stop') return;

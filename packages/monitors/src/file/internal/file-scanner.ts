@@ -1,6 +1,6 @@
 import type { BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Clock, Logger } from '@lc/core';
 import { fileSourceId } from '@lc/positions';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
@@ -61,6 +61,8 @@ export class FileScanner {
   private readonly pendingPaths = new Set<string>();
   /** Listings of unchanged watched directories, reused by rescans. */
   private readonly listings: DirectoryListings = new Map();
+  /** Directories walked by the last rescan. */
+  private walkedDirectories = 0;
   private rescanRequested = false;
   private nextRescanAtMs = 0;
 
@@ -148,8 +150,19 @@ export class FileScanner {
     for (const [path, st] of result.files) {
       if (st !== undefined) this.consider(path, st, context);
     }
+    // Every directory unchanged (the same ones as last time): no path
+    // left; otherwise paths in reused directories are still there.
+    const reused = result.reusedDirectories;
+    const same =
+      reused.size === result.directories.size &&
+      this.walkedDirectories === reused.size;
+    this.walkedDirectories = result.directories.size;
+    if (same) return;
     for (const [path, id] of this.registry.byPath) {
-      if (!result.files.has(path)) {
+      if (
+        !result.files.has(path) &&
+        (reused.size === 0 || !reused.has(dirname(path)))
+      ) {
         const f = this.registry.byId.get(id);
         if (f !== undefined) f.dirty = true;
       }
