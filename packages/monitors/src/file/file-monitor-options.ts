@@ -93,7 +93,7 @@ export interface FileMonitorOptions extends Instrumentation {
    * growth, truncation or rotation is noticed when an event never comes
    * (inotify queue overflow, network filesystems, `watch: false`). Checks
    * of 10,000 idle files cost 10,000 / this many `stat`s a second.
-   * @default 30_000
+   * @default 60_000
    */
   maxIdlePollIntervalMs?: number;
   /** Use `fs.watch` on directories for fast discovery and reads. @default true */
