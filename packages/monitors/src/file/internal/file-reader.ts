@@ -230,11 +230,12 @@ export class FileReader {
       f.verifiedAtMs = this.clock.now();
       f.size = Number(st.size);
       f.mtimeMs = Math.floor(Number(st.mtimeMs));
-      if (
-        f.initialized &&
-        f.size < f.splitter.fedOffset &&
-        f.handle !== undefined
-      ) {
+      if (f.initialized && f.size < f.splitter.fedOffset) {
+        // A file closed while idle is opened first: a copytruncate's copy
+        // is found by comparing what it read with the copy's bytes. Left
+        // closed, it was read again only once it grew past its old size,
+        // from there: the lines written since the truncation were lost.
+        if (f.handle === undefined) await this.openFiles.open(f);
         await this.rewrites.handleRewrite(f, 'truncate');
       }
       return true;
