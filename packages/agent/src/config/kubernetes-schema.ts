@@ -158,6 +158,10 @@ export const kubernetesSource = section({
     250,
     'How often recently written files are checked without waiting for an event.',
   ),
+  max_idle_poll_interval: duration(
+    60_000,
+    'Longest wait between two checks (stat) of an idle file without an fs.watch event: an idle file is checked again after half the time it has been idle (at least poll_interval), at most this long. Events read a file that grows again at once; this bounds how late growth, truncation or rotation is noticed when no event comes (inotify overflow, network filesystems, watch: false). 10,000 idle files cost 10,000 / this stats a second.',
+  ),
   watch: flag(
     true,
     'Use fs.watch on directories for fast discovery and reads.',

@@ -85,6 +85,17 @@ export interface FileMonitorOptions extends Instrumentation {
   rescanIntervalMs?: number;
   /** How often files written recently are checked without waiting for an event, ms. @default 250 */
   pollIntervalMs?: number;
+  /**
+   * Longest wait between two checks of an idle file's path without an
+   * event, ms. An idle file is checked again after half the time it has
+   * been idle (at least `pollIntervalMs`), at most this long: `fs.watch`
+   * events read a file that grows again at once, and this bounds how late
+   * growth, truncation or rotation is noticed when an event never comes
+   * (inotify queue overflow, network filesystems, `watch: false`). Checks
+   * of 10,000 idle files cost 10,000 / this many `stat`s a second.
+   * @default 60_000
+   */
+  maxIdlePollIntervalMs?: number;
   /** Use `fs.watch` on directories for fast discovery and reads. @default true */
   watch?: boolean;
   /**
@@ -168,6 +179,7 @@ export interface ResolvedFileMonitorOptions {
   readonly maxFiles: number;
   readonly rescanIntervalMs: number;
   readonly pollIntervalMs: number;
+  readonly maxIdlePollIntervalMs: number;
   readonly watch: boolean;
   readonly watchDelayMs: number;
   readonly startPosition: StartPosition;

@@ -66,6 +66,7 @@ type PassedFileOptions = Pick<
   | 'recentBytes'
   | 'rescanIntervalMs'
   | 'pollIntervalMs'
+  | 'maxIdlePollIntervalMs'
   | 'watch'
   | 'watchDelayMs'
   | 'readBufferBytes'

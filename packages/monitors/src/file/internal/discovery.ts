@@ -20,7 +20,45 @@ export interface DiscoveryOptions {
   readonly skipStat?: (path: string, dir: string) => boolean;
   /** Fill `rotatedPaths` (start-up only: it looks at every other file). */
   readonly collectRotated?: boolean;
+  /**
+   * Listings kept from earlier passes, reused for a directory `reuse`
+   * allows whose modification time has not changed since (see
+   * {@link DirectoryListings}); filled as directories are read.
+   */
+  readonly listings?: DirectoryListings;
+  /** True when the kept listing of `dir` may be reused (its events are watched). */
+  readonly reuse?: (dir: string) => boolean;
 }
+
+/** What one directory held for a pass: its entries after the globs. */
+interface DirectoryListing {
+  /** `dev:ino` of the directory. */
+  readonly key: string;
+  /** The directory's mtime when it was read, ns. */
+  readonly mtimeNs: bigint;
+  /** Matched regular files (not symlinks). */
+  readonly files: readonly string[];
+  /** Subdirectories that may hold matches. */
+  readonly subdirs: readonly string[];
+  readonly skippedNonFiles: readonly string[];
+}
+
+/**
+ * Directory listings kept between discovery passes, by path. A directory
+ * whose mtime is unchanged holds the same names (any create, delete or
+ * rename in it moves its mtime), so a rescan of a watched directory with
+ * 10,000 files costs one `stat` instead of a listing of 10,000 names.
+ */
+export type DirectoryListings = Map<string, DirectoryListing>;
+
+/**
+ * A listing is kept only when the directory's mtime is this much older
+ * than the moment the listing began: file times come from the kernel's
+ * coarse clock, so a name added in the same tick as (or just after) the
+ * listing could leave the mtime unchanged ("racily clean", as git calls
+ * it). Such a directory is listed again on the next pass.
+ */
+const RACY_MARGIN_NS = 2_000_000_000n;
 
 /** Result of one pass. */
 export interface DiscoveryResult {
@@ -40,6 +78,12 @@ export interface DiscoveryResult {
    * itself exists or not.
    */
   readonly rotatedPaths: Set<string>;
+  /**
+   * Directories whose kept listing was reused (unchanged and watched).
+   * Their files whose stat `skipStat` skips are not in `files`: nothing
+   * changed about them that a listing could tell.
+   */
+  readonly reusedDirectories: Set<string>;
 }
 
 /** True when `path` is one of `prefixes` or inside one of them. */
@@ -66,7 +110,10 @@ export async function discoverFiles(
     errors: [] as Array<{ path: string; error: NodeJS.ErrnoException }>,
     truncated: false,
     rotatedPaths: new Set<string>(),
+    reusedDirectories: new Set<string>(),
   };
+  /** Matched files so far, including the ones left out of `files`. */
+  let matched = 0;
   const visited = new Set<string>();
   const bases = [...new Set(options.includes.map((g) => g.base))];
   const maxDepthOf = (base: string): number => {
@@ -84,12 +131,26 @@ export async function discoverFiles(
     if (result.truncated) return;
     let dirStats: BigIntStats;
     let entries: Dirent[];
+    let listedAtNs: bigint;
     try {
       dirStats = await stat(dir, { bigint: true });
       if (!dirStats.isDirectory()) return;
       const key = `${dirStats.dev}:${dirStats.ino}`;
       if (visited.has(key)) return;
       visited.add(key);
+      const kept = options.listings?.get(dir);
+      if (
+        kept !== undefined &&
+        kept.key === key &&
+        kept.mtimeNs === dirStats.mtimeNs &&
+        options.reuse?.(dir) === true
+      ) {
+        result.directories.set(dir, key);
+        await reuseListing(kept, dir, depth, maxDepth);
+        return;
+      }
+      options.listings?.delete(dir);
+      listedAtNs = BigInt(Date.now()) * 1_000_000n;
       entries = await readdir(dir, { withFileTypes: true });
       result.directories.set(dir, key);
     } catch (error) {
@@ -99,6 +160,10 @@ export async function discoverFiles(
       return;
     }
     const subdirs: string[] = [];
+    const matchedFiles: string[] = [];
+    const skippedNonFiles: string[] = [];
+    // A symlink's target can change without its directory's mtime moving.
+    let keep = options.listings !== undefined && !result.truncated;
     for (const entry of entries) {
       const name = entry.name;
       if (!options.includeHidden && name.startsWith('.')) continue;
@@ -110,6 +175,7 @@ export async function discoverFiles(
       let isFile = entry.isFile();
       if (entry.isSymbolicLink()) {
         if (!options.followSymlinks) continue;
+        keep = false;
         try {
           const target = await stat(path, { bigint: true });
           isDir = target.isDirectory();
@@ -127,8 +193,7 @@ export async function discoverFiles(
             }
           }
         }
-        if (matchesAny(options.includes, path))
-          result.skippedNonFiles.push(path);
+        if (matchesAny(options.includes, path)) skippedNonFiles.push(path);
         continue;
       }
       if (!matchesAny(options.includes, path)) {
@@ -139,29 +204,77 @@ export async function discoverFiles(
         continue;
       }
       if (!isFile) {
-        result.skippedNonFiles.push(path);
+        skippedNonFiles.push(path);
         continue;
       }
-      if (result.files.size >= options.maxFiles) {
-        result.truncated = true;
+      if (!entry.isSymbolicLink()) matchedFiles.push(path);
+      const next = take(path, dir, !entry.isSymbolicLink());
+      if (next === 'stop') {
+        result.skippedNonFiles.push(...skippedNonFiles);
         return;
       }
-      if (
-        isFile &&
-        !entry.isSymbolicLink() &&
-        options.skipStat?.(path, dir) === true
-      ) {
-        result.files.set(path, undefined);
-        continue;
-      }
-      try {
-        result.files.set(path, await stat(path, { bigint: true }));
-      } catch (error) {
-        const e = error as NodeJS.ErrnoException;
-        if (e.code !== 'ENOENT') result.errors.push({ path, error: e });
-      }
+      if (next === 'stat') await statFile(path);
     }
+    result.skippedNonFiles.push(...skippedNonFiles);
+    if (
+      keep &&
+      !result.truncated &&
+      dirStats.mtimeNs < listedAtNs - RACY_MARGIN_NS
+    )
+      options.listings?.set(dir, {
+        key: `${dirStats.dev}:${dirStats.ino}`,
+        mtimeNs: dirStats.mtimeNs,
+        files: matchedFiles,
+        subdirs,
+        skippedNonFiles,
+      });
     for (const sub of subdirs) await walk(sub, depth + 1, maxDepth);
+  };
+
+  /**
+   * Take a matched file: `stop` when `maxFiles` ends the walk, `listed`
+   * when its stat is skipped (left out of `files` in a reused directory),
+   * `stat` when the caller must stat it.
+   */
+  const take = (
+    path: string,
+    dir: string,
+    mayskip: boolean,
+  ): 'stop' | 'listed' | 'stat' => {
+    if (matched >= options.maxFiles) {
+      result.truncated = true;
+      return 'stop';
+    }
+    matched++;
+    if (mayskip && options.skipStat?.(path, dir) === true) {
+      if (!result.reusedDirectories.has(dir)) result.files.set(path, undefined);
+      return 'listed';
+    }
+    return 'stat';
+  };
+  const statFile = async (path: string): Promise<void> => {
+    try {
+      result.files.set(path, await stat(path, { bigint: true }));
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      if (e.code !== 'ENOENT') result.errors.push({ path, error: e });
+    }
+  };
+
+  const reuseListing = async (
+    kept: DirectoryListing,
+    dir: string,
+    depth: number,
+    maxDepth: number,
+  ): Promise<void> => {
+    result.skippedNonFiles.push(...kept.skippedNonFiles);
+    result.reusedDirectories.add(dir);
+    for (const path of kept.files) {
+      const next = take(path, dir, true);
+      if (next === 'stop') return;
+      if (next === 'stat') await statFile(path);
+    }
+    for (const sub of kept.subdirs) await walk(sub, depth + 1, maxDepth);
   };
 
   for (const base of bases) {

@@ -139,7 +139,7 @@ export class FileMonitorEngine {
       isStopped: () => this.stopped,
       idleDelayMs: () =>
         Math.min(
-          this.o.pollIntervalMs,
+          this.readPass.idleDelayMs,
           Math.max(0, this.scanner.nextRescanAt - this.clock.monotonicNow()),
         ),
     });

@@ -1,10 +1,11 @@
 import type { BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Clock, Logger } from '@lc/core';
 import { fileSourceId } from '@lc/positions';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
 import { DirectoryWatchers } from './directory-watchers.js';
+import type { DirectoryListings } from './discovery.js';
 import { discoverFiles, isUnder } from './discovery.js';
 import type { FileMetrics } from './file-metrics.js';
 import type { FileRegistry } from './file-registry.js';
@@ -58,6 +59,10 @@ export class FileScanner {
    */
   rotatedAtStart: ReadonlySet<string> = new Set();
   private readonly pendingPaths = new Set<string>();
+  /** Listings of unchanged watched directories, reused by rescans. */
+  private readonly listings: DirectoryListings = new Map();
+  /** Directories walked by the last rescan. */
+  private walkedDirectories = 0;
   private rescanRequested = false;
   private nextRescanAtMs = 0;
 
@@ -123,9 +128,15 @@ export class FileScanner {
         this.registry.byPath.has(path) &&
         this.watchers.has(dir),
       collectRotated: context === 'startup',
+      listings: this.listings,
+      // Events report what changes in a watched directory; an unwatched
+      // one (watch off, limits) is listed every time.
+      reuse: (dir) => context !== 'startup' && this.watchers.has(dir),
     });
     if (context === 'startup') this.rotatedAtStart = result.rotatedPaths;
     if (this.isStopped()) return;
+    for (const dir of this.listings.keys())
+      if (!result.directories.has(dir)) this.listings.delete(dir);
     this.watchers.sync(result.directories);
     for (const { path, error } of result.errors)
       this.registry.pathError(path, error);
@@ -139,8 +150,19 @@ export class FileScanner {
     for (const [path, st] of result.files) {
       if (st !== undefined) this.consider(path, st, context);
     }
+    // Every directory unchanged (the same ones as last time): no path
+    // left; otherwise paths in reused directories are still there.
+    const reused = result.reusedDirectories;
+    const same =
+      reused.size === result.directories.size &&
+      this.walkedDirectories === reused.size;
+    this.walkedDirectories = result.directories.size;
+    if (same) return;
     for (const [path, id] of this.registry.byPath) {
-      if (!result.files.has(path)) {
+      if (
+        !result.files.has(path) &&
+        (reused.size === 0 || !reused.has(dirname(path)))
+      ) {
         const f = this.registry.byId.get(id);
         if (f !== undefined) f.dirty = true;
       }

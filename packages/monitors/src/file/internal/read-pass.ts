@@ -13,6 +13,12 @@ import type { TailedFile } from './tailed-file.js';
 
 /** Files that grew this recently are polled every `pollIntervalMs`. */
 const HOT_WINDOW_MS = 5000;
+/**
+ * Passes while no file is hot, draining, dirty or holding a record for
+ * its timeout run at most this often (idle checks come due in them):
+ * 10,000 idle files walked 4 times a second was most of an idle agent.
+ */
+const QUIET_PASS_MS = 1000;
 /** Files serviced concurrently in one pass (each has its own read buffer). */
 const READ_CONCURRENCY = 8;
 /** How often the read-lag gauges are recomputed, ms. */
@@ -22,7 +28,11 @@ const LAG_UPDATE_MS = 1000;
 export interface ReadPassContext {
   readonly options: Pick<
     ResolvedFileMonitorOptions,
-    'maxBytesPerTick' | 'readBufferBytes' | 'lagMetricTopN'
+    | 'maxBytesPerTick'
+    | 'readBufferBytes'
+    | 'lagMetricTopN'
+    | 'pollIntervalMs'
+    | 'maxIdlePollIntervalMs'
   >;
   readonly clock: Clock;
   readonly files: Pick<FileRegistry, 'byId' | 'fileError'>;
@@ -53,6 +63,8 @@ export class ReadPass {
   private readonly bufs: Buffer[];
   private roundRobin = 0;
   private lastLagUpdateAt = 0;
+  /** True when the last pass found no file needing more than an idle check. */
+  private quiet = false;
 
   constructor(ctx: ReadPassContext) {
     this.ctx = ctx;
@@ -64,6 +76,16 @@ export class ReadPass {
   /** A read buffer for work outside a pass (the start pass); never used concurrently with one. */
   get firstBuffer(): Buffer {
     return this.bufs[0] as Buffer;
+  }
+
+  /**
+   * Delay before the next pass when the last one left no work, ms: the
+   * poll interval while a file is hot, longer once every file is idle
+   * (their checks come due by {@link TailedFile.idleCheckAt}).
+   */
+  get idleDelayMs(): number {
+    const poll = this.ctx.options.pollIntervalMs;
+    return this.quiet ? Math.max(poll, QUIET_PASS_MS) : poll;
   }
 
   /** Run one pass; resolves true when work is left (budgets hit). */
@@ -82,6 +104,7 @@ export class ReadPass {
     // Files at risk first: renamed-away and deleted generations go away for
     // good once the rotation deletes them or their descriptor is closed.
     const live: TailedFile[] = [];
+    this.quiet = true;
     for (let k = 0; k < n; k++) {
       const f = files[(startIdx + k) % n] as TailedFile;
       if (!this.needsService(f, now)) continue;
@@ -107,6 +130,7 @@ export class ReadPass {
           registry.fileError(f, error);
         } finally {
           f.busy = false;
+          this.scheduleIdleCheck(f);
         }
         if (f.backlog) more = true;
       }
@@ -127,11 +151,45 @@ export class ReadPass {
     return more;
   }
 
+  /**
+   * True when `f` is read (or its path checked) in this pass. Clears
+   * `quiet` when `f` needs passes at the poll interval: hot, draining,
+   * dirty, or holding a multiline record until its timeout.
+   */
   private needsService(f: TailedFile, now: number): boolean {
+    if (f.joiner !== undefined && f.joiner.flushDueAtMs !== Infinity)
+      this.quiet = false;
     if (f.error !== undefined && now < f.retryAt) return false;
-    if (f.dirty || f.backlog || !f.initialized || f.state !== 'active')
+    if (
+      f.dirty ||
+      f.backlog ||
+      !f.initialized ||
+      f.state !== 'active' ||
+      (f.handle !== undefined && now - f.lastGrowthAt < HOT_WINDOW_MS)
+    ) {
+      this.quiet = false;
       return true;
-    return f.handle !== undefined && now - f.lastGrowthAt < HOT_WINDOW_MS;
+    }
+    // Idle: events wake it at once (`dirty`); its path is still stat'ed,
+    // less often the longer it stays idle, in case an event never comes
+    // (inotify queue overflow, network filesystems, watch off).
+    return now >= f.idleCheckAt;
+  }
+
+  /**
+   * When an idle `f` is next checked without an event: after half the
+   * time it has been idle, within [`pollIntervalMs`,
+   * `maxIdlePollIntervalMs`] (a file idle for an hour is checked every
+   * `maxIdlePollIntervalMs`; one idle for 4 s, 2 s later).
+   */
+  private scheduleIdleCheck(f: TailedFile): void {
+    const { pollIntervalMs, maxIdlePollIntervalMs } = this.ctx.options;
+    const now = this.ctx.clock.monotonicNow();
+    const idleMs = now - f.lastGrowthAt;
+    if (idleMs < HOT_WINDOW_MS) this.quiet = false;
+    f.idleCheckAt =
+      now +
+      Math.min(maxIdlePollIntervalMs, Math.max(pollIntervalMs, idleMs / 2));
   }
 
   private async housekeeping(): Promise<void> {

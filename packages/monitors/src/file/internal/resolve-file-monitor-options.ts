@@ -16,6 +16,7 @@ const DEFAULT_MAX_DEPTH = 16;
 const DEFAULT_MAX_FILES = 100_000;
 const DEFAULT_RESCAN_INTERVAL_MS = 10_000;
 const DEFAULT_POLL_INTERVAL_MS = 250;
+const DEFAULT_MAX_IDLE_POLL_INTERVAL_MS = 60_000;
 const DEFAULT_RECENT_BYTES = 65_536;
 const DEFAULT_READ_BUFFER_BYTES = 262_144;
 const DEFAULT_MAX_LINE_BYTES = 262_144;
@@ -158,6 +159,12 @@ export function resolveFileMonitorOptions(
       'pollIntervalMs',
       options.pollIntervalMs,
       DEFAULT_POLL_INTERVAL_MS,
+      1,
+    ),
+    maxIdlePollIntervalMs: positiveInt(
+      'maxIdlePollIntervalMs',
+      options.maxIdlePollIntervalMs,
+      DEFAULT_MAX_IDLE_POLL_INTERVAL_MS,
       1,
     ),
     watch: options.watch ?? true,

@@ -228,8 +228,11 @@ export class SiblingSweep {
       if (watched !== undefined)
         cutoffs.set(path, Math.min(cutoffs.get(path) ?? Infinity, watched - 1));
     }
+    // One listing per directory, indexed by rotation base: a directory of
+    // 10,000 live files was listed once per file (quadratic start-up).
+    const listings = new Map<string, SiblingNames | undefined>();
     for (const [path, cutoff] of cutoffs)
-      await this.sweepSiblings(path, cutoff, undefined);
+      await this.sweepSiblings(path, cutoff, undefined, listings);
   }
 
   /**
@@ -241,19 +244,19 @@ export class SiblingSweep {
     live: string,
     sinceMs: number,
     skipHead: { fingerprint: string; fingerprintBytes: number } | undefined,
+    listings?: Map<string, SiblingNames | undefined>,
   ): Promise<void> {
     {
       const dir = dirname(live);
-      const base = basename(live);
-      let names: string[];
-      try {
-        names = await readdir(dir);
-      } catch {
-        return;
+      let siblings: SiblingNames | undefined;
+      if (listings?.has(dir) === true) siblings = listings.get(dir);
+      else {
+        siblings = await listSiblingNames(dir);
+        listings?.set(dir, siblings);
       }
+      const names = siblings?.get(basename(live));
+      if (names === undefined) return;
       for (const name of names) {
-        if (!(name.startsWith(`${base}.`) || name.startsWith(`${base}-`)))
-          continue;
         const path = join(dir, name);
         if (
           matchesAny(this.includes, path) ||
@@ -295,4 +298,35 @@ export class SiblingSweep {
       }
     }
   }
+}
+
+/** Names in a directory by the base they are a rotation name of (`app.log.1` under `app.log`). */
+type SiblingNames = Map<string, string[]>;
+
+/**
+ * The names of `dir` by each base they may be a generation of: the name
+ * cut at each `.` or `-` (`a.log.1` under `a` and `a.log`). Undefined when
+ * the directory cannot be read.
+ */
+async function listSiblingNames(
+  dir: string,
+): Promise<SiblingNames | undefined> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return undefined;
+  }
+  const byBase: SiblingNames = new Map();
+  for (const name of names) {
+    for (let i = 1; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      if (c !== 46 /* . */ && c !== 45 /* - */) continue;
+      const base = name.slice(0, i);
+      const list = byBase.get(base);
+      if (list === undefined) byBase.set(base, [name]);
+      else list.push(name);
+    }
+  }
+  return byBase;
 }

@@ -95,6 +95,8 @@ export class TailedFile {
   verifiedAtMs = 0;
   /** Monotonic ms of the last path check (see `FileReader.service`). */
   pathCheckedAt = -Infinity;
+  /** Monotonic ms when an idle file is next checked without an event (see `ReadPass`). */
+  idleCheckAt = 0;
   dirty = true;
   /** Being read by a pass worker: not to be closed for the open-file budget. */
   busy = false;
