@@ -1,9 +1,16 @@
-import { readdir, readlink, rename, unlink, writeFile } from 'node:fs/promises';
+import {
+  open,
+  readdir,
+  readlink,
+  rename,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { observedFilePosition } from '../../test/support/observed-position.js';
 import { computeOffsetMarker } from '../file-identity.js';
 import { MarkerHandles } from './marker-handles.js';
@@ -61,5 +68,84 @@ describe('MarkerHandles', () => {
     await handles.beginFlush(); // unused for idleMs
     expect(handles.size).toBe(0);
     expect(await fdsIn(dir.path)).toBe(0);
+  });
+
+  it('should close an idle handle with no further flush, so an idle agent does not hold a deleted file', async () => {
+    await writeFile(path, 'some bytes to mark\n');
+    const p = await observedFilePosition(path, 5);
+    let now = 0;
+    const sweeps: Array<() => void> = [];
+    const handles = new MarkerHandles(
+      1000,
+      () => now,
+      (fn) => {
+        sweeps.push(fn);
+        return () => undefined;
+      },
+    );
+    await handles.beginFlush();
+    await handles.use(p, async () => 'x');
+    await unlink(path);
+    expect(sweeps).toHaveLength(1);
+    // No flush comes any more. The sweep at 999 ms keeps it (not idle long
+    // enough) and re-arms; the one at 1000 ms closes it.
+    now = 999;
+    sweeps.shift()?.();
+    await vi.waitFor(() => expect(sweeps).toHaveLength(1));
+    expect(handles.size).toBe(1);
+    now = 1000;
+    sweeps.shift()?.();
+    await vi.waitFor(() => expect(handles.size).toBe(0));
+    expect(await fdsIn(dir.path)).toBe(0);
+    expect(sweeps).toHaveLength(0); // nothing kept: no sweep armed
+  });
+
+  it('should not close a handle while a marker is being read with it', async () => {
+    await writeFile(path, 'some bytes to mark\n');
+    const p = await observedFilePosition(path, 5);
+    let now = 0;
+    const sweeps: Array<() => void> = [];
+    const handles = new MarkerHandles(
+      1000,
+      () => now,
+      (fn) => {
+        sweeps.push(fn);
+        return () => undefined;
+      },
+    );
+    await handles.beginFlush();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const reading = handles.use(p, async (h) => {
+      await held;
+      return computeOffsetMarker(h, 5);
+    });
+    await vi.waitFor(() => expect(sweeps).toHaveLength(1));
+    now = 5000;
+    sweeps.shift()?.();
+    await vi.waitFor(() => expect(sweeps).toHaveLength(1)); // re-armed, kept
+    expect(handles.size).toBe(1);
+    release();
+    const fresh = await open(path);
+    const expected = await computeOffsetMarker(fresh, 5);
+    await fresh.close();
+    expect(await reading).toBe(expected);
+    sweeps.shift()?.();
+    await vi.waitFor(() => expect(handles.size).toBe(0));
+  });
+
+  it('should close idle handles on a real timer', async () => {
+    await writeFile(path, 'some bytes to mark\n');
+    const p = await observedFilePosition(path, 5);
+    const handles = new MarkerHandles(50);
+    await handles.beginFlush();
+    await handles.use(p, async () => 'x');
+    await unlink(path);
+    expect(await fdsIn(dir.path)).toBe(1);
+    await vi.waitFor(async () => expect(await fdsIn(dir.path)).toBe(0), {
+      timeout: 30_000,
+      interval: 20,
+    });
+    expect(handles.size).toBe(0);
   });
 });

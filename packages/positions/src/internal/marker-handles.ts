@@ -11,7 +11,18 @@ const DEFAULT_IDLE_MS = 2000;
 interface Kept {
   readonly handle: FileHandle;
   usedAt: number;
+  /** Calls of `use` running with this handle: never closed while > 0. */
+  busy: number;
 }
+
+/** Runs `fn` once after `ms`; returns a cancel function. */
+export type ScheduleSweep = (fn: () => void, ms: number) => () => void;
+
+const unrefTimeout: ScheduleSweep = (fn, ms) => {
+  const t = setTimeout(fn, ms);
+  t.unref();
+  return () => clearTimeout(t);
+};
 
 /**
  * Read handles for offset markers, kept open from one flush to the next for
@@ -20,21 +31,27 @@ interface Kept {
  * (dev+inode), so a kept handle reads the right file even after a rename.
  * A handle no flush used for `idleMs` is closed when the next flush begins
  * (flushes follow acknowledgements, many per second, and a busy file is in
- * only some of them; a deleted file's space is held about `idleMs`); past
- * {@link MAX_KEPT} a handle is used once and closed.
+ * only some of them), or by a sweep `idleMs` after the last flush when no
+ * flush comes (an idle agent saves nothing): a deleted file's space is held
+ * about `idleMs` to `2 × idleMs`, never for as long as the agent stays idle.
+ * Past {@link MAX_KEPT} a handle is used once and closed.
  */
 export class MarkerHandles {
   private readonly kept = new Map<string, Kept>();
   private readonly idleMs: number;
   private readonly now: () => number;
+  private readonly schedule: ScheduleSweep;
   private flushAt = 0;
+  private cancelSweep: (() => void) | undefined;
 
   constructor(
     idleMs = DEFAULT_IDLE_MS,
     now: () => number = () => performance.now(),
+    schedule: ScheduleSweep = unrefTimeout,
   ) {
     this.idleMs = idleMs;
     this.now = now;
+    this.schedule = schedule;
   }
 
   /**
@@ -49,7 +66,12 @@ export class MarkerHandles {
     const hit = this.kept.get(key);
     if (hit !== undefined) {
       hit.usedAt = this.flushAt;
-      return fn(hit.handle);
+      hit.busy++;
+      try {
+        return await fn(hit.handle);
+      } finally {
+        hit.busy--;
+      }
     }
     const handle = await open(p.path, 'r');
     let keep = false;
@@ -58,8 +80,15 @@ export class MarkerHandles {
       if (st.dev.toString() !== p.dev || st.ino.toString() !== p.ino)
         return undefined;
       keep = this.kept.size < MAX_KEPT;
-      if (keep) this.kept.set(key, { handle, usedAt: this.flushAt });
-      return await fn(handle);
+      if (!keep) return await fn(handle);
+      const kept: Kept = { handle, usedAt: this.flushAt, busy: 1 };
+      this.kept.set(key, kept);
+      this.armSweep();
+      try {
+        return await fn(handle);
+      } finally {
+        kept.busy--;
+      }
     } finally {
       if (!keep) await handle.close();
     }
@@ -71,10 +100,14 @@ export class MarkerHandles {
    */
   async beginFlush(): Promise<void> {
     this.flushAt = this.now();
-    const cutoff = this.flushAt - this.idleMs;
+    await this.closeStale(this.flushAt - this.idleMs);
+  }
+
+  /** Close the handles last used at or before `cutoff` and not in use now. */
+  private async closeStale(cutoff: number): Promise<void> {
     const stale: FileHandle[] = [];
     for (const [key, k] of this.kept) {
-      if (k.usedAt <= cutoff) {
+      if (k.usedAt <= cutoff && k.busy === 0) {
         this.kept.delete(key);
         stale.push(k.handle);
       }
@@ -82,8 +115,24 @@ export class MarkerHandles {
     await Promise.all(stale.map((h) => h.close().catch(() => undefined)));
   }
 
+  /**
+   * While handles are kept, a sweep runs every `idleMs` and closes those no
+   * flush used for `idleMs`, so they are closed even when flushes stop.
+   */
+  private armSweep(): void {
+    if (this.cancelSweep !== undefined || this.kept.size === 0) return;
+    this.cancelSweep = this.schedule(() => {
+      this.cancelSweep = undefined;
+      void this.closeStale(this.now() - this.idleMs).then(() =>
+        this.armSweep(),
+      );
+    }, this.idleMs);
+  }
+
   /** Close every kept handle. */
   async closeAll(): Promise<void> {
+    this.cancelSweep?.();
+    this.cancelSweep = undefined;
     const all = [...this.kept.values()].map((k) => k.handle);
     this.kept.clear();
     await Promise.all(all.map((h) => h.close().catch(() => undefined)));
