@@ -1,3 +1,9 @@
+import {
+  CachedSecond,
+  digits,
+  SECOND_LENGTH,
+} from '../internal/rfc3339-second.js';
+
 /**
  * One line of Docker's json-file log (`<data_root>/containers/<id>/<id>-json.log`),
  * as the engine writes it: `{"log":"…","stream":"stdout|stderr","time":"<RFC 3339 nano>"}`
@@ -34,33 +40,17 @@ const C_DASH = 45;
 const C_PLUS = 43;
 const C_COLON = 58;
 const C_DOT = 46;
-const C_SPACE = 32;
-const C_T = 84;
-const C_t = 116;
 const C_Z = 90;
 const C_z = 122;
 /** Below this, a byte is a control character JSON strings must escape. */
 const C_FIRST_PRINTABLE = 0x20;
 const NANOS_PER_MS = 1_000_000;
 /** `YYYY-MM-DDTHH:MM:SS`: shared by all entries of one second. */
-const SECOND_LENGTH = 19;
 
 function startsWith(b: Buffer, i: number, end: number, word: Buffer): boolean {
   if (end - i < word.length) return false;
   for (let k = 0; k < word.length; k++) if (b[i + k] !== word[k]) return false;
   return true;
-}
-
-/** Digits `b[i, i+n)` (all before `end`) as a number; -1 when one is not a digit. */
-function digits(b: Buffer, i: number, n: number, end: number): number {
-  if (i + n > end) return -1;
-  let v = 0;
-  for (let k = i; k < i + n; k++) {
-    const c = b[k] as number;
-    if (c < C_0 || c > C_9) return -1;
-    v = v * 10 + c - C_0;
-  }
-  return v;
 }
 
 /**
@@ -77,10 +67,8 @@ function digits(b: Buffer, i: number, n: number, end: number): number {
  * range (month 1-12, day 1-31, hour ≤ 23, minute ≤ 59, second ≤ 60).
  */
 export class DockerJsonLineParser {
-  /** The last second converted (`YYYY-MM-DDTHH:MM:SS` bytes) and its epoch ms. */
-  private readonly second = Buffer.alloc(SECOND_LENGTH);
-  private secondSet = false;
-  private secondMs = 0;
+  /** The last second converted and its epoch ms. */
+  private readonly second = new CachedSecond(true);
 
   /**
    * Parse `buf[start, end)` (one line without its newline) into `out`.
@@ -199,16 +187,8 @@ export class DockerJsonLineParser {
     out: DockerJsonFields,
   ): boolean {
     if (end - i < SECOND_LENGTH + 1) return false;
-    let baseMs: number;
-    if (this.secondSet && this.sameSecond(b, i)) baseMs = this.secondMs;
-    else {
-      const ms = parseSecond(b, i, end);
-      if (ms === undefined) return false;
-      b.copy(this.second, 0, i, i + SECOND_LENGTH);
-      this.secondSet = true;
-      this.secondMs = ms;
-      baseMs = ms;
-    }
+    const baseMs = this.second.epochMs(b, i, end);
+    if (baseMs === undefined) return false;
     let k = i + SECOND_LENGTH;
     let nanos = 0;
     if (b[k] === C_DOT) {
@@ -237,13 +217,6 @@ export class DockerJsonLineParser {
     out.timestampNanos = nanos - msWithin * NANOS_PER_MS;
     return true;
   }
-
-  private sameSecond(b: Buffer, i: number): boolean {
-    const s = this.second;
-    for (let k = SECOND_LENGTH - 1; k >= 0; k--)
-      if (b[i + k] !== s[k]) return false;
-    return true;
-  }
 }
 
 function setText(text: string, out: DockerJsonFields): void {
@@ -254,38 +227,4 @@ function setText(text: string, out: DockerJsonFields): void {
     out.text = text;
     out.partial = true;
   }
-}
-
-/** Epoch ms of `YYYY-MM-DD[Tt ]HH:MM:SS` at `b[i]` (as UTC); undefined when malformed. */
-function parseSecond(b: Buffer, i: number, end: number): number | undefined {
-  const y = digits(b, i, 4, end);
-  const mo = digits(b, i + 5, 2, end);
-  const d = digits(b, i + 8, 2, end);
-  const h = digits(b, i + 11, 2, end);
-  const mi = digits(b, i + 14, 2, end);
-  const se = digits(b, i + 17, 2, end);
-  const t = b[i + 10];
-  if (
-    y < 0 ||
-    mo < 1 ||
-    mo > 12 ||
-    d < 1 ||
-    d > 31 ||
-    h < 0 ||
-    h > 23 ||
-    mi < 0 ||
-    mi > 59 ||
-    se < 0 ||
-    se > 60 ||
-    b[i + 4] !== C_DASH ||
-    b[i + 7] !== C_DASH ||
-    (t !== C_T && t !== C_t && t !== C_SPACE) ||
-    b[i + 13] !== C_COLON ||
-    b[i + 16] !== C_COLON
-  )
-    return undefined;
-  // Date.UTC reads years 0-99 as 1900-1999: set the year apart.
-  const date = new Date(Date.UTC(2000, mo - 1, d, h, mi, se));
-  date.setUTCFullYear(y, mo - 1, d);
-  return date.getTime();
 }

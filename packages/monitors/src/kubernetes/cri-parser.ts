@@ -1,3 +1,9 @@
+import {
+  CachedSecond,
+  digits,
+  SECOND_LENGTH,
+} from '../internal/rfc3339-second.js';
+
 /** The stream a CRI log line was written to. */
 export type CriStream = 'stdout' | 'stderr';
 
@@ -38,15 +44,12 @@ const C_DOT = 46;
 const C_COLON = 58;
 const C_DASH = 45;
 const C_PLUS = 43;
-const C_T = 84;
-const C_t = 116;
 const C_Z = 90;
 const C_z = 122;
 const C_P = 80;
 const C_F = 70;
 const NANOS_PER_MS = 1_000_000;
 /** `YYYY-MM-DDTHH:MM:SS`: the part of the time shared by a second's lines. */
-const SECOND_LENGTH = 19;
 const POW10 = [
   1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000,
   1_000_000_000,
@@ -58,17 +61,6 @@ function digit(b: Buffer, i: number, end: number): number {
   if (i >= end) return -1;
   const c = b[i] as number;
   return c >= C_0 && c <= C_9 ? c - C_0 : -1;
-}
-
-/** Digits `b[i, i+n)` as a number; -1 when one is not a digit. */
-function digits(b: Buffer, i: number, n: number, end: number): number {
-  let v = 0;
-  for (let k = 0; k < n; k++) {
-    const d = digit(b, i + k, end);
-    if (d < 0) return -1;
-    v = v * 10 + d;
-  }
-  return v;
 }
 
 function startsWith(b: Buffer, i: number, end: number, word: Buffer): boolean {
@@ -83,9 +75,7 @@ function startsWith(b: Buffer, i: number, end: number, word: Buffer): boolean {
  * compare and a few digit reads instead of a date conversion.
  */
 export class CriLineParser {
-  private readonly second = Buffer.alloc(SECOND_LENGTH);
-  private secondSet = false;
-  private secondMs = 0;
+  private readonly second = new CachedSecond(false);
 
   /**
    * Parse the line `b[start, end)` (without its newline) into `out`;
@@ -94,16 +84,8 @@ export class CriLineParser {
    */
   parseInto(b: Buffer, start: number, end: number, out: CriFields): boolean {
     if (end - start < SECOND_LENGTH + 2) return false;
-    let baseMs: number;
-    if (this.secondSet && this.sameSecond(b, start)) baseMs = this.secondMs;
-    else {
-      const ms = parseSecond(b, start, end);
-      if (ms === undefined) return false;
-      b.copy(this.second, 0, start, start + SECOND_LENGTH);
-      this.secondSet = true;
-      this.secondMs = ms;
-      baseMs = ms;
-    }
+    const baseMs = this.second.epochMs(b, start, end);
+    if (baseMs === undefined) return false;
     let i = start + SECOND_LENGTH;
     let nanos = 0;
     if (b[i] === C_DOT) {
@@ -150,44 +132,6 @@ export class CriLineParser {
     out.prefixLength = (i < end ? i + 1 : i) - start;
     return true;
   }
-
-  private sameSecond(b: Buffer, start: number): boolean {
-    const s = this.second;
-    for (let k = SECOND_LENGTH - 1; k >= 0; k--)
-      if (b[start + k] !== s[k]) return false;
-    return true;
-  }
-}
-
-/** Epoch ms of `YYYY-MM-DDTHH:MM:SS` at `b[i]` (as UTC); undefined when malformed. */
-function parseSecond(b: Buffer, i: number, end: number): number | undefined {
-  const y = digits(b, i, 4, end);
-  const mo = digits(b, i + 5, 2, end);
-  const d = digits(b, i + 8, 2, end);
-  const h = digits(b, i + 11, 2, end);
-  const mi = digits(b, i + 14, 2, end);
-  const se = digits(b, i + 17, 2, end);
-  const t = b[i + 10];
-  if (
-    y < 0 ||
-    mo < 1 ||
-    mo > 12 ||
-    d < 1 ||
-    d > 31 ||
-    h < 0 ||
-    h > 23 ||
-    mi < 0 ||
-    mi > 59 ||
-    se < 0 ||
-    se > 60 ||
-    b[i + 4] !== C_DASH ||
-    b[i + 7] !== C_DASH ||
-    (t !== C_T && t !== C_t) ||
-    b[i + 13] !== C_COLON ||
-    b[i + 16] !== C_COLON
-  )
-    return undefined;
-  return Date.UTC(y, mo - 1, d, h, mi, se);
 }
 
 const shared = new CriLineParser();
