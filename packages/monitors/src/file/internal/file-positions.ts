@@ -179,8 +179,23 @@ export class FilePositions {
       status ??
       (f.state === 'active' ? (f.finishOnly ? 'rotated' : 'active') : f.state);
     try {
-      if (this.committed(f.id) === undefined) f.unsaved = true;
-      this.tracker.upsertFile(this.positionOf(f, s, offset, marker, logCount));
+      const saved = this.committed(f.id);
+      if (saved === undefined) f.unsaved = true;
+      const p = this.positionOf(f, s, offset, marker, logCount);
+      // Not decided yet and its head unread (renamed or deleted before its
+      // first open): the saved head stays, as it is what tells a reused
+      // inode from the saved file when it is decided. An empty one there
+      // resumed the new content at the old content's offset.
+      const headUnread = !f.initialized && f.fingerprintBytes === 0;
+      this.tracker.upsertFile(
+        headUnread && saved !== undefined && saved.fingerprintBytes > 0
+          ? {
+              ...p,
+              fingerprint: saved.fingerprint,
+              fingerprintBytes: saved.fingerprintBytes,
+            }
+          : p,
+      );
     } catch (error) {
       this.onError(error);
     }
