@@ -84,37 +84,37 @@ export class DockerJsonLineParser {
     if (!startsWith(buf, start, end, PREFIX))
       return this.parseSlow(buf, start, end, out);
     const logStart = start + PREFIX.length;
-    // The first quote ends `log` unless an escape comes before it: the
-    // engine's lines have none but their final newline (`…\n"`). One
-    // native search, then one pass over `log` (no search back through the
-    // buffer: entries without a newline would make that quadratic).
-    const quote = buf.indexOf(QUOTE, logStart);
-    if (quote === -1 || quote >= end)
-      return this.parseSlow(buf, start, end, out);
-    const newline =
-      quote - logStart >= 2 &&
-      buf[quote - 1] === N_LOWER &&
-      buf[quote - 2] === BACKSLASH;
-    let logEnd: number;
-    let simple = true;
-    // Raw control bytes are not JSON (the reference path refuses them);
-    // a backslash before the final newline's means other escapes.
-    const to = newline ? quote - 2 : quote;
-    for (let i = logStart; i < to; i++) {
-      const c = buf[i] as number;
-      if (c < C_FIRST_PRINTABLE) return this.parseSlow(buf, start, end, out);
-      if (c === BACKSLASH) {
-        simple = false;
-        break;
-      }
+    // One pass over `log` to its first quote, backslash or control byte
+    // (no native search: a call costs more than the loop over a line, and
+    // a search past `end` would make entries without newline quadratic).
+    // The engine's lines have no escape but their final newline (`…\n"`).
+    let i = logStart;
+    let c = 0;
+    for (; i < end; i++) {
+      c = buf[i] as number;
+      if (c === QUOTE || c === BACKSLASH || c < C_FIRST_PRINTABLE) break;
     }
-    if (simple) {
-      logEnd = quote;
+    if (i >= end) return this.parseSlow(buf, start, end, out);
+    // Raw control bytes are not JSON (the reference path refuses them).
+    if (c < C_FIRST_PRINTABLE) return this.parseSlow(buf, start, end, out);
+    let logEnd: number;
+    let textEnd = i;
+    let simple = true;
+    let newline = false;
+    if (c === QUOTE) {
+      logEnd = i;
+    } else if (
+      i + 2 < end &&
+      buf[i + 1] === N_LOWER &&
+      buf[i + 2] === QUOTE
+    ) {
+      newline = true;
+      logEnd = i + 2;
     } else {
       // Other escapes: find the quote not escaped, decode with JSON.parse.
-      let i = logStart;
+      simple = false;
       while (i < end) {
-        const c = buf[i] as number;
+        c = buf[i] as number;
         if (c === QUOTE) break;
         if (c === BACKSLASH) i += 2;
         else if (c < C_FIRST_PRINTABLE)
@@ -123,6 +123,7 @@ export class DockerJsonLineParser {
       }
       if (i >= end) return this.parseSlow(buf, start, end, out);
       logEnd = i;
+      textEnd = i;
     }
     let stream: 0 | 1;
     if (startsWith(buf, logEnd, end, STREAM_STDOUT)) stream = 0;
@@ -139,7 +140,7 @@ export class DockerJsonLineParser {
     )
       return this.parseSlow(buf, start, end, out);
     if (simple) {
-      out.text = buf.toString('utf8', logStart, newline ? logEnd - 2 : logEnd);
+      out.text = buf.toString('utf8', logStart, textEnd);
       // The engine escapes every newline: a `log` without one is partial.
       out.partial = !newline;
     } else {
