@@ -42,6 +42,9 @@ const C_COLON = 58;
 const C_DOT = 46;
 const C_Z = 90;
 const C_z = 122;
+/** A backslash or a control character (which JSON strings must escape). */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const ESCAPE_OR_CONTROL = /[\u0000-\u001f\\]/;
 /** Below this, a byte is a control character JSON strings must escape. */
 const C_FIRST_PRINTABLE = 0x20;
 const NANOS_PER_MS = 1_000_000;
@@ -84,37 +87,28 @@ export class DockerJsonLineParser {
     if (!startsWith(buf, start, end, PREFIX))
       return this.parseSlow(buf, start, end, out);
     const logStart = start + PREFIX.length;
-    // One pass over `log` to its first quote, backslash or control byte
-    // (no native search: a call costs more than the loop over a line, and
-    // a search past `end` would make entries without newline quadratic).
-    // The engine's lines have no escape but their final newline (`…\n"`).
-    let i = logStart;
-    let c = 0;
-    for (; i < end; i++) {
-      c = buf[i] as number;
-      if (c === QUOTE || c === BACKSLASH || c < C_FIRST_PRINTABLE) break;
-    }
-    if (i >= end) return this.parseSlow(buf, start, end, out);
-    // Raw control bytes are not JSON (the reference path refuses them).
-    if (c < C_FIRST_PRINTABLE) return this.parseSlow(buf, start, end, out);
-    let logEnd: number;
-    let textEnd = i;
-    let simple = true;
-    let newline = false;
-    if (c === QUOTE) {
-      logEnd = i;
-    } else if (
-      i + 2 < end &&
-      buf[i + 1] === N_LOWER &&
-      buf[i + 2] === QUOTE
-    ) {
-      newline = true;
-      logEnd = i + 2;
-    } else {
-      // Other escapes: find the quote not escaped, decode with JSON.parse.
-      simple = false;
+    // The first quote ends `log` unless an escape comes before it: the
+    // engine's lines have none but their final newline (`…\n"`). One
+    // native search (never past the line's own quotes), the text decoded
+    // once, and one regular-expression test of it for a backslash or a
+    // raw control character (faster than a loop over the bytes; UTF-8
+    // decoding maps those bytes, and only those, to those characters).
+    const quote = buf.indexOf(QUOTE, logStart);
+    if (quote === -1 || quote >= end)
+      return this.parseSlow(buf, start, end, out);
+    const newline =
+      quote - logStart >= 2 &&
+      buf[quote - 1] === N_LOWER &&
+      buf[quote - 2] === BACKSLASH;
+    const text = buf.toString('utf8', logStart, newline ? quote - 2 : quote);
+    const simple = !ESCAPE_OR_CONTROL.test(text);
+    let logEnd = quote;
+    if (!simple) {
+      // Other escapes (or raw control bytes, which the reference path
+      // refuses): find the quote not escaped, decode with JSON.parse.
+      let i = logStart;
       while (i < end) {
-        c = buf[i] as number;
+        const c = buf[i] as number;
         if (c === QUOTE) break;
         if (c === BACKSLASH) i += 2;
         else if (c < C_FIRST_PRINTABLE)
@@ -123,7 +117,6 @@ export class DockerJsonLineParser {
       }
       if (i >= end) return this.parseSlow(buf, start, end, out);
       logEnd = i;
-      textEnd = i;
     }
     let stream: 0 | 1;
     if (startsWith(buf, logEnd, end, STREAM_STDOUT)) stream = 0;
@@ -140,7 +133,7 @@ export class DockerJsonLineParser {
     )
       return this.parseSlow(buf, start, end, out);
     if (simple) {
-      out.text = buf.toString('utf8', logStart, textEnd);
+      out.text = text;
       // The engine escapes every newline: a `log` without one is partial.
       out.partial = !newline;
     } else {
