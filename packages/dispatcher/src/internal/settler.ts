@@ -71,11 +71,14 @@ export class Settler {
   /** Records `ks` of `d` (all when `undefined`) reached `d.target`. */
   delivered(d: Delivery, ks: readonly number[] | undefined): void {
     const n = ks === undefined ? d.records.length : ks.length;
+    let freed = false;
     for (let j = 0; j < n; j++) {
       const k = ks === undefined ? j : (ks[j] as number);
-      this.settleIndex(d.batch, indexOf(d, k));
+      if (this.settleIndex(d.batch, indexOf(d, k))) freed = true;
     }
     this.flushAcks(d.batch);
+    // Once per call, not per record: waiters see all the room at once.
+    if (freed) this.s.onRoom();
     d.target.metrics.recordsSent.inc(n);
     d.lane.delivered += n;
     if (d.target !== d.lane)
@@ -141,8 +144,10 @@ export class Settler {
     for (const [code, count] of byCode)
       s.metrics.deadLettered(d.lane.name, code, count);
     d.lane.deadLettered += n;
-    for (const i of d.dlqIndexes) this.settleIndex(batch, i);
+    let freed = false;
+    for (const i of d.dlqIndexes) if (this.settleIndex(batch, i)) freed = true;
     this.flushAcks(batch);
+    if (freed) this.s.onRoom();
     this.done(d);
   }
 
@@ -224,12 +229,16 @@ export class Settler {
     });
   }
 
-  private settleIndex(batch: Batch, i: number): void {
+  /**
+   * Settle record `i` of `batch` for one sink; true when that was its last
+   * sink (its room in the intake is freed: the caller calls `onRoom` once).
+   */
+  private settleIndex(batch: Batch, i: number): boolean {
     const tracker = batch.recovered ? this.s.recoveredTracker : this.s.tracker;
-    if (!tracker.settle(batch.acks[i] as AckItem)) return;
+    if (!tracker.settle(batch.acks[i] as AckItem)) return false;
     this.s.budget.held--;
     this.s.budget.heldBytes -= recordBytes(batch.records[i] as LogRecord);
-    this.s.onRoom();
+    return true;
   }
 
   private flushAcks(batch: Batch): void {

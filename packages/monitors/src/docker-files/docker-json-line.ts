@@ -42,6 +42,9 @@ const C_COLON = 58;
 const C_DOT = 46;
 const C_Z = 90;
 const C_z = 122;
+/** A backslash or a control character (which JSON strings must escape). */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const ESCAPE_OR_CONTROL = /[\u0000-\u001f\\]/;
 /** Below this, a byte is a control character JSON strings must escape. */
 const C_FIRST_PRINTABLE = 0x20;
 const NANOS_PER_MS = 1_000_000;
@@ -86,8 +89,10 @@ export class DockerJsonLineParser {
     const logStart = start + PREFIX.length;
     // The first quote ends `log` unless an escape comes before it: the
     // engine's lines have none but their final newline (`…\n"`). One
-    // native search, then one pass over `log` (no search back through the
-    // buffer: entries without a newline would make that quadratic).
+    // native search (never past the line's own quotes), the text decoded
+    // once, and one regular-expression test of it for a backslash or a
+    // raw control character (faster than a loop over the bytes; UTF-8
+    // decoding maps those bytes, and only those, to those characters).
     const quote = buf.indexOf(QUOTE, logStart);
     if (quote === -1 || quote >= end)
       return this.parseSlow(buf, start, end, out);
@@ -95,23 +100,12 @@ export class DockerJsonLineParser {
       quote - logStart >= 2 &&
       buf[quote - 1] === N_LOWER &&
       buf[quote - 2] === BACKSLASH;
-    let logEnd: number;
-    let simple = true;
-    // Raw control bytes are not JSON (the reference path refuses them);
-    // a backslash before the final newline's means other escapes.
-    const to = newline ? quote - 2 : quote;
-    for (let i = logStart; i < to; i++) {
-      const c = buf[i] as number;
-      if (c < C_FIRST_PRINTABLE) return this.parseSlow(buf, start, end, out);
-      if (c === BACKSLASH) {
-        simple = false;
-        break;
-      }
-    }
-    if (simple) {
-      logEnd = quote;
-    } else {
-      // Other escapes: find the quote not escaped, decode with JSON.parse.
+    const text = buf.toString('utf8', logStart, newline ? quote - 2 : quote);
+    const simple = !ESCAPE_OR_CONTROL.test(text);
+    let logEnd = quote;
+    if (!simple) {
+      // Other escapes (or raw control bytes, which the reference path
+      // refuses): find the quote not escaped, decode with JSON.parse.
       let i = logStart;
       while (i < end) {
         const c = buf[i] as number;
@@ -139,7 +133,7 @@ export class DockerJsonLineParser {
     )
       return this.parseSlow(buf, start, end, out);
     if (simple) {
-      out.text = buf.toString('utf8', logStart, newline ? logEnd - 2 : logEnd);
+      out.text = text;
       // The engine escapes every newline: a `log` without one is partial.
       out.partial = !newline;
     } else {

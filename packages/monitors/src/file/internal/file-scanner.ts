@@ -1,6 +1,6 @@
 import type { BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Clock, Logger } from '@lc/core';
 import { fileSourceId } from '@lc/positions';
 import type { ResolvedFileMonitorOptions } from '../file-monitor-options.js';
@@ -12,6 +12,7 @@ import type { FileRegistry } from './file-registry.js';
 import type { CompiledGlob } from './glob.js';
 import { matchesAny } from './glob.js';
 import type { TrackContext } from './tailed-file.js';
+import { WatchEventPaths } from './watch-event-paths.js';
 
 /** What {@link FileScanner} needs from the monitor. */
 export interface FileScannerContext {
@@ -59,6 +60,8 @@ export class FileScanner {
    */
   rotatedAtStart: ReadonlySet<string> = new Set();
   private readonly pendingPaths = new Set<string>();
+  /** Paths of the files watch events name (one event per write). */
+  private readonly eventPaths = new WatchEventPaths();
   /** Listings of unchanged watched directories, reused by rescans. */
   private readonly listings: DirectoryListings = new Map();
   /** Directories walked by the last rescan. */
@@ -108,6 +111,7 @@ export class FileScanner {
   /** Stop watching (shutdown). */
   closeWatchers(): void {
     this.watchers.closeAll();
+    this.eventPaths.clear();
   }
 
   /** Walk the include globs: track new identities, mark changed ones dirty, sync the watchers. */
@@ -236,7 +240,7 @@ export class FileScanner {
     if (filename === null) {
       this.rescanRequested = true;
     } else {
-      const path = join(dir, filename.toString());
+      const path = this.eventPaths.pathOf(dir, filename.toString());
       const id = this.registry.byPath.get(path);
       const f = id === undefined ? undefined : this.registry.byId.get(id);
       if (f !== undefined) f.dirty = true;
