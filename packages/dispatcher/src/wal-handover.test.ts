@@ -27,7 +27,9 @@ const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 /** A sink that refuses (retryable) until `up`, recording what it took. */
-function outageSink(name: string): Sink & { up: boolean; records: LogRecord[] } {
+function outageSink(
+  name: string,
+): Sink & { up: boolean; records: LogRecord[] } {
   const records: LogRecord[] = [];
   const sink = {
     name,

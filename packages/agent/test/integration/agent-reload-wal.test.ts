@@ -116,8 +116,7 @@ async function startWithLokiDown(): Promise<{
   agent = spawnBinary(['run', '--config', join(dir, 'agent.yaml')], dir);
   const api = await agent.apiAddress();
   await eventually(
-    async () =>
-      (await status(api)).buffer.persistence.records === LINES.length,
+    async () => (await status(api)).buffer.persistence.records === LINES.length,
     60_000,
     'every line in the WAL while Loki answers 503',
   );
