@@ -236,7 +236,7 @@ export function createAgent(options: AgentOptions): Agent {
             swapProcessor();
             buildSources(nextGen, next);
             gen = nextGen;
-            await startGeneration(nextGen);
+            await startGeneration(nextGen, inst);
             applied.push(
               ...(diff.sinks || filesChanged ? ['sinks'] : []),
               ...(diff.dispatcher ? ['dispatcher'] : []),
