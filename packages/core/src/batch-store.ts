@@ -40,8 +40,9 @@ export interface PendingBatchInfo {
  * Durable write-ahead storage of batches (implemented by
  * `@lc/persistence`, used by the dispatcher). A batch is *held* once
  * `persist` resolves and *settled* when every routed sink either delivered
- * it or dead-lettered it; settled batches are reclaimed. After a crash,
- * `recover` yields every unsettled batch exactly once. Every method rejects
+ * it or dead-lettered it; settled batches are reclaimed. `recover` hands
+ * every unsettled batch to the consumer that starts (after a crash, a
+ * restart, or a reload that replaced the dispatcher). Every method rejects
  * `LC_ERR_SHUT_DOWN` after `shutdown`.
  */
 export interface BatchStore {
@@ -73,9 +74,12 @@ export interface BatchStore {
     options?: { indexes?: readonly number[]; attempts?: number },
   ): Promise<void>;
   /**
-   * Unsettled batches of previous runs, oldest first, streamed (never the
-   * whole backlog in memory). Call once, after opening and before new
-   * `persist` calls.
+   * Every batch persisted before the call that is not settled, oldest
+   * first, each with the sinks still pending, streamed (never the whole
+   * backlog in memory): those of previous runs and those a previous
+   * consumer of this store persisted (a dispatcher a config reload
+   * replaced). Each call hands over all of them again, so call it when a
+   * consumer starts, once no other consumer is delivering from the store.
    */
   recover(): AsyncIterable<RecoveredBatch>;
   /** Unsettled batches right now. */

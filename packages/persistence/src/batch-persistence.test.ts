@@ -157,7 +157,7 @@ describe('createBatchPersistence', () => {
   });
 
   describe('recover', () => {
-    it('should yield unsettled batches of the previous run once, with their records', async () => {
+    it('should yield unsettled batches of the previous run with their records and pending sinks', async () => {
       let p = await openStore();
       await p.persist(makeBatch('b1', ['a', 'b']));
       await p.persist(makeBatch('b2', ['a']));
@@ -182,6 +182,8 @@ describe('createBatchPersistence', () => {
         attempts: { a: 2 },
         lastError: { code: 'LC_ERR_SINK_REJECTED' },
       });
+      await p.markDelivered('b1', 'b');
+      await p.markDelivered('b3', 'a');
       expect(await collect(p.recover())).toEqual([]);
     });
 
@@ -208,10 +210,24 @@ describe('createBatchPersistence', () => {
       );
     });
 
-    it('should not yield batches persisted in this run', async () => {
+    it('should yield batches persisted in this run before the call to a later call (a dispatcher replaced by a reload)', async () => {
       const p = await openStore();
-      await p.persist(makeBatch('new'));
       expect(await collect(p.recover())).toEqual([]);
+      await p.persist(makeBatch('n1', ['a', 'b']));
+      await p.persist(makeBatch('n2', ['a']));
+      await p.markDelivered('n1', 'a');
+      await p.markDelivered('n2', 'a');
+      const iterator = p.recover()[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      expect(first.value).toMatchObject({
+        id: 'n1',
+        pendingSinks: ['b'],
+        records: makeRecords('n1'),
+      });
+      // Persisted while it streams: the caller has it already.
+      await p.persist(makeBatch('n3', ['a']));
+      expect((await iterator.next()).done).toBe(true);
+      expect(p.stats().recoveredOnOpen).toBe(0);
     });
 
     it('should never bring back a settled batch', async () => {

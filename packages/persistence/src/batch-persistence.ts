@@ -169,7 +169,6 @@ async function openBatchPersistence(
   const gate = new PendingGate(maxPendingBatches, maxPendingBytes);
   let redeliver = options.redeliver;
   let closed = false;
-  let recoverCalled = false;
   const counts = {
     persisted: 0,
     settled: 0,
@@ -393,7 +392,6 @@ async function openBatchPersistence(
               records: batch.records.length,
               bytes: payload.length,
               createdAtMs: batch.createdAtMs,
-              fromPreviousRun: false,
             });
             batches.set(batch.id, st);
             counts.persisted++;
@@ -477,8 +475,11 @@ async function openBatchPersistence(
 
     async *recover() {
       assertOpen();
-      if (recoverCalled) return;
-      recoverCalled = true;
+      // Every unsettled batch persisted before this call, whoever persisted
+      // it: a previous run, or a consumer of this store that has stopped (a
+      // dispatcher replaced by a config reload). Their sinks that are still
+      // pending are handed over again; what the stopped consumer had
+      // delivered is settled and skipped.
       const endSeq = log.nextSeq;
       for await (const entry of log.read({ source: WAL_SOURCE_BATCH })) {
         if (entry.seq >= endSeq || closed) return;
@@ -493,11 +494,10 @@ async function openBatchPersistence(
         if (
           st === undefined ||
           st.seq !== entry.seq ||
-          !st.fromPreviousRun ||
-          st.settled
+          st.settled ||
+          st.pending.size === 0
         )
           continue;
-        st.fromPreviousRun = false;
         const batch = decodeBatchEntry(entry.payload);
         yield {
           ...batch,

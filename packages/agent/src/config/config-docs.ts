@@ -143,6 +143,8 @@ export function renderConfigDocs(): string {
     '  `app.log_level` apply live; `api`, `metrics`, `positions`, `persistence`, `buffer`, `dlq` and the rest of `app` need a restart.',
     '  Files named by sinks (`tls.ca_file`, `cert_file`, `key_file`, `key_password_file`, `password_file`, `bearer_token_file`) are',
     '  read again on every reload; the sinks are rebuilt when one changed, so rotated certificates apply without a restart.',
+    '  What the WAL and the disk buffer hold is handed to the new pipeline and delivered once the sink is back, no restart needed;',
+    '  batches the WAL holds for a sink the reload removed are dead-lettered (`LC_ERR_CONFIG`, one warn line per sink).',
     '- **Sink TLS:** a `tls` section on `loki`/`http` (https:// URLs) or `kafka` (turns TLS on; `tls: {}` uses the system roots).',
     '  `validate` checks each file is readable, parses as PEM, the key password opens the key and the key matches the certificate.',
     '  Examples: `deploy/examples/loki-mtls.yaml`, `deploy/examples/kafka-sasl-ssl.yaml`.',

@@ -143,9 +143,23 @@ export async function buildGeneration(
   return gen;
 }
 
-/** Start `g`: the dispatcher (it delivers WAL leftovers first), then its sources. */
-export async function startGeneration(g: Generation): Promise<void> {
-  await g.dispatcher.start();
+/**
+ * Start `g`: the dispatcher (it delivers WAL leftovers first), then its
+ * sources. `reload` (a reload's new generation): a WAL backlog larger than
+ * the new intake bound must not hold the reload, and a stop after it,
+ * until the sinks take it. With the disk buffer the dispatcher recovers in
+ * the background anyway; without it, it does so too here, the sources
+ * start at once and wait for room as in an outage, and a recovery failure
+ * goes to `reload.onError`.
+ */
+export async function startGeneration(
+  g: Generation,
+  reload?: { readonly onError: (error: unknown) => void },
+): Promise<void> {
+  const started = g.dispatcher.start();
+  if (reload !== undefined && !spillActive(g.config.dispatcher))
+    started.catch(reload.onError);
+  else await started;
   await startSources(g);
 }
 

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { DeadLetterStore, Instrumentation } from '@lc/core';
 import type { BatchPersistence } from '@lc/persistence';
 import { createBatchPersistence, createDeadLetterStore } from '@lc/persistence';
@@ -10,6 +10,22 @@ export interface DispatcherStores {
   readonly deadLetters: DeadLetterStore | undefined;
   /** The batch WAL (`persistence`); dead-letters into `deadLetters`. */
   readonly batchStore: BatchPersistence | undefined;
+}
+
+/** The batch WAL's directory (`persistence.directory`, else `<data_dir>/wal`). */
+export function walDirectory(cfg: AgentConfig): string {
+  return cfg.persistence.directory ?? resolve(cfg.app.data_dir, 'wal');
+}
+
+/**
+ * Where the WAL dead-letters: the DLQ (`dlq.directory`, else
+ * `<data_dir>/dlq`), or with `dlq.enabled: false` its own under the WAL
+ * directory.
+ */
+export function dlqDirectory(cfg: AgentConfig): string {
+  return cfg.dlq.enabled
+    ? (cfg.dlq.directory ?? resolve(cfg.app.data_dir, 'dlq'))
+    : join(walDirectory(cfg), 'dlq');
 }
 
 /**
@@ -25,7 +41,7 @@ export async function openStores(
   const deadLetters = cfg.dlq.enabled
     ? await createDeadLetterStore({
         ...inst,
-        directory: cfg.dlq.directory ?? resolve(cfg.app.data_dir, 'dlq'),
+        directory: dlqDirectory(cfg),
         maxSegmentBytes: cfg.buffer.max_segment_bytes,
       })
     : undefined;
@@ -33,7 +49,7 @@ export async function openStores(
   const batchStore = p.enabled
     ? await createBatchPersistence({
         ...inst,
-        directory: p.directory ?? resolve(cfg.app.data_dir, 'wal'),
+        directory: walDirectory(cfg),
         fsync: p.fsync,
         maxPendingBytes: p.max_pending_bytes,
         maxSegmentBytes: cfg.buffer.max_segment_bytes,

@@ -28,11 +28,12 @@ import {
   startSources,
   stopSources,
 } from './build-sources.js';
-import { openStores } from './build-stores.js';
+import { dlqDirectory, openStores, walDirectory } from './build-stores.js';
 import { diffConfig } from './diff-config.js';
 import { readSinkFiles, unwrapSinkFiles } from './sink-files.js';
 import type { SinkFiles } from './sink-files.js';
 import { agentReadiness } from './readiness.js';
+import { removedSinkBacklog, reportRemovedSinks } from './removed-sinks.js';
 import { reportShutdown } from './shutdown-report.js';
 import {
   kubernetesReadiness,
@@ -132,10 +133,7 @@ export function createAgent(options: AgentOptions): Agent {
     reportShutdown(logger, summary, {
       context,
       timeoutMs: c.dispatcher.shutdown_timeout,
-      walDirectory:
-        batchStore === undefined
-          ? undefined
-          : (c.persistence.directory ?? resolve(c.app.data_dir, 'wal')),
+      walDirectory: batchStore === undefined ? undefined : walDirectory(c),
       spillDirectory: spillActive(c.dispatcher)
         ? (c.dispatcher.spill.directory ?? resolve(c.app.data_dir, 'spill'))
         : undefined,
@@ -223,10 +221,22 @@ export function createAgent(options: AgentOptions): Agent {
         try {
           if (nextGen !== undefined) {
             await stopPipeline(gen, 'reload');
+            // What the WAL holds goes to the new pipeline (it recovers it on
+            // start), except for sinks the reload removed: dead-lettered.
+            if (batchStore !== undefined)
+              reportRemovedSinks(
+                logger,
+                removedSinkBacklog(
+                  gen.sinks.map((s) => s.name),
+                  nextGen.sinks.map((s) => s.name),
+                  batchStore.pending(),
+                ),
+                { wal: walDirectory(config), dlq: dlqDirectory(config) },
+              );
             swapProcessor();
             buildSources(nextGen, next);
             gen = nextGen;
-            await startGeneration(nextGen);
+            await startGeneration(nextGen, inst);
             applied.push(
               ...(diff.sinks || filesChanged ? ['sinks'] : []),
               ...(diff.dispatcher ? ['dispatcher'] : []),

@@ -74,7 +74,7 @@ describe('describeShutdown', () => {
     );
   });
 
-  it('should say on a reload that the new pipeline takes the disk buffer and the WAL waits for a restart', () => {
+  it('should say on a reload that the new pipeline takes the disk buffer and the WAL batches', () => {
     const d = describeShutdown(
       {
         ...nothing,
@@ -87,7 +87,7 @@ describe('describeShutdown', () => {
       { ...stop, context: 'reload' },
     );
     expect(d.msg).toBe(
-      'reload: previous pipeline stopped with 3 records held on disk for loki (down): 1 record in the WAL (/var/lib/lc/wal), delivered after the next start of the agent; 2 records in the disk buffer (/var/lib/lc/spill), delivered first by the new pipeline',
+      'reload: previous pipeline stopped with 3 records held on disk for loki (down): 1 record in the WAL (/var/lib/lc/wal), handed to the new pipeline; 2 records in the disk buffer (/var/lib/lc/spill), delivered first by the new pipeline',
     );
   });
 });

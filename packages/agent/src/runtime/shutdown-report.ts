@@ -48,11 +48,11 @@ export function describeShutdown(
     };
   }
   const onDisk: string[] = [];
-  // A reload's new pipeline takes over the disk buffer at once; WAL
-  // batches are recovered at process start only.
+  // A reload's new pipeline takes over the disk buffer and the WAL's
+  // batches at once (those of a sink it removed are dead-lettered).
   const walWhen =
     where.context === 'reload'
-      ? 'delivered after the next start of the agent'
+      ? 'handed to the new pipeline'
       : 'delivered after the next start';
   if (summary.persistedRecords > 0)
     onDisk.push(

@@ -26,8 +26,6 @@ export interface BatchState {
   lastError?: { readonly code: string; readonly message: string };
   /** WAL sequences of this batch's event entries. */
   readonly eventSeqs: number[];
-  /** Written by a previous run and not yet handed out by `recover()`. */
-  fromPreviousRun: boolean;
   settled: boolean;
   /** Sinks handed back to the store: due time of the next offer. */
   readonly parked: Map<string, number>;
@@ -43,7 +41,6 @@ export function newBatchState(init: {
   records: number;
   bytes: number;
   createdAtMs: number;
-  fromPreviousRun: boolean;
 }): BatchState {
   return {
     ...init,

@@ -45,7 +45,6 @@ export async function loadWalState(
           records: header.records,
           bytes: entry.payload.length,
           createdAtMs: header.createdAtMs,
-          fromPreviousRun: true,
         }),
       );
       continue;

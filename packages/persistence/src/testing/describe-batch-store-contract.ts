@@ -52,7 +52,7 @@ async function drain(
 
 /**
  * Conformance suite for a {@link BatchStore}: settling per sink, the admin
- * view, recovery exactly once across restarts, dead-lettering and
+ * view, recovery across restarts and to each new consumer, dead-lettering and
  * `LC_ERR_SHUT_DOWN` after shutdown.
  */
 export function describeBatchStoreContract(
@@ -106,7 +106,7 @@ export function describeBatchStoreContract(
       });
     });
 
-    it('should recover unsettled batches of the previous run exactly once', async () => {
+    it('should recover the unsettled batches of the previous run with their pending sinks', async () => {
       let store = await start();
       await store.persist(makeContractBatch('b1', ['a', 'b']));
       await store.persist(makeContractBatch('b2', ['a']));
@@ -121,11 +121,36 @@ export function describeBatchStoreContract(
       expect(recovered[0]?.records).toEqual(
         makeContractBatch('b1', ['a', 'b']).records,
       );
-      expect(await drain(store.recover())).toEqual([]);
       await store.markDelivered('b1', 'b');
       await store.markDelivered('b3', 'a');
+      expect(await drain(store.recover())).toEqual([]);
       store = await restart();
       expect(await drain(store.recover())).toEqual([]);
+    });
+
+    it('should hand the batches of this run still pending to a later recover (a consumer replaced without a restart)', async () => {
+      const store = await start();
+      expect(await drain(store.recover())).toEqual([]);
+      await store.persist(makeContractBatch('b1', ['a', 'b'], 2));
+      await store.persist(makeContractBatch('b2', ['a']));
+      await store.persist(makeContractBatch('b3', ['b']));
+      await store.markDelivered('b1', 'a');
+      await store.markDelivered('b2', 'a');
+      const first = await drain(store.recover());
+      expect(first.map((b) => [b.id, b.pendingSinks])).toEqual([
+        ['b1', ['b']],
+        ['b3', ['b']],
+      ]);
+      expect(first[0]?.records).toEqual(
+        makeContractBatch('b1', ['a', 'b'], 2).records,
+      );
+      // The consumer that took them stopped before delivering: the next
+      // one gets them again; what it delivered meanwhile is settled.
+      await store.markDelivered('b3', 'b');
+      const second = await drain(store.recover());
+      expect(second.map((b) => [b.id, b.pendingSinks])).toEqual([
+        ['b1', ['b']],
+      ]);
     });
 
     it('should settle a sink by dead-lettering the given records', async () => {

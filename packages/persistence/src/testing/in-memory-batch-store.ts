@@ -37,14 +37,13 @@ export interface InMemoryBatchStore extends BatchStore {
 
 /**
  * An in-memory {@link BatchStore} for dispatcher tests: same semantics as
- * `createBatchPersistence` (settling, recover once per "restart",
+ * `createBatchPersistence` (settling, `recover` hands over every unsettled batch on each call,
  * `LC_ERR_SHUT_DOWN` after shutdown), no durability, no backpressure.
  */
 export function createInMemoryBatchStore(
   options: { storage?: InMemoryBatchStoreStorage } = {},
 ): InMemoryBatchStore {
   const storage = options.storage ?? createInMemoryBatchStoreStorage();
-  const fromPrevious = new Set(storage.batches.keys());
   const deadLetters = createInMemoryDeadLetterStore({
     entries: storage.deadLetters,
   });
@@ -113,11 +112,11 @@ export function createInMemoryBatchStore(
     },
     async *recover() {
       assertOpen();
-      const ids = [...fromPrevious];
-      fromPrevious.clear();
+      // Every unsettled batch persisted before the call (see BatchStore).
+      const ids = [...storage.batches.keys()];
       for (const id of ids) {
         const held = storage.batches.get(id);
-        if (held === undefined) continue;
+        if (held === undefined || held.pending.size === 0) continue;
         yield {
           ...held.batch,
           pendingSinks: [...held.pending],
