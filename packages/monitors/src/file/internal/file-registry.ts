@@ -42,7 +42,7 @@ export class FileRegistry {
   /** Tracked identities by `dev:ino`. */
   readonly byId = new Map<string, TailedFile>();
   /** The identity at each matched path (finishing identities own none). */
-  readonly byPath = new Map<string, string>();
+  readonly byPath = new VersionedMap<string, string>();
   /** Statuses of identities finished recently, oldest first. */
   private readonly finished = new Map<string, FileStatus>();
   private readonly errorsByPath = new Map<string, LcError>();
@@ -251,5 +251,32 @@ export class FileRegistry {
       });
       this.onError(lcError);
     }
+  }
+}
+
+/**
+ * A Map that counts its changes: `version` moves on every `set`, every
+ * `delete` that removed something and every `clear`, so a reader can tell
+ * that nothing changed since it last looked (a rescan of an unchanged
+ * directory whose files were all tracked then skips them at once).
+ */
+export class VersionedMap<K, V> extends Map<K, V> {
+  /** Bumped by every change. */
+  version = 0;
+
+  override set(key: K, value: V): this {
+    this.version++;
+    return super.set(key, value);
+  }
+
+  override delete(key: K): boolean {
+    const removed = super.delete(key);
+    if (removed) this.version++;
+    return removed;
+  }
+
+  override clear(): void {
+    this.version++;
+    super.clear();
   }
 }
