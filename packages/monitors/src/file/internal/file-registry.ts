@@ -9,6 +9,7 @@ import type { SplitLine, SplitterCounters } from './line-splitter.js';
 import type { FileFormatFactory } from './line-stage.js';
 import type { TrackContext } from './tailed-file.js';
 import { fileLabels, TailedFile } from './tailed-file.js';
+import { VersionedMap } from './versioned-map.js';
 
 /** Bound on finished identities remembered to avoid re-reading. */
 const MAX_FINISHED_REMEMBERED = 10_000;
@@ -251,32 +252,5 @@ export class FileRegistry {
       });
       this.onError(lcError);
     }
-  }
-}
-
-/**
- * A Map that counts its changes: `version` moves on every `set`, every
- * `delete` that removed something and every `clear`, so a reader can tell
- * that nothing changed since it last looked (a rescan of an unchanged
- * directory whose files were all tracked then skips them at once).
- */
-export class VersionedMap<K, V> extends Map<K, V> {
-  /** Bumped by every change. */
-  version = 0;
-
-  override set(key: K, value: V): this {
-    this.version++;
-    return super.set(key, value);
-  }
-
-  override delete(key: K): boolean {
-    const removed = super.delete(key);
-    if (removed) this.version++;
-    return removed;
-  }
-
-  override clear(): void {
-    this.version++;
-    super.clear();
   }
 }

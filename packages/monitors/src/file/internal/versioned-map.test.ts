@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VersionedMap } from './file-registry.js';
+import { VersionedMap } from './versioned-map.js';
 
 describe('VersionedMap', () => {
   describe('version', () => {
