@@ -254,11 +254,7 @@ export class ReadPass {
     if (now - this.lastLagUpdateAt >= LAG_UPDATE_MS) {
       this.lastLagUpdateAt = now;
       // A parked file is read to its end: no lag to show.
-      updateReadLag(
-        this.ctx.metrics,
-        files,
-        this.ctx.options.lagMetricTopN,
-      );
+      updateReadLag(this.ctx.metrics, files, this.ctx.options.lagMetricTopN);
     }
   }
 }
