@@ -67,6 +67,57 @@ describe('discoverFiles', () => {
       expect(second.directories.has(base)).toBe(true);
     });
 
+    it('should skip the files of a reused listing without asking while the skip token is unchanged, and ask again once it moves', async () => {
+      const { base, options, known } = await setup();
+      age(base, 60);
+      let token = 1;
+      const asked: string[] = [];
+      const opts: DiscoveryOptions = {
+        ...options,
+        skipStat: (path) => {
+          asked.push(path);
+          return known.has(path);
+        },
+        skipStatToken: () => token,
+      };
+      await discoverFiles(opts);
+      known.add(join(base, 'a.log'));
+      known.add(join(base, 'b.log'));
+      asked.length = 0;
+      // First reuse at this token: every file asked, all skipped.
+      const second = await discoverFiles(opts);
+      expect(asked.sort()).toEqual([join(base, 'a.log'), join(base, 'b.log')]);
+      expect(second.files.size).toBe(0);
+      asked.length = 0;
+      const third = await discoverFiles(opts);
+      expect(asked).toEqual([]);
+      expect([...third.reusedDirectories]).toEqual([base]);
+      expect(third.files.size).toBe(0);
+      // The token moved (a path no longer tracked): asked again, and stat'ed.
+      known.delete(join(base, 'b.log'));
+      token = 2;
+      const fourth = await discoverFiles(opts);
+      expect(asked.sort()).toEqual([join(base, 'a.log'), join(base, 'b.log')]);
+      expect([...fourth.files.keys()]).toEqual([join(base, 'b.log')]);
+      expect(fourth.files.get(join(base, 'b.log'))).toBeDefined();
+      // Not every file skipped at token 2: the next reuse asks again.
+      asked.length = 0;
+      await discoverFiles(opts);
+      expect(asked.length).toBe(2);
+    });
+
+    it('should still stop at maxFiles when it skips a reused listing at once', async () => {
+      const { base, options, known } = await setup();
+      age(base, 60);
+      known.add(join(base, 'a.log'));
+      known.add(join(base, 'b.log'));
+      const opts: DiscoveryOptions = { ...options, skipStatToken: () => 7 };
+      await discoverFiles(opts);
+      await discoverFiles(opts);
+      const capped = await discoverFiles({ ...opts, maxFiles: 1 });
+      expect(capped.truncated).toBe(true);
+    });
+
     it('should list a directory again once a file was added to it', async () => {
       const { base, options, known } = await setup();
       age(base, 60);

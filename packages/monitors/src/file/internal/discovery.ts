@@ -18,6 +18,12 @@ export interface DiscoveryOptions {
    * report their changes); they are listed with `undefined` stats.
    */
   readonly skipStat?: (path: string, dir: string) => boolean;
+  /**
+   * Changes whenever `skipStat` may answer differently for a file of a
+   * reused directory: a reused listing whose files were all skipped at the
+   * same token skips them again without asking for each.
+   */
+  readonly skipStatToken?: () => number;
   /** Fill `rotatedPaths` (start-up only: it looks at every other file). */
   readonly collectRotated?: boolean;
   /**
@@ -41,6 +47,8 @@ interface DirectoryListing {
   /** Subdirectories that may hold matches. */
   readonly subdirs: readonly string[];
   readonly skippedNonFiles: readonly string[];
+  /** `skipStatToken` when every file was last skipped on a reuse. */
+  allSkippedAt?: number;
 }
 
 /**
@@ -269,10 +277,29 @@ export async function discoverFiles(
   ): Promise<void> => {
     result.skippedNonFiles.push(...kept.skippedNonFiles);
     result.reusedDirectories.add(dir);
-    for (const path of kept.files) {
-      const next = take(path, dir, true);
-      if (next === 'stop') return;
-      if (next === 'stat') await statFile(path);
+    const token = options.skipStatToken?.();
+    if (
+      token !== undefined &&
+      kept.allSkippedAt === token &&
+      matched + kept.files.length <= options.maxFiles
+    ) {
+      // Nothing that decides a skip changed: 10,000 names not looked at.
+      matched += kept.files.length;
+    } else {
+      let allSkipped = true;
+      for (const path of kept.files) {
+        const next = take(path, dir, true);
+        if (next === 'stop') return;
+        if (next === 'stat') {
+          allSkipped = false;
+          await statFile(path);
+        }
+      }
+      // The token is read again: tracking while the stats ran moves it.
+      kept.allSkippedAt =
+        allSkipped && token !== undefined && token === options.skipStatToken?.()
+          ? token
+          : undefined;
     }
     for (const sub of kept.subdirs) await walk(sub, depth + 1, maxDepth);
   };

@@ -81,10 +81,15 @@ export class FileDrain {
   /**
    * Per pass, at monotonic `now`: flush held partial lines and multiline
    * records that timed out, finish drained rotated/deleted identities after
-   * their grace, and close live files idle for `idleCloseMs`.
+   * their grace, and close live files idle for `idleCloseMs`; over `files`
+   * (the ones a pass visited; every tracked file by default).
    */
-  async housekeeping(now: number): Promise<void> {
-    for (const f of [...this.files.byId.values()]) {
+  async housekeeping(
+    now: number,
+    files: Iterable<TailedFile> = this.files.byId.values(),
+  ): Promise<void> {
+    for (const f of [...files]) {
+      if (this.files.byId.get(f.id) !== f) continue;
       if (f.state !== 'active' || f.finishOnly) {
         if (f.backlog || f.handle === undefined) {
           if (f.handle === undefined && f.initialized)

@@ -101,6 +101,7 @@ export class FileMonitorEngine {
       metrics: this.metrics,
       onError: this.onError,
       committed: (id) => this.positions.committed(id),
+      wake: (f) => this.readPass.wake(f),
       ...(extensions.format === undefined
         ? {}
         : {

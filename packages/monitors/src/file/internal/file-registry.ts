@@ -9,6 +9,7 @@ import type { SplitLine, SplitterCounters } from './line-splitter.js';
 import type { FileFormatFactory } from './line-stage.js';
 import type { TrackContext } from './tailed-file.js';
 import { fileLabels, TailedFile } from './tailed-file.js';
+import { VersionedMap } from './versioned-map.js';
 
 /** Bound on finished identities remembered to avoid re-reading. */
 const MAX_FINISHED_REMEMBERED = 10_000;
@@ -27,6 +28,11 @@ export interface FileRegistryContext {
   readonly format?: FileFormatFactory;
   /** Emit lines a format's stage completed outside a read (its timer). */
   readonly emitLate?: (f: TailedFile, lines: SplitLine[]) => void;
+  /**
+   * Told when an identity needs a pass's attention: tracked, marked dirty,
+   * or given lines outside a read (the read pass parks idle files).
+   */
+  readonly wake?: (f: TailedFile) => void;
 }
 
 /**
@@ -37,7 +43,7 @@ export class FileRegistry {
   /** Tracked identities by `dev:ino`. */
   readonly byId = new Map<string, TailedFile>();
   /** The identity at each matched path (finishing identities own none). */
-  readonly byPath = new Map<string, string>();
+  readonly byPath = new VersionedMap<string, string>();
   /** Statuses of identities finished recently, oldest first. */
   private readonly finished = new Map<string, FileStatus>();
   private readonly errorsByPath = new Map<string, LcError>();
@@ -49,8 +55,10 @@ export class FileRegistry {
   private readonly committed: FileRegistryContext['committed'];
   private readonly format: FileFormatFactory | undefined;
   private readonly emitLate: FileRegistryContext['emitLate'];
+  private readonly wake: FileRegistryContext['wake'];
 
   constructor(ctx: FileRegistryContext) {
+    this.wake = ctx.wake;
     this.format = ctx.format;
     this.emitLate = ctx.emitLate;
     this.options = ctx.options;
@@ -77,8 +85,10 @@ export class FileRegistry {
       counters: this.counters,
       emit: (lines) => {
         const f = ref.file;
-        if (f !== undefined && this.byId.get(id) === f)
+        if (f !== undefined && this.byId.get(id) === f) {
           this.emitLate?.(f, lines);
+          this.wake?.(f);
+        }
       },
       isBehind: () => {
         const f = ref.file;
@@ -102,6 +112,7 @@ export class FileRegistry {
       format,
     );
     ref.file = f;
+    f.onDirty = this.wake;
     f.size = Number(st.size);
     f.mtimeMs = Number(st.mtimeMs);
     this.byId.set(id, f);
@@ -114,6 +125,7 @@ export class FileRegistry {
       f.drainSince = this.clock.monotonicNow();
     }
     this.metrics.filesActive.set(this.byId.size);
+    this.wake?.(f);
     return f;
   }
 

@@ -131,6 +131,8 @@ export class FileScanner {
         context !== 'startup' &&
         this.registry.byPath.has(path) &&
         this.watchers.has(dir),
+      // In a reused (watched) directory a skip depends on `byPath` only.
+      skipStatToken: () => this.registry.byPath.version,
       collectRotated: context === 'startup',
       listings: this.listings,
       // Events report what changes in a watched directory; an unwatched

@@ -6,6 +6,7 @@ import { publishSplitterCounters, updateReadLag } from './file-metrics.js';
 import type { FileReader } from './file-reader.js';
 import type { FileRegistry } from './file-registry.js';
 import type { FileScanner } from './file-scanner.js';
+import { FileWakeups } from './file-wakeups.js';
 import type { SplitterCounters } from './line-splitter.js';
 import type { OpenFiles } from './open-files.js';
 import type { RecordEmitter } from './record-emitter.js';
@@ -33,6 +34,7 @@ export interface ReadPassContext {
     | 'lagMetricTopN'
     | 'pollIntervalMs'
     | 'maxIdlePollIntervalMs'
+    | 'idleCloseMs'
   >;
   readonly clock: Clock;
   readonly files: Pick<FileRegistry, 'byId' | 'fileError'>;
@@ -42,6 +44,7 @@ export interface ReadPassContext {
     'rescanDue' | 'rescan' | 'hasPendingPaths' | 'trackPendingPaths'
   >;
   readonly reader: Pick<FileReader, 'service'>;
+  /** Housekeeping looks at the files a pass visited (the others are parked idle). */
   readonly drain: Pick<FileDrain, 'housekeeping'>;
   readonly emitter: Pick<RecordEmitter, 'blocked'>;
   readonly metrics: FileMetrics;
@@ -56,11 +59,14 @@ export interface ReadPassContext {
  * One pass over the tracked files: rescan when due, then read every file
  * that needs it (at-risk generations first, round-robin among the rest)
  * within `maxBytesPerTick`, a few files at a time, then housekeeping and
- * metrics. Owns the read buffers.
+ * metrics. Owns the read buffers. Files found idle are parked until their
+ * idle check is due or they are woken ({@link FileWakeups}): a pass visits
+ * the awake files only.
  */
 export class ReadPass {
   private readonly ctx: ReadPassContext;
   private readonly bufs: Buffer[];
+  private readonly wakeups = new FileWakeups();
   private roundRobin = 0;
   private lastLagUpdateAt = 0;
   /** True when the last pass found no file needing more than an idle check. */
@@ -88,6 +94,16 @@ export class ReadPass {
     return this.quiet ? Math.max(poll, QUIET_PASS_MS) : poll;
   }
 
+  /** Visit `f` in the next pass (tracked, marked dirty, given lines). */
+  wake(f: TailedFile): void {
+    this.wakeups.wake(f);
+  }
+
+  /** Files parked idle now (not visited by passes until due). */
+  get parkedCount(): number {
+    return this.wakeups.parkedCount;
+  }
+
   /** Run one pass; resolves true when work is left (budgets hit). */
   async run(): Promise<boolean> {
     const { clock, files: registry, scanner, emitter } = this.ctx;
@@ -97,7 +113,7 @@ export class ReadPass {
     if (scanner.hasPendingPaths) await scanner.trackPendingPaths();
     let budget = this.ctx.options.maxBytesPerTick;
     let more = false;
-    const files = [...registry.byId.values()];
+    const files = this.wakeups.due(now);
     const n = files.length;
     const startIdx = n === 0 ? 0 : this.roundRobin++ % n;
     const todo: TailedFile[] = [];
@@ -107,7 +123,14 @@ export class ReadPass {
     this.quiet = true;
     for (let k = 0; k < n; k++) {
       const f = files[(startIdx + k) % n] as TailedFile;
-      if (!this.needsService(f, now)) continue;
+      if (registry.byId.get(f.id) !== f) {
+        this.wakeups.forget(f);
+        continue;
+      }
+      if (!this.needsService(f, now)) {
+        this.parkIfIdle(f, now);
+        continue;
+      }
       if (f.state === 'active' && !f.finishOnly) live.push(f);
       else todo.push(f);
     }
@@ -131,6 +154,9 @@ export class ReadPass {
         } finally {
           f.busy = false;
           this.scheduleIdleCheck(f);
+          if (registry.byId.get(f.id) === f)
+            this.parkIfIdle(f, this.ctx.clock.monotonicNow());
+          else this.wakeups.forget(f);
         }
         if (f.backlog) more = true;
       }
@@ -145,7 +171,7 @@ export class ReadPass {
       await this.ctx.waitWritable();
       if (this.ctx.isStopped()) return false;
     }
-    await this.housekeeping();
+    await this.housekeeping(files);
     publishSplitterCounters(this.ctx.metrics, this.ctx.counters);
     this.ctx.metrics.filesOpen.set(this.ctx.openFiles.count);
     return more;
@@ -192,16 +218,43 @@ export class ReadPass {
       Math.min(maxIdlePollIntervalMs, Math.max(pollIntervalMs, idleMs / 2));
   }
 
-  private async housekeeping(): Promise<void> {
+  /**
+   * Park `f` until its next idle check when nothing but that check is
+   * left to do: read to its end (no lag for the gauge), not hot, not
+   * draining, no record held, no error, no save pending. One with an open
+   * descriptor comes back when it is due to be closed as idle.
+   */
+  private parkIfIdle(f: TailedFile, now: number): void {
+    if (
+      f.dirty ||
+      f.backlog ||
+      f.busy ||
+      !f.initialized ||
+      f.state !== 'active' ||
+      f.finishOnly ||
+      f.gzip ||
+      f.unsaved ||
+      f.saving ||
+      f.error !== undefined ||
+      f.size > f.splitter.fedOffset ||
+      (f.joiner !== undefined && f.joiner.flushDueAtMs !== Infinity) ||
+      (f.handle !== undefined && now - f.lastGrowthAt < HOT_WINDOW_MS)
+    )
+      return;
+    let dueAt = f.idleCheckAt;
+    if (f.handle !== undefined)
+      dueAt = Math.min(dueAt, f.lastGrowthAt + this.ctx.options.idleCloseMs);
+    if (dueAt > now) this.wakeups.park(f, dueAt);
+  }
+
+  /** Housekeeping and gauges over the files this pass visited. */
+  private async housekeeping(files: readonly TailedFile[]): Promise<void> {
     const now = this.ctx.clock.monotonicNow();
-    await this.ctx.drain.housekeeping(now);
+    await this.ctx.drain.housekeeping(now, files);
     if (now - this.lastLagUpdateAt >= LAG_UPDATE_MS) {
       this.lastLagUpdateAt = now;
-      updateReadLag(
-        this.ctx.metrics,
-        this.ctx.files.byId.values(),
-        this.ctx.options.lagMetricTopN,
-      );
+      // A parked file is read to its end: no lag to show.
+      updateReadLag(this.ctx.metrics, files, this.ctx.options.lagMetricTopN);
     }
   }
 }

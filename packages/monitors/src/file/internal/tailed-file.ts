@@ -97,7 +97,17 @@ export class TailedFile {
   pathCheckedAt = -Infinity;
   /** Monotonic ms when an idle file is next checked without an event (see `ReadPass`). */
   idleCheckAt = 0;
-  dirty = true;
+  /** Told when the file is marked dirty (the read pass wakes it). */
+  onDirty: ((f: TailedFile) => void) | undefined;
+  private dirtyFlag = true;
+  /** Something may have changed: read (or check) it in the next pass. */
+  get dirty(): boolean {
+    return this.dirtyFlag;
+  }
+  set dirty(value: boolean) {
+    this.dirtyFlag = value;
+    if (value) this.onDirty?.(this);
+  }
   /** Being read by a pass worker: not to be closed for the open-file budget. */
   busy = false;
   backlog = false;

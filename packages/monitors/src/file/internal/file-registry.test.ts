@@ -1,0 +1,62 @@
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { systemClock } from '@lc/core';
+import { createCollectingIntake } from '@lc/core/testing';
+import {
+  createMemoryPositionStore,
+  createPositionManager,
+} from '@lc/positions';
+import { createTempDir } from '@lc/test-utils';
+import type { TempDir } from '@lc/test-utils';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createFileMetrics } from './file-metrics.js';
+import { FileRegistry } from './file-registry.js';
+import { resolveFileMonitorOptions } from './resolve-file-monitor-options.js';
+import type { TailedFile } from './tailed-file.js';
+
+let dir: TempDir | undefined;
+afterEach(async () => {
+  await dir?.cleanup();
+  dir = undefined;
+});
+
+describe('FileRegistry', () => {
+  describe('track', () => {
+    it('should wake the read pass for a new identity and whenever it is marked dirty, never when cleared', async () => {
+      dir = await createTempDir('lc-reg-');
+      const woken: TailedFile[] = [];
+      const registry = new FileRegistry({
+        options: resolveFileMonitorOptions({
+          intake: createCollectingIntake(),
+          positions: createPositionManager({
+            store: createMemoryPositionStore(),
+          }),
+          include: [`${dir.path}/*.log`],
+        }),
+        counters: { truncatedLines: 0, skippedLines: 0, invalidChars: 0 },
+        clock: systemClock,
+        metrics: createFileMetrics(new Registry()),
+        onError: (e) => {
+          throw e;
+        },
+        committed: () => undefined,
+        wake: (f) => woken.push(f),
+      });
+      const path = join(dir.path, 'a.log');
+      writeFileSync(path, 'x\n');
+      const f = registry.track(
+        path,
+        statSync(path, { bigint: true }),
+        'discovered',
+      );
+      expect(woken).toEqual([f]);
+      f.dirty = false;
+      expect(woken).toHaveLength(1);
+      expect(f.dirty).toBe(false);
+      f.dirty = true;
+      expect(woken).toEqual([f, f]);
+      expect(f.dirty).toBe(true);
+    });
+  });
+});
