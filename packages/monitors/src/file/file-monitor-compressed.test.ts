@@ -170,6 +170,66 @@ describe('createFileMonitor', () => {
       expect([...h.lines()].sort()).toEqual(range(100, 160).sort());
     });
 
+    it("should finish a generation from its .gz when its inode now holds another generation's .gz", async () => {
+      h = await fileHarness();
+      const path = join(h.dir.path, 'app.log');
+      const gen10 = numbered(0, 150);
+      const gen11 = numbered(150, 300);
+      // While down: generation 10 was read to line 100 under its plain
+      // name, then compressed; its inode was freed and taken by the .gz
+      // the kubelet made of generation 11 (read to line 200 while live).
+      writeFileSync(`${path}.10.gz`, gzipSync(gen10));
+      writeFileSync(`${path}.11.gz`, gzipSync(gen11));
+      writeFileSync(path, numbered(300, 310));
+      const st = statSync(`${path}.11.gz`, { bigint: true });
+      const position = (
+        id: string,
+        ino: string,
+        at: string,
+        content: string,
+        upTo: number,
+        status: FilePosition['status'],
+      ): FilePosition => ({
+        kind: 'file',
+        id,
+        path: at,
+        dev: String(st.dev),
+        ino,
+        ...fingerprintOf(Buffer.from(content).subarray(0, 1024)),
+        offset:
+          Buffer.byteLength(content.split('\n').slice(0, upTo).join('\n')) + 1,
+        offsetMarker: '',
+        size: Buffer.byteLength(content),
+        mtimeMs: 0,
+        lastReadAtMs: 0,
+        logCount: upTo,
+        bytesRead: 0,
+        status,
+        updatedAtMs: Date.now(),
+      });
+      // Generation 11 was live at app.log on an inode that is gone now;
+      // its .gz is found (and tracked) first.
+      h.positions.upsertFile(
+        position(`${st.dev}:999999999`, '999999999', path, gen11, 50, 'active'),
+      );
+      h.positions.upsertFile(
+        position(
+          `${st.dev}:${st.ino}`,
+          String(st.ino),
+          `${path}.10`,
+          gen10,
+          100,
+          'rotated',
+        ),
+      );
+      await h.monitor.start();
+      await h.intake.waitFor(50 + 100 + 10);
+      await h.monitor.flush();
+      expect([...h.lines()].sort()).toEqual(
+        [...range(100, 150), ...range(200, 300), ...range(300, 310)].sort(),
+      );
+    });
+
     it('should never read, track or save a compressed copy with readCompressed false', async () => {
       h = await fileHarness();
       const path = join(h.dir.path, 'app.log');

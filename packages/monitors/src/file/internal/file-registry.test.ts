@@ -59,4 +59,57 @@ describe('FileRegistry', () => {
       expect(f.dirty).toBe(true);
     });
   });
+
+  describe('finishedReadOffset', () => {
+    it('should give where a finished identity was read up to only for the content it had (its inode may hold another file now)', async () => {
+      dir = await createTempDir('lc-reg-');
+      const registry = new FileRegistry({
+        options: resolveFileMonitorOptions({
+          intake: createCollectingIntake(),
+          positions: createPositionManager({
+            store: createMemoryPositionStore(),
+          }),
+          include: [`${dir.path}/*.log`],
+        }),
+        counters: { truncatedLines: 0, skippedLines: 0, invalidChars: 0 },
+        clock: systemClock,
+        metrics: createFileMetrics(new Registry()),
+        onError: (e) => {
+          throw e;
+        },
+        committed: () => undefined,
+      });
+      const path = join(dir.path, 'a.log');
+      writeFileSync(path, 'x\n'.repeat(10));
+      const f = registry.track(
+        path,
+        statSync(path, { bigint: true }),
+        'discovered',
+      );
+      f.fingerprint = 'head-a';
+      f.fingerprintBytes = 20;
+      f.splitter.reset(20, 10);
+      registry.retire(f);
+      expect(
+        registry.finishedReadOffset(f.id, {
+          fingerprint: 'head-a',
+          fingerprintBytes: 20,
+        }),
+      ).toBe(20);
+      expect(
+        registry.finishedReadOffset(f.id, {
+          fingerprint: 'head-b',
+          fingerprintBytes: 20,
+        }),
+      ).toBeUndefined();
+      // Tracked again: not finished any more.
+      registry.track(path, statSync(path, { bigint: true }), 'discovered');
+      expect(
+        registry.finishedReadOffset(f.id, {
+          fingerprint: 'head-a',
+          fingerprintBytes: 20,
+        }),
+      ).toBeUndefined();
+    });
+  });
 });

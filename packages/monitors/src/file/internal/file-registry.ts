@@ -46,6 +46,8 @@ export class FileRegistry {
   readonly byPath = new VersionedMap<string, string>();
   /** Statuses of identities finished recently, oldest first. */
   private readonly finished = new Map<string, FileStatus>();
+  /** Head (`<bytes>:<fingerprint>`) of each identity in `finished`. */
+  private readonly finishedHeads = new Map<string, string>();
   private readonly errorsByPath = new Map<string, LcError>();
   private readonly options: ResolvedFileMonitorOptions;
   private readonly counters: SplitterCounters;
@@ -117,6 +119,7 @@ export class FileRegistry {
     f.mtimeMs = Number(st.mtimeMs);
     this.byId.set(id, f);
     this.finished.delete(id);
+    this.finishedHeads.delete(id);
     this.errorsByPath.delete(path);
     if (context !== 'finish') this.byPath.set(path, id);
     else {
@@ -136,8 +139,12 @@ export class FileRegistry {
     if (this.byPath.get(f.path) === f.id) this.byPath.delete(f.path);
     if (this.finished.size >= MAX_FINISHED_REMEMBERED) {
       const oldest = this.finished.keys().next().value;
-      if (oldest !== undefined) this.finished.delete(oldest);
+      if (oldest !== undefined) {
+        this.finished.delete(oldest);
+        this.finishedHeads.delete(oldest);
+      }
     }
+    this.finishedHeads.set(f.id, `${f.fingerprintBytes}:${f.fingerprint}`);
     this.finished.set(f.id, {
       id: f.id,
       path: f.path,
@@ -157,8 +164,20 @@ export class FileRegistry {
     this.metrics.filesActive.set(this.byId.size);
   }
 
-  /** Where a recently finished identity was read up to, if remembered. */
-  finishedReadOffset(id: string): number | undefined {
+  /**
+   * Where a recently finished identity was read up to, if remembered and
+   * it had the head `head`: an inode is reused (by the `.gz` of another
+   * generation), and that one's offset says nothing about this content.
+   */
+  finishedReadOffset(
+    id: string,
+    head: { readonly fingerprint: string; readonly fingerprintBytes: number },
+  ): number | undefined {
+    if (
+      this.finishedHeads.get(id) !==
+      `${head.fingerprintBytes}:${head.fingerprint}`
+    )
+      return undefined;
     return this.finished.get(id)?.readOffset;
   }
 

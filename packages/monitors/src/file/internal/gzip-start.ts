@@ -105,7 +105,7 @@ export class GzipStart {
     const readUpTo =
       origin === undefined
         ? undefined
-        : this.files.finishedReadOffset(origin.id);
+        : this.files.finishedReadOffset(origin.id, origin);
     if (
       origin !== undefined &&
       (readUpTo !== undefined || (await this.markerMatchesLogged(f, origin)))

@@ -83,13 +83,13 @@ export class SiblingSweep {
           this.includes.some((g) => isUnder(dirname(saved.path), [g.base])));
       const tracked = this.registry.byId.get(saved.id);
       if (tracked !== undefined) {
-        // Found live at start: the same file, or one that took its inode
-        // over; then the saved content is gone, maybe to a `.gz` (only
-        // looked at when there is one: no read per live file otherwise).
-        // A tracked `.gz` checks its own head when it starts.
+        // Found at start: the same file, or one that took its inode over
+        // (a live file, or the `.gz` of another generation already
+        // adopted); then the saved content is gone, maybe to a `.gz` of
+        // its own (only looked at when there is one: no read per live
+        // file otherwise).
         if (
           wanted &&
-          !tracked.gzip &&
           saved.fingerprint !== '' &&
           (await dirs.compressedNear(saved.path)) &&
           !(await headMatches(tracked.path, saved))
