@@ -44,10 +44,11 @@ export class FileRegistry {
   readonly byId = new Map<string, TailedFile>();
   /** The identity at each matched path (finishing identities own none). */
   readonly byPath = new VersionedMap<string, string>();
-  /** Statuses of identities finished recently, oldest first. */
-  private readonly finished = new Map<string, FileStatus>();
-  /** Head (`<bytes>:<fingerprint>`) of each identity in `finished`. */
-  private readonly finishedHeads = new Map<string, string>();
+  /** Identities finished recently, oldest first: last status and head. */
+  private readonly finished = new Map<
+    string,
+    { readonly status: FileStatus; readonly head: string }
+  >();
   private readonly errorsByPath = new Map<string, LcError>();
   private readonly options: ResolvedFileMonitorOptions;
   private readonly counters: SplitterCounters;
@@ -119,7 +120,6 @@ export class FileRegistry {
     f.mtimeMs = Number(st.mtimeMs);
     this.byId.set(id, f);
     this.finished.delete(id);
-    this.finishedHeads.delete(id);
     this.errorsByPath.delete(path);
     if (context !== 'finish') this.byPath.set(path, id);
     else {
@@ -139,13 +139,9 @@ export class FileRegistry {
     if (this.byPath.get(f.path) === f.id) this.byPath.delete(f.path);
     if (this.finished.size >= MAX_FINISHED_REMEMBERED) {
       const oldest = this.finished.keys().next().value;
-      if (oldest !== undefined) {
-        this.finished.delete(oldest);
-        this.finishedHeads.delete(oldest);
-      }
+      if (oldest !== undefined) this.finished.delete(oldest);
     }
-    this.finishedHeads.set(f.id, `${f.fingerprintBytes}:${f.fingerprint}`);
-    this.finished.set(f.id, {
+    const status: FileStatus = {
       id: f.id,
       path: f.path,
       state: 'completed',
@@ -160,7 +156,8 @@ export class FileRegistry {
       ...(f.error === undefined
         ? {}
         : { error: { code: f.error.code, message: f.error.message } }),
-    });
+    };
+    this.finished.set(f.id, { status, head: headKey(f) });
     this.metrics.filesActive.set(this.byId.size);
   }
 
@@ -173,12 +170,8 @@ export class FileRegistry {
     id: string,
     head: { readonly fingerprint: string; readonly fingerprintBytes: number },
   ): number | undefined {
-    if (
-      this.finishedHeads.get(id) !==
-      `${head.fingerprintBytes}:${head.fingerprint}`
-    )
-      return undefined;
-    return this.finished.get(id)?.readOffset;
+    const done = this.finished.get(id);
+    return done?.head === headKey(head) ? done.status.readOffset : undefined;
   }
 
   /** A rotated-away or deleted file is open with bytes not committed yet. */
@@ -229,7 +222,7 @@ export class FileRegistry {
         error: { code: error.code, message: error.message },
       });
     }
-    for (const s of this.finished.values()) out.push(s);
+    for (const { status } of this.finished.values()) out.push(status);
     return out;
   }
 
@@ -272,4 +265,12 @@ export class FileRegistry {
       this.onError(lcError);
     }
   }
+}
+
+/** A head as one comparable key. */
+function headKey(h: {
+  readonly fingerprint: string;
+  readonly fingerprintBytes: number;
+}): string {
+  return `${h.fingerprintBytes}:${h.fingerprint}`;
 }
