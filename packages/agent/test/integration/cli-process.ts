@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { agentChildEnv, shebangNodeFlags } from '@lc/test-utils';
 import { BIN } from './agent-process.js';
@@ -37,10 +37,32 @@ export interface RunVerdict extends CliResult {
   readonly stopCode?: number | string;
 }
 
-/** An unprivileged user when this runs as root (permission checks do not apply to root). */
+const NOBODY = { uid: 65534, gid: 65534 } as const;
+
+/**
+ * An unprivileged user when this runs as root (permission checks do not
+ * apply to root). That user must be able to run the built binary: a
+ * checkout under a directory only root can enter (a `mktemp -d` clone,
+ * mode 0700) fails here with the reason, instead of every permission case
+ * failing later with `MODULE_NOT_FOUND`.
+ */
 export function unprivilegedUser():
   { readonly uid: number; readonly gid: number } | undefined {
-  return process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+  if (process.getuid?.() !== 0) return undefined;
+  const probe = spawnSync(process.execPath, [BIN, '--version'], {
+    env: agentChildEnv(),
+    uid: NOBODY.uid,
+    gid: NOBODY.gid,
+    cwd: '/',
+    encoding: 'utf8',
+  });
+  if (probe.status !== 0)
+    throw new Error(
+      `the permission cases run lc-agent as uid ${NOBODY.uid}, which cannot run ${BIN} ` +
+        `(is a parent directory of the checkout closed to other users, e.g. mode 0700?): ` +
+        `${(probe.stderr || String(probe.error)).trim().split('\n')[0]}`,
+    );
+  return NOBODY;
 }
 
 /**
