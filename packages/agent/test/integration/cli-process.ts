@@ -60,9 +60,14 @@ export function unprivilegedUser():
     throw new Error(
       `the permission cases run lc-agent as uid ${NOBODY.uid}, which cannot run ${BIN} ` +
         `(is a parent directory of the checkout closed to other users, e.g. mode 0700?): ` +
-        `${(probe.stderr || String(probe.error)).trim().split('\n')[0]}`,
+        `${firstErrorLine(probe.stderr || String(probe.error))}`,
     );
   return NOBODY;
+}
+
+function firstErrorLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return lines.find((l) => /Error|EACCES/.test(l)) ?? lines[0] ?? '';
 }
 
 /**
