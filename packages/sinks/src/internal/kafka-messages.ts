@@ -3,6 +3,7 @@ import { LcError } from '@lc/core';
 import type { LogRecord, RecordFailure } from '@lc/core';
 import type { KafkaOutgoingMessage } from '../kafka-producer.js';
 import { recordId } from './kafka-errors.js';
+import type { RdKafkaHeaders } from './kafka-rdkafka-binding.js';
 
 /** The messages of one topic, with the batch index of each. */
 export interface KafkaTopicGroup {
@@ -22,19 +23,83 @@ export interface KafkaMessageSettings {
 // Record batch overhead per message is ~70 bytes plus header names.
 const MESSAGE_OVERHEAD_BYTES = 120;
 
-// `lc-record-index` values, shared across batches (read-only: clients copy
-// header values into the request).
-const indexHeaders: Buffer[] = [];
+type IndexHeader = { readonly 'lc-record-index': Buffer };
+
+// `lc-record-index` headers in the binding's form, shared across batches
+// (read-only: clients copy header values into the request).
+const indexHeaders: IndexHeader[] = [];
 const MAX_CACHED_INDEX = 100_000;
 
-function indexHeader(i: number): Buffer {
-  if (i >= MAX_CACHED_INDEX) return Buffer.from(String(i));
-  let b = indexHeaders[i];
-  if (b === undefined) {
-    b = Buffer.from(String(i));
-    indexHeaders[i] = b;
+function indexHeader(i: number): IndexHeader {
+  if (i >= MAX_CACHED_INDEX)
+    return { 'lc-record-index': Buffer.from(String(i)) };
+  let h = indexHeaders[i];
+  if (h === undefined) {
+    h = { 'lc-record-index': Buffer.from(String(i)) };
+    indexHeaders[i] = h;
   }
-  return b;
+  return h;
+}
+
+/**
+ * A message of {@link kafkaMessages}: the dedup headers are held in the
+ * librdkafka binding's form (one single-key object per header, the batch
+ * and index ones shared), so the librdkafka producer passes them as they
+ * are; `headers` (what kafkajs and custom producers read) is built on
+ * demand.
+ */
+class LcKafkaMessage implements KafkaOutgoingMessage {
+  readonly key: Buffer | null;
+  readonly value: Buffer;
+  /** Epoch ms as a number, what librdkafka takes. */
+  readonly timestampMs: number;
+  /** `lc-batch-id`, `lc-record-index`, `lc-record-id`, in the binding's form. */
+  readonly rdHeaders: RdKafkaHeaders;
+
+  constructor(
+    key: Buffer | null,
+    value: Buffer,
+    timestampMs: number,
+    rdHeaders: RdKafkaHeaders,
+  ) {
+    this.key = key;
+    this.value = value;
+    this.timestampMs = timestampMs;
+    this.rdHeaders = rdHeaders;
+  }
+
+  get headers(): Readonly<Record<string, Buffer>> {
+    const headers: Record<string, Buffer> = {};
+    for (const h of this.rdHeaders)
+      for (const name in h) headers[name] = h[name] as Buffer;
+    return headers;
+  }
+
+  get timestamp(): string {
+    return String(this.timestampMs);
+  }
+}
+
+/**
+ * The headers of `message` in the librdkafka binding's form: as built by
+ * {@link kafkaMessages}, or converted from `headers` (a message built
+ * elsewhere).
+ */
+export function rdKafkaHeadersOf(
+  message: KafkaOutgoingMessage,
+): RdKafkaHeaders {
+  if (message instanceof LcKafkaMessage) return message.rdHeaders;
+  const headers: Array<Record<string, Buffer>> = [];
+  for (const name in message.headers)
+    headers.push({ [name]: message.headers[name] as Buffer });
+  return headers;
+}
+
+/** The timestamp of `message` in epoch ms. */
+export function timestampMsOf(message: KafkaOutgoingMessage): number {
+  return message instanceof LcKafkaMessage
+    ? message.timestampMs
+    : Number(message.timestamp);
 }
 
 /**
@@ -48,29 +113,31 @@ export function kafkaMessages(
 ): { groups: Map<string, KafkaTopicGroup>; failures: RecordFailure[] } {
   const failures: RecordFailure[] = [];
   const ids = batch.map(recordId);
-  const batchIdHeader = Buffer.from(
-    hash(
-      'sha1',
-      `${batch.length}\u0000${ids[0]}\u0000${ids[ids.length - 1]}`,
-      'base64url',
-    ).slice(0, 22),
-  );
+  const batchIdHeader = {
+    'lc-batch-id': Buffer.from(
+      hash(
+        'sha1',
+        `${batch.length}\u0000${ids[0]}\u0000${ids[ids.length - 1]}`,
+        'base64url',
+      ).slice(0, 22),
+    ),
+  };
   const groups = new Map<string, KafkaTopicGroup>();
   const { keyLabel, maxMessageBytes, sink } = settings;
   for (let i = 0; i < batch.length; i++) {
     const record = batch[i] as LogRecord;
     const keyText =
       keyLabel === undefined ? undefined : record.labels[keyLabel];
-    const message: KafkaOutgoingMessage = {
-      key: keyText === undefined ? null : Buffer.from(keyText),
-      value: Buffer.from(settings.format(record)),
-      headers: {
-        'lc-batch-id': batchIdHeader,
-        'lc-record-index': indexHeader(i),
-        'lc-record-id': Buffer.from(ids[i] as string),
-      },
-      timestamp: String(record.timestampMs),
-    };
+    const message = new LcKafkaMessage(
+      keyText === undefined ? null : Buffer.from(keyText),
+      Buffer.from(settings.format(record)),
+      record.timestampMs,
+      [
+        batchIdHeader,
+        indexHeader(i),
+        { 'lc-record-id': Buffer.from(ids[i] as string) },
+      ],
+    );
     const size =
       message.value.length +
       (message.key?.length ?? 0) +
