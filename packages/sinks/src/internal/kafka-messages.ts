@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import { LcError } from '@lc/core';
 import type { LogRecord, RecordFailure } from '@lc/core';
 import type { KafkaOutgoingMessage } from '../kafka-producer.js';
+import type { KafkaDedupHeaders } from '../kafka-sink.js';
 import { recordId } from './kafka-errors.js';
 import type { RdKafkaHeaders } from './kafka-rdkafka-binding.js';
 
@@ -18,7 +19,10 @@ export interface KafkaMessageSettings {
   readonly topicOf: (record: LogRecord) => string;
   readonly keyLabel: string | undefined;
   readonly maxMessageBytes: number;
+  readonly dedupHeaders: KafkaDedupHeaders;
 }
+
+const NO_HEADERS: RdKafkaHeaders = [];
 
 // Record batch overhead per message is ~70 bytes plus header names.
 const MESSAGE_OVERHEAD_BYTES = 120;
@@ -104,24 +108,29 @@ export function timestampMsOf(message: KafkaOutgoingMessage): number {
 
 /**
  * One message per record, grouped by topic, with the dedup headers
- * (`lc-batch-id`, `lc-record-index`, `lc-record-id`); records too big for
- * `maxMessageBytes` become permanent failures instead.
+ * `settings.dedupHeaders` asks for (`lc-batch-id`, `lc-record-index`,
+ * `lc-record-id`); records too big for `maxMessageBytes` become permanent
+ * failures instead.
  */
 export function kafkaMessages(
   batch: readonly LogRecord[],
   settings: KafkaMessageSettings,
 ): { groups: Map<string, KafkaTopicGroup>; failures: RecordFailure[] } {
   const failures: RecordFailure[] = [];
-  const ids = batch.map(recordId);
-  const batchIdHeader = {
-    'lc-batch-id': Buffer.from(
-      hash(
-        'sha1',
-        `${batch.length}\u0000${ids[0]}\u0000${ids[ids.length - 1]}`,
-        'base64url',
-      ).slice(0, 22),
-    ),
-  };
+  const { dedupHeaders } = settings;
+  const ids = dedupHeaders === 'none' ? undefined : batch.map(recordId);
+  const batchIdHeader =
+    ids === undefined || dedupHeaders !== 'all'
+      ? undefined
+      : {
+          'lc-batch-id': Buffer.from(
+            hash(
+              'sha1',
+              `${batch.length}\u0000${ids[0]}\u0000${ids[ids.length - 1]}`,
+              'base64url',
+            ).slice(0, 22),
+          ),
+        };
   const groups = new Map<string, KafkaTopicGroup>();
   const { keyLabel, maxMessageBytes, sink } = settings;
   for (let i = 0; i < batch.length; i++) {
@@ -132,11 +141,15 @@ export function kafkaMessages(
       keyText === undefined ? null : Buffer.from(keyText),
       Buffer.from(settings.format(record)),
       record.timestampMs,
-      [
-        batchIdHeader,
-        indexHeader(i),
-        { 'lc-record-id': Buffer.from(ids[i] as string) },
-      ],
+      ids === undefined
+        ? NO_HEADERS
+        : batchIdHeader === undefined
+          ? [{ 'lc-record-id': Buffer.from(ids[i] as string) }]
+          : [
+              batchIdHeader,
+              indexHeader(i),
+              { 'lc-record-id': Buffer.from(ids[i] as string) },
+            ],
     );
     const size =
       message.value.length +
