@@ -15,6 +15,8 @@
 //   LC_KAFKA_BROKERS=host:port overrides .lc-services.env
 //   LC_BENCH_KAFKA_ROWS=agent  only the agent rows (A/B runs of two builds);
 //                        =default  only the agent at its defaults
+//   LC_BENCH_KAFKA_SINK_EXTRA='dedup_headers: record_id'  extra keys for the
+//                        agent's kafka sink (the rows say so: not defaults)
 import {
   copyFileSync,
   mkdirSync,
@@ -44,6 +46,7 @@ import {
 
 const LINES = Number(process.env.LC_BENCH_LINES ?? 2_000_000);
 const ROWS = process.env.LC_BENCH_KAFKA_ROWS ?? 'all';
+const SINK_EXTRA = process.env.LC_BENCH_KAFKA_SINK_EXTRA ?? '';
 const { Kafka, logLevel } = requireFrom('sinks')('kafkajs');
 
 /** The native client, or why not (it is an optional dependency). */
@@ -220,12 +223,19 @@ async function main() {
 
   // The agent: file source → kafka sink (text values, acks -1, no
   // compression), once at its defaults (client: auto) and once on kafkajs.
-  const agentRuns = [['auto', topics.agent, 'file → Kafka (agent, defaults)']];
+  const tuned = SINK_EXTRA === '' ? '' : `, ${SINK_EXTRA}`;
+  const agentRuns = [
+    [
+      'auto',
+      topics.agent,
+      `file → Kafka (agent, ${tuned === '' ? 'defaults' : `client: auto${tuned}`})`,
+    ],
+  ];
   if (rdkafka.module !== undefined && ROWS !== 'default')
     agentRuns.push([
       'kafkajs',
       topics.agentKafkajs,
-      'file → Kafka (agent, client: kafkajs)',
+      `file → Kafka (agent, client: kafkajs${tuned})`,
     ]);
   const agentRows = [];
   for (const [client, topic, label] of agentRuns) {
@@ -265,7 +275,7 @@ api: {port: 0}
 sources: {files: [{include: ["${logs}/*.log"], poll_interval: 100ms}]}
 positions: {flush_interval: 1s}
 sinks:
-  kafka: [{name: kafka, brokers: ["${broker}"], topic: ${topic}, format: text${client === 'auto' ? '' : `, client: ${client}`}}]
+  kafka: [{name: kafka, brokers: ["${broker}"], topic: ${topic}, format: text${client === 'auto' ? '' : `, client: ${client}`}${SINK_EXTRA === '' ? '' : `, ${SINK_EXTRA}`}}]
 `,
   );
   const agent = spawnBuiltAgent(root, config);
