@@ -13,6 +13,10 @@
 //   node bench/e2e-kafka.mjs                        2,000,000 lines
 //   LC_BENCH_LINES=200000 node bench/e2e-kafka.mjs  a quicker run
 //   LC_KAFKA_BROKERS=host:port overrides .lc-services.env
+//   LC_BENCH_KAFKA_ROWS=agent  only the agent rows (A/B runs of two builds);
+//                        =default  only the agent at its defaults
+//   LC_BENCH_KAFKA_SINK_EXTRA='dedup_headers: record_id'  extra keys for the
+//                        agent's kafka sink (the rows say so: not defaults)
 import {
   copyFileSync,
   mkdirSync,
@@ -41,6 +45,8 @@ import {
 } from './lib/e2e-util.mjs';
 
 const LINES = Number(process.env.LC_BENCH_LINES ?? 2_000_000);
+const ROWS = process.env.LC_BENCH_KAFKA_ROWS ?? 'all';
+const SINK_EXTRA = process.env.LC_BENCH_KAFKA_SINK_EXTRA ?? '';
 const { Kafka, logLevel } = requireFrom('sinks')('kafkajs');
 
 /** The native client, or why not (it is an optional dependency). */
@@ -161,66 +167,75 @@ async function main() {
   const rows = [];
   const delivered = { expected: LINES };
 
-  // Baseline 1: kcat (librdkafka) producing the same file, acks=all.
-  const kcat = await timedCommand('kcat', [
-    '-P',
-    '-b',
-    broker,
-    '-t',
-    topics.kcat,
-    '-X',
-    'acks=all',
-    '-l',
-    corpus,
-  ]);
-  const kcatGot = await highWatermarks(admin, topics.kcat);
-  delivered.kcat = kcatGot;
-  rows.push(
-    row(
-      'baseline: kcat -P -l (librdkafka)',
-      kcat.seconds,
-      kcat.cpu,
-      kcat.rss,
-      kcatGot,
-    ),
-  );
-
-  // Baselines 2 and 3: bare client loops in a child process.
   const rdkafka = loadRdKafka();
-  const loops = [['kafkajs', topics.kafkajs]];
-  if (rdkafka.module !== undefined) loops.push(['rdkafka', topics.rdkafka]);
-  else console.log(`librdkafka rows skipped: ${rdkafka.reason}`);
-  for (const [client, topic] of loops) {
-    const r = await timedCommand(process.execPath, [
-      join(root, 'bench', 'e2e-kafka.mjs'),
-      `--${client}-baseline`,
-      corpus,
-      topic,
+  if (ROWS === 'all') {
+    // Baseline 1: kcat (librdkafka) producing the same file, acks=all.
+    const kcat = await timedCommand('kcat', [
+      '-P',
+      '-b',
       broker,
+      '-t',
+      topics.kcat,
+      '-X',
+      'acks=all',
+      '-l',
+      corpus,
     ]);
-    if (r.code !== 0)
-      throw new Error(`${client} baseline failed: ${r.stderr.slice(-2000)}`);
-    const got = await highWatermarks(admin, topic);
-    delivered[client] = got;
+    const kcatGot = await highWatermarks(admin, topics.kcat);
+    delivered.kcat = kcatGot;
     rows.push(
       row(
-        `baseline: ${client === 'kafkajs' ? 'kafkajs' : 'librdkafka (node binding)'} producer loop`,
-        r.seconds,
-        r.cpu,
-        r.rss,
-        got,
+        'baseline: kcat -P -l (librdkafka)',
+        kcat.seconds,
+        kcat.cpu,
+        kcat.rss,
+        kcatGot,
       ),
     );
+
+    // Baselines 2 and 3: bare client loops in a child process.
+    const loops = [['kafkajs', topics.kafkajs]];
+    if (rdkafka.module !== undefined) loops.push(['rdkafka', topics.rdkafka]);
+    else console.log(`librdkafka rows skipped: ${rdkafka.reason}`);
+    for (const [client, topic] of loops) {
+      const r = await timedCommand(process.execPath, [
+        join(root, 'bench', 'e2e-kafka.mjs'),
+        `--${client}-baseline`,
+        corpus,
+        topic,
+        broker,
+      ]);
+      if (r.code !== 0)
+        throw new Error(`${client} baseline failed: ${r.stderr.slice(-2000)}`);
+      const got = await highWatermarks(admin, topic);
+      delivered[client] = got;
+      rows.push(
+        row(
+          `baseline: ${client === 'kafkajs' ? 'kafkajs' : 'librdkafka (node binding)'} producer loop`,
+          r.seconds,
+          r.cpu,
+          r.rss,
+          got,
+        ),
+      );
+    }
   }
 
   // The agent: file source → kafka sink (text values, acks -1, no
   // compression), once at its defaults (client: auto) and once on kafkajs.
-  const agentRuns = [['auto', topics.agent, 'file → Kafka (agent, defaults)']];
-  if (rdkafka.module !== undefined)
+  const tuned = SINK_EXTRA === '' ? '' : `, ${SINK_EXTRA}`;
+  const agentRuns = [
+    [
+      'auto',
+      topics.agent,
+      `file → Kafka (agent, ${tuned === '' ? 'defaults' : `client: auto${tuned}`})`,
+    ],
+  ];
+  if (rdkafka.module !== undefined && ROWS !== 'default')
     agentRuns.push([
       'kafkajs',
       topics.agentKafkajs,
-      'file → Kafka (agent, client: kafkajs)',
+      `file → Kafka (agent, client: kafkajs${tuned})`,
     ]);
   const agentRows = [];
   for (const [client, topic, label] of agentRuns) {
@@ -237,9 +252,10 @@ async function main() {
   report('file → Kafka', rows, { delivered });
   const kcatRow = rows.find((r) => r.scenario.startsWith('baseline: kcat'));
   for (const r of rows.filter((x) => x.scenario.startsWith('file →')))
-    console.log(
-      `${r.scenario}${r.client ? ` [client ${r.client}]` : ''}: ${r.lines}/${LINES} delivered; ${(r['lines/s'] / kcatRow['lines/s']).toFixed(3)}× kcat throughput, ${r['cpu s / M lines']} CPU-s/M vs kcat ${kcatRow['cpu s / M lines']}`,
-    );
+    if (kcatRow !== undefined)
+      console.log(
+        `${r.scenario}${r.client ? ` [client ${r.client}]` : ''}: ${r.lines}/${LINES} delivered; ${(r['lines/s'] / kcatRow['lines/s']).toFixed(3)}× kcat throughput, ${r['cpu s / M lines']} CPU-s/M vs kcat ${kcatRow['cpu s / M lines']}`,
+      );
   for (const [what, got] of Object.entries(delivered))
     if (what !== 'expected' && got !== LINES)
       console.log(
@@ -259,7 +275,7 @@ api: {port: 0}
 sources: {files: [{include: ["${logs}/*.log"], poll_interval: 100ms}]}
 positions: {flush_interval: 1s}
 sinks:
-  kafka: [{name: kafka, brokers: ["${broker}"], topic: ${topic}, format: text${client === 'auto' ? '' : `, client: ${client}`}}]
+  kafka: [{name: kafka, brokers: ["${broker}"], topic: ${topic}, format: text${client === 'auto' ? '' : `, client: ${client}`}${SINK_EXTRA === '' ? '' : `, ${SINK_EXTRA}`}}]
 `,
   );
   const agent = spawnBuiltAgent(root, config);

@@ -6,6 +6,7 @@ export type { FileRotationOptions, FileSinkOptions } from './file-sink.js';
 export { createKafkaSink } from './kafka-sink.js';
 export type {
   KafkaClientName,
+  KafkaDedupHeaders,
   KafkaSaslOptions,
   KafkaSinkOptions,
 } from './kafka-sink.js';

@@ -11,6 +11,7 @@ import type {
   RdKafkaNativeProducer,
 } from './internal/kafka-rdkafka-binding.js';
 import { rdKafkaConfig } from './internal/kafka-rdkafka-config.js';
+import { rdKafkaHeadersOf, timestampMsOf } from './internal/kafka-messages.js';
 import {
   explainTlsFailure,
   mapRdKafkaError,
@@ -61,16 +62,22 @@ const DISCONNECT_FLUSH_MS = 5_000;
 const DISCONNECT_BOUND_MS = 10_000;
 
 interface Pending {
+  /**
+   * The send's messages carry the opaques `base` … `base + count - 1`: a
+   * number per message, not an object (the binding holds a persistent
+   * handle per opaque until its delivery report; a handle to a number
+   * costs the garbage collector nothing).
+   */
+  readonly base: number;
+  readonly count: number;
   left: number;
   readonly failed: KafkaSendFailure[];
   readonly resolve: (value: { failed: KafkaSendFailure[] } | undefined) => void;
   readonly reject: (error: unknown) => void;
 }
 
-interface Slot {
-  readonly pending: Pending;
-  readonly index: number;
-}
+/** Opaques wrap around here (small integers stay unboxed in V8). */
+const MAX_OPAQUE = 2 ** 30;
 
 /**
  * A {@link KafkaProducerLike} on librdkafka through the optional
@@ -118,7 +125,10 @@ export function createRdKafkaProducer(
       details: { option: 'config' },
     });
   }
-  const pending = new Set<Pending>();
+  // Sends waiting for delivery reports, oldest first: a report is found by
+  // its opaque's range, nearly always in the first entry or two.
+  const pending: Pending[] = [];
+  let nextOpaque = 0;
   // The last TLS or authentication error librdkafka reported: a failed
   // connect only says "transport failure", this says why.
   let lastSecurityError: RdKafkaError | Error | undefined;
@@ -150,16 +160,22 @@ export function createRdKafkaProducer(
     });
   });
   native.on('delivery-report', (error, report) => {
-    const slot = report.opaque as Slot | undefined;
-    if (slot === undefined) return;
-    const p = slot.pending;
-    if (error !== null)
-      p.failed.push({ index: slot.index, error: mapRdKafkaError(error) });
-    if (--p.left === 0) settle(p);
+    const opaque = report.opaque;
+    if (typeof opaque !== 'number') return;
+    for (let n = 0; n < pending.length; n++) {
+      const p = pending[n] as Pending;
+      const index = opaque - p.base;
+      if (index < 0 || index >= p.count) continue;
+      if (error !== null)
+        p.failed.push({ index, error: mapRdKafkaError(error) });
+      if (--p.left === 0) settle(p);
+      return;
+    }
   });
 
   const settle = (p: Pending): void => {
-    pending.delete(p);
+    const n = pending.indexOf(p);
+    if (n !== -1) pending.splice(n, 1);
     p.resolve(p.failed.length === 0 ? undefined : { failed: p.failed });
   };
 
@@ -234,27 +250,29 @@ export function createRdKafkaProducer(
         });
       if (messages.length === 0) return undefined;
       return new Promise((resolve, reject) => {
+        if (nextOpaque + messages.length > MAX_OPAQUE) nextOpaque = 0;
+        const base = nextOpaque;
+        nextOpaque += messages.length;
         const p: Pending = {
+          base,
+          count: messages.length,
           left: messages.length,
           failed: [],
           resolve,
           reject,
         };
-        pending.add(p);
+        pending.push(p);
         for (let i = 0; i < messages.length; i++) {
           const m = messages[i] as (typeof messages)[number];
-          const headers: Array<Record<string, Buffer>> = [];
-          for (const name in m.headers)
-            headers.push({ [name]: m.headers[name] as Buffer });
           try {
             native.produce(
               topic,
               null,
               m.value,
               m.key,
-              Number(m.timestamp),
-              { pending: p, index: i } satisfies Slot,
-              headers,
+              timestampMsOf(m),
+              base + i,
+              rdKafkaHeadersOf(m),
             );
           } catch (error) {
             // QUEUE_FULL, too large for message.max.bytes, unknown topic:
@@ -296,8 +314,7 @@ export function createRdKafkaProducer(
         message:
           'librdkafka producer disconnected before every message of the send was acknowledged',
       });
-      for (const p of pending) p.reject(error);
-      pending.clear();
+      for (const p of pending.splice(0)) p.reject(error);
     },
   };
 }

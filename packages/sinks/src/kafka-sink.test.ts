@@ -145,6 +145,41 @@ describe('createKafkaSink', () => {
       expect(ids.slice(3).sort()).toEqual(ids.slice(0, 3).sort());
     });
 
+    it('should send only lc-record-id with dedupHeaders record_id, and none with none', async () => {
+      const batch = [rec('a', {}, 0), rec('b', {}, 1)];
+      const headersOf = async (dedupHeaders?: 'record_id' | 'none') => {
+        const fake = fakeProducer();
+        const sink = createKafkaSink({
+          topic: 'logs',
+          producer: fake.factory,
+          ...(dedupHeaders === undefined ? {} : { dedupHeaders }),
+        });
+        expect(await sink.write(batch, { signal })).toEqual({
+          status: 'success',
+        });
+        return fake.sent[0]!.messages.map((m) =>
+          Object.fromEntries(
+            Object.entries(m.headers).map(([k, v]) => [k, v.toString()]),
+          ),
+        );
+      };
+      const all = await headersOf();
+      expect(await headersOf('record_id')).toEqual(
+        all.map((h) => ({ 'lc-record-id': h['lc-record-id'] })),
+      );
+      expect(await headersOf('none')).toEqual([{}, {}]);
+    });
+
+    it('should refuse an unknown dedupHeaders naming the option', () => {
+      expect(() =>
+        createKafkaSink({
+          topic: 'logs',
+          producer: fakeProducer().factory,
+          dedupHeaders: 'some' as 'all',
+        }),
+      ).toThrow(/dedupHeaders/);
+    });
+
     it('should fail an oversize record alone', async () => {
       const fake = fakeProducer();
       const sink = createKafkaSink({

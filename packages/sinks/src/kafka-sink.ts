@@ -21,6 +21,13 @@ import type { KafkaCompression, KafkaProducerLike } from './kafka-producer.js';
 /** The built-in Kafka clients of {@link createKafkaSink}. */
 export type KafkaClientName = 'kafkajs' | 'librdkafka';
 
+/**
+ * The dedup headers of {@link createKafkaSink}: `all` — `lc-batch-id`,
+ * `lc-record-index` and `lc-record-id`; `record_id` — `lc-record-id` only
+ * (enough to deduplicate retries); `none` — no headers.
+ */
+export type KafkaDedupHeaders = 'all' | 'record_id' | 'none';
+
 /** SASL credentials of {@link createKafkaSink}. */
 export interface KafkaSaslOptions {
   /** `plain` sends the password itself: use it with `tls` only. */
@@ -71,6 +78,15 @@ export interface KafkaSinkOptions extends Instrumentation {
   levelLabel?: string;
   /** Message key from this label (same key → same partition); no key when absent. */
   keyLabel?: string;
+  /**
+   * Which dedup headers each message carries: `all` (`lc-batch-id`,
+   * `lc-record-index`, `lc-record-id`), `record_id` (`lc-record-id` only:
+   * what a consumer needs to drop retried duplicates) or `none`. With
+   * librdkafka each header costs ~1 µs of CPU per message (the binding
+   * reads every header object through V8), so `record_id` saves ~2 µs per
+   * line and `none` also the record id hash. @default 'all'
+   */
+  dedupHeaders?: KafkaDedupHeaders;
   /** Message value format. @default 'json' (the JSON Lines form of the file sink) */
   format?: LineFormat;
   /**
@@ -91,12 +107,13 @@ export interface KafkaSinkOptions extends Instrumentation {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_MESSAGE_BYTES = 1_000_000;
+const DEDUP_HEADERS: readonly unknown[] = ['all', 'record_id', 'none'];
 
 /**
  * A sink that produces one Kafka message per record through a narrow
  * {@link KafkaProducerLike} (kafkajs or librdkafka, see `client`). Headers `lc-batch-id`,
  * `lc-record-index` and `lc-record-id` (stable across retries) let
- * consumers deduplicate. Connection loss resolves `retryable` and the
+ * consumers deduplicate (see `dedupHeaders`). Connection loss resolves `retryable` and the
  * producer is rebuilt on the next write. After `shutdown`, `write`
  * resolves `failure` `LC_ERR_SHUT_DOWN`.
  */
@@ -134,6 +151,14 @@ export function createKafkaSink(options: KafkaSinkOptions): Sink {
     'maxMessageBytes',
     options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
   );
+  const dedupHeaders = options.dedupHeaders ?? 'all';
+  if (!DEDUP_HEADERS.includes(dedupHeaders))
+    invalidOption(
+      'createKafkaSink',
+      'dedupHeaders',
+      "'all', 'record_id' or 'none'",
+      dedupHeaders,
+    );
   const format = lineFormatter(options.format ?? 'json');
   const levelLabel = options.levelLabel ?? 'level';
   const logger = options.logger ?? silentLogger;
@@ -155,6 +180,7 @@ export function createKafkaSink(options: KafkaSinkOptions): Sink {
     topicOf: (record: LogRecord) => topicOf(record),
     keyLabel: options.keyLabel,
     maxMessageBytes,
+    dedupHeaders,
   };
   let closed = false;
   let current:

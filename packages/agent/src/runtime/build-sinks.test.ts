@@ -32,6 +32,25 @@ describe('buildSinks', () => {
   });
 });
 
+describe('buildSinks (kafka dedup_headers)', () => {
+  it('should default dedup_headers to all and refuse an unknown value by its path', () => {
+    const kafka = (extra: string) =>
+      parseConfig(
+        `sinks: {kafka: [{brokers: ["127.0.0.1:1"], topic: t${extra}}]}\n`,
+        { env: {} },
+      );
+    const ok = kafka('');
+    expect(ok.ok && ok.config.sinks.kafka[0]?.dedup_headers).toBe('all');
+    const picked = kafka(', dedup_headers: record_id');
+    expect(picked.ok && picked.config.sinks.kafka[0]?.dedup_headers).toBe(
+      'record_id',
+    );
+    const bad = kafka(', dedup_headers: some');
+    expect(bad.ok).toBe(false);
+    expect(JSON.stringify(bad)).toContain('sinks.kafka[0].dedup_headers');
+  });
+});
+
 describe('sinkName', () => {
   it('should name a lone sink by its type and numbered ones by index', () => {
     expect(sinkName('file', 0, 1)).toBe('file');

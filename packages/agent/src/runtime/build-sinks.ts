@@ -109,6 +109,7 @@ export async function buildSinks(
         compression: s.compression,
         acks: s.acks,
         format: s.format,
+        dedupHeaders: s.dedup_headers,
         ...(s.key_label === undefined ? {} : { keyLabel: s.key_label }),
         requestTimeoutMs: s.timeout,
         ...tlsOf(files, 'kafka', i),

@@ -6,6 +6,12 @@ export const RDKAFKA_PACKAGE = '@confluentinc/kafka-javascript';
 /** librdkafka property values as the binding takes them. */
 export type RdKafkaConfig = Record<string, string | number | boolean>;
 
+/**
+ * Message headers as the binding takes them: one single-key object per
+ * header (it reads the first own key of each).
+ */
+export type RdKafkaHeaders = ReadonlyArray<Readonly<Record<string, Buffer>>>;
+
 /** A delivery report as the binding emits it (`dr_cb`, no payload). */
 export interface RdKafkaDeliveryReport {
   readonly topic: string;
@@ -45,7 +51,7 @@ export interface RdKafkaNativeProducer {
     key: Buffer | null | undefined,
     timestampMs: number,
     opaque: unknown,
-    headers: Array<Record<string, Buffer>> | undefined,
+    headers: RdKafkaHeaders | undefined,
   ): unknown;
   setPollInBackground(on: boolean): unknown;
   flush(timeoutMs: number, cb: (error: RdKafkaError | null) => void): unknown;

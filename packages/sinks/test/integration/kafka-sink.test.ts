@@ -69,6 +69,40 @@ describeClient(
       { timeoutMs: 40_000 },
     );
 
+    for (const dedupHeaders of ['record_id', 'none'] as const) {
+      it(
+        `should send the dedup headers of dedupHeaders ${dedupHeaders}`,
+        { timeout: 60_000 },
+        async () => {
+          const topic = `lc-it-${client}-dedup-${dedupHeaders}-${run}`;
+          const sink = createKafkaSink({
+            brokers,
+            topic,
+            client,
+            dedupHeaders,
+            format: 'text',
+          });
+          const batch = Array.from({ length: 20 }, (_, i) => rec(i));
+          expect(await sink.write(batch, { signal })).toEqual({
+            status: 'success',
+          });
+          await sink.shutdown();
+          const got = await consume(brokers, [topic], batch.length);
+          expect(got.map((m) => m.value).sort()).toEqual(
+            batch.map((r) => r.line).sort(),
+          );
+          for (const m of got)
+            expect(Object.keys(m.headers)).toEqual(
+              dedupHeaders === 'none' ? [] : ['lc-record-id'],
+            );
+          if (dedupHeaders === 'record_id')
+            expect(
+              new Set(got.map((m) => m.headers['lc-record-id'])).size,
+            ).toBe(batch.length);
+        },
+      );
+    }
+
     for (const compression of compressions(client)) {
       it(
         `should produce with ${compression} and read back exactly`,
