@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -10,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // child persists and settles batches with fsync=always; the parent kills
 // it at random moments and checks, on every restart, that recover()
 // yields every unsettled batch exactly once and no settled (batch, sink)
-// ever again. 30 kills by default, 200 with LC_LONG_TESTS=1.
+// ever again. 30 kills by default, 200 with LC_LONG_TESTS=1. On failure
+// the data directory as it was before the failing run, as it is after it,
+// and every child's output are kept in a directory named in the error.
 
 const KILLS = process.env.LC_LONG_TESTS === '1' ? 200 : 30;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -150,24 +154,48 @@ function applyRun(
   }
 }
 
+/** Copy a failed run's data directories and child output aside. */
+async function keepEvidence(
+  directory: string,
+  before: string,
+  history: readonly string[],
+): Promise<string> {
+  const kept = await mkdtemp(
+    path.join(os.tmpdir(), 'lc-persistence-crash-evidence-'),
+  );
+  await cp(before, path.join(kept, 'before'), { recursive: true });
+  await cp(directory, path.join(kept, 'after'), { recursive: true });
+  await writeFile(path.join(kept, 'children.log'), `${history.join('\n')}\n`);
+  return kept;
+}
+
 describe('createBatchPersistence', () => {
   describe('crash recovery (SIGKILL)', () => {
     it(
       `should recover every unsettled batch exactly once over ${KILLS} kills`,
       async () => {
         const dir = await createTempDir('lc-persistence-crash-');
+        const before = `${dir.path}.before`;
+        const history: string[] = [];
         const state = new Map<string, Map<string, SinkState>>();
         let recoveredTotal = 0;
         let persistedTotal = 0;
+        const runOnce = async (
+          runId: string,
+          mode: 'run' | 'drain',
+          killAfter?: number,
+        ): Promise<RunResult> => {
+          await rm(before, { recursive: true, force: true });
+          await cp(dir.path, before, { recursive: true });
+          const result = await runChild(dir.path, runId, mode, killAfter);
+          history.push(`# ${runId} ${mode} code=${result.code}`);
+          history.push(...result.lines);
+          return result;
+        };
         try {
           for (let run = 0; run < KILLS; run++) {
             const killAfter = 20 + Math.floor(Math.random() * 300);
-            const result = await runChild(
-              dir.path,
-              `r${run}`,
-              'run',
-              killAfter,
-            );
+            const result = await runOnce(`r${run}`, 'run', killAfter);
             expect(result.code, result.stderr).toBeNull(); // killed, not crashed
             recoveredTotal += checkRecovery(state, result.lines);
             applyRun(state, result.lines);
@@ -175,11 +203,11 @@ describe('createBatchPersistence', () => {
               l.startsWith('P '),
             ).length;
           }
-          const drain = await runChild(dir.path, 'drain', 'drain');
+          const drain = await runOnce('drain', 'drain');
           expect(drain.code, drain.stderr).toBe(0);
           checkRecovery(state, drain.lines);
           expect(drain.lines.at(-1)).toBe('DONE');
-          const empty = await runChild(dir.path, 'empty', 'drain');
+          const empty = await runOnce('empty', 'drain');
           expect(empty.code, empty.stderr).toBe(0);
           expect(empty.lines).toEqual(['READY', 'DONE']);
           expect(persistedTotal).toBeGreaterThan(KILLS);
@@ -187,7 +215,13 @@ describe('createBatchPersistence', () => {
           console.log(
             `crash test: ${KILLS} kills, ${persistedTotal} batches persisted, ${recoveredTotal} recoveries checked`,
           );
+        } catch (error) {
+          const kept = await keepEvidence(dir.path, before, history);
+          if (error instanceof Error)
+            error.message = `${error.message}\n(evidence kept in ${kept})`;
+          throw error;
         } finally {
+          await rm(before, { recursive: true, force: true });
           await dir.cleanup();
         }
       },
