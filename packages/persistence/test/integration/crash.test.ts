@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // child persists and settles batches with fsync=always; the parent kills
 // it at random moments and checks, on every restart, that recover()
 // yields every unsettled batch exactly once and no settled (batch, sink)
-// ever again. 30 kills by default, 200 with LC_LONG_TESTS=1. On failure
+// ever again. 30 kills by default, 200 with LC_LONG_TESTS=1. The
+// bookkeeping is the child's report file (synchronous writes, so it holds
+// every line the child wrote before it was killed), never its stdout: lines
+// the parent was too slow to read are still queued in the child when it is
+// killed, and a lost "D" line looked like a settled sink coming back as
+// pending ("unsettled <id>/<sink> lost"). On failure
 // the data directory as it was before the failing run, as it is after it,
 // and every child's output are kept in a directory named in the error.
 
@@ -53,38 +58,49 @@ interface RunResult {
   stderr: string;
 }
 
+/**
+ * Run the child until it exits (or is killed `killAfterReadyMs` after READY)
+ * and return the lines of its report file, the only bookkeeping trusted.
+ */
 function runChild(
   directory: string,
+  reportPath: string,
   runId: string,
   mode: 'run' | 'drain',
   killAfterReadyMs?: number,
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [child, directory, runId, mode], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let buf = '';
+    const proc = spawn(
+      process.execPath,
+      [child, directory, runId, mode, reportPath],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
     let stderr = '';
-    const lines: string[] = [];
+    let killTimer: NodeJS.Timeout | undefined;
     proc.stdout.setEncoding('utf8');
     proc.stdout.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        lines.push(line);
-        if (line === 'READY' && killAfterReadyMs !== undefined) {
-          setTimeout(() => proc.kill('SIGKILL'), killAfterReadyMs);
-        }
+      stdout += chunk;
+      if (
+        killAfterReadyMs !== undefined &&
+        killTimer === undefined &&
+        stdout.includes('READY\n')
+      ) {
+        killTimer = setTimeout(() => proc.kill('SIGKILL'), killAfterReadyMs);
       }
     });
     proc.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
     proc.on('error', reject);
-    // A partial last line (killed mid-write) is ignored.
-    proc.on('close', (code) => resolve({ lines, code, stderr }));
+    proc.on('close', (code) => {
+      clearTimeout(killTimer);
+      readFile(reportPath, 'utf8').then((text) => {
+        // A partial last line (killed mid-write) is ignored.
+        const lines = text.split('\n').slice(0, -1);
+        resolve({ lines, code, stderr });
+      }, reject);
+    });
   });
 }
 
@@ -175,6 +191,7 @@ describe('createBatchPersistence', () => {
       `should recover every unsettled batch exactly once over ${KILLS} kills`,
       async () => {
         const dir = await createTempDir('lc-persistence-crash-');
+        const reports = await createTempDir('lc-persistence-crash-reports-');
         const before = `${dir.path}.before`;
         const history: string[] = [];
         const state = new Map<string, Map<string, SinkState>>();
@@ -187,7 +204,13 @@ describe('createBatchPersistence', () => {
         ): Promise<RunResult> => {
           await rm(before, { recursive: true, force: true });
           await cp(dir.path, before, { recursive: true });
-          const result = await runChild(dir.path, runId, mode, killAfter);
+          const result = await runChild(
+            dir.path,
+            path.join(reports.path, `${runId}.log`),
+            runId,
+            mode,
+            killAfter,
+          );
           history.push(`# ${runId} ${mode} code=${result.code}`);
           history.push(...result.lines);
           return result;
@@ -223,6 +246,7 @@ describe('createBatchPersistence', () => {
         } finally {
           await rm(before, { recursive: true, force: true });
           await dir.cleanup();
+          await reports.cleanup();
         }
       },
       KILLS * 20_000,
