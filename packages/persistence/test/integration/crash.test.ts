@@ -12,14 +12,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // child persists and settles batches with fsync=always; the parent kills
 // it at random moments and checks, on every restart, that recover()
 // yields every unsettled batch exactly once and no settled (batch, sink)
-// ever again. 30 kills by default, 200 with LC_LONG_TESTS=1. The
-// bookkeeping is the child's report file (synchronous writes, so it holds
-// every line the child wrote before it was killed), never its stdout: lines
-// the parent was too slow to read are still queued in the child when it is
-// killed, and a lost "D" line looked like a settled sink coming back as
-// pending ("unsettled <id>/<sink> lost"). On failure
-// the data directory as it was before the failing run, as it is after it,
-// and every child's output are kept in a directory named in the error.
+// ever again. 30 kills by default, 200 with LC_LONG_TESTS=1.
+//
+// The bookkeeping is the child's report file, appended with synchronous
+// writes, so it holds every line the child wrote before it was killed; never
+// its stdout: lines the parent is too slow to read stay queued inside the
+// child and die with it, and a lost "D" line made a settled sink look like
+// an unsettled one the WAL lost ("unsettled <id>/<sink> lost").
+//
+// On failure the data directory as it was before the failing run and as it
+// is after it, and every child's report, are kept in a directory named in
+// the error.
 
 const KILLS = process.env.LC_LONG_TESTS === '1' ? 200 : 30;
 const here = path.dirname(fileURLToPath(import.meta.url));
