@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -11,6 +13,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // it at random moments and checks, on every restart, that recover()
 // yields every unsettled batch exactly once and no settled (batch, sink)
 // ever again. 30 kills by default, 200 with LC_LONG_TESTS=1.
+//
+// The bookkeeping is the child's report file, appended with synchronous
+// writes, so it holds every line the child wrote before it was killed; never
+// its stdout: lines the parent is too slow to read stay queued inside the
+// child and die with it, and a lost "D" line made a settled sink look like
+// an unsettled one the WAL lost ("unsettled <id>/<sink> lost").
+//
+// On failure the data directory as it was before the failing run and as it
+// is after it, and every child's report, are kept in a directory named in
+// the error.
 
 const KILLS = process.env.LC_LONG_TESTS === '1' ? 200 : 30;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -49,38 +61,49 @@ interface RunResult {
   stderr: string;
 }
 
+/**
+ * Run the child until it exits (or is killed `killAfterReadyMs` after READY)
+ * and return the lines of its report file, the only bookkeeping trusted.
+ */
 function runChild(
   directory: string,
+  reportPath: string,
   runId: string,
   mode: 'run' | 'drain',
   killAfterReadyMs?: number,
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [child, directory, runId, mode], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let buf = '';
+    const proc = spawn(
+      process.execPath,
+      [child, directory, runId, mode, reportPath],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
     let stderr = '';
-    const lines: string[] = [];
+    let killTimer: NodeJS.Timeout | undefined;
     proc.stdout.setEncoding('utf8');
     proc.stdout.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        lines.push(line);
-        if (line === 'READY' && killAfterReadyMs !== undefined) {
-          setTimeout(() => proc.kill('SIGKILL'), killAfterReadyMs);
-        }
+      stdout += chunk;
+      if (
+        killAfterReadyMs !== undefined &&
+        killTimer === undefined &&
+        stdout.includes('READY\n')
+      ) {
+        killTimer = setTimeout(() => proc.kill('SIGKILL'), killAfterReadyMs);
       }
     });
     proc.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
     proc.on('error', reject);
-    // A partial last line (killed mid-write) is ignored.
-    proc.on('close', (code) => resolve({ lines, code, stderr }));
+    proc.on('close', (code) => {
+      clearTimeout(killTimer);
+      readFile(reportPath, 'utf8').then((text) => {
+        // A partial last line (killed mid-write) is ignored.
+        const lines = text.split('\n').slice(0, -1);
+        resolve({ lines, code, stderr });
+      }, reject);
+    });
   });
 }
 
@@ -150,24 +173,55 @@ function applyRun(
   }
 }
 
+/** Copy a failed run's data directories and child output aside. */
+async function keepEvidence(
+  directory: string,
+  before: string,
+  history: readonly string[],
+): Promise<string> {
+  const kept = await mkdtemp(
+    path.join(os.tmpdir(), 'lc-persistence-crash-evidence-'),
+  );
+  await cp(before, path.join(kept, 'before'), { recursive: true });
+  await cp(directory, path.join(kept, 'after'), { recursive: true });
+  await writeFile(path.join(kept, 'children.log'), `${history.join('\n')}\n`);
+  return kept;
+}
+
 describe('createBatchPersistence', () => {
   describe('crash recovery (SIGKILL)', () => {
     it(
       `should recover every unsettled batch exactly once over ${KILLS} kills`,
       async () => {
         const dir = await createTempDir('lc-persistence-crash-');
+        const reports = await createTempDir('lc-persistence-crash-reports-');
+        const before = `${dir.path}.before`;
+        const history: string[] = [];
         const state = new Map<string, Map<string, SinkState>>();
         let recoveredTotal = 0;
         let persistedTotal = 0;
+        const runOnce = async (
+          runId: string,
+          mode: 'run' | 'drain',
+          killAfter?: number,
+        ): Promise<RunResult> => {
+          await rm(before, { recursive: true, force: true });
+          await cp(dir.path, before, { recursive: true });
+          const result = await runChild(
+            dir.path,
+            path.join(reports.path, `${runId}.log`),
+            runId,
+            mode,
+            killAfter,
+          );
+          history.push(`# ${runId} ${mode} code=${result.code}`);
+          history.push(...result.lines);
+          return result;
+        };
         try {
           for (let run = 0; run < KILLS; run++) {
             const killAfter = 20 + Math.floor(Math.random() * 300);
-            const result = await runChild(
-              dir.path,
-              `r${run}`,
-              'run',
-              killAfter,
-            );
+            const result = await runOnce(`r${run}`, 'run', killAfter);
             expect(result.code, result.stderr).toBeNull(); // killed, not crashed
             recoveredTotal += checkRecovery(state, result.lines);
             applyRun(state, result.lines);
@@ -175,11 +229,11 @@ describe('createBatchPersistence', () => {
               l.startsWith('P '),
             ).length;
           }
-          const drain = await runChild(dir.path, 'drain', 'drain');
+          const drain = await runOnce('drain', 'drain');
           expect(drain.code, drain.stderr).toBe(0);
           checkRecovery(state, drain.lines);
           expect(drain.lines.at(-1)).toBe('DONE');
-          const empty = await runChild(dir.path, 'empty', 'drain');
+          const empty = await runOnce('empty', 'drain');
           expect(empty.code, empty.stderr).toBe(0);
           expect(empty.lines).toEqual(['READY', 'DONE']);
           expect(persistedTotal).toBeGreaterThan(KILLS);
@@ -187,8 +241,15 @@ describe('createBatchPersistence', () => {
           console.log(
             `crash test: ${KILLS} kills, ${persistedTotal} batches persisted, ${recoveredTotal} recoveries checked`,
           );
+        } catch (error) {
+          const kept = await keepEvidence(dir.path, before, history);
+          if (error instanceof Error)
+            error.message = `${error.message}\n(evidence kept in ${kept})`;
+          throw error;
         } finally {
+          await rm(before, { recursive: true, force: true });
           await dir.cleanup();
+          await reports.cleanup();
         }
       },
       KILLS * 20_000,
