@@ -136,6 +136,23 @@ describe('JsonFileStage', () => {
       expect(run.malformed).toEqual([[0, 'plain']]);
     });
 
+    it('should cut a line that is not json-file at maxLineBytes on a character start (or skip it), reporting its first 256 characters', () => {
+      const line = `${'é'.repeat(200)}${'x'.repeat(300)}`;
+      const run = decode(`${line}\n`, { maxLineBytes: 301 });
+      expect(run.records.map((r) => [r.text, r.truncated])).toEqual([
+        ['é'.repeat(150), true],
+      ]);
+      expect(run.counters.truncatedLines).toBe(1);
+      expect(run.malformed).toEqual([[0, 'é'.repeat(150)]]);
+      const skipped = decode(`${line}\n`, {
+        maxLineBytes: 301,
+        policy: 'skip',
+      });
+      expect(skipped.records).toEqual([]);
+      expect(skipped.counters.skippedLines).toBe(1);
+      expect(skipped.malformed).toEqual([[0, 'é'.repeat(128)]]);
+    });
+
     it('should drop the lines of an excluded container without decoding them (no malformed report)', () => {
       const run = decode(
         `${entry('a\n', 'stdout', 1)}not json\n${entry('part', 'stderr', 2)}`,
