@@ -1,9 +1,15 @@
 import { createDiskLog } from '@lc/buffer';
 import { createBatchPersistence } from '@lc/persistence';
-import { LcError, WriteResults } from '@lc/core';
-import type { Cursor, LogRecord, Sink, SourceRef } from '@lc/core';
+import type { Cursor, SourceRef } from '@lc/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, offset, rec, tempDirs } from '../test/helpers.js';
+import {
+  eventually,
+  offset,
+  outageSink,
+  range,
+  rec,
+  tempDirs,
+} from '../test/helpers.js';
 import { createDispatcher } from './create-dispatcher.js';
 import type { Dispatcher } from './dispatcher.js';
 import { encodeChunk, SpillDictionary } from './internal/spill-codec.js';
@@ -19,30 +25,6 @@ afterEach(async () => {
   await dirs.cleanup();
 });
 const tempDir = dirs.make;
-const range = (from: number, to: number): number[] =>
-  Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-/** A sink that refuses (retryable) until `up`, recording what it took. */
-function outageSink(): Sink & { up: boolean; records: LogRecord[] } {
-  const records: LogRecord[] = [];
-  const sink = {
-    name: 'out',
-    up: false,
-    records,
-    async write(batch: readonly LogRecord[]) {
-      if (!sink.up)
-        return WriteResults.retryable(
-          new LcError({ code: 'LC_ERR_SINK_UNAVAILABLE', message: 'down' }),
-          5,
-        );
-      records.push(...batch);
-      return WriteResults.success();
-    },
-    async flush() {},
-    async shutdown() {},
-  };
-  return sink;
-}
 
 function lastCommits(): {
   commit(src: SourceRef, cursor: Cursor): void;

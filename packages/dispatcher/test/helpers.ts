@@ -1,4 +1,4 @@
-import { freezeLabels, LcError } from '@lc/core';
+import { freezeLabels, LcError, WriteResults } from '@lc/core';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import type {
@@ -11,6 +11,7 @@ import type {
   PendingBatchInfo,
   PersistedBatch,
   RecoveredBatch,
+  Sink,
   SourceRef,
 } from '@lc/core';
 
@@ -250,4 +251,33 @@ export function tempDirs(prefix: string): {
       await Promise.all(made.splice(0).map((t) => t.cleanup()));
     },
   };
+}
+
+/** `from`, `from + 1`, …, `to`. */
+export function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/** A sink that refuses (retryable, retry after 5 ms) until `up`, recording what it took. */
+export function outageSink(
+  name = 'out',
+): Sink & { up: boolean; records: LogRecord[] } {
+  const records: LogRecord[] = [];
+  const sink = {
+    name,
+    up: false,
+    records,
+    async write(batch: readonly LogRecord[]) {
+      if (!sink.up)
+        return WriteResults.retryable(
+          new LcError({ code: 'LC_ERR_SINK_UNAVAILABLE', message: 'down' }),
+          5,
+        );
+      records.push(...batch);
+      return WriteResults.success();
+    },
+    async flush() {},
+    async shutdown() {},
+  };
+  return sink;
 }
