@@ -48,6 +48,9 @@ export interface ContainerLineContext {
   readonly multiline?: CriMultiline | undefined;
 }
 
+/** What a stage's `read` made of a line. */
+export type LineRead = 'entry' | 'malformed' | 'dropped';
+
 /** Stream names for multiline joining; lines not in the format are joined apart. */
 const STREAMS = ['stdout', 'stderr', 'raw'] as const;
 /** Characters of a malformed line passed to `malformed`. */
@@ -115,21 +118,18 @@ export abstract class ContainerLineStage<
     this.fields = fields;
   }
 
-  /** False when the line is dropped before it is parsed (the source's filters). */
-  protected abstract admit(): boolean;
-  /** Reads `line` into `f`: false when it is not an entry of the format. */
-  protected abstract parse(line: RawLine, f: F): boolean;
+  /**
+   * Reads `line` into `f`: `entry`, `malformed` (not an entry of the
+   * format), or `dropped` (the source's filters, or read before through
+   * another path; counted by the subclass). One call per line: the hot path.
+   */
+  protected abstract read(line: RawLine, f: F): LineRead;
   /** The message of a whole entry under the long-line policy (undefined: skipped); sets `cut`. */
   protected abstract message(line: RawLine, f: F): string | undefined;
   /** Keeps a fragment's message in `s`, up to the limit in all (sets `over` past it). */
   protected abstract keep(s: HeldFragments<P>, line: RawLine, f: F): void;
   /** The message `s` holds, as one text. */
   protected abstract heldText(s: HeldFragments<P>): string;
-
-  /** True when the entry is to be dropped after all (read before through another path). */
-  protected skip(_f: F): boolean {
-    return false;
-  }
 
   get heldFrom(): number | undefined {
     let from = this.ctx.multiline?.heldFrom;
@@ -140,13 +140,12 @@ export abstract class ContainerLineStage<
   }
 
   push(line: RawLine, out: SplitLine[]): void {
-    if (!this.admit()) return;
     const f = this.fields;
-    if (!this.parse(line, f)) {
-      this.pushMalformed(line, out);
+    const read = this.read(line, f);
+    if (read !== 'entry') {
+      if (read === 'malformed') this.pushMalformed(line, out);
       return;
     }
-    if (this.skip(f)) return;
     const s = this.streams[f.stream];
     if (!f.partial && !s.holding) {
       // A whole line: its message as it is.

@@ -2,6 +2,7 @@ import type { RawLine } from '../../file/internal/line-stage.js';
 import type {
   ContainerLineContext,
   HeldFragments,
+  LineRead,
 } from '../../internal/container-line-stage.js';
 import { ContainerLineStage } from '../../internal/container-line-stage.js';
 import { cutToBytes } from '../../internal/utf8-cut.js';
@@ -66,24 +67,24 @@ export class JsonFileStage extends ContainerLineStage<
     this.apiResume = ctx.apiResume;
   }
 
-  protected admit(): boolean {
-    if (this.captured()) return true;
-    // Excluded by the filters: nothing of it is delivered, so nothing is
-    // decoded (a node's other containers cost a newline search per line).
-    if (this.heldFrom !== undefined) this.reset();
-    return false;
-  }
-
-  protected parse(line: RawLine, f: DockerJsonFields): boolean {
+  protected read(line: RawLine, f: DockerJsonFields): LineRead {
+    if (!this.captured()) {
+      // Excluded by the filters: nothing of it is delivered, so nothing is
+      // decoded (a node's other containers cost a newline search per line).
+      if (this.heldFrom !== undefined) this.reset();
+      return 'dropped';
+    }
     // A line longer than the splitter keeps is not parseable.
-    return (
-      !line.truncated &&
-      this.parser.parseInto(line.buf, line.start, line.end, f)
-    );
+    if (
+      line.truncated ||
+      !this.parser.parseInto(line.buf, line.start, line.end, f)
+    )
+      return 'malformed';
+    return this.readBefore(f) ? 'dropped' : 'entry';
   }
 
   /** True when the entry was read through the API already (see `ApiResumePoint`). */
-  protected override skip(f: DockerJsonFields): boolean {
+  private readBefore(f: DockerJsonFields): boolean {
     const r = this.apiResume?.();
     if (r === undefined || r.passed) return false;
     const before =

@@ -3,6 +3,7 @@ import type { RawLine } from '../../file/internal/line-stage.js';
 import type {
   ContainerLineContext,
   HeldFragments,
+  LineRead,
 } from '../../internal/container-line-stage.js';
 import { ContainerLineStage } from '../../internal/container-line-stage.js';
 import { charStart } from '../../internal/utf8-cut.js';
@@ -58,14 +59,14 @@ export class CriStage extends ContainerLineStage<CriFields, Buffer> {
     this.metrics = ctx.metrics;
   }
 
-  protected admit(): boolean {
-    if (this.excluded?.() !== true) return true;
-    this.metrics.excludedLines.inc();
-    return false;
-  }
-
-  protected parse(line: RawLine, f: CriFields): boolean {
-    return this.parser.parseInto(line.buf, line.start, line.end, f);
+  protected read(line: RawLine, f: CriFields): LineRead {
+    if (this.excluded?.() === true) {
+      this.metrics.excludedLines.inc();
+      return 'dropped';
+    }
+    return this.parser.parseInto(line.buf, line.start, line.end, f)
+      ? 'entry'
+      : 'malformed';
   }
 
   protected message(line: RawLine, f: CriFields): string | undefined {
