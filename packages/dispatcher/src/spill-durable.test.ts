@@ -1,29 +1,23 @@
 import { createDiskLog } from '@lc/buffer';
 import { createBatchPersistence } from '@lc/persistence';
 import type { Cursor, SourceRef } from '@lc/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  dispatcherScope,
   eventually,
   offset,
   outageSink,
   range,
   rec,
-  tempDirs,
 } from '../test/helpers.js';
 import { createDispatcher } from './create-dispatcher.js';
-import type { Dispatcher } from './dispatcher.js';
 import { encodeChunk, SpillDictionary } from './internal/spill-codec.js';
 
 // The durable disk spill (the default): records written to it count as
 // held for the position commit, are delivered after a restart, and are
 // acknowledged in the disk log only once delivered.
 
-const live: Dispatcher[] = [];
-const dirs = tempDirs('lc-spill-durable-');
-afterEach(async () => {
-  await Promise.all(live.splice(0).map((d) => d.shutdown()));
-  await dirs.cleanup();
-});
+const { live, dirs } = dispatcherScope('lc-spill-durable-');
 const tempDir = dirs.make;
 
 function lastCommits(): {

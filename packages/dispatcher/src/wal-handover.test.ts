@@ -1,14 +1,14 @@
 import { createBatchPersistence } from '@lc/persistence';
 import type { BatchStore } from '@lc/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createRecordingCommitter,
+  dispatcherScope,
   eventually,
   offset,
   outageSink,
   range,
   rec,
-  tempDirs,
 } from '../test/helpers.js';
 import { createDispatcher } from './create-dispatcher.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -18,12 +18,7 @@ import type { Dispatcher } from './dispatcher.js';
 // same open store: the next one delivers it, no restart needed. A real
 // batch WAL on disk; the sinks are in-process.
 
-const live: Dispatcher[] = [];
-const dirs = tempDirs('lc-wal-handover-');
-afterEach(async () => {
-  await Promise.all(live.splice(0).map((d) => d.shutdown()));
-  await dirs.cleanup();
-});
+const { live, dirs } = dispatcherScope('lc-wal-handover-');
 
 const options = {
   batchMaxRecords: 10,

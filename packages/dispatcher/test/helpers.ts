@@ -1,3 +1,5 @@
+import { afterEach } from 'vitest';
+import type { Dispatcher } from '../src/dispatcher.js';
 import { freezeLabels, LcError, WriteResults } from '@lc/core';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
@@ -280,4 +282,21 @@ export function outageSink(
     async shutdown() {},
   };
   return sink;
+}
+
+/**
+ * What a test file's dispatchers and temporary directories need after each
+ * test: `live` dispatchers are shut down, `dirs` (under `prefix`) removed.
+ */
+export function dispatcherScope(prefix: string): {
+  readonly live: Dispatcher[];
+  readonly dirs: ReturnType<typeof tempDirs>;
+} {
+  const live: Dispatcher[] = [];
+  const dirs = tempDirs(prefix);
+  afterEach(async () => {
+    await Promise.all(live.splice(0).map((d) => d.shutdown()));
+    await dirs.cleanup();
+  });
+  return { live, dirs };
 }
