@@ -1,48 +1,24 @@
 import { createDiskLog } from '@lc/buffer';
 import { createBatchPersistence } from '@lc/persistence';
-import { LcError, WriteResults } from '@lc/core';
-import type { Cursor, LogRecord, Sink, SourceRef } from '@lc/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, offset, rec, tempDirs } from '../test/helpers.js';
+import type { Cursor, SourceRef } from '@lc/core';
+import { describe, expect, it } from 'vitest';
+import {
+  dispatcherScope,
+  eventually,
+  offset,
+  outageSink,
+  range,
+  rec,
+} from '../test/helpers.js';
 import { createDispatcher } from './create-dispatcher.js';
-import type { Dispatcher } from './dispatcher.js';
 import { encodeChunk, SpillDictionary } from './internal/spill-codec.js';
 
 // The durable disk spill (the default): records written to it count as
 // held for the position commit, are delivered after a restart, and are
 // acknowledged in the disk log only once delivered.
 
-const live: Dispatcher[] = [];
-const dirs = tempDirs('lc-spill-durable-');
-afterEach(async () => {
-  await Promise.all(live.splice(0).map((d) => d.shutdown()));
-  await dirs.cleanup();
-});
+const { live, dirs } = dispatcherScope('lc-spill-durable-');
 const tempDir = dirs.make;
-const range = (from: number, to: number): number[] =>
-  Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-/** A sink that refuses (retryable) until `up`, recording what it took. */
-function outageSink(): Sink & { up: boolean; records: LogRecord[] } {
-  const records: LogRecord[] = [];
-  const sink = {
-    name: 'out',
-    up: false,
-    records,
-    async write(batch: readonly LogRecord[]) {
-      if (!sink.up)
-        return WriteResults.retryable(
-          new LcError({ code: 'LC_ERR_SINK_UNAVAILABLE', message: 'down' }),
-          5,
-        );
-      records.push(...batch);
-      return WriteResults.success();
-    },
-    async flush() {},
-    async shutdown() {},
-  };
-  return sink;
-}
 
 function lastCommits(): {
   commit(src: SourceRef, cursor: Cursor): void;

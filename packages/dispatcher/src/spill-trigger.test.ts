@@ -1,7 +1,7 @@
 import { LcError, WriteResults } from '@lc/core';
 import type { LogRecord, Sink } from '@lc/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, offset, rec, tempDirs } from '../test/helpers.js';
+import { describe, expect, it } from 'vitest';
+import { dispatcherScope, eventually, offset, rec } from '../test/helpers.js';
 import { createDispatcher } from './create-dispatcher.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { DispatcherOptions } from './dispatcher-options.js';
@@ -10,12 +10,7 @@ import type { DispatcherOptions } from './dispatcher-options.js';
 // the spill protects something — a failing sink or a source at risk. A sink
 // that is merely slow pauses the sources, as without a spill.
 
-const live: Dispatcher[] = [];
-const dirs = tempDirs('lc-spill-trigger-');
-afterEach(async () => {
-  await Promise.all(live.splice(0).map((d) => d.shutdown()));
-  await dirs.cleanup();
-});
+const { live, dirs } = dispatcherScope('lc-spill-trigger-');
 
 /**
  * A sink whose writes wait until `open()` (slow, never failing) or, with

@@ -4,29 +4,23 @@ import { createDiskLog } from '@lc/buffer';
 import { LcError, WriteResults } from '@lc/core';
 import type { Cursor, LogRecord, Sink, SourceRef } from '@lc/core';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  dispatcherScope,
   eventually,
   labels,
   offset,
   rec,
   source,
-  tempDirs,
 } from '../test/helpers.js';
 import { createDispatcher } from './create-dispatcher.js';
-import type { Dispatcher } from './dispatcher.js';
 import {
   decodeChunk,
   encodeChunk,
   SpillDictionary,
 } from './internal/spill-codec.js';
 
-const live: Dispatcher[] = [];
-const dirs = tempDirs('lc-spill-');
-afterEach(async () => {
-  await Promise.all(live.splice(0).map((d) => d.shutdown()));
-  await dirs.cleanup();
-});
+const { live, dirs } = dispatcherScope('lc-spill-');
 const tempDir = dirs.make;
 
 /** A sink whose writes wait until `open()`; records every delivered record. */

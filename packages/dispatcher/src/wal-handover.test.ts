@@ -1,13 +1,14 @@
 import { createBatchPersistence } from '@lc/persistence';
-import { LcError, WriteResults } from '@lc/core';
-import type { LogRecord, Sink } from '@lc/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { BatchStore } from '@lc/core';
+import { describe, expect, it } from 'vitest';
 import {
   createRecordingCommitter,
+  dispatcherScope,
   eventually,
   offset,
+  outageSink,
+  range,
   rec,
-  tempDirs,
 } from '../test/helpers.js';
 import { createDispatcher } from './create-dispatcher.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -17,38 +18,7 @@ import type { Dispatcher } from './dispatcher.js';
 // same open store: the next one delivers it, no restart needed. A real
 // batch WAL on disk; the sinks are in-process.
 
-const live: Dispatcher[] = [];
-const dirs = tempDirs('lc-wal-handover-');
-afterEach(async () => {
-  await Promise.all(live.splice(0).map((d) => d.shutdown()));
-  await dirs.cleanup();
-});
-const range = (from: number, to: number): number[] =>
-  Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-/** A sink that refuses (retryable) until `up`, recording what it took. */
-function outageSink(
-  name: string,
-): Sink & { up: boolean; records: LogRecord[] } {
-  const records: LogRecord[] = [];
-  const sink = {
-    name,
-    up: false,
-    records,
-    async write(batch: readonly LogRecord[]) {
-      if (!sink.up)
-        return WriteResults.retryable(
-          new LcError({ code: 'LC_ERR_SINK_UNAVAILABLE', message: 'down' }),
-          5,
-        );
-      records.push(...batch);
-      return WriteResults.success();
-    },
-    async flush() {},
-    async shutdown() {},
-  };
-  return sink;
-}
+const { live, dirs } = dispatcherScope('lc-wal-handover-');
 
 const options = {
   batchMaxRecords: 10,
@@ -59,6 +29,43 @@ const options = {
   shutdownTimeoutMs: 3_600_000,
 };
 
+/**
+ * A dispatcher whose sink `leftBy` stays down leaves records 1…`count` in
+ * `store` and is stopped; the next one, on the same open store with `next`
+ * (set up) as its sink, is started and flushed.
+ */
+async function handOver(
+  store: BatchStore,
+  leftBy: string,
+  count: number,
+  next: ReturnType<typeof outageSink>,
+  extra: { committer?: ReturnType<typeof createRecordingCommitter> } = {},
+): Promise<Dispatcher> {
+  const first = createDispatcher({
+    ...options,
+    ...extra,
+    sinks: [outageSink(leftBy)],
+    batchStore: store,
+  });
+  await first.start();
+  for (let n = 1; n <= count; n++) first.dispatch(rec(n));
+  await eventually(
+    () => store.pending().reduce((s, b) => s + b.records, 0) === count,
+  );
+  await first.shutdown();
+  next.up = true;
+  const second = createDispatcher({
+    ...options,
+    ...extra,
+    sinks: [next],
+    batchStore: store,
+  });
+  live.push(second);
+  await second.start();
+  await second.flush();
+  return second;
+}
+
 describe('createDispatcher', () => {
   describe('start', () => {
     it('should deliver, once, what a stopped dispatcher left in the same open batch store', async () => {
@@ -66,30 +73,10 @@ describe('createDispatcher', () => {
         directory: await dirs.make(),
       });
       try {
-        const committer = createRecordingCommitter();
-        const first = createDispatcher({
-          ...options,
-          sinks: [outageSink('loki')],
-          committer,
-          batchStore: store,
-        });
-        await first.start();
-        for (let n = 1; n <= 95; n++) first.dispatch(rec(n));
-        await eventually(
-          () => store.pending().reduce((s, b) => s + b.records, 0) === 95,
-        );
-        await first.shutdown();
         const sink = outageSink('loki');
-        sink.up = true;
-        const second = createDispatcher({
-          ...options,
-          sinks: [sink],
-          committer,
-          batchStore: store,
+        const second = await handOver(store, 'loki', 95, sink, {
+          committer: createRecordingCommitter(),
         });
-        live.push(second);
-        await second.start();
-        await second.flush();
         expect(sink.records.map(offset).sort((a, b) => a - b)).toEqual(
           range(1, 95),
         );
@@ -107,27 +94,8 @@ describe('createDispatcher', () => {
         directory: await dirs.make(),
       });
       try {
-        const first = createDispatcher({
-          ...options,
-          sinks: [outageSink('gone')],
-          batchStore: store,
-        });
-        await first.start();
-        for (let n = 1; n <= 30; n++) first.dispatch(rec(n));
-        await eventually(
-          () => store.pending().reduce((s, b) => s + b.records, 0) === 30,
-        );
-        await first.shutdown();
         const kept = outageSink('kept');
-        kept.up = true;
-        const second = createDispatcher({
-          ...options,
-          sinks: [kept],
-          batchStore: store,
-        });
-        live.push(second);
-        await second.start();
-        await second.flush();
+        await handOver(store, 'gone', 30, kept);
         await store.flush();
         expect(store.pending()).toEqual([]);
         expect(kept.records).toEqual([]);

@@ -1,4 +1,6 @@
-import { freezeLabels, LcError } from '@lc/core';
+import { afterEach } from 'vitest';
+import type { Dispatcher } from '../src/dispatcher.js';
+import { freezeLabels, LcError, WriteResults } from '@lc/core';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import type {
@@ -11,6 +13,7 @@ import type {
   PendingBatchInfo,
   PersistedBatch,
   RecoveredBatch,
+  Sink,
   SourceRef,
 } from '@lc/core';
 
@@ -250,4 +253,50 @@ export function tempDirs(prefix: string): {
       await Promise.all(made.splice(0).map((t) => t.cleanup()));
     },
   };
+}
+
+/** `from`, `from + 1`, …, `to`. */
+export function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/** A sink that refuses (retryable, retry after 5 ms) until `up`, recording what it took. */
+export function outageSink(
+  name = 'out',
+): Sink & { up: boolean; records: LogRecord[] } {
+  const records: LogRecord[] = [];
+  const sink = {
+    name,
+    up: false,
+    records,
+    async write(batch: readonly LogRecord[]) {
+      if (!sink.up)
+        return WriteResults.retryable(
+          new LcError({ code: 'LC_ERR_SINK_UNAVAILABLE', message: 'down' }),
+          5,
+        );
+      records.push(...batch);
+      return WriteResults.success();
+    },
+    async flush() {},
+    async shutdown() {},
+  };
+  return sink;
+}
+
+/**
+ * What a test file's dispatchers and temporary directories need after each
+ * test: `live` dispatchers are shut down, `dirs` (under `prefix`) removed.
+ */
+export function dispatcherScope(prefix: string): {
+  readonly live: Dispatcher[];
+  readonly dirs: ReturnType<typeof tempDirs>;
+} {
+  const live: Dispatcher[] = [];
+  const dirs = tempDirs(prefix);
+  afterEach(async () => {
+    await Promise.all(live.splice(0).map((d) => d.shutdown()));
+    await dirs.cleanup();
+  });
+  return { live, dirs };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { regex, section } from './internal/schema-helpers.js';
+import { regex, section } from './step-options.js';
 
 /**
  * A condition on a record, as a step's `when` or the `drop` step's

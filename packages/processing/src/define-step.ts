@@ -2,7 +2,7 @@ import type { Logger } from '@lc/core';
 import { LcError } from '@lc/core';
 import { z } from 'zod';
 import { conditionSchema } from './condition-schema.js';
-import { section } from './internal/schema-helpers.js';
+import { section } from './step-options.js';
 import type { StepContext } from './step-context.js';
 
 /**

@@ -15,6 +15,14 @@ export type {
   StepSchema,
 } from './define-step.js';
 export type { StepContext } from './step-context.js';
+export {
+  duration,
+  durationValue,
+  nameList,
+  regex,
+  section,
+  stringMap,
+} from './step-options.js';
 export { conditionSchema } from './condition-schema.js';
 export type { ConditionConfig } from './condition-schema.js';
 export {

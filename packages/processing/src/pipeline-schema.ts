@@ -1,7 +1,7 @@
 import { describeValue, didYouMean } from '@lc/core';
 import { z } from 'zod';
 import type { StepDefinition } from './define-step.js';
-import { section } from './internal/schema-helpers.js';
+import { section } from './step-options.js';
 import { builtInSteps } from './steps/built-in-steps.js';
 
 type BuiltIn = typeof builtInSteps;

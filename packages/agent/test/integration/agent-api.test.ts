@@ -17,7 +17,7 @@ import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Readiness } from '../../src/runtime/readiness.js';
-import { eventually, spawnBinary } from './agent-process.js';
+import { eventually, logLines, spawnBinary } from './agent-process.js';
 import type { AgentProcess } from './agent-process.js';
 
 let tmp: TempDir | undefined;
@@ -77,15 +77,6 @@ interface SinkStatus {
   oldestUnsettledAgeMs: number;
   delivered: number;
   lastError?: { code: string; message: string };
-}
-
-/** The agent's JSON log lines. */
-function logLines(a: AgentProcess): Array<Record<string, unknown>> {
-  return a
-    .stderr()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 /** Log lines about what a stop left behind (the dispatcher's summary). */

@@ -11,7 +11,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { eventually, readSinkLines, spawnBinary } from './agent-process.js';
+import {
+  eventually,
+  readSinkLines,
+  release,
+  spawnBinary,
+} from './agent-process.js';
 import type { AgentProcess } from './agent-process.js';
 
 const env = serviceEnv();
@@ -32,13 +37,12 @@ let agent: AgentProcess | undefined;
 const containers: string[] = [];
 
 afterEach(async () => {
-  if (agent !== undefined && agent.child.exitCode === null)
-    agent.child.kill('SIGKILL');
+  await release(agent);
   agent = undefined;
   await Promise.allSettled(
     containers.splice(0).map((id) => dockerCli('rm', '-f', id)),
   );
-  await tmp?.cleanup();
+  await release(tmp);
   tmp = undefined;
 });
 

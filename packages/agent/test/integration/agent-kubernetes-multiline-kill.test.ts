@@ -18,18 +18,20 @@ import { gzipSync } from 'node:zlib';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, readSinkLines, spawnBinary } from './agent-process.js';
+import {
+  eventually,
+  readSinkLines,
+  release,
+  spawnBinary,
+} from './agent-process.js';
 import type { AgentProcess } from './agent-process.js';
 
 let tmp: TempDir | undefined;
 let agent: AgentProcess | undefined;
 
 afterEach(async () => {
-  if (agent !== undefined && agent.child.exitCode === null)
-    agent.child.kill('SIGKILL');
-  agent = undefined;
-  await tmp?.cleanup();
-  tmp = undefined;
+  await release(agent, tmp);
+  agent = tmp = undefined;
 });
 
 const UID = '0d6c3f52-9b1e-4c7a-8f00-5a2b9c1d7e44';

@@ -11,7 +11,12 @@ import { promisify } from 'node:util';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, readSinkLines, spawnBinary } from './agent-process.js';
+import {
+  eventually,
+  readSinkLines,
+  release,
+  spawnBinary,
+} from './agent-process.js';
 import type { AgentProcess } from './agent-process.js';
 
 const run = promisify(execFile);
@@ -21,11 +26,8 @@ let tmp: TempDir | undefined;
 let agent: AgentProcess | undefined;
 
 afterEach(async () => {
-  if (agent !== undefined && agent.child.exitCode === null)
-    agent.child.kill('SIGKILL');
-  agent = undefined;
-  await tmp?.cleanup();
-  tmp = undefined;
+  await release(agent, tmp);
+  agent = tmp = undefined;
 });
 
 /** The config: app.log and .gz files, preset java, a file sink. */

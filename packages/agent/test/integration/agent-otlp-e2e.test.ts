@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createOtlpTestServer, createTempDir } from '@lc/test-utils';
 import type { OtlpTestServer, TempDir } from '@lc/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, spawnBinary } from './agent-process.js';
+import { eventually, release, spawnBinary } from './agent-process.js';
 import type { AgentProcess } from './agent-process.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -30,11 +30,8 @@ describe('lc-agent run → OTLP/HTTP endpoint (built binary)', () => {
   });
 
   afterEach(async () => {
-    if (agent !== undefined && agent.child.exitCode === null)
-      agent.child.kill('SIGKILL');
+    await release(agent, otlp, tmp);
     agent = undefined;
-    await otlp.close();
-    await tmp.cleanup();
   });
 
   it('should export every line once with resource, severity, trace context and attributes, retrying a 503', async () => {

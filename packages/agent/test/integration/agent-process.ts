@@ -120,3 +120,35 @@ export async function eventually(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** What a test may leave behind: an agent, a server, a temporary directory. */
+export type TestLeftover =
+  | AgentProcess
+  | { close(): Promise<unknown> }
+  | { cleanup(): Promise<unknown> }
+  | undefined;
+
+/**
+ * Releases what a test left, in the order given, whatever its outcome: an
+ * agent still running is SIGKILLed (not waited for), a server is closed, a
+ * temporary directory removed.
+ */
+export async function release(...left: TestLeftover[]): Promise<void> {
+  for (const r of left) {
+    if (r === undefined) continue;
+    if ('child' in r) {
+      if (r.child.exitCode === null && r.child.signalCode === null)
+        r.child.kill('SIGKILL');
+    } else if ('close' in r) await r.close();
+    else await r.cleanup();
+  }
+}
+
+/** The agent's JSON log lines (stderr), parsed. */
+export function logLines(a: AgentProcess): Array<Record<string, unknown>> {
+  return a
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}

@@ -14,7 +14,13 @@ import type { LokiTestServer } from '@lc/sinks/testing';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, readSinkLines, spawnBinary } from './agent-process.js';
+import {
+  eventually,
+  logLines,
+  readSinkLines,
+  release,
+  spawnBinary,
+} from './agent-process.js';
 import type { AgentProcess } from './agent-process.js';
 
 let tmp: TempDir | undefined;
@@ -22,13 +28,8 @@ let loki: LokiTestServer | undefined;
 let agent: AgentProcess | undefined;
 
 afterEach(async () => {
-  if (agent !== undefined && agent.child.exitCode === null)
-    agent.child.kill('SIGKILL');
-  agent = undefined;
-  await loki?.close();
-  loki = undefined;
-  await tmp?.cleanup();
-  tmp = undefined;
+  await release(agent, loki, tmp);
+  agent = loki = tmp = undefined;
 });
 
 const LINES = Array.from({ length: 300 }, (_, i) => `reload wal line ${i}`);
@@ -47,15 +48,6 @@ async function metric(api: string, name: string): Promise<number> {
   const text = await (await fetch(`${api}/metrics`)).text();
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
   return m === null ? Number.NaN : Number(m[1]);
-}
-
-/** The agent's JSON log lines. */
-function logLines(a: AgentProcess): Array<Record<string, unknown>> {
-  return a
-    .stderr()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 const reloaded = (a: AgentProcess): number =>

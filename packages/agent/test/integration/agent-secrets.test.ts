@@ -13,7 +13,7 @@ import type { LokiTestServer } from '@lc/sinks/testing';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, spawnBinary } from './agent-process.js';
+import { eventually, release, spawnBinary } from './agent-process.js';
 import type { AgentProcess } from './agent-process.js';
 
 const TOKEN = 'tkn-4f1c9e27b3a8';
@@ -27,10 +27,7 @@ let loki: LokiTestServer | undefined;
 let agent: AgentProcess | undefined;
 
 afterEach(async () => {
-  if (agent !== undefined && agent.child.exitCode === null)
-    agent.child.kill('SIGKILL');
-  await loki?.close();
-  await tmp?.cleanup();
+  await release(agent, loki, tmp);
   agent = loki = tmp = undefined;
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createTempDir } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, spawnAgent } from './agent-process.js';
+import { eventually, release, spawnAgent } from './agent-process.js';
 import type { AgentProcess } from './agent-process.js';
 
 // A Loki endpoint that accepts connections and never answers: a drain on
@@ -38,8 +38,7 @@ describe('lc-agent run signals (real process)', () => {
   });
 
   afterEach(async () => {
-    if (agent !== undefined && agent.child.exitCode === null)
-      agent.child.kill('SIGKILL');
+    await release(agent);
     silent.server.close();
     silent.server.emit('close');
     await tmp.cleanup();

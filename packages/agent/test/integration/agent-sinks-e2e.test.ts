@@ -7,7 +7,12 @@ import type { LokiTestServer } from '@lc/sinks/testing';
 import { createTempDir, serviceEnv, skipWithout } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, readSinkLines, spawnAgent } from './agent-process.js';
+import {
+  eventually,
+  readSinkLines,
+  release,
+  spawnAgent,
+} from './agent-process.js';
 import type { AgentProcess } from './agent-process.js';
 
 const run = promisify(execFile);
@@ -24,10 +29,7 @@ describe('lc-agent run → Loki wire format (real process)', () => {
   });
 
   afterEach(async () => {
-    if (agent !== undefined && agent.child.exitCode === null)
-      agent.child.kill('SIGKILL');
-    await loki.close();
-    await tmp.cleanup();
+    await release(agent, loki, tmp);
   });
 
   it('should push every line once to Loki, retrying through 5xx answers', async () => {

@@ -27,7 +27,7 @@ import {
 } from '../../src/config/load-config.js';
 import { createAgent } from '../../src/runtime/create-agent.js';
 import { loadAgentConfig } from '../../src/runtime/run-agent.js';
-import { eventually, spawnAgent } from './agent-process.js';
+import { eventually, release, spawnAgent } from './agent-process.js';
 import type { AgentProcess } from './agent-process.js';
 
 let tmp: TempDir;
@@ -265,10 +265,7 @@ describe.skipIf(await skipWithout('kafka'))(
     let proxy: KafkaSecureProxy | undefined;
     let agent: AgentProcess | undefined;
     afterEach(async () => {
-      if (agent !== undefined && agent.child.exitCode === null)
-        agent.child.kill('SIGKILL');
-      await loki?.close();
-      await proxy?.close();
+      await release(agent, loki, proxy);
     });
 
     it('should deliver to Loki over mutual TLS and to Kafka over SASL_SSL, secrets from files, and warn about insecure_skip_verify', async () => {

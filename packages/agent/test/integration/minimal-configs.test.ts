@@ -17,7 +17,12 @@ import { createTempDir, serviceEnv, skipWithout } from '@lc/test-utils';
 import type { TempDir } from '@lc/test-utils';
 import kafkajs from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, readSinkLines, spawnBinary } from './agent-process.js';
+import {
+  eventually,
+  readSinkLines,
+  release,
+  spawnBinary,
+} from './agent-process.js';
 import type { AgentProcess } from './agent-process.js';
 
 const run = promisify(execFile);
@@ -30,11 +35,10 @@ let agent: AgentProcess | undefined;
 const cleanups: Array<() => Promise<unknown>> = [];
 
 afterEach(async () => {
-  if (agent !== undefined && agent.child.exitCode === null)
-    agent.child.kill('SIGKILL');
+  await release(agent);
   agent = undefined;
   for (const c of cleanups.splice(0)) await c().catch(() => undefined);
-  await tmp?.cleanup();
+  await release(tmp);
   tmp = undefined;
 });
 

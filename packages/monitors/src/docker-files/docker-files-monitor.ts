@@ -15,10 +15,8 @@ import {
   configMtimeMs,
   readContainerConfig,
 } from './internal/container-config.js';
-import type {
-  ApiResumePoint,
-  ContainerLabelSets,
-} from './internal/json-file-stage.js';
+import type { ContainerLabelSets } from '../internal/container-line-stage.js';
+import type { ApiResumePoint } from './internal/json-file-stage.js';
 import { JsonFileStage } from './internal/json-file-stage.js';
 import { LogPins } from './internal/log-pins.js';
 

@@ -25,6 +25,28 @@ async function fdsIn(dir: string): Promise<number> {
   return n;
 }
 
+/**
+ * Handles closed after 1000 ms idle, on a clock the test sets
+ * (`clock.now`), whose idle sweeps run only when the test calls them.
+ */
+function sweptByHand(): {
+  handles: MarkerHandles;
+  sweeps: Array<() => void>;
+  clock: { now: number };
+} {
+  const clock = { now: 0 };
+  const sweeps: Array<() => void> = [];
+  const handles = new MarkerHandles(
+    1000,
+    () => clock.now,
+    (fn) => {
+      sweeps.push(fn);
+      return () => undefined;
+    },
+  );
+  return { handles, sweeps, clock };
+}
+
 describe('MarkerHandles', () => {
   let dir: TempDir;
   let path: string;
@@ -73,27 +95,18 @@ describe('MarkerHandles', () => {
   it('should close an idle handle with no further flush, so an idle agent does not hold a deleted file', async () => {
     await writeFile(path, 'some bytes to mark\n');
     const p = await observedFilePosition(path, 5);
-    let now = 0;
-    const sweeps: Array<() => void> = [];
-    const handles = new MarkerHandles(
-      1000,
-      () => now,
-      (fn) => {
-        sweeps.push(fn);
-        return () => undefined;
-      },
-    );
+    const { handles, sweeps, clock } = sweptByHand();
     await handles.beginFlush();
     await handles.use(p, async () => 'x');
     await unlink(path);
     expect(sweeps).toHaveLength(1);
     // No flush comes any more. The sweep at 999 ms keeps it (not idle long
     // enough) and re-arms; the one at 1000 ms closes it.
-    now = 999;
+    clock.now = 999;
     sweeps.shift()?.();
     await vi.waitFor(() => expect(sweeps).toHaveLength(1));
     expect(handles.size).toBe(1);
-    now = 1000;
+    clock.now = 1000;
     sweeps.shift()?.();
     await vi.waitFor(() => expect(handles.size).toBe(0));
     expect(await fdsIn(dir.path)).toBe(0);
@@ -103,16 +116,7 @@ describe('MarkerHandles', () => {
   it('should not close a handle while a marker is being read with it', async () => {
     await writeFile(path, 'some bytes to mark\n');
     const p = await observedFilePosition(path, 5);
-    let now = 0;
-    const sweeps: Array<() => void> = [];
-    const handles = new MarkerHandles(
-      1000,
-      () => now,
-      (fn) => {
-        sweeps.push(fn);
-        return () => undefined;
-      },
-    );
+    const { handles, sweeps, clock } = sweptByHand();
     await handles.beginFlush();
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -121,7 +125,7 @@ describe('MarkerHandles', () => {
       return computeOffsetMarker(h, 5);
     });
     await vi.waitFor(() => expect(sweeps).toHaveLength(1));
-    now = 5000;
+    clock.now = 5000;
     sweeps.shift()?.();
     await vi.waitFor(() => expect(sweeps).toHaveLength(1)); // re-armed, kept
     expect(handles.size).toBe(1);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineStep } from '../define-step.js';
-import { nameList } from '../internal/schema-helpers.js';
+import { nameList } from '../step-options.js';
 import { fieldText, promoteFields } from '../internal/working-record.js';
 
 /**

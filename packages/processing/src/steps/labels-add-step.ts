@@ -1,5 +1,5 @@
 import { defineStep } from '../define-step.js';
-import { stringMap } from '../internal/schema-helpers.js';
+import { stringMap } from '../step-options.js';
 import { fieldText } from '../internal/working-record.js';
 import type { StepContext } from '../step-context.js';
 

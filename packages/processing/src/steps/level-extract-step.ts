@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineStep } from '../define-step.js';
-import { regex } from '../internal/schema-helpers.js';
+import { regex } from '../step-options.js';
 import { fieldText } from '../internal/working-record.js';
 
 const DEFAULT_LEVEL =

@@ -1,6 +1,6 @@
 import { defineStep } from '../define-step.js';
 import { parseLogfmt } from '../internal/logfmt.js';
-import { nameList } from '../internal/schema-helpers.js';
+import { nameList } from '../step-options.js';
 import { promoteFields } from '../internal/working-record.js';
 
 /** `logfmt_parse`: `key=value` pairs become fields, promoted as configured. */

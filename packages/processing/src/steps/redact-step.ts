@@ -7,7 +7,7 @@ import {
   REDACT_RULES,
   REDACTORS,
 } from '../internal/redactors.js';
-import { regex, section } from '../internal/schema-helpers.js';
+import { regex, section } from '../step-options.js';
 
 /** Bound on re-passes, for custom patterns whose replacement matches again. */
 const MAX_PASSES = 4;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineStep } from '../define-step.js';
-import { nameList, regex } from '../internal/schema-helpers.js';
+import { nameList, regex } from '../step-options.js';
 import { promoteFields } from '../internal/working-record.js';
 
 /** `regex_extract`: named groups become fields, promoted as configured. */

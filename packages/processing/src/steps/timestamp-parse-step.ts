@@ -1,7 +1,7 @@
 import { describeValue } from '@lc/core';
 import { z } from 'zod';
 import { defineStep } from '../define-step.js';
-import { duration, regex } from '../internal/schema-helpers.js';
+import { duration, regex } from '../step-options.js';
 import type { TimestampParser } from '../internal/timestamp-formats.js';
 import {
   compileTimestampFormat,

@@ -6,7 +6,8 @@ import type {
   SplitLine,
   SplitterCounters,
 } from '../../file/internal/line-splitter.js';
-import { LineSplitter } from '../../file/internal/line-splitter.js';
+import { newCounters, runStage } from '../../../test/stage-run.js';
+import type { StageRun } from '../../../test/stage-run.js';
 import type { ApiResumePoint } from './json-file-stage.js';
 import { JsonFileStage } from './json-file-stage.js';
 
@@ -23,11 +24,9 @@ const time = (i: number): string =>
 const entry = (log: string, stream: 'stdout' | 'stderr', i: number): string =>
   `${JSON.stringify({ log, stream, time: time(i) })}\n`;
 
-interface Run {
-  readonly records: SplitLine[];
+interface Run extends StageRun {
   readonly malformed: Array<[number, string]>;
   readonly counters: SplitterCounters;
-  flush(): SplitLine[];
 }
 
 function decode(
@@ -40,7 +39,7 @@ function decode(
     captured?: boolean;
   } = {},
 ): Run {
-  const counters = { truncatedLines: 0, skippedLines: 0, invalidChars: 0 };
+  const counters = newCounters();
   const malformed: Array<[number, string]> = [];
   const maxLineBytes = options.maxLineBytes ?? 1 << 20;
   const stage = new JsonFileStage({
@@ -56,27 +55,12 @@ function decode(
       ? {}
       : { apiResume: () => options.apiResume }),
   });
-  const splitter = new LineSplitter(
-    'utf8',
-    maxLineBytes * 2 + 256,
-    'truncate',
+  const run = runStage(stage, Buffer.from(text), {
+    splitterMaxBytes: maxLineBytes * 2 + 256,
     counters,
-    options.startOffset ?? 0,
-    0,
-    stage,
-  );
-  const records: SplitLine[] = [];
-  splitter.feed(Buffer.from(text), records);
-  return {
-    records,
-    malformed,
-    counters,
-    flush() {
-      const out: SplitLine[] = [];
-      splitter.flushPartial(out);
-      return out;
-    },
-  };
+    startOffset: options.startOffset,
+  });
+  return { ...run, malformed, counters };
 }
 
 describe('JsonFileStage', () => {
@@ -134,6 +118,23 @@ describe('JsonFileStage', () => {
         ['plain', LABELS.base],
       ]);
       expect(run.malformed).toEqual([[0, 'plain']]);
+    });
+
+    it('should cut a line that is not json-file at maxLineBytes on a character start (or skip it), reporting its first 256 characters', () => {
+      const line = `${'é'.repeat(200)}${'x'.repeat(300)}`;
+      const run = decode(`${line}\n`, { maxLineBytes: 301 });
+      expect(run.records.map((r) => [r.text, r.truncated])).toEqual([
+        ['é'.repeat(150), true],
+      ]);
+      expect(run.counters.truncatedLines).toBe(1);
+      expect(run.malformed).toEqual([[0, 'é'.repeat(150)]]);
+      const skipped = decode(`${line}\n`, {
+        maxLineBytes: 301,
+        policy: 'skip',
+      });
+      expect(skipped.records).toEqual([]);
+      expect(skipped.counters.skippedLines).toBe(1);
+      expect(skipped.malformed).toEqual([[0, 'é'.repeat(128)]]);
     });
 
     it('should drop the lines of an excluded container without decoding them (no malformed report)', () => {

@@ -21,28 +21,36 @@ afterEach(async () => {
   dir = undefined;
 });
 
+/** A registry of `dir/*.log` at the monitor's defaults; background errors fail the test. */
+function createRegistry(
+  tmp: TempDir,
+  wake?: (f: TailedFile) => void,
+): FileRegistry {
+  return new FileRegistry({
+    options: resolveFileMonitorOptions({
+      intake: createCollectingIntake(),
+      positions: createPositionManager({
+        store: createMemoryPositionStore(),
+      }),
+      include: [`${tmp.path}/*.log`],
+    }),
+    counters: { truncatedLines: 0, skippedLines: 0, invalidChars: 0 },
+    clock: systemClock,
+    metrics: createFileMetrics(new Registry()),
+    onError: (e) => {
+      throw e;
+    },
+    committed: () => undefined,
+    ...(wake === undefined ? {} : { wake }),
+  });
+}
+
 describe('FileRegistry', () => {
   describe('track', () => {
     it('should wake the read pass for a new identity and whenever it is marked dirty, never when cleared', async () => {
       dir = await createTempDir('lc-reg-');
       const woken: TailedFile[] = [];
-      const registry = new FileRegistry({
-        options: resolveFileMonitorOptions({
-          intake: createCollectingIntake(),
-          positions: createPositionManager({
-            store: createMemoryPositionStore(),
-          }),
-          include: [`${dir.path}/*.log`],
-        }),
-        counters: { truncatedLines: 0, skippedLines: 0, invalidChars: 0 },
-        clock: systemClock,
-        metrics: createFileMetrics(new Registry()),
-        onError: (e) => {
-          throw e;
-        },
-        committed: () => undefined,
-        wake: (f) => woken.push(f),
-      });
+      const registry = createRegistry(dir, (f) => woken.push(f));
       const path = join(dir.path, 'a.log');
       writeFileSync(path, 'x\n');
       const f = registry.track(
@@ -63,22 +71,7 @@ describe('FileRegistry', () => {
   describe('finishedReadOffset', () => {
     it('should give where a finished identity was read up to only for the content it had (its inode may hold another file now)', async () => {
       dir = await createTempDir('lc-reg-');
-      const registry = new FileRegistry({
-        options: resolveFileMonitorOptions({
-          intake: createCollectingIntake(),
-          positions: createPositionManager({
-            store: createMemoryPositionStore(),
-          }),
-          include: [`${dir.path}/*.log`],
-        }),
-        counters: { truncatedLines: 0, skippedLines: 0, invalidChars: 0 },
-        clock: systemClock,
-        metrics: createFileMetrics(new Registry()),
-        onError: (e) => {
-          throw e;
-        },
-        committed: () => undefined,
-      });
+      const registry = createRegistry(dir);
       const path = join(dir.path, 'a.log');
       writeFileSync(path, 'x\n'.repeat(10));
       const f = registry.track(

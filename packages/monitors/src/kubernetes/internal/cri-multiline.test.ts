@@ -6,6 +6,8 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { SplitLine } from '../../file/internal/line-splitter.js';
 import { LineSplitter } from '../../file/internal/line-splitter.js';
+import { newCounters, runStage } from '../../../test/stage-run.js';
+import type { StageRun } from '../../../test/stage-run.js';
 import type { MultilineOptions } from '../../multiline/multiline-options.js';
 import { CriMultiline } from './cri-multiline.js';
 import { CriStage } from './cri-stage.js';
@@ -20,14 +22,11 @@ const T0 = Date.UTC(2026, 0, 1, 12);
 /** A record starts at an upper-case word; indented lines continue it. */
 const RULE: MultilineOptions = { startPattern: '^[A-Z]+ ' };
 
-interface Run {
-  readonly records: SplitLine[];
+interface Run extends StageRun {
   /** Records the flush timer emitted. */
   readonly late: SplitLine[];
   readonly clock: FakeClock;
   readonly registry: Registry;
-  /** Emit what is held (the file ended). */
-  flush(): SplitLine[];
 }
 
 /** Decode `bytes` (from file offset `startOffset`) through a CRI stage with multiline joining. */
@@ -39,7 +38,7 @@ function decode(
     behind?: () => boolean;
   } = {},
 ): Run {
-  const counters = { truncatedLines: 0, skippedLines: 0, invalidChars: 0 };
+  const counters = newCounters();
   const registry = new Registry();
   const clock = createFakeClock();
   const late: SplitLine[] = [];
@@ -62,34 +61,13 @@ function decode(
       },
     }),
   });
-  const splitter = new LineSplitter(
-    'utf8',
-    (1 << 20) + 64,
-    'truncate',
+  const run = runStage(stage, bytes, {
+    splitterMaxBytes: (1 << 20) + 64,
     counters,
-    options.startOffset ?? 0,
-    0,
-    stage,
-  );
-  const records: SplitLine[] = [];
-  const sizes = options.chunks ?? [bytes.length];
-  let at = 0;
-  for (let i = 0; at < bytes.length; i++) {
-    const n = Math.max(1, sizes[i % sizes.length] ?? bytes.length);
-    splitter.feed(bytes.subarray(at, at + n), records);
-    at += n;
-  }
-  return {
-    records,
-    late,
-    clock,
-    registry,
-    flush() {
-      const out: SplitLine[] = [];
-      splitter.flushPartial(out);
-      return out;
-    },
-  };
+    startOffset: options.startOffset,
+    chunks: options.chunks,
+  });
+  return { ...run, late, clock, registry };
 }
 
 const time = (i: number): string =>
@@ -248,7 +226,7 @@ describe('CriMultiline', () => {
       const bytes = Buffer.from(
         `${head}${time(1)} stderr F ERROR two\n${time(2)} stderr P \tat `,
       );
-      const counters = { truncatedLines: 0, skippedLines: 0, invalidChars: 0 };
+      const counters = newCounters();
       const stage = new CriStage({
         path: '/p.log',
         maxLineBytes: 1024,

@@ -7,7 +7,8 @@ import type {
   SplitLine,
   SplitterCounters,
 } from '../../file/internal/line-splitter.js';
-import { LineSplitter } from '../../file/internal/line-splitter.js';
+import { newCounters, runStage } from '../../../test/stage-run.js';
+import type { StageRun } from '../../../test/stage-run.js';
 import { CriStage } from './cri-stage.js';
 import { createKubernetesMetrics } from './kubernetes-metrics.js';
 
@@ -18,13 +19,10 @@ const LABELS = {
 };
 const T0 = Date.UTC(2026, 0, 1, 12);
 
-interface Run {
-  readonly records: SplitLine[];
+interface Run extends StageRun {
   readonly malformed: Array<[number, string]>;
   readonly counters: SplitterCounters;
   readonly registry: Registry;
-  /** Emit what is held (the file ended). */
-  flush(): SplitLine[];
 }
 
 /** Split `bytes` (from file offset `startOffset`) into records through a CRI stage, in chunks. */
@@ -37,7 +35,7 @@ function decode(
     startOffset?: number;
   } = {},
 ): Run {
-  const counters = { truncatedLines: 0, skippedLines: 0, invalidChars: 0 };
+  const counters = newCounters();
   const registry = new Registry();
   const malformed: Array<[number, string]> = [];
   const maxLineBytes = options.maxLineBytes ?? 1 << 20;
@@ -51,34 +49,13 @@ function decode(
     excluded: () => false,
     malformed: (offset, line) => malformed.push([offset, line]),
   });
-  const splitter = new LineSplitter(
-    'utf8',
-    maxLineBytes + 64,
-    'truncate',
+  const run = runStage(stage, bytes, {
+    splitterMaxBytes: maxLineBytes + 64,
     counters,
-    options.startOffset ?? 0,
-    0,
-    stage,
-  );
-  const records: SplitLine[] = [];
-  const sizes = options.chunks ?? [bytes.length];
-  let at = 0;
-  for (let i = 0; at < bytes.length; i++) {
-    const n = Math.max(1, sizes[i % sizes.length] ?? bytes.length);
-    splitter.feed(bytes.subarray(at, at + n), records);
-    at += n;
-  }
-  return {
-    records,
-    malformed,
-    counters,
-    registry,
-    flush() {
-      const out: SplitLine[] = [];
-      splitter.flushPartial(out);
-      return out;
-    },
-  };
+    startOffset: options.startOffset,
+    chunks: options.chunks,
+  });
+  return { ...run, malformed, counters, registry };
 }
 
 const time = (i: number): string =>

@@ -6,13 +6,14 @@ import {
 } from '@lc/core';
 import { z } from 'zod';
 
-// The zod building blocks of step options. They match the agent's config
-// helpers exactly (same messages, same JSON Schema), so a step's options
+// The zod building blocks of step options, public so a custom step's
+// options read and fail like the built-in ones. The agent builds its whole
+// config schema from them too (same messages, same JSON Schema), so options
 // read and fail the same whether they come from YAML or from code.
 
 /**
  * A strict options object: unknown keys are rejected with a "did you mean"
- * hint naming the closest known key.
+ * hint naming the closest known key (`defineStep` builds its schema with it).
  */
 export function section<T extends z.ZodRawShape>(shape: T) {
   const known = Object.keys(shape);
@@ -31,8 +32,18 @@ export function section<T extends z.ZodRawShape>(shape: T) {
   });
 }
 
-/** A duration in ms, written as a number (ms) or a human string ("5s"). */
+/**
+ * A duration in ms, written as a number (ms) or a human string ("5s"),
+ * `defaultMs` when absent; the description ends with the default.
+ */
 export function duration(defaultMs: number, description: string) {
+  return durationValue()
+    .default(defaultMs)
+    .describe(`${description} @default ${humanDuration(defaultMs)}`);
+}
+
+/** A duration in ms (a number, or a human string like "5s"), without a default. */
+export function durationValue() {
   return z
     .union([z.number(), z.string()], {
       error: (issue) =>
@@ -45,9 +56,7 @@ export function duration(defaultMs: number, description: string) {
         ctx.addIssue({ code: 'custom', message: (error as Error).message });
         return z.NEVER;
       }
-    })
-    .default(defaultMs)
-    .describe(`${description} @default ${humanDuration(defaultMs)}`);
+    });
 }
 
 /** A JS regular expression source that must compile. */
@@ -71,7 +80,7 @@ export function regex(description: string) {
     .describe(description);
 }
 
-/** A string→string map (labels). */
+/** A string→string map (labels, headers), empty by default. */
 export function stringMap(description: string) {
   return z.record(z.string(), z.string()).default({}).describe(description);
 }
