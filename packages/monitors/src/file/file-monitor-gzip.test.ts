@@ -8,6 +8,7 @@ import {
   appendFileSync,
   readFileSync,
   renameSync,
+  statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -144,6 +145,42 @@ describe('createFileMonitor', () => {
       renameSync(live, join(d, 'app.log.1'));
       execFileSync('gzip', [join(d, 'app.log.1')]);
       writeFileSync(live, numbered(0, 10, 'new'));
+      h = await h.restart({ include });
+      await h.monitor.start();
+      await h.intake.waitFor(510);
+      await eventually(completed(h, 'app.log.1.gz'), 'gz read');
+      await h.monitor.flush();
+      expect(
+        [...before, ...h.lines()].filter((l) => l.startsWith('line ')),
+      ).toEqual(lines(0, 2500));
+      expect(h.lines().filter((l) => l.startsWith('new '))).toEqual(
+        lines(0, 10, 'new'),
+      );
+    });
+
+    it('should read from the .gz of a file copytruncated and compressed while down only what was not read, its inode now holding new lines', async () => {
+      // The saved identity's inode holds other content at restart (here by
+      // copytruncate; a new file that reuses a freed inode looks the same)
+      // and the globs match the .gz too, so it is tracked before it is found
+      // as that identity's copy: the reset of the inode must not make it
+      // read whole.
+      h = await fileHarness({ include: ['/nonexistent/*.log'] });
+      const d = h.dir.path;
+      const include = [`${d}/app.log`, `${d}/*.gz`];
+      h = await h.restart({ include });
+      const live = join(d, 'app.log');
+      writeFileSync(live, numbered(0, 2000));
+      await h.monitor.start();
+      await h.intake.waitFor(2000);
+      await h.monitor.flush();
+      const before = h.lines();
+      const ino = statSync(live).ino;
+      await h.monitor.shutdown();
+      // While down: more lines, then logrotate `copytruncate` + `compress`.
+      appendFileSync(live, numbered(2000, 2500));
+      writeFileSync(join(d, 'app.log.1.gz'), gzipSync(readFileSync(live)));
+      writeFileSync(live, numbered(0, 10, 'new'));
+      expect(statSync(live).ino).toBe(ino);
       h = await h.restart({ include });
       await h.monitor.start();
       await h.intake.waitFor(510);

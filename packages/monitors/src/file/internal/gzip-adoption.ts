@@ -45,9 +45,9 @@ export class GzipAdoption {
    * `saved` left its directory unfinished: find, among the `.gz` next to
    * its path and named like it (same name up to the first dot; the one
    * named after it first), the one whose decompressed head is its head.
-   * Unless that `.gz` is read already (tracked, finished, or saved with
-   * that content), it is tracked to be read from where `saved` was read
-   * (`compressedFrom`). Returns the `.gz`'s id when one holds it (`saved.id`
+   * Unless that `.gz` is read already (started, finished, or saved with
+   * that content), it is tracked (if it is not yet) to be read from where
+   * `saved` was read (`compressedFrom`). Returns the `.gz`'s id when one holds it (`saved.id`
    * when it took the inode of the file it holds), else undefined.
    */
   async adopt(saved: FilePosition): Promise<string | undefined> {
@@ -76,17 +76,26 @@ export class GzipAdoption {
         continue;
       }
       if (!sameHead(head, saved)) continue;
-      // Read as its own identity already: tracked, done, or saved with
-      // this content (its own position says where it is).
+      // Read as its own identity already: done, or saved with this content
+      // (its own position says where it is).
       const own =
         id === saved.id ? undefined : this.ctx.positions.committed(id);
       if (
-        this.ctx.registry.byId.has(id) ||
         this.ctx.isDone(id, st) ||
         (own !== undefined && own.fingerprintBytes > 0 && sameHead(head, own))
       )
         return id;
-      const gz = this.ctx.registry.track(path, st, 'finish');
+      const tracked = this.ctx.registry.byId.get(id);
+      // Tracked and started: it knows where it reads from. Tracked but not
+      // started yet (the globs match it): it would look for `saved` when it
+      // starts, and by then a file that took the inode of `saved` may have
+      // reset that position, so it is told now.
+      if (
+        tracked !== undefined &&
+        (tracked.initialized || tracked.compressedFrom !== undefined)
+      )
+        return id;
+      const gz = tracked ?? this.ctx.registry.track(path, st, 'finish');
       gz.compressedFrom = saved;
       this.ctx.metrics.rotations.inc({ kind: 'compressed' });
       this.ctx.logger.info(
