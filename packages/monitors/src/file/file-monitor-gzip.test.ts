@@ -128,34 +128,49 @@ describe('createFileMonitor', () => {
       );
     });
 
-    it('should read from a compressed file only what was not read of it before a restart', async () => {
-      h = await fileHarness({ include: ['/nonexistent/*.log'] });
-      const d = h.dir.path;
+    /**
+     * 2,000 lines of `app.log` read, then, while the monitor is down, 500
+     * more appended and `rotate(live, dir)` run (it compresses them into
+     * `app.log.1.gz` and leaves 10 new lines at `app.log`): after the
+     * restart, the `.gz` gives only the 500 lines not read, once.
+     */
+    async function readOnlyUnreadOfGz(
+      rotate: (live: string, dir: string) => void,
+    ): Promise<void> {
+      let g = await fileHarness({ include: ['/nonexistent/*.log'] });
+      h = g;
+      const d = g.dir.path;
       const include = [`${d}/app.log`, `${d}/*.gz`];
-      h = await h.restart({ include });
+      g = h = await g.restart({ include });
       const live = join(d, 'app.log');
       writeFileSync(live, numbered(0, 2000));
-      await h.monitor.start();
-      await h.intake.waitFor(2000);
-      await h.monitor.flush();
-      const before = h.lines();
-      // While the monitor is down: more lines, then rotated and compressed.
-      await h.monitor.shutdown();
+      await g.monitor.start();
+      await g.intake.waitFor(2000);
+      await g.monitor.flush();
+      const before = g.lines();
+      await g.monitor.shutdown();
       appendFileSync(live, numbered(2000, 2500));
-      renameSync(live, join(d, 'app.log.1'));
-      execFileSync('gzip', [join(d, 'app.log.1')]);
-      writeFileSync(live, numbered(0, 10, 'new'));
-      h = await h.restart({ include });
-      await h.monitor.start();
-      await h.intake.waitFor(510);
-      await eventually(completed(h, 'app.log.1.gz'), 'gz read');
-      await h.monitor.flush();
+      rotate(live, d);
+      g = h = await g.restart({ include });
+      await g.monitor.start();
+      await g.intake.waitFor(510);
+      await eventually(completed(g, 'app.log.1.gz'), 'gz read');
+      await g.monitor.flush();
       expect(
-        [...before, ...h.lines()].filter((l) => l.startsWith('line ')),
+        [...before, ...g.lines()].filter((l) => l.startsWith('line ')),
       ).toEqual(lines(0, 2500));
-      expect(h.lines().filter((l) => l.startsWith('new '))).toEqual(
+      expect(g.lines().filter((l) => l.startsWith('new '))).toEqual(
         lines(0, 10, 'new'),
       );
+    }
+
+    it('should read from a compressed file only what was not read of it before a restart', async () => {
+      await readOnlyUnreadOfGz((live, d) => {
+        // Rotated by rename, then compressed; a new file at the path.
+        renameSync(live, join(d, 'app.log.1'));
+        execFileSync('gzip', [join(d, 'app.log.1')]);
+        writeFileSync(live, numbered(0, 10, 'new'));
+      });
     });
 
     it('should read from the .gz of a file copytruncated and compressed while down only what was not read, its inode now holding new lines', async () => {
@@ -164,34 +179,13 @@ describe('createFileMonitor', () => {
       // and the globs match the .gz too, so it is tracked before it is found
       // as that identity's copy: the reset of the inode must not make it
       // read whole.
-      h = await fileHarness({ include: ['/nonexistent/*.log'] });
-      const d = h.dir.path;
-      const include = [`${d}/app.log`, `${d}/*.gz`];
-      h = await h.restart({ include });
-      const live = join(d, 'app.log');
-      writeFileSync(live, numbered(0, 2000));
-      await h.monitor.start();
-      await h.intake.waitFor(2000);
-      await h.monitor.flush();
-      const before = h.lines();
-      const ino = statSync(live).ino;
-      await h.monitor.shutdown();
-      // While down: more lines, then logrotate `copytruncate` + `compress`.
-      appendFileSync(live, numbered(2000, 2500));
-      writeFileSync(join(d, 'app.log.1.gz'), gzipSync(readFileSync(live)));
-      writeFileSync(live, numbered(0, 10, 'new'));
-      expect(statSync(live).ino).toBe(ino);
-      h = await h.restart({ include });
-      await h.monitor.start();
-      await h.intake.waitFor(510);
-      await eventually(completed(h, 'app.log.1.gz'), 'gz read');
-      await h.monitor.flush();
-      expect(
-        [...before, ...h.lines()].filter((l) => l.startsWith('line ')),
-      ).toEqual(lines(0, 2500));
-      expect(h.lines().filter((l) => l.startsWith('new '))).toEqual(
-        lines(0, 10, 'new'),
-      );
+      await readOnlyUnreadOfGz((live, d) => {
+        // logrotate `copytruncate` + `compress`.
+        const ino = statSync(live).ino;
+        writeFileSync(join(d, 'app.log.1.gz'), gzipSync(readFileSync(live)));
+        writeFileSync(live, numbered(0, 10, 'new'));
+        expect(statSync(live).ino).toBe(ino);
+      });
     });
 
     it('should hold a .gz that holds a file still being read, also when it is renamed meanwhile', async () => {
